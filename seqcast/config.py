@@ -1,0 +1,102 @@
+"""Frozen configuration, one dataclass per concern, with a JSON round trip.
+
+Override fields with ``dataclasses.replace``; unknown keys in JSON are errors, not ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """What to build. ``name`` is a key of ``seqcast.models.MODELS``; each family reads the
+    fields it needs.
+
+    output: "last" predicts ``horizon`` values from the whole input (seq2vec, (B, H));
+        "sequence" predicts them at every input step (seq2seq, (B, T, H)).
+    head: "dense" puts a linear layer on the last recurrent layer; "recurrent" makes the last
+        layer itself a recurrent layer of ``horizon`` units (the chapter's ``SimpleRNN(1)``).
+    norm: "none" or "batch" (batch normalization between recurrent layers).
+    """
+
+    name: str = "rnn"
+    input_size: int = 1
+    input_len: int = 50
+    horizon: int = 1
+    hidden_size: int = 20
+    num_layers: int = 2
+    output: str = "last"
+    head: str = "dense"
+    norm: str = "none"
+    dropout: float = 0.0
+    recurrent_dropout: float = 0.0
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train: Adam on MSE, Keras' epsilon by default; early stopping off unless
+    ``patience`` is set."""
+
+    epochs: int = 20
+    batch_size: int = 32
+    lr: float = 1e-3
+    adam_eps: float = 1e-7
+    seed: int = 42
+    patience: int | None = None
+    clip_norm: float | None = None
+    clip_value: float | None = None
+    device: str = "auto"
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the data comes from: a named dataset and task."""
+
+    dataset: str = "chapter15"
+    task: str = "one_step"
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunConfig:
+        parts = {}
+        for f in dataclasses.fields(cls):
+            parts[f.name] = _build(f.type if isinstance(f.type, type) else _SECTIONS[f.name],
+                                   data.get(f.name, {}), f.name)
+        unknown = set(data) - set(parts)
+        if unknown:
+            raise ValueError(f"unknown config section(s): {', '.join(sorted(unknown))}")
+        return cls(**parts)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path) -> RunConfig:
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+
+_SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
+
+
+def _build(kind: type, values: dict[str, Any], where: str):
+    if not isinstance(values, dict):
+        raise ValueError(f"config section {where!r} must be an object")
+    names = {f.name for f in dataclasses.fields(kind)}
+    unknown = set(values) - names
+    if unknown:
+        raise ValueError(f"unknown key(s) in config section {where!r}: {', '.join(sorted(unknown))}")
+    return kind(**values)

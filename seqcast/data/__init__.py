@@ -1,0 +1,1 @@
+"""Data: generators, windows and named datasets (pure numpy; no torch)."""

@@ -1,0 +1,56 @@
+"""The chapter's experiments: one row per model the chapter trains, with the book's figure.
+
+``book`` is the validation figure the chapter's companion notebook printed after its last
+epoch (``None`` where the book has no figure); it is shown beside ours, never used as ours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..config import ModelConfig
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One row of ``seqcast reproduce``.
+
+    task: the chapter15 task trained on. strategy: "direct" evaluates the model on the same
+    task; "iterative" rolls the one-step model out ``horizon`` times on ``ten_step``.
+    """
+
+    id: str
+    description: str
+    task: str
+    model: ModelConfig
+    metric: str = "mse"
+    lr: float = 1e-3
+    strategy: str = "direct"
+    book: float | None = None
+
+
+SEQ2VEC = ModelConfig(name="rnn", hidden_size=20, num_layers=2)
+SEQ2SEQ = ModelConfig(name="rnn", hidden_size=20, num_layers=2, horizon=10, output="sequence")
+
+EXPERIMENTS: dict[str, Experiment] = {
+    e.id: e
+    for e in [
+        Experiment("naive_1", "last value", "one_step", ModelConfig(name="naive"), book=0.020211),
+        Experiment("linear_1", "Flatten + Dense(1)", "one_step", ModelConfig(name="linear"),
+                   book=0.004168),
+        Experiment("simple_rnn_1", "SimpleRNN(1), Adam lr 0.005", "one_step",
+                   ModelConfig(name="rnn", num_layers=0, head="recurrent"), lr=0.005, book=0.010882),
+        Experiment("deep_rnn", "SimpleRNN(20) x2 + SimpleRNN(1)", "one_step",
+                   ModelConfig(name="rnn", head="recurrent"), book=0.002911),
+        Experiment("deep_rnn_dense", "SimpleRNN(20) x2 + Dense(1)", "one_step", SEQ2VEC,
+                   book=0.002624),
+        Experiment("iterative_10", "deep_rnn_dense rolled out 10 times", "one_step", SEQ2VEC,
+                   strategy="iterative", book=0.027511),
+        Experiment("naive_10", "last value repeated", "ten_step",
+                   ModelConfig(name="naive", horizon=10), book=0.256974),
+        Experiment("linear_10", "Flatten + Dense(10)", "ten_step",
+                   ModelConfig(name="linear", horizon=10), book=0.0187),
+        Experiment("seq2vec_10", "SimpleRNN(20) x2 + Dense(10)", "ten_step",
+                   ModelConfig(name="rnn", horizon=10), book=0.0085),
+    ]
+}

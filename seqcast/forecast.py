@@ -1,0 +1,50 @@
+"""Forecasting strategies on trained models: batched prediction and iterative rollout."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+
+def _device_of(model: nn.Module) -> torch.device:
+    p = next(model.parameters(), None)
+    return p.device if p is not None else torch.device("cpu")
+
+
+@torch.no_grad()
+def predict(model: nn.Module, x, batch_size: int = 4096) -> Tensor:
+    """Run ``model`` in eval mode over ``x`` (B, T, C) in chunks; returns a CPU tensor."""
+    was_training = model.training
+    model.eval()
+    device = _device_of(model)
+    x = torch.as_tensor(np.asarray(x) if not isinstance(x, Tensor) else x, dtype=torch.float32)
+    outs = [model(x[i : i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)]
+    model.train(was_training)
+    return torch.cat(outs)
+
+
+@torch.no_grad()
+def rollout(model: nn.Module, x, steps: int, batch_size: int = 4096) -> Tensor:
+    """Iterative forecast: predict one step, append it to the input, repeat ``steps`` times.
+
+    The model must map (B, T, 1) to (B, >=1) (its first output is the next value), as the
+    chapter's one-step models do.
+
+    Args:
+        x: (B, T, 1) history.
+
+    Returns:
+        (B, steps) forecasts.
+
+    Example:
+        >>> rollout(one_step_model, x_valid, 10).shape  # doctest: +SKIP
+        torch.Size([2000, 10])
+    """
+    x = torch.as_tensor(np.asarray(x) if not isinstance(x, Tensor) else x, dtype=torch.float32)
+    if x.dim() != 3 or x.shape[-1] != 1:
+        raise ValueError(f"rollout needs a univariate history (B, T, 1), got {tuple(x.shape)}")
+    for _ in range(steps):
+        nxt = predict(model, x, batch_size)[:, :1]  # (B, 1)
+        x = torch.cat([x, nxt.unsqueeze(-1)], dim=1)  # (B, T+1, 1)
+    return x[:, -steps:, 0]

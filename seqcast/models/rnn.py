@@ -1,0 +1,85 @@
+"""Stacked recurrent forecaster with seq2vec and seq2seq heads."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from torch import Tensor, nn
+
+from ..nn.cells import make_cell
+from ..nn.dense import dense
+from ..nn.recurrent import Recurrent
+
+CellFactory = Callable[[int, int], nn.Module]
+OUTPUTS, HEADS, NORMS = ("last", "sequence"), ("dense", "recurrent"), ("none", "batch")
+
+
+def _check(name: str, value: str, options: tuple[str, ...]) -> None:
+    if value not in options:
+        raise ValueError(f"unknown {name} {value!r}; valid: {', '.join(options)}")
+
+
+class SequenceBatchNorm(nn.Module):
+    """Batch normalization over the features of (B, T, C), statistics over batch and time
+    (Keras' ``BatchNormalization`` after a sequence layer: momentum 0.99, epsilon 1e-3)."""
+
+    def __init__(self, num_features: int):
+        super().__init__()
+        self.norm = nn.BatchNorm1d(num_features, eps=1e-3, momentum=0.01)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.norm(x.flatten(0, 1)).view_as(x)  # (B*T, C) keeps the statistics exact
+
+
+class RNNForecaster(nn.Module):
+    """``num_layers`` recurrent layers of ``hidden_size`` units, then a head.
+
+    Args:
+        cell: a registered cell name ("simple", "lstm", "gru", ...) or a factory
+            ``(input_size, hidden_size) -> cell`` for a cell of your own.
+        output: "last" -> (B, horizon) from the last step; "sequence" -> (B, T, horizon).
+        head: "dense" (linear layer) or "recurrent" (a last recurrent layer of ``horizon`` units).
+        norm: "none" or "batch" between recurrent layers.
+
+    Example:
+        >>> RNNForecaster("gru", horizon=10, output="sequence")(torch.zeros(4, 50, 1)).shape
+        torch.Size([4, 50, 10])
+    """
+
+    def __init__(
+        self,
+        cell: str | CellFactory = "simple",
+        input_size: int = 1,
+        hidden_size: int = 20,
+        num_layers: int = 2,
+        horizon: int = 1,
+        output: str = "last",
+        head: str = "dense",
+        norm: str = "none",
+    ):
+        super().__init__()
+        _check("output", output, OUTPUTS)
+        _check("head", head, HEADS)
+        _check("norm", norm, NORMS)
+        if num_layers < 0 or (num_layers == 0 and head == "dense"):
+            raise ValueError(f"num_layers must be >= 1 with a dense head, got {num_layers}")
+        factory = cell if callable(cell) else (lambda i, h: make_cell(cell, i, h))
+        sizes = [input_size] + [hidden_size] * num_layers
+        self.layers = nn.ModuleList(Recurrent(factory(a, b)) for a, b in zip(sizes, sizes[1:]))
+        self.norms = nn.ModuleList(
+            SequenceBatchNorm(hidden_size) if norm == "batch" else nn.Identity() for _ in sizes[1:]
+        )
+        if head == "recurrent":
+            self.layers.append(Recurrent(factory(sizes[-1], horizon)))
+            self.norms.append(nn.Identity())
+            self.head: nn.Module = nn.Identity()
+        else:
+            self.head = dense(sizes[-1], horizon)
+        self.output = output
+
+    def forward(self, x: Tensor) -> Tensor:
+        for layer, norm in zip(self.layers, self.norms):
+            x = norm(layer(x)[0])  # (B, T, H_l)
+        if self.output == "last":
+            x = x[:, -1]  # (B, T, H) -> (B, H)
+        return self.head(x)

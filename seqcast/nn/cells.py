@@ -1,0 +1,115 @@
+"""One-step recurrent cells: ``forward(x_t, state) -> (y_t, state)``.
+
+Shapes: ``x_t`` (B, I), ``y_t`` (B, H); the state is a tensor (B, H) or a tuple of them.
+Parameters use torch.nn's layout (``weight_ih`` (G*H, I), ``weight_hh`` (G*H, H),
+``bias_ih``, ``bias_hh`` (G*H,), gates in torch.nn's order) so the unroller can hand stock
+cells to PyTorch's fused kernels, named by the class attribute ``fused``. Initialisation
+follows Keras (glorot-uniform input weights, orthogonal recurrent weights, zero biases,
+LSTM forget-gate bias 1), since the chapter's figures come from it.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+State = Tensor | tuple[Tensor, ...]
+
+
+class _GatedCell(nn.Module):
+    """Shared parameters of a cell with ``gates`` blocks of ``hidden_size`` units."""
+
+    gates = 1
+    fused: str | None = None  # name of the torch kernel that runs this cell over a sequence
+    # Keras' SimpleRNN and LSTM learn one bias vector, its reset-after GRU two; a cell without
+    # a recurrent bias keeps ``bias_hh`` as a zero buffer so the fused kernels still apply.
+    recurrent_bias = True
+
+    def __init__(self, input_size: int, hidden_size: int):
+        super().__init__()
+        if input_size < 1 or hidden_size < 1:
+            raise ValueError(f"input_size and hidden_size must be >= 1, got {input_size}, {hidden_size}")
+        self.input_size, self.hidden_size = input_size, hidden_size
+        g = self.gates * hidden_size
+        self.weight_ih = nn.Parameter(torch.empty(g, input_size))
+        self.weight_hh = nn.Parameter(torch.empty(g, hidden_size))
+        self.bias_ih = nn.Parameter(torch.empty(g))
+        if self.recurrent_bias:
+            self.bias_hh = nn.Parameter(torch.empty(g))
+        else:
+            self.register_buffer("bias_hh", torch.zeros(g))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Keras defaults: glorot-uniform kernel, orthogonal recurrent kernel, zero biases."""
+        nn.init.xavier_uniform_(self.weight_ih)
+        nn.init.orthogonal_(self.weight_hh)
+        nn.init.zeros_(self.bias_ih)
+        if isinstance(self.bias_hh, nn.Parameter):
+            nn.init.zeros_(self.bias_hh)
+
+    def flat_weights(self) -> list[Tensor]:
+        return [self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh]
+
+    def initial_state(self, batch: int, like: Tensor) -> State:
+        return like.new_zeros(batch, self.hidden_size)
+
+    def extra_repr(self) -> str:
+        return f"{self.input_size}, {self.hidden_size}"
+
+
+class SimpleRNNCell(_GatedCell):
+    """Elman cell: h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh); y_t = h_t."""
+
+    fused = "rnn_tanh"
+    recurrent_bias = False
+
+    def forward(self, x_t: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
+        h = torch.rnn_tanh_cell(x_t, state, *self.flat_weights())
+        return h, h
+
+
+class LSTMCell(_GatedCell):
+    """LSTM (Hochreiter and Schmidhuber 1997); gates i, f, g, o; state (h, c)."""
+
+    gates = 4
+    fused = "lstm"
+    recurrent_bias = False
+
+    def reset_parameters(self) -> None:
+        super().reset_parameters()
+        with torch.no_grad():  # Keras' unit_forget_bias: remember by default
+            self.bias_ih[self.hidden_size : 2 * self.hidden_size].fill_(1.0)
+
+    def initial_state(self, batch: int, like: Tensor) -> tuple[Tensor, Tensor]:
+        zeros = like.new_zeros(batch, self.hidden_size)
+        return zeros, zeros
+
+    def forward(self, x_t: Tensor, state: tuple[Tensor, Tensor]) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        h, c = torch.lstm_cell(x_t, state, *self.flat_weights())
+        return h, (h, c)
+
+
+class GRUCell(_GatedCell):
+    """GRU (Cho et al. 2014), reset gate applied after the recurrent product (Keras and torch)."""
+
+    gates = 3
+    fused = "gru"
+
+    def forward(self, x_t: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
+        h = torch.gru_cell(x_t, state, *self.flat_weights())
+        return h, h
+
+
+CELLS: dict[str, type[nn.Module]] = {
+    "simple": SimpleRNNCell,
+    "lstm": LSTMCell,
+    "gru": GRUCell,
+}
+
+
+def make_cell(name: str, input_size: int, hidden_size: int) -> nn.Module:
+    """Build a registered cell by name, e.g. ``make_cell("gru", 1, 20)``."""
+    if name not in CELLS:
+        raise ValueError(f"unknown cell {name!r}; valid cells: {', '.join(CELLS)}")
+    return CELLS[name](input_size, hidden_size)

@@ -1,0 +1,54 @@
+"""Figures (matplotlib, no pyplot state): each function returns a ``Figure``; nothing is shown."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+from matplotlib.figure import Figure
+
+
+def learning_curves_figure(histories: Mapping[str, object]) -> Figure:
+    """Training loss and validation figure per epoch, one panel per run (log scale)."""
+    n = len(histories)
+    cols = min(n, 3)
+    rows = (n + cols - 1) // cols
+    fig = Figure(figsize=(4.5 * cols, 3.2 * rows), layout="constrained")
+    for i, (name, history) in enumerate(histories.items()):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        records = history.records
+        epochs = np.arange(1, len(records["loss"]) + 1)
+        ax.plot(epochs, records["loss"], "b.-", label="training loss")
+        for key, values in records.items():
+            if key.startswith("val_"):
+                ax.plot(epochs, values, ".-", label=f"validation {key[4:]}")
+        ax.set_yscale("log")
+        ax.set_title(name)
+        ax.set_xlabel("epoch")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+    return fig
+
+
+def forecast_figure(example: Mapping[str, np.ndarray], title: str = "") -> Figure:
+    """One series: its input, the true future and the forecast (the chapter's plot).
+
+    ``example`` holds ``x`` (T,), ``y`` and ``pred`` of shape (H,) or, for seq2seq, (T, H)
+    (then the forecast made at the last input step is drawn).
+    """
+    x, y, pred = (np.asarray(example[k]) for k in ("x", "y", "pred"))
+    if y.ndim == 2:
+        y, pred = y[-1], pred[-1]
+    t_in = np.arange(len(x))
+    t_out = np.arange(len(x), len(x) + len(y))
+    fig = Figure(figsize=(6, 3.2), layout="constrained")
+    ax = fig.add_subplot()
+    ax.plot(t_in, x, ".-", color="tab:blue", label="input")
+    ax.plot(t_out, y, "o-" if len(y) > 1 else "o", color="tab:blue", mfc="none", label="actual")
+    ax.plot(t_out, pred, "x-" if len(y) > 1 else "x", color="tab:red", ms=8, label="forecast")
+    ax.set_xlabel("t")
+    ax.set_ylabel("x(t)")
+    ax.set_title(title, fontsize=9)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig

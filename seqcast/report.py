@@ -1,0 +1,24 @@
+"""Tables printed by the CLI (rich)."""
+
+from __future__ import annotations
+
+import statistics
+
+
+def _fmt(value: float | None, digits: int = 6) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+def print_rows(rows) -> None:
+    """The reproduce table: id | model | metric | ours | book | ours/book | seconds."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="seqcast reproduce (validation, last epoch)")
+    for name in ("id", "model", "metric", "ours", "book", "ours/book", "seconds"):
+        table.add_column(name, justify="left" if name in ("id", "model", "metric") else "right")
+    for r in rows:
+        e = r.experiment
+        table.add_row(e.id, e.description, e.metric, _fmt(r.value), _fmt(e.book),
+                      _fmt(r.ratio, 3), f"{statistics.median(r.seconds):.1f}")
+    Console(width=160).print(table)

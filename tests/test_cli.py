@@ -1,0 +1,54 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from seqcast.cli import main
+
+
+def test_reproduce_end_to_end(tmp_path, capsys):
+    out = tmp_path / "run"
+    rc = main(["reproduce", "--only", "naive_1,linear_1,iterative_10", "--epochs", "1",
+               "--seeds", "2", "--device", "cpu", "--out", str(out)])
+    assert rc == 0
+    printed = capsys.readouterr().out
+    for column in ("id", "ours", "book", "ours/book", "seconds"):
+        assert column in printed
+    results = json.loads((out / "results.json").read_text())
+    assert {"rows", "torch", "seqcast"} <= set(results)
+    rows = {r["id"]: r for r in results["rows"]}
+    assert list(rows) == ["naive_1", "linear_1", "iterative_10"]
+    for row in rows.values():
+        assert {"id", "metric", "value", "values", "book", "seconds", "epochs", "device"} <= set(row)
+        assert len(row["values"]) == 2 and row["device"] == "cpu"
+    assert rows["naive_1"]["values"][0] == pytest.approx(0.020211, abs=1e-5)
+    assert rows["linear_1"]["epochs"] == 1 and rows["linear_1"]["seconds"] > 0
+    assert (out / "learning_curves.png").stat().st_size > 0
+    assert (out / "forecast_iterative_10.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    "argv,needle",
+    [
+        (["reproduce", "--only", "nope"], "valid ids: naive_1"),
+        (["reproduce", "--epochs", "0"], "positive integer"),
+        (["reproduce", "--device", "tpu"], "invalid choice"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_bad_arguments_give_one_line_and_status_2(argv, needle, tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "seqcast", *argv, "--out", str(tmp_path / "x")]
+                          if argv[0] == "reproduce" else [sys.executable, "-m", "seqcast", *argv],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("seqcast: error:") and needle in lines[0]
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_help_does_not_import_torch():
+    code = "import sys; from seqcast.cli import build_parser; build_parser(); print('torch' in sys.modules)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "False"
