@@ -51,6 +51,7 @@ class TrainConfig:
     clip_norm: float | None = None
     clip_value: float | None = None
     device: str = "auto"
+    checkpoint_every: int | None = None  # steps between mid-epoch checkpoints (epoch ends always)
 
 
 @dataclass(frozen=True)

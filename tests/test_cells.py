@@ -52,7 +52,8 @@ def test_keras_initialisation():
 
 
 def test_one_bias_vector_like_keras():
-    assert [n for n, _ in make_cell("simple", 1, 1).named_parameters()] == ["weight_ih", "weight_hh", "bias_ih"]
+    names = [n for n, _ in make_cell("simple", 1, 1).named_parameters()]
+    assert names == ["weight_ih", "weight_hh", "bias_ih"]
     assert "bias_hh" not in dict(make_cell("lstm", 1, 1).named_parameters())
     assert "bias_hh" in dict(make_cell("gru", 1, 1).named_parameters())  # reset-after: two
 

@@ -18,7 +18,6 @@ import warnings
 import torch
 from torch import Tensor
 
-
 # The loops index lists of per-step views made once with ``unbind`` (slicing inside the loop
 # would dispatch several view ops per step), and write results in place with ``out=``.
 
