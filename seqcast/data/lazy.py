@@ -1,21 +1,61 @@
 """Windows produced on demand from arrays too large to materialise (pure numpy).
 
-``ArrayWindows`` reads fixed-length windows out of a 2-D array of series (memory-mapped
-``.npy`` files included): only the rows and columns of the requested windows are touched,
-so memory stays flat however long the data is. ``fit`` accepts any object with
-``__len__`` and ``get(indices) -> (x, y)``.
+``ArrayWindows`` reads fixed-length windows out of a 2-D array of series: an in-memory
+array, or an ``NpyFile`` on disk from which each window is one positioned read, so the
+resident memory stays flat however large the file (a memory map would keep every page it
+touched resident). ``fit`` accepts any object with ``__len__`` and ``get(indices) -> (x, y)``.
 """
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
+
+
+class NpyFile:
+    """A 2-D float ``.npy`` file read window by window with ``os.pread`` (no mapping).
+
+    Example:
+        >>> windows = ArrayWindows(NpyFile("series.npy"), input_len=50, horizon=10, stride=25)
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        try:
+            with open(self.path, "rb") as f:
+                version = np.lib.format.read_magic(f)
+                read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                               else np.lib.format.read_array_header_2_0)
+                shape, fortran, dtype = read_header(f)
+                self.offset = f.tell()
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{self.path}: not a readable .npy file ({exc})") from None
+        if len(shape) != 2 or fortran or dtype.kind != "f":
+            raise ValueError(f"{self.path}: expected a 2-D C-ordered float array, got {shape} {dtype}")
+        self.shape, self.dtype, self.ndim = shape, dtype, 2
+        self._fd = os.open(self.path, os.O_RDONLY)
+
+    def read(self, rows: np.ndarray, cols: np.ndarray, length: int) -> np.ndarray:
+        """Windows (B, length) starting at (rows[i], cols[i])."""
+        out = np.empty((len(rows), length), self.dtype)
+        size, row_bytes = self.dtype.itemsize, self.shape[1] * self.dtype.itemsize
+        for i, (r, c) in enumerate(zip(rows.tolist(), cols.tolist())):
+            buf = os.pread(self._fd, length * size, self.offset + r * row_bytes + c * size)
+            out[i] = np.frombuffer(buf, self.dtype)
+        return out
+
+    def __del__(self):
+        if getattr(self, "_fd", None) is not None:
+            os.close(self._fd)
 
 
 class ArrayWindows:
     """Windows of ``input_len`` inputs and ``horizon`` targets over the rows of ``values``.
 
     Args:
-        values: (N, T) array or ``np.memmap``; each row one series.
+        values: (N, T) array or ``NpyFile``; each row one series.
         stride: steps between window starts; windows lie within columns [start, stop).
 
     Example:
@@ -50,6 +90,8 @@ class ArrayWindows:
         indices = np.asarray(indices)
         rows = indices // self.per_series
         cols = self.start + (indices % self.per_series) * self.stride
-        # one gather touching only the needed cells: (B, 1) x (B, L) -> (B, L)
-        windows = np.asarray(self.values[rows[:, None], cols[:, None] + self._offsets], np.float32)
+        if isinstance(self.values, NpyFile):
+            windows = self.values.read(rows, cols, len(self._offsets)).astype(np.float32, copy=False)
+        else:  # one gather touching only the needed cells: (B, 1) x (B, L) -> (B, L)
+            windows = np.asarray(self.values[rows[:, None], cols[:, None] + self._offsets], np.float32)
         return windows[:, : self.input_len, None], windows[:, self.input_len :]
