@@ -28,6 +28,8 @@ MODELS: dict[str, Callable[[ModelConfig], nn.Module]] = {
     "rnn": _recurrent("simple"),
     "lstm": _recurrent("lstm"),
     "gru": _recurrent("gru"),
+    "ln_rnn": _recurrent("ln_simple"),
+    "peephole_lstm": _recurrent("peephole"),
 }
 
 
