@@ -75,7 +75,12 @@ class SimpleRNNCell(_GatedCell):
     recurrent_bias = False
 
     def forward(self, x_t: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
-        h = torch.rnn_tanh_cell(x_t, state, *self.flat_weights())
+        h = torch.rnn_tanh_cell(x_t, state, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+        return h, h
+
+    def step(self, p_t: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
+        """The step after ``project``: p_t (B, H), state (B, H)."""
+        h = torch.tanh(p_t + F.linear(state, self.weight_hh, self.bias_hh))
         return h, h
 
 
@@ -96,7 +101,15 @@ class LSTMCell(_GatedCell):
         return zeros, zeros
 
     def forward(self, x_t: Tensor, state: tuple[Tensor, Tensor]) -> tuple[Tensor, tuple[Tensor, Tensor]]:
-        h, c = torch.lstm_cell(x_t, state, *self.flat_weights())
+        h, c = torch.lstm_cell(x_t, state, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+        return h, (h, c)
+
+    def step(self, p_t: Tensor, state: tuple[Tensor, Tensor]) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        """The step after ``project``: p_t (B, 4H), state (h, c), each (B, H)."""
+        h, c = state
+        i, f, g, o = (p_t + F.linear(h, self.weight_hh, self.bias_hh)).chunk(4, dim=-1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        h = torch.sigmoid(o) * torch.tanh(c)
         return h, (h, c)
 
 
@@ -107,7 +120,17 @@ class GRUCell(_GatedCell):
     fused = "gru"
 
     def forward(self, x_t: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
-        h = torch.gru_cell(x_t, state, *self.flat_weights())
+        h = torch.gru_cell(x_t, state, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+        return h, h
+
+    def step(self, p_t: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
+        """The step after ``project``: p_t (B, 3H), state (B, H). Gates r, z, n."""
+        x_r, x_z, x_n = p_t.chunk(3, dim=-1)
+        h_r, h_z, h_n = F.linear(state, self.weight_hh, self.bias_hh).chunk(3, dim=-1)
+        r = torch.sigmoid(x_r + h_r)
+        z = torch.sigmoid(x_z + h_z)
+        n = torch.tanh(x_n + r * h_n)  # reset after the recurrent product
+        h = n + z * (state - n)  # (1 - z) * n + z * h_{t-1}
         return h, h
 
 
