@@ -17,7 +17,9 @@ def _recurrent(cell: str) -> Callable[[ModelConfig], nn.Module]:
         _check("head", cfg.head, HEADS + ("decoder",))
         if cfg.head == "decoder":
             if cfg.norm != "none":
-                raise ValueError(f"norm {cfg.norm!r} is not available with head 'decoder'; valid: none")
+                raise ValueError(
+                    f"norm {cfg.norm!r} is not available with head 'decoder'; valid: none"
+                )
             return EncoderDecoder(
                 cell, cfg.input_size, cfg.hidden_size, cfg.num_layers, cfg.horizon,
                 cfg.output, cfg.dropout, cfg.recurrent_dropout,

@@ -47,7 +47,9 @@ class EncoderDecoder(nn.Module):
         factory = _factory(cell)
         rates = {"dropout": dropout, "recurrent_dropout": recurrent_dropout}
         sizes = [input_size] + [hidden_size] * num_layers
-        self.encoder = nn.ModuleList(Recurrent(factory(a, b), **rates) for a, b in zip(sizes, sizes[1:]))
+        self.encoder = nn.ModuleList(
+            Recurrent(factory(a, b), **rates) for a, b in zip(sizes[:-1], sizes[1:], strict=True)
+        )
         self.decoder = nn.ModuleList(
             Recurrent(factory(hidden_size, hidden_size), **rates) for _ in range(num_layers)
         )

@@ -77,7 +77,9 @@ class RNNForecaster(nn.Module):
         factory = _factory(cell)
         rates = {"dropout": dropout, "recurrent_dropout": recurrent_dropout}
         sizes = [input_size] + [hidden_size] * num_layers
-        self.layers = nn.ModuleList(Recurrent(factory(a, b), **rates) for a, b in zip(sizes, sizes[1:]))
+        self.layers = nn.ModuleList(
+            Recurrent(factory(a, b), **rates) for a, b in zip(sizes[:-1], sizes[1:], strict=True)
+        )
         self.norms = nn.ModuleList(
             SequenceBatchNorm(hidden_size) if norm == "batch" else nn.Identity() for _ in sizes[1:]
         )

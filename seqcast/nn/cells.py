@@ -20,6 +20,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 State = Tensor | tuple[Tensor, ...]
+Pair = tuple[Tensor, Tensor]  # (h, c) of the LSTMs
 
 
 class _GatedCell(nn.Module):
@@ -75,7 +76,9 @@ class SimpleRNNCell(_GatedCell):
     recurrent_bias = False
 
     def forward(self, x_t: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
-        h = torch.rnn_tanh_cell(x_t, state, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+        h = torch.rnn_tanh_cell(
+            x_t, state, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh
+        )
         return h, h
 
     def step(self, p_t: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
@@ -96,15 +99,17 @@ class LSTMCell(_GatedCell):
         with torch.no_grad():  # Keras' unit_forget_bias: remember by default
             self.bias_ih[self.hidden_size : 2 * self.hidden_size].fill_(1.0)
 
-    def initial_state(self, batch: int, like: Tensor) -> tuple[Tensor, Tensor]:
+    def initial_state(self, batch: int, like: Tensor) -> Pair:
         zeros = like.new_zeros(batch, self.hidden_size)
         return zeros, zeros
 
-    def forward(self, x_t: Tensor, state: tuple[Tensor, Tensor]) -> tuple[Tensor, tuple[Tensor, Tensor]]:
-        h, c = torch.lstm_cell(x_t, state, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+    def forward(self, x_t: Tensor, state: Pair) -> tuple[Tensor, Pair]:
+        h, c = torch.lstm_cell(
+            x_t, state, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh
+        )
         return h, (h, c)
 
-    def step(self, p_t: Tensor, state: tuple[Tensor, Tensor]) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+    def step(self, p_t: Tensor, state: Pair) -> tuple[Tensor, Pair]:
         """The step after ``project``: p_t (B, 4H), state (h, c), each (B, H)."""
         h, c = state
         i, f, g, o = (p_t + F.linear(h, self.weight_hh, self.bias_hh)).chunk(4, dim=-1)
@@ -120,7 +125,9 @@ class GRUCell(_GatedCell):
     fused = "gru"
 
     def forward(self, x_t: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
-        h = torch.gru_cell(x_t, state, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+        h = torch.gru_cell(
+            x_t, state, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh
+        )
         return h, h
 
     def step(self, p_t: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
@@ -188,11 +195,11 @@ class PeepholeLSTMCell(_GatedCell):
         bound = (3.0 / self.hidden_size) ** 0.5
         nn.init.uniform_(self.weight_ch, -bound, bound)
 
-    def initial_state(self, batch: int, like: Tensor) -> tuple[Tensor, Tensor]:
+    def initial_state(self, batch: int, like: Tensor) -> Pair:
         zeros = like.new_zeros(batch, self.hidden_size)
         return zeros, zeros
 
-    def step(self, p_t: Tensor, state: tuple[Tensor, Tensor]) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+    def step(self, p_t: Tensor, state: Pair) -> tuple[Tensor, Pair]:
         """Args: p_t (B, 4H) from ``project``; state (h, c), each (B, H)."""
         h, c = state
         i, f, g, o = (p_t + F.linear(h, self.weight_hh)).chunk(4, dim=-1)  # 4 x (B, H)
@@ -202,7 +209,7 @@ class PeepholeLSTMCell(_GatedCell):
         h = torch.sigmoid(o + self.weight_ch[2] * c) * torch.tanh(c)
         return h, (h, c)
 
-    def forward(self, x_t: Tensor, state: tuple[Tensor, Tensor]) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+    def forward(self, x_t: Tensor, state: Pair) -> tuple[Tensor, Pair]:
         return self.step(self.project(x_t), state)
 
 

@@ -96,8 +96,9 @@ def script_loop(cell: nn.Module, state) -> nn.Module | None:
             return torch.jit.script(loop)
     except Exception as exc:  # any compile failure: run eagerly instead
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        name = type(cell.cell if isinstance(cell, Stepper) else cell).__name__
         warnings.warn(
-            f"{type(cell).__name__} could not be compiled with TorchScript, so it runs in a "
+            f"{name} could not be compiled with TorchScript, so it runs in a "
             f"Python loop (slower): {message}", RuntimeWarning, stacklevel=3,
         )
         return None

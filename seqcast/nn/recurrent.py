@@ -105,7 +105,7 @@ class Recurrent(nn.Module):
         params = tuple(self.cell.parameters())
         cached = self._scripted.get(kind)
         if cached is None or len(cached[0]) != len(params) or any(
-            a is not b for a, b in zip(cached[0], params)
+            a is not b for a, b in zip(cached[0], params, strict=True)
         ):
             cached = (params, script_loop(cell, state))
             self._scripted[kind] = cached
