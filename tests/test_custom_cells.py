@@ -184,3 +184,14 @@ def test_recurrent_dropout_on_stock_cells_leaves_the_kernel_only_in_training():
 def test_bad_unroller_options(kwargs, match):
     with pytest.raises(ValueError, match=match):
         Recurrent(make_cell("gru", 1, 2), **kwargs)
+
+
+def test_compiled_loop_follows_replaced_buffers():
+    """``.to()`` swaps buffers for new tensors; the compiled loop must not keep the old ones."""
+    torch.manual_seed(0)
+    layer = Recurrent(make_cell("simple", 1, 3), backend="script")  # its step reads bias_hh
+    x = torch.randn(2, 5, 1)
+    layer(x)
+    layer.cell.bias_hh = torch.ones(3)
+    expected = Recurrent(copy.deepcopy(layer.cell), backend="python")(x)[0]
+    assert torch.allclose(layer(x)[0], expected)

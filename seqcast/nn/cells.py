@@ -7,10 +7,12 @@ cells to PyTorch's fused kernels, named by the class attribute ``fused``. Initia
 follows Keras (glorot-uniform input weights, orthogonal recurrent weights, zero biases,
 LSTM forget-gate bias 1), since the chapter's figures come from it.
 
-Cells that are not stock split their step in two so the unroller can hoist the input
-projection out of the time loop: ``project(x)`` maps inputs of any leading shape (..., I) to
-(..., G*H) in one matmul, and ``step(p_t, state)`` does the rest; ``forward`` is
-``step(project(x_t), state)``.
+Every cell here also splits its step in two so the unroller can hoist the input projection
+out of the time loop: ``project(x)`` maps inputs of any leading shape (..., I) to (..., G*H)
+in one matmul, and ``step(p_t, state)`` does the rest, so ``forward(x_t, state)`` equals
+``step(project(x_t), state)``. Stock cells use ``step`` only where the fused kernel cannot
+run (recurrent dropout, ``Recurrent(backend="script")``); the layer-norm and peephole cells
+always do. ``step`` is written for TorchScript: typed, no ``*args``.
 """
 
 from __future__ import annotations

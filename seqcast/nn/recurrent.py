@@ -99,10 +99,10 @@ class Recurrent(nn.Module):
         return loop(p, state, mask)
 
     def _script(self, cell: nn.Module, state: State):
-        # One compiled loop per kind of state, rebuilt if the cell's parameters were replaced
-        # (the loop shares them; a deep copy of this layer starts without any).
+        # One compiled loop per kind of state. It shares the cell's tensors, so it is rebuilt
+        # when one was replaced (``.to()`` replaces buffers; a copy of this layer has none).
         kind = "pair" if isinstance(state, tuple) else "tensor"
-        params = tuple(self.cell.parameters())
+        params = (*self.cell.parameters(), *self.cell.buffers())
         cached = self._scripted.get(kind)
         if cached is None or len(cached[0]) != len(params) or any(
             a is not b for a, b in zip(cached[0], params, strict=True)
@@ -120,8 +120,7 @@ class Recurrent(nn.Module):
         return torch.stack(outputs, dim=1), state
 
     def __getstate__(self):
-        state = super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__
-        return {**state, "_scripted": {}}  # compiled loops are rebuilt, never copied
+        return {**super().__getstate__(), "_scripted": {}}  # compiled loops are rebuilt
 
     def extra_repr(self) -> str:
         rates = f", dropout={self.dropout}" if self.dropout else ""
