@@ -37,10 +37,8 @@ def build(name: str, mode: str) -> torch.nn.Module:
     with seeded(0):
         model = build_model(ModelConfig(name=name, horizon=10, output="sequence"))
     for layer in model.modules():
-        if isinstance(layer, Recurrent):
-            if mode != "fused":
-                layer.cell.fused = None  # a stock cell then runs its step in the loop too
-            layer.compile = mode != "eager"
+        if isinstance(layer, Recurrent):  # "auto" = fused kernels for stock cells
+            layer.backend = {"fused": "auto", "script": "script", "eager": "python"}[mode]
     return model
 
 

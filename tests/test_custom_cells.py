@@ -195,3 +195,11 @@ def test_compiled_loop_follows_replaced_buffers():
     layer.cell.bias_hh = torch.ones(3)
     expected = Recurrent(copy.deepcopy(layer.cell), backend="python")(x)[0]
     assert torch.allclose(layer(x)[0], expected)
+
+
+def test_a_stock_cell_told_not_to_fuse_still_compiles():
+    cell = make_cell("gru", 1, 3)
+    cell.fused = None  # an instance attribute TorchScript must be able to type
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        Recurrent(cell)(torch.randn(2, 4, 1))

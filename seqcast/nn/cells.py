@@ -29,7 +29,9 @@ class _GatedCell(nn.Module):
     """Shared parameters of a cell with ``gates`` blocks of ``hidden_size`` units."""
 
     gates = 1
-    fused: str | None = None  # name of the torch kernel that runs this cell over a sequence
+    # Name of the torch kernel that runs this cell over a sequence, or None. (Not annotated:
+    # TorchScript cannot read a ``str | None`` annotation if an instance overrides it.)
+    fused = None
     # Keras' SimpleRNN and LSTM learn one bias vector, its reset-after GRU two; a cell without
     # a recurrent bias keeps ``bias_hh`` as a zero buffer so the fused kernels still apply.
     recurrent_bias = True
