@@ -19,6 +19,7 @@ _EXPORTS = {
     "MODELS": "seqcast.models",
     "build_model": "seqcast.models",
     "RNNForecaster": "seqcast.models",
+    "EncoderDecoder": "seqcast.models",
     "Recurrent": "seqcast.nn",
     "fit": "seqcast.train",
     "evaluate": "seqcast.train",

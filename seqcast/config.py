@@ -20,8 +20,11 @@ class ModelConfig:
     output: "last" predicts ``horizon`` values from the whole input (seq2vec, (B, H));
         "sequence" predicts them at every input step (seq2seq, (B, T, H)).
     head: "dense" puts a linear layer on the last recurrent layer; "recurrent" makes the last
-        layer itself a recurrent layer of ``horizon`` units (the chapter's ``SimpleRNN(1)``).
+        layer itself a recurrent layer of ``horizon`` units (the chapter's ``SimpleRNN(1)``);
+        "decoder" makes an encoder-decoder (``seqcast.models.EncoderDecoder``).
     norm: "none" or "batch" (batch normalization between recurrent layers).
+    dropout, recurrent_dropout: drop rates of each recurrent layer's inputs and of its
+        recurrent state h_{t-1}, one mask per sequence (``seqcast.nn.Recurrent``).
     """
 
     name: str = "rnn"

@@ -8,14 +8,25 @@ from torch import nn
 
 from ..config import ModelConfig
 from .baselines import Linear, Naive
-from .rnn import RNNForecaster
+from .encoder_decoder import EncoderDecoder
+from .rnn import HEADS, RNNForecaster, _check
 
 
 def _recurrent(cell: str) -> Callable[[ModelConfig], nn.Module]:
     def build(cfg: ModelConfig) -> nn.Module:
+        _check("head", cfg.head, HEADS + ("decoder",))
+        if cfg.head == "decoder":
+            if cfg.norm != "none":
+                raise ValueError(
+                    f"norm {cfg.norm!r} is not available with head 'decoder'; valid: none"
+                )
+            return EncoderDecoder(
+                cell, cfg.input_size, cfg.hidden_size, cfg.num_layers, cfg.horizon,
+                cfg.output, cfg.dropout, cfg.recurrent_dropout,
+            )
         return RNNForecaster(
             cell, cfg.input_size, cfg.hidden_size, cfg.num_layers, cfg.horizon,
-            cfg.output, cfg.head, cfg.norm,
+            cfg.output, cfg.head, cfg.norm, cfg.dropout, cfg.recurrent_dropout,
         )
 
     build.__doc__ = f"Stacked recurrent forecaster with {cell!r} cells."
@@ -28,6 +39,8 @@ MODELS: dict[str, Callable[[ModelConfig], nn.Module]] = {
     "rnn": _recurrent("simple"),
     "lstm": _recurrent("lstm"),
     "gru": _recurrent("gru"),
+    "ln_rnn": _recurrent("ln_simple"),
+    "peephole_lstm": _recurrent("peephole"),
 }
 
 
@@ -38,4 +51,4 @@ def build_model(cfg: ModelConfig) -> nn.Module:
     return MODELS[cfg.name](cfg)
 
 
-__all__ = ["MODELS", "Linear", "Naive", "RNNForecaster", "build_model"]
+__all__ = ["MODELS", "EncoderDecoder", "Linear", "Naive", "RNNForecaster", "build_model"]

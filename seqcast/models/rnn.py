@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from torch import Tensor, nn
 
-from ..nn.cells import make_cell
+from ..nn.cells import CELLS, make_cell
 from ..nn.dense import dense
 from ..nn.recurrent import Recurrent
 
@@ -17,6 +17,14 @@ OUTPUTS, HEADS, NORMS = ("last", "sequence"), ("dense", "recurrent"), ("none", "
 def _check(name: str, value: str, options: tuple[str, ...]) -> None:
     if value not in options:
         raise ValueError(f"unknown {name} {value!r}; valid: {', '.join(options)}")
+
+
+def _factory(cell: str | CellFactory) -> CellFactory:
+    if callable(cell):
+        return cell
+    if cell not in CELLS:  # fail at construction, not at the first layer
+        raise ValueError(f"unknown cell {cell!r}; valid cells: {', '.join(CELLS)}")
+    return lambda i, h: make_cell(cell, i, h)
 
 
 class SequenceBatchNorm(nn.Module):
@@ -40,6 +48,7 @@ class RNNForecaster(nn.Module):
         output: "last" -> (B, horizon) from the last step; "sequence" -> (B, T, horizon).
         head: "dense" (linear layer) or "recurrent" (a last recurrent layer of ``horizon`` units).
         norm: "none" or "batch" between recurrent layers.
+        dropout, recurrent_dropout: rates for every recurrent layer (see ``Recurrent``).
 
     Example:
         >>> RNNForecaster("gru", horizon=10, output="sequence")(torch.zeros(4, 50, 1)).shape
@@ -56,6 +65,8 @@ class RNNForecaster(nn.Module):
         output: str = "last",
         head: str = "dense",
         norm: str = "none",
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
     ):
         super().__init__()
         _check("output", output, OUTPUTS)
@@ -63,14 +74,17 @@ class RNNForecaster(nn.Module):
         _check("norm", norm, NORMS)
         if num_layers < 0 or (num_layers == 0 and head == "dense"):
             raise ValueError(f"num_layers must be >= 1 with a dense head, got {num_layers}")
-        factory = cell if callable(cell) else (lambda i, h: make_cell(cell, i, h))
+        factory = _factory(cell)
+        rates = {"dropout": dropout, "recurrent_dropout": recurrent_dropout}
         sizes = [input_size] + [hidden_size] * num_layers
-        self.layers = nn.ModuleList(Recurrent(factory(a, b)) for a, b in zip(sizes, sizes[1:]))
+        self.layers = nn.ModuleList(
+            Recurrent(factory(a, b), **rates) for a, b in zip(sizes[:-1], sizes[1:], strict=True)
+        )
         self.norms = nn.ModuleList(
             SequenceBatchNorm(hidden_size) if norm == "batch" else nn.Identity() for _ in sizes[1:]
         )
         if head == "recurrent":
-            self.layers.append(Recurrent(factory(sizes[-1], horizon)))
+            self.layers.append(Recurrent(factory(sizes[-1], horizon), **rates))
             self.norms.append(nn.Identity())
             self.head: nn.Module = nn.Identity()
         else:

@@ -6,21 +6,32 @@ Parameters use torch.nn's layout (``weight_ih`` (G*H, I), ``weight_hh`` (G*H, H)
 cells to PyTorch's fused kernels, named by the class attribute ``fused``. Initialisation
 follows Keras (glorot-uniform input weights, orthogonal recurrent weights, zero biases,
 LSTM forget-gate bias 1), since the chapter's figures come from it.
+
+Every cell here also splits its step in two so the unroller can hoist the input projection
+out of the time loop: ``project(x)`` maps inputs of any leading shape (..., I) to (..., G*H)
+in one matmul, and ``step(p_t, state)`` does the rest, so ``forward(x_t, state)`` equals
+``step(project(x_t), state)``. Stock cells use ``step`` only where the fused kernel cannot
+run (recurrent dropout, ``Recurrent(backend="script")``); the layer-norm and peephole cells
+always do. ``step`` is written for TorchScript: typed, no ``*args``.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
+from torch.nn import functional as F
 
 State = Tensor | tuple[Tensor, ...]
+Pair = tuple[Tensor, Tensor]  # (h, c) of the LSTMs
 
 
 class _GatedCell(nn.Module):
     """Shared parameters of a cell with ``gates`` blocks of ``hidden_size`` units."""
 
     gates = 1
-    fused: str | None = None  # name of the torch kernel that runs this cell over a sequence
+    # Name of the torch kernel that runs this cell over a sequence, or None. (Not annotated:
+    # TorchScript cannot read a ``str | None`` annotation if an instance overrides it.)
+    fused = None
     # Keras' SimpleRNN and LSTM learn one bias vector, its reset-after GRU two; a cell without
     # a recurrent bias keeps ``bias_hh`` as a zero buffer so the fused kernels still apply.
     recurrent_bias = True
@@ -48,6 +59,10 @@ class _GatedCell(nn.Module):
         if isinstance(self.bias_hh, nn.Parameter):
             nn.init.zeros_(self.bias_hh)
 
+    def project(self, x: Tensor) -> Tensor:
+        """Input projection W_ih x + b_ih: (..., I) -> (..., G*H)."""
+        return F.linear(x, self.weight_ih, self.bias_ih)
+
     def flat_weights(self) -> list[Tensor]:
         return [self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh]
 
@@ -65,7 +80,14 @@ class SimpleRNNCell(_GatedCell):
     recurrent_bias = False
 
     def forward(self, x_t: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
-        h = torch.rnn_tanh_cell(x_t, state, *self.flat_weights())
+        h = torch.rnn_tanh_cell(
+            x_t, state, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh
+        )
+        return h, h
+
+    def step(self, p_t: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
+        """The step after ``project``: p_t (B, H), state (B, H)."""
+        h = torch.tanh(p_t + F.linear(state, self.weight_hh, self.bias_hh))
         return h, h
 
 
@@ -81,12 +103,22 @@ class LSTMCell(_GatedCell):
         with torch.no_grad():  # Keras' unit_forget_bias: remember by default
             self.bias_ih[self.hidden_size : 2 * self.hidden_size].fill_(1.0)
 
-    def initial_state(self, batch: int, like: Tensor) -> tuple[Tensor, Tensor]:
+    def initial_state(self, batch: int, like: Tensor) -> Pair:
         zeros = like.new_zeros(batch, self.hidden_size)
         return zeros, zeros
 
-    def forward(self, x_t: Tensor, state: tuple[Tensor, Tensor]) -> tuple[Tensor, tuple[Tensor, Tensor]]:
-        h, c = torch.lstm_cell(x_t, state, *self.flat_weights())
+    def forward(self, x_t: Tensor, state: Pair) -> tuple[Tensor, Pair]:
+        h, c = torch.lstm_cell(
+            x_t, state, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh
+        )
+        return h, (h, c)
+
+    def step(self, p_t: Tensor, state: Pair) -> tuple[Tensor, Pair]:
+        """The step after ``project``: p_t (B, 4H), state (h, c), each (B, H)."""
+        h, c = state
+        i, f, g, o = (p_t + F.linear(h, self.weight_hh, self.bias_hh)).chunk(4, dim=-1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        h = torch.sigmoid(o) * torch.tanh(c)
         return h, (h, c)
 
 
@@ -97,14 +129,100 @@ class GRUCell(_GatedCell):
     fused = "gru"
 
     def forward(self, x_t: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
-        h = torch.gru_cell(x_t, state, *self.flat_weights())
+        h = torch.gru_cell(
+            x_t, state, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh
+        )
         return h, h
+
+    def step(self, p_t: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
+        """The step after ``project``: p_t (B, 3H), state (B, H). Gates r, z, n."""
+        x_r, x_z, x_n = p_t.chunk(3, dim=-1)
+        h_r, h_z, h_n = F.linear(state, self.weight_hh, self.bias_hh).chunk(3, dim=-1)
+        r = torch.sigmoid(x_r + h_r)
+        z = torch.sigmoid(x_z + h_z)
+        n = torch.tanh(x_n + r * h_n)  # reset after the recurrent product
+        h = n + z * (state - n)  # (1 - z) * n + z * h_{t-1}
+        return h, h
+
+
+class LNSimpleRNNCell(_GatedCell):
+    """The chapter's ``LNSimpleRNNCell``: h_t = tanh(LN(W_ih x_t + b_ih + W_hh h_{t-1})).
+
+    A SimpleRNN cell without activation, then layer normalization over the units (Ba et al.
+    2016; Keras' ``LayerNormalization``: epsilon 1e-3, gain 1, offset 0), then tanh.
+    """
+
+    recurrent_bias = False
+
+    def __init__(self, input_size: int, hidden_size: int):
+        super().__init__(input_size, hidden_size)
+        self.norm = nn.LayerNorm(hidden_size, eps=1e-3)
+
+    def step(self, p_t: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
+        """Args: p_t (B, H) from ``project``; state (B, H)."""
+        h = torch.tanh(self.norm(p_t + F.linear(state, self.weight_hh)))
+        return h, h
+
+    def forward(self, x_t: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
+        return self.step(self.project(x_t), state)
+
+
+class PeepholeLSTMCell(_GatedCell):
+    """LSTM with peephole connections (Gers and Schmidhuber 2000), like Keras'
+    ``PeepholeLSTMCell``: the input and forget gates see c_{t-1}, the output gate sees c_t.
+
+        i = sigmoid(W_i x + U_i h + w_ci * c_{t-1} + b_i)
+        f = sigmoid(W_f x + U_f h + w_cf * c_{t-1} + b_f)
+        c_t = f * c_{t-1} + i * tanh(W_g x + U_g h + b_g)
+        o = sigmoid(W_o x + U_o h + w_co * c_t + b_o);  h_t = o * tanh(c_t)
+
+    ``weight_ch`` (3, H) holds w_ci, w_cf, w_co; gates are in torch.nn's order i, f, g, o.
+    """
+
+    gates = 4
+    recurrent_bias = False
+
+    def __init__(self, input_size: int, hidden_size: int):
+        super().__init__(input_size, hidden_size)
+        self.weight_ch = nn.Parameter(torch.empty(3, hidden_size))
+        self._reset_peepholes()
+
+    def reset_parameters(self) -> None:
+        super().reset_parameters()
+        with torch.no_grad():  # Keras' unit_forget_bias
+            self.bias_ih[self.hidden_size : 2 * self.hidden_size].fill_(1.0)
+        if hasattr(self, "weight_ch"):  # absent while the base class builds the cell
+            self._reset_peepholes()
+
+    def _reset_peepholes(self) -> None:
+        # Keras draws each peephole vector glorot-uniform, fan_in = fan_out = H
+        bound = (3.0 / self.hidden_size) ** 0.5
+        nn.init.uniform_(self.weight_ch, -bound, bound)
+
+    def initial_state(self, batch: int, like: Tensor) -> Pair:
+        zeros = like.new_zeros(batch, self.hidden_size)
+        return zeros, zeros
+
+    def step(self, p_t: Tensor, state: Pair) -> tuple[Tensor, Pair]:
+        """Args: p_t (B, 4H) from ``project``; state (h, c), each (B, H)."""
+        h, c = state
+        i, f, g, o = (p_t + F.linear(h, self.weight_hh)).chunk(4, dim=-1)  # 4 x (B, H)
+        i = torch.sigmoid(i + self.weight_ch[0] * c)
+        f = torch.sigmoid(f + self.weight_ch[1] * c)
+        c = f * c + i * torch.tanh(g)
+        h = torch.sigmoid(o + self.weight_ch[2] * c) * torch.tanh(c)
+        return h, (h, c)
+
+    def forward(self, x_t: Tensor, state: Pair) -> tuple[Tensor, Pair]:
+        return self.step(self.project(x_t), state)
 
 
 CELLS: dict[str, type[nn.Module]] = {
     "simple": SimpleRNNCell,
     "lstm": LSTMCell,
     "gru": GRUCell,
+    "ln_simple": LNSimpleRNNCell,
+    "peephole": PeepholeLSTMCell,
 }
 
 

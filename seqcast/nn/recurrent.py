@@ -1,8 +1,10 @@
-"""The unroller: runs any cell over a sequence.
+"""The unroller: runs any cell over a sequence, with dropout on inputs and recurrent state.
 
 Stock cells (``cell.fused`` names a kernel) run through PyTorch's fused RNN kernels with
 the cell's own parameters, so they train exactly like ``torch.nn.RNN/LSTM/GRU``. Any other
-cell written against the step contract runs through a loop over time.
+cell runs through a TorchScript loop over its ``step`` with the input projection hoisted out
+of the loop (see ``loops.py``); a cell without ``project``/``step`` has only its ``forward``
+looped, and one TorchScript cannot compile runs eagerly.
 """
 
 from __future__ import annotations
@@ -11,8 +13,16 @@ import torch
 from torch import Tensor, nn
 
 from .cells import State
+from .loops import Stepper, eager_loop, script_loop
 
 _KERNELS = {"rnn_tanh": torch.rnn_tanh, "lstm": torch.lstm, "gru": torch.gru}
+BACKENDS = ("auto", "script", "python")
+
+
+def _check_rate(name: str, p: float) -> float:
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"{name} must be in [0, 1), got {p}")
+    return float(p)
 
 
 class Recurrent(nn.Module):
@@ -20,8 +30,14 @@ class Recurrent(nn.Module):
 
     Args:
         cell: a module with ``forward(x_t, state) -> (y_t, state)`` and
-            ``initial_state(batch, like)``.
+            ``initial_state(batch, like)``; optionally ``project(x)`` and
+            ``step(p_t, state)`` so the input projection is done once for all steps.
         return_sequences: return outputs at every step (B, T, H), else the last (B, H).
+        dropout: drop rate of the inputs, one mask per sequence shared by all steps (Keras).
+        recurrent_dropout: drop rate of h_{t-1} fed to each step, one mask per sequence
+            (Gal and Ghahramani 2016). Stock cells leave the fused kernel while it is on.
+        backend: "auto" (fused kernels for stock cells, TorchScript for the others),
+            "script" (TorchScript for every cell) or "python" (a Python loop for every cell).
 
     Example:
         >>> layer = Recurrent(GRUCell(1, 20))
@@ -29,21 +45,40 @@ class Recurrent(nn.Module):
         torch.Size([4, 50, 20])
     """
 
-    def __init__(self, cell: nn.Module, return_sequences: bool = True):
+    def __init__(
+        self,
+        cell: nn.Module,
+        return_sequences: bool = True,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        backend: str = "auto",
+    ):
         super().__init__()
         self.cell = cell
         self.return_sequences = return_sequences
+        self.dropout = _check_rate("dropout", dropout)
+        self.recurrent_dropout = _check_rate("recurrent_dropout", recurrent_dropout)
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown backend {backend!r}; valid backends: {', '.join(BACKENDS)}")
+        self.backend = backend
+        self._scripted: dict = {}  # state kind -> (cell parameters, TorchScript loop or None)
 
     def forward(self, x: Tensor, state: State | None = None) -> tuple[Tensor, State]:
         if x.dim() != 3:
             raise ValueError(f"Recurrent expects (B, T, C) input, got shape {tuple(x.shape)}")
         if state is None:
             state = self.cell.initial_state(x.shape[0], x)
+        mask = None
+        if self.training and self.dropout > 0:
+            x = x * _mask(x.new_empty(x.shape[0], 1, x.shape[2]), self.dropout)  # (B, 1, C)
+        if self.training and self.recurrent_dropout > 0:
+            h = state[0] if isinstance(state, tuple) else state
+            mask = _mask(torch.empty_like(h), self.recurrent_dropout)  # (B, H)
         kernel = _KERNELS.get(getattr(self.cell, "fused", None) or "")
-        if kernel is not None:
+        if kernel is not None and mask is None and self.backend == "auto":
             outputs, state = self._fused(kernel, x, state)
         else:
-            outputs, state = self._loop(x, state)
+            outputs, state = self._unroll(x, state, mask)
         return (outputs if self.return_sequences else outputs[:, -1]), state
 
     def _fused(self, kernel, x: Tensor, state: State) -> tuple[Tensor, State]:
@@ -53,9 +88,46 @@ class Recurrent(nn.Module):
         outputs, finals = result[0], [s.squeeze(0) for s in result[1:]]
         return outputs, (tuple(finals) if isinstance(state, tuple) else finals[0])
 
+    def _unroll(self, x: Tensor, state: State, mask: Tensor | None) -> tuple[Tensor, State]:
+        cell = self.cell if hasattr(self.cell, "step") else Stepper(self.cell)
+        p = cell.project(x)  # (B, T, C) -> (B, T, G): one matmul instead of one per step
+        loop = self._script(cell, state) if self.backend != "python" else None
+        if loop is None:
+            return eager_loop(cell, p, state, mask)
+        if loop.training != self.training:
+            loop.train(self.training)
+        return loop(p, state, mask)
+
+    def _script(self, cell: nn.Module, state: State):
+        # One compiled loop per kind of state. It shares the cell's tensors, so it is rebuilt
+        # when one was replaced (``.to()`` replaces buffers; a copy of this layer has none).
+        kind = "pair" if isinstance(state, tuple) else "tensor"
+        params = (*self.cell.parameters(), *self.cell.buffers())
+        cached = self._scripted.get(kind)
+        if cached is None or len(cached[0]) != len(params) or any(
+            a is not b for a, b in zip(cached[0], params, strict=True)
+        ):
+            cached = (params, script_loop(cell, state))
+            self._scripted[kind] = cached
+        return cached[1]
+
     def _loop(self, x: Tensor, state: State) -> tuple[Tensor, State]:
+        """Reference path: the cell's own ``forward`` at every step, in Python."""
         outputs = []
         for t in range(x.shape[1]):
             y, state = self.cell(x[:, t], state)
             outputs.append(y)
         return torch.stack(outputs, dim=1), state
+
+    def __getstate__(self):
+        return {**super().__getstate__(), "_scripted": {}}  # compiled loops are rebuilt
+
+    def extra_repr(self) -> str:
+        rates = f", dropout={self.dropout}" if self.dropout else ""
+        rates += f", recurrent_dropout={self.recurrent_dropout}" if self.recurrent_dropout else ""
+        return f"return_sequences={self.return_sequences}{rates}"
+
+
+def _mask(like: Tensor, rate: float) -> Tensor:
+    """Inverted-dropout mask: 0 with probability ``rate``, else 1 / (1 - rate)."""
+    return torch.bernoulli(like.fill_(1.0 - rate)) / (1.0 - rate)
