@@ -15,12 +15,13 @@ def _torch_twin(cell, ref_cls):
 
 
 @pytest.mark.parametrize("name", list(STOCK))
-def test_stock_cells_equal_torch_nn(name):
+@pytest.mark.parametrize("backend", ["auto", "torch"])
+def test_stock_cells_equal_torch_nn(name, backend):
     torch.manual_seed(0)
     cell = make_cell(name, 3, 8)
     ref = _torch_twin(cell, STOCK[name])
     x = torch.randn(4, 50, 3)
-    layer = Recurrent(cell)
+    layer = Recurrent(cell, backend=backend)
     fused, state = layer(x)
     expected, _ = ref(x)
     assert (fused - expected).abs().max() <= 1e-5

@@ -177,7 +177,7 @@ def test_recurrent_dropout_on_stock_cells_leaves_the_kernel_only_in_training():
 
 @pytest.mark.parametrize(
     "kwargs,match",
-    [({"backend": "jit"}, "valid backends: auto, script, python"),
+    [({"backend": "jit"}, "valid backends: auto, torch, script, python"),
      ({"dropout": 1.0}, r"dropout must be in \[0, 1\)"),
      ({"recurrent_dropout": -0.1}, r"recurrent_dropout must be in \[0, 1\)")],
 )

@@ -44,10 +44,10 @@ def _rnn_backward(dy: Tensor, dtanh: Tensor, dh: Tensor, w_hh: Tensor) -> tuple[
 def _gru_forward(p: Tensor, h: Tensor, w_t: Tensor, b_hh: Tensor):
     # p (T, B, 3H) = x W_ih^T + b_ih; w_t (H, 3H) = W_hh^T. Gates r, z, n as in torch.nn.GRU.
     T, B, H = p.shape[0], p.shape[1], h.shape[1]
-    hs = torch.empty(T, B, H, dtype=p.dtype)
-    g_all = torch.empty(T, B, 3 * H, dtype=p.dtype)  # recurrent projections W_hh h + b_hh
-    rz_all = torch.empty(T, B, 2 * H, dtype=p.dtype)
-    n_all = torch.empty(T, B, H, dtype=p.dtype)
+    hs = torch.empty(T, B, H, dtype=p.dtype, device=p.device)
+    g_all = torch.empty(T, B, 3 * H, dtype=p.dtype, device=p.device)  # recurrent projections W_hh h + b_hh
+    rz_all = torch.empty(T, B, 2 * H, dtype=p.dtype, device=p.device)
+    n_all = torch.empty(T, B, H, dtype=p.dtype, device=p.device)
     p_rz, p_n = p[:, :, : 2 * H].unbind(0), p[:, :, 2 * H :].unbind(0)
     g_l, g_rz, g_n = g_all.unbind(0), g_all[:, :, : 2 * H].unbind(0), g_all[:, :, 2 * H :].unbind(0)
     rz_l, r_l, z_l = rz_all.unbind(0), rz_all[:, :, :H].unbind(0), rz_all[:, :, H:].unbind(0)
@@ -64,7 +64,7 @@ def _gru_backward(dy: Tensor, dh: Tensor, a: Tensor, bz: Tensor, c: Tensor, r: T
                   z: Tensor, w_hh: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     # Precomputed factors (T, B, H): a = (1-z)(1-n^2), bz = (h_prev-n) z(1-z), c = gn r(1-r).
     T, H = dy.shape[0], dy.shape[2]
-    dg = torch.empty(T, dy.shape[1], 3 * H, dtype=dy.dtype)  # d(recurrent projection)
+    dg = torch.empty(T, dy.shape[1], 3 * H, dtype=dy.dtype, device=dy.device)  # d(recurrent projection)
     dpn = torch.empty_like(dy)  # d(input projection of n)
     dg_l, dg_r = dg.unbind(0), dg[:, :, :H].unbind(0)
     dg_z, dg_n = dg[:, :, H : 2 * H].unbind(0), dg[:, :, 2 * H :].unbind(0)

@@ -1,7 +1,9 @@
 """The unroller: runs any cell over a sequence, with dropout on inputs and recurrent state.
 
-Stock cells (``cell.fused`` names a kernel) run through PyTorch's fused RNN kernels with
-the cell's own parameters, so they train exactly like ``torch.nn.RNN/LSTM/GRU``. Any other
+Stock cells (``cell.fused`` names a kernel) run through fused sequence kernels with the
+cell's own parameters, so they train exactly like ``torch.nn.RNN/LSTM/GRU``: on the CPU our
+own BPTT kernels for SimpleRNN and GRU (``kernels.py``; measured faster there than torch's),
+elsewhere PyTorch's (cuDNN on a GPU, oneDNN for the LSTM on a CPU). Any other
 cell runs through a TorchScript loop over its ``step`` with the input projection hoisted out
 of the loop (see ``loops.py``); a cell without ``project``/``step`` has only its ``forward``
 looped, and one TorchScript cannot compile runs eagerly.
@@ -13,10 +15,12 @@ import torch
 from torch import Tensor, nn
 
 from .cells import State
+from .kernels import gru_sequence, rnn_tanh_sequence
 from .loops import Stepper, eager_loop, script_loop
 
 _KERNELS = {"rnn_tanh": torch.rnn_tanh, "lstm": torch.lstm, "gru": torch.gru}
-BACKENDS = ("auto", "script", "python")
+_CPU_KERNELS = {"rnn_tanh": rnn_tanh_sequence, "gru": gru_sequence}
+BACKENDS = ("auto", "torch", "script", "python")
 
 
 def _check_rate(name: str, p: float) -> float:
@@ -36,8 +40,10 @@ class Recurrent(nn.Module):
         dropout: drop rate of the inputs, one mask per sequence shared by all steps (Keras).
         recurrent_dropout: drop rate of h_{t-1} fed to each step, one mask per sequence
             (Gal and Ghahramani 2016). Stock cells leave the fused kernel while it is on.
-        backend: "auto" (fused kernels for stock cells, TorchScript for the others),
-            "script" (TorchScript for every cell) or "python" (a Python loop for every cell).
+        backend: "auto" (the fastest fused kernel for stock cells, TorchScript for the
+            others), "torch" (what plain PyTorch does: torch's fused kernels for stock cells, a
+            Python loop for the others), "script" (TorchScript for every cell) or "python"
+            (a Python loop for every cell).
 
     Example:
         >>> layer = Recurrent(GRUCell(1, 20))
@@ -74,9 +80,14 @@ class Recurrent(nn.Module):
         if self.training and self.recurrent_dropout > 0:
             h = state[0] if isinstance(state, tuple) else state
             mask = _mask(torch.empty_like(h), self.recurrent_dropout)  # (B, H)
-        kernel = _KERNELS.get(getattr(self.cell, "fused", None) or "")
-        if kernel is not None and mask is None and self.backend == "auto":
+        fused = getattr(self.cell, "fused", None) or ""
+        kernel = _KERNELS.get(fused)
+        if mask is None and fused in _CPU_KERNELS and self.backend == "auto" and x.device.type == "cpu":
+            outputs, state = _CPU_KERNELS[fused](x, state, *self.cell.flat_weights())
+        elif kernel is not None and mask is None and self.backend in ("auto", "torch"):
             outputs, state = self._fused(kernel, x, state)
+        elif self.backend == "torch":
+            outputs, state = eager_loop(self._stepper(), self._stepper().project(x), state, mask)
         else:
             outputs, state = self._unroll(x, state, mask)
         return (outputs if self.return_sequences else outputs[:, -1]), state
@@ -88,8 +99,11 @@ class Recurrent(nn.Module):
         outputs, finals = result[0], [s.squeeze(0) for s in result[1:]]
         return outputs, (tuple(finals) if isinstance(state, tuple) else finals[0])
 
+    def _stepper(self) -> nn.Module:
+        return self.cell if hasattr(self.cell, "step") else Stepper(self.cell)
+
     def _unroll(self, x: Tensor, state: State, mask: Tensor | None) -> tuple[Tensor, State]:
-        cell = self.cell if hasattr(self.cell, "step") else Stepper(self.cell)
+        cell = self._stepper()
         p = cell.project(x)  # (B, T, C) -> (B, T, G): one matmul instead of one per step
         loop = self._script(cell, state) if self.backend != "python" else None
         if loop is None:
@@ -131,3 +145,13 @@ class Recurrent(nn.Module):
 def _mask(like: Tensor, rate: float) -> Tensor:
     """Inverted-dropout mask: 0 with probability ``rate``, else 1 / (1 - rate)."""
     return torch.bernoulli(like.fill_(1.0 - rate)) / (1.0 - rate)
+
+
+def set_backend(model: nn.Module, backend: str) -> nn.Module:
+    """Set ``backend`` on every ``Recurrent`` layer of ``model``; returns ``model``."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; valid backends: {', '.join(BACKENDS)}")
+    for module in model.modules():
+        if isinstance(module, Recurrent):
+            module.backend = backend
+    return model
