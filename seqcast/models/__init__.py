@@ -8,7 +8,9 @@ from torch import nn
 
 from ..config import ModelConfig
 from .baselines import Linear, Naive
+from .conv_rnn import ConvRNN
 from .rnn import RNNForecaster
+from .wavenet import SimpleWaveNet, WaveNet, dilations
 
 
 def _recurrent(cell: str) -> Callable[[ModelConfig], nn.Module]:
@@ -28,6 +30,18 @@ MODELS: dict[str, Callable[[ModelConfig], nn.Module]] = {
     "rnn": _recurrent("simple"),
     "lstm": _recurrent("lstm"),
     "gru": _recurrent("gru"),
+    "conv_gru": lambda cfg: ConvRNN(
+        "gru", cfg.input_size, cfg.filters, cfg.kernel_size, cfg.stride, cfg.padding,
+        cfg.hidden_size, cfg.num_layers, cfg.horizon, cfg.output, cfg.head, cfg.norm,
+    ),
+    "wavenet_simple": lambda cfg: SimpleWaveNet(
+        cfg.input_size, cfg.filters, dilations(cfg.blocks, cfg.layers_per_block), cfg.kernel_size,
+        cfg.horizon, cfg.output,
+    ),
+    "wavenet": lambda cfg: WaveNet(
+        cfg.input_size, cfg.filters, cfg.blocks, cfg.layers_per_block, cfg.kernel_size,
+        cfg.horizon, cfg.output, cfg.head,
+    ),
 }
 
 
@@ -38,4 +52,5 @@ def build_model(cfg: ModelConfig) -> nn.Module:
     return MODELS[cfg.name](cfg)
 
 
-__all__ = ["MODELS", "Linear", "Naive", "RNNForecaster", "build_model"]
+__all__ = ["MODELS", "ConvRNN", "Linear", "Naive", "RNNForecaster", "SimpleWaveNet", "WaveNet",
+           "build_model"]
