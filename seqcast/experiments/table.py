@@ -57,7 +57,8 @@ EXPERIMENTS: dict[str, Experiment] = {
                    "seq2seq", dataclasses.replace(SEQ2SEQ, name="conv_gru", kernel_size=4, stride=2,
                                                   padding="valid"),
                    metric="last_time_step_mse", book=0.0080),
-        Experiment("wavenet_simple", "8 x causal Conv1D(20, kernel 2, relu), dilations 1-8 x2 + 1x1",
+        Experiment("wavenet_simple",
+                   "8 x causal Conv1D(20, kernel 2, relu), dilations 1-8 x2 + 1x1",
                    "seq2seq", dataclasses.replace(SEQ2SEQ, name="wavenet_simple"),
                    metric="last_time_step_mse", book=0.0072),
         # The book's figure is its broken demo (softmax under MSE, 2 epochs); ours must beat

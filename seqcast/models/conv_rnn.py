@@ -25,12 +25,14 @@ class ConvRNN(nn.Module):
         torch.Size([2, 24, 10])
     """
 
-    def __init__(self, cell: str = "gru", input_size: int = 1, filters: int = 20, kernel_size: int = 4,
-                 stride: int = 2, padding: str = "valid", hidden_size: int = 20, num_layers: int = 2,
-                 horizon: int = 10, output: str = "sequence", head: str = "dense", norm: str = "none"):
+    def __init__(self, cell: str = "gru", input_size: int = 1, filters: int = 20,
+                 kernel_size: int = 4, stride: int = 2, padding: str = "valid",
+                 hidden_size: int = 20, num_layers: int = 2, horizon: int = 10,
+                 output: str = "sequence", head: str = "dense", norm: str = "none"):
         super().__init__()
         self.conv = Conv1d(input_size, filters, kernel_size, stride, padding=padding)
-        self.rnn = RNNForecaster(cell, filters, hidden_size, num_layers, horizon, output, head, norm)
+        self.rnn = RNNForecaster(cell, filters, hidden_size, num_layers, horizon, output, head,
+                                 norm)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.rnn(self.conv(x))  # (B, T, C) -> (B, T', filters) -> (B, T', H) or (B, H)

@@ -29,7 +29,8 @@ def _check(name: str, value: str, options: tuple[str, ...]) -> None:
 def dilations(blocks: int, layers_per_block: int) -> list[int]:
     """1, 2, ..., 2^(layers_per_block - 1), repeated ``blocks`` times."""
     if blocks < 1 or layers_per_block < 1:
-        raise ValueError(f"blocks and layers_per_block must be >= 1, got {blocks}, {layers_per_block}")
+        raise ValueError(
+            f"blocks and layers_per_block must be >= 1, got {blocks}, {layers_per_block}")
     return [2**i for i in range(layers_per_block)] * blocks
 
 
@@ -70,7 +71,8 @@ class _Generative(nn.Module):
             torch.Size([2, 8])
         """
         if history.dim() != 3 or history.shape[-1] != 1 or history.shape[1] < 1:
-            raise ValueError(f"generate needs a univariate history (B, T>=1, 1), got {tuple(history.shape)}")
+            raise ValueError(
+                f"generate needs a univariate history (B, T>=1, 1), got {tuple(history.shape)}")
         queues: list[ConvQueue] = []
         out = self._run(history, queues)[:, -1]  # (B, out): the forecast made at the last step
         values = []
@@ -95,13 +97,15 @@ class SimpleWaveNet(_Generative):
         torch.Size([4, 50, 10])
     """
 
-    def __init__(self, input_size: int = 1, filters: int = 20, dilations: Sequence[int] = (1, 2, 4, 8),
-                 kernel_size: int = 2, horizon: int = 10, output: str = "sequence"):
+    def __init__(self, input_size: int = 1, filters: int = 20,
+                 dilations: Sequence[int] = (1, 2, 4, 8), kernel_size: int = 2, horizon: int = 10,
+                 output: str = "sequence"):
         super().__init__()
         _check("output", output, OUTPUTS)
         sizes = [input_size] + [filters] * len(dilations)
         self.convs = nn.ModuleList(
-            Conv1d(a, b, kernel_size, dilation=d) for a, b, d in zip(sizes, sizes[1:], dilations))
+            Conv1d(a, b, kernel_size, dilation=d)
+            for a, b, d in zip(sizes, sizes[1:], dilations, strict=True))
         self.head_layer = dense(filters, horizon)
         self.output = output
 
@@ -141,9 +145,11 @@ class WaveNet(_Generative):
         _check("head", head, HEADS)
         self.input_conv = Conv1d(input_size, channels, kernel_size)
         self.layers = nn.ModuleList(
-            ResidualLayer(channels, channels, kernel_size, d) for d in dilations(blocks, layers_per_block))
+            ResidualLayer(channels, channels, kernel_size, d)
+            for d in dilations(blocks, layers_per_block))
         out = quantization if head == "mulaw" else horizon
-        self.post = nn.Sequential(nn.ReLU(), dense(channels, channels), nn.ReLU(), dense(channels, out))
+        self.post = nn.Sequential(  # ReLU-1x1-ReLU-1x1 on the summed skips
+            nn.ReLU(), dense(channels, channels), nn.ReLU(), dense(channels, out))
         self.output, self.head = output, head
 
     def _run(self, x: Tensor, queues: list | None = None) -> Tensor:
@@ -159,7 +165,7 @@ class WaveNet(_Generative):
 
     def _step(self, x_t: Tensor, queues: list[ConvQueue]) -> Tensor:
         h, skips = queues[0](x_t), 0  # (B, R)
-        for layer, queue in zip(self.layers, queues[1:]):
+        for layer, queue in zip(self.layers, queues[1:], strict=True):
             h, skip = layer.step(h, queue)
             skips = skips + skip
         return self.post(skips)

@@ -58,7 +58,8 @@ class Conv1d(nn.Module):
         if min(in_channels, out_channels, kernel_size, stride, dilation) < 1:
             raise ValueError("channels, kernel_size, stride and dilation must all be >= 1")
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride, self.dilation, self.padding = kernel_size, stride, dilation, padding
+        self.kernel_size, self.stride, self.dilation = kernel_size, stride, dilation
+        self.padding = padding
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels, kernel_size))
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
         self.reset_parameters()
@@ -88,7 +89,8 @@ class Conv1d(nn.Module):
         left, right = self._pads(input_len)
         length = (input_len + left + right - self.span - 1) // self.stride + 1
         if length < 1:
-            raise ValueError(f"input of {input_len} steps is shorter than the kernel span {self.span + 1}")
+            raise ValueError(
+                f"input of {input_len} steps is shorter than the kernel span {self.span + 1}")
         return Alignment(self.span - left, self.stride, length)
 
     def flat_weight(self) -> Tensor:
@@ -130,7 +132,8 @@ def stack_alignment(layers: Iterable[nn.Module], input_len: int) -> Alignment:
     total = Alignment(0, 1, input_len)
     for conv in _conv_layers(layers):
         a = conv.alignment(total.length)
-        # output j -> layer input a.offset + j a.stride -> stack input total.offset + (...) total.stride
+        # output j -> layer input a.offset + j a.stride -> stack input total.offset + (that)
+        # total.stride
         total = Alignment(total.offset + a.offset * total.stride, total.stride * a.stride, a.length)
     return total
 
@@ -183,7 +186,8 @@ class ConvQueue:
         """Push one input step (B, C_in); returns the layer's output at that step (B, C_out)."""
         if self.size:
             k = self.size // self.dilation  # taps before x_t
-            taps = [self.buffer[:, (self.t - m * self.dilation) % self.size] for m in range(k, 0, -1)]
+            taps = [self.buffer[:, (self.t - m * self.dilation) % self.size]
+                    for m in range(k, 0, -1)]  # steps t - k d, ..., t - d
             stacked = torch.cat([*taps, x_t], dim=-1)  # copies the taps before the overwrite
             self.buffer[:, self.t % self.size] = x_t  # replaces step t - size, the oldest tap
             x_t = stacked
