@@ -105,7 +105,7 @@ class SimpleWaveNet(_Generative):
         sizes = [input_size] + [filters] * len(dilations)
         self.convs = nn.ModuleList(
             Conv1d(a, b, kernel_size, dilation=d)
-            for a, b, d in zip(sizes, sizes[1:], dilations, strict=True))
+            for a, b, d in zip(sizes[:-1], sizes[1:], dilations, strict=True))
         self.head_layer = dense(filters, horizon)
         self.output = output
 
