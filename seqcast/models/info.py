@@ -16,7 +16,7 @@ def model_info(cfg: ModelConfig, input_len: int | None = None) -> dict:
 
     Example:
         >>> model_info(ModelConfig(name="wavenet", blocks=3, layers_per_block=10))
-        {'model': 'wavenet', 'parameters': ..., 'receptive_field': 3070, ...}
+        {'model': 'wavenet', 'parameters': ..., 'receptive_field': 3071, ...}
     """
     input_len = input_len or cfg.input_len
     with seeded(0):

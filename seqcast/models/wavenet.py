@@ -134,7 +134,7 @@ class WaveNet(_Generative):
 
     Example:
         >>> WaveNet(channels=32, blocks=3, layers_per_block=10).receptive_field
-        3070
+        3071
     """
 
     def __init__(self, input_size: int = 1, channels: int = 32, blocks: int = 3,

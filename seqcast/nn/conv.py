@@ -175,7 +175,8 @@ class ConvQueue:
         if conv.padding != "causal" or conv.stride != 1:
             raise ValueError("only causal, stride-1 convolutions can stream")
         self.dilation, self.size, self.bias = conv.dilation, conv.span, conv.bias
-        self.weight = conv.flat_weight().detach()
+        # (K*C_in, C_out), contiguous: addmm on it is the cheapest small matmul per step
+        self.weight_t = conv.flat_weight().detach().t().contiguous()
         self.t = history.shape[1]
         if self.size:
             last = F.pad(history[:, -self.size :], (0, 0, max(self.size - self.t, 0), 0))
@@ -192,7 +193,9 @@ class ConvQueue:
             self.buffer[:, self.t % self.size] = x_t  # replaces step t - size, the oldest tap
             x_t = stacked
         self.t += 1
-        return F.linear(x_t, self.weight, self.bias)
+        if self.bias is None:
+            return x_t @ self.weight_t
+        return torch.addmm(self.bias, x_t, self.weight_t)
 
 
 class ResidualLayer(nn.Module):
