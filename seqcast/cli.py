@@ -34,6 +34,8 @@ def _positive(text: str) -> int:
 
 
 def cmd_reproduce(args) -> int:
+    if args.suite == "long":
+        return _reproduce_long(args)
     from .experiments.reproduce import reproduce, select
     from .report import print_rows
 
@@ -47,6 +49,20 @@ def cmd_reproduce(args) -> int:
     print_rows(rows)
     if args.out:
         print(f"results and figures written to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _reproduce_long(args) -> int:
+    from .experiments.long import LongSizes, run_long_suite, write_long
+    from .report import print_long
+
+    sizes = LongSizes(length=args.length) if args.length else LongSizes()
+    results = run_long_suite(sizes, on_result=lambda r: print(
+        f"{r.task} {r.model}: {r.value:.4g} ({r.seconds:.0f} s)", file=sys.stderr, flush=True))
+    print_long(results, sizes.length)
+    if args.out:
+        write_long(results, sizes, args.out)
+        print(f"results written to {args.out}/long.json", file=sys.stderr)
     return 0
 
 
@@ -91,6 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=_positive, default=1, help="seeds 0..K-1; the median is reported")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--out", default="results", help="folder for results.json and figures")
+    p.add_argument("--suite", default="chapter", choices=["chapter", "long"],
+                   help="chapter: the chapter's rows; long: adding and copy-memory tasks")
+    p.add_argument("--length", type=_positive, default=None,
+                   help="sequence length T for --suite long (default 100)")
     p.set_defaults(handler=cmd_reproduce)
 
     p = sub.add_parser("info", help="receptive field, parameters and output alignment of a model")
