@@ -8,6 +8,7 @@ new sample instead of re-running the receptive field.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -57,11 +58,13 @@ class _Generative(nn.Module):
 
     @torch.no_grad()
     def generate(self, history: Tensor, steps: int, temperature: float = 1.0,
-                 generator: torch.Generator | None = None) -> Tensor:
+                 generator: torch.Generator | None = None, cuda_graph: bool = True) -> Tensor:
         """Continue ``history`` (B, T, 1) by ``steps`` values, feeding each back as input.
 
         The dense head feeds back its first output (the next value); the mu-law head samples
-        a class from softmax(logits / temperature) and feeds back its decoded value.
+        a class from softmax(logits / temperature) and feeds back its decoded value. On a CUDA
+        device the dense head's steps replay as CUDA graphs (``cuda_graph``); elsewhere, and
+        for sampling, they run eagerly.
 
         Returns:
             (B, steps) float32.
@@ -75,6 +78,8 @@ class _Generative(nn.Module):
                 f"generate needs a univariate history (B, T>=1, 1), got {tuple(history.shape)}")
         queues: list[ConvQueue] = []
         out = self._run(history, queues)[:, -1]  # (B, out): the forecast made at the last step
+        if cuda_graph and history.is_cuda and self.head == "dense" and steps > 1:
+            return self._graphed(out[:, :1], queues, steps)
         values = []
         for i in range(steps):
             if self.head == "mulaw":
@@ -86,6 +91,35 @@ class _Generative(nn.Module):
             if i + 1 < steps:
                 out = self._step(nxt, queues)
         return torch.cat(values, dim=1)
+
+    def _period(self, x: Tensor, queues: list[ConvQueue], n: int) -> tuple[Tensor, Tensor]:
+        """``n`` fed-back steps of the dense head from the value ``x`` (B, 1): (B, n), last."""
+        values = []
+        for _ in range(n):
+            x = self._step(x, queues)[:, :1]
+            values.append(x)
+        return torch.cat(values, dim=1), x
+
+    def _graphed(self, x: Tensor, queues: list[ConvQueue], steps: int) -> Tensor:
+        """Generation with the per-sample steps captured once as a CUDA graph and replayed,
+        so kernel launches stop dominating. Each queue's ring slot is baked into the graph,
+        so one graph spans a whole period of slots: the lcm of the queue sizes (512 for
+        dilations up to 512), which keeps every replay's slots right."""
+        period = math.lcm(*(q.size or 1 for q in queues))
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):  # warm-up (cuBLAS, allocator): one real period
+            warm, nxt = self._period(x, queues, period)
+        torch.cuda.current_stream().wait_stream(side)
+        chunks, static_x = [x, warm], nxt.clone()
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):  # records only; queue positions advance by a period
+            static_values, static_next = self._period(static_x, queues, period)
+        while sum(c.shape[1] for c in chunks) < steps:
+            graph.replay()
+            chunks.append(static_values.clone())
+            static_x.copy_(static_next)
+        return torch.cat(chunks, dim=1)[:, :steps]
 
 
 class SimpleWaveNet(_Generative):
