@@ -6,6 +6,8 @@ new sample; cached generation keeps one queue per dilated layer and does O(layer
 Both continue the same history and must produce the same samples.
 
     python benchmarks/wavenet_generation.py [--batch 1 64] [--naive-steps 4] [--steps 300]
+
+(from the repository root, with seqcast installed or ``PYTHONPATH=.``)
 """
 
 from __future__ import annotations
@@ -55,12 +57,14 @@ def main() -> None:
     field = model.receptive_field
     print(f"WaveNet 3 x 10 layers, 64 channels, receptive field {field}, device {device}, "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-    print(f"{'batch':>5} {'naive samples/s':>16} {'cached samples/s':>17} {'ratio':>7} {'max diff':>9}")
+    print(f"{'batch':>5} {'naive samples/s':>16} {'cached samples/s':>17} {'ratio':>7}"
+          f" {'max diff':>9}")
     for batch in args.batch:
         history = torch.randn(batch, field, 1, device=device) * 0.1
         model.generate(history, 2)  # warm-up (allocator, kernels)
-        naive, a = _rate(lambda n: naive_generate(model, history, n), args.naive_steps, batch, device)
-        cached, b = _rate(lambda n: model.generate(history, n), args.steps, batch, device)
+        naive, a = _rate(lambda n, h=history: naive_generate(model, h, n), args.naive_steps,
+                         batch, device)
+        cached, b = _rate(lambda n, h=history: model.generate(h, n), args.steps, batch, device)
         diff = (a - b[:, : a.shape[1]]).abs().max().item()
         print(f"{batch:>5} {naive:>16.1f} {cached:>17.1f} {cached / naive:>6.0f}x {diff:>9.1e}")
 

@@ -38,7 +38,8 @@ def dilations(blocks: int, layers_per_block: int) -> list[int]:
 class _Generative(nn.Module):
     """What both WaveNets share: output arrangement, alignment, receptive field, generation.
     Subclasses define ``_run(x, queues)`` (full pass, (B, T, C) -> (B, T, out), optionally
-    filling one ``ConvQueue`` per conv) and ``_step(x_t, queues)`` ((B, C) -> (B, out))."""
+    filling one ``ConvQueue`` per conv) and ``_step(x_t, state)`` ((B, C) -> (B, out)) on the
+    streaming state that ``_state(queues)`` builds from those queues."""
 
     output: str
     head: str = "dense"
@@ -78,8 +79,9 @@ class _Generative(nn.Module):
                 f"generate needs a univariate history (B, T>=1, 1), got {tuple(history.shape)}")
         queues: list[ConvQueue] = []
         out = self._run(history, queues)[:, -1]  # (B, out): the forecast made at the last step
+        state = self._state(queues)
         if cuda_graph and history.is_cuda and self.head == "dense" and steps > 1:
-            return self._graphed(out[:, :1], queues, steps)
+            return self._graphed(out[:, :1], state, steps)
         values = []
         for i in range(steps):
             if self.head == "mulaw":
@@ -89,32 +91,35 @@ class _Generative(nn.Module):
                 nxt = out[:, :1]  # (B, 1)
             values.append(nxt)
             if i + 1 < steps:
-                out = self._step(nxt, queues)
+                out = self._step(nxt, state)
         return torch.cat(values, dim=1)
 
-    def _period(self, x: Tensor, queues: list[ConvQueue], n: int) -> tuple[Tensor, Tensor]:
+    def _state(self, queues: list[ConvQueue]):
+        return queues
+
+    def _period(self, x: Tensor, state, n: int) -> tuple[Tensor, Tensor]:
         """``n`` fed-back steps of the dense head from the value ``x`` (B, 1): (B, n), last."""
         values = []
         for _ in range(n):
-            x = self._step(x, queues)[:, :1]
+            x = self._step(x, state)[:, :1]
             values.append(x)
         return torch.cat(values, dim=1), x
 
-    def _graphed(self, x: Tensor, queues: list[ConvQueue], steps: int) -> Tensor:
+    def _graphed(self, x: Tensor, state, steps: int) -> Tensor:
         """Generation with the per-sample steps captured once as a CUDA graph and replayed,
         so kernel launches stop dominating. Each queue's ring slot is baked into the graph,
         so one graph spans a whole period of slots: the lcm of the queue sizes (512 for
         dilations up to 512), which keeps every replay's slots right."""
-        period = math.lcm(*(q.size or 1 for q in queues))
+        period = math.lcm(*(m.span or 1 for m in self.modules() if isinstance(m, Conv1d)))
         side = torch.cuda.Stream()
         side.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(side):  # warm-up (cuBLAS, allocator): one real period
-            warm, nxt = self._period(x, queues, period)
+            warm, nxt = self._period(x, state, period)
         torch.cuda.current_stream().wait_stream(side)
         chunks, static_x = [x, warm], nxt.clone()
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph):  # records only; queue positions advance by a period
-            static_values, static_next = self._period(static_x, queues, period)
+            static_values, static_next = self._period(static_x, state, period)
         while sum(c.shape[1] for c in chunks) < steps:
             graph.replay()
             chunks.append(static_values.clone())
@@ -197,9 +202,30 @@ class WaveNet(_Generative):
             skips = skips + skip  # (B, T, S)
         return self.post(skips)
 
-    def _step(self, x_t: Tensor, queues: list[ConvQueue]) -> Tensor:
-        h, skips = queues[0](x_t), 0  # (B, R)
-        for layer, queue in zip(self.layers, queues[1:], strict=True):
-            h, skip = layer.step(h, queue)
-            skips = skips + skip
-        return self.post(skips)
+    def _state(self, queues: list[ConvQueue]) -> _Stream:
+        return _Stream(self, queues)
+
+    def _step(self, x_t: Tensor, state: _Stream) -> Tensor:
+        h, gated = state.input(x_t), []  # (B, R)
+        for queue, res_weight, res_bias in state.layers:
+            f, g = queue(h).chunk(2, dim=-1)
+            a = torch.tanh(f).mul_(torch.sigmoid(g))  # (B, R)
+            gated.append(a)
+            h = torch.addmm(res_bias, a, res_weight).add_(h)  # residual
+        # the skips of every layer in one matmul: sum_l a_l W_l = [a_1 .. a_L] [W_1; ..; W_L]
+        return self.post(torch.addmm(state.skip_bias, torch.cat(gated, -1), state.skip_weight))
+
+
+class _Stream:
+    """A WaveNet's streaming state: its queues plus weights laid out for the per-sample step
+    (transposed for addmm; each layer's 1x1 split into residual and skip, the skips stacked)
+    so a step costs few small ops: at batch 1 the step is bound by per-op overhead."""
+
+    def __init__(self, model: WaveNet, queues: list[ConvQueue]):
+        r = model.layers[0].channels
+        self.input = queues[0]
+        weights = [(layer.out.weight.detach(), layer.out.bias.detach()) for layer in model.layers]
+        self.layers = [(q, w[:r].t().contiguous(), b[:r])
+                       for q, (w, b) in zip(queues[1:], weights, strict=True)]
+        self.skip_weight = torch.cat([w[r:].t() for w, _ in weights]).contiguous()  # (L*R, S)
+        self.skip_bias = torch.stack([b[r:] for _, b in weights]).sum(0)

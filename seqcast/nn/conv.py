@@ -216,16 +216,9 @@ class ResidualLayer(nn.Module):
         nn.init.xavier_uniform_(self.out.weight)
         nn.init.zeros_(self.out.bias)
 
-    def _finish(self, x: Tensor, z: Tensor) -> tuple[Tensor, Tensor]:
-        f, g = z.chunk(2, dim=-1)
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """(B, T, R) -> residual output (B, T, R), skip (B, T, S)."""
+        f, g = self.conv(x).chunk(2, dim=-1)  # (B, T, R) each
         res, skip = self.out(torch.tanh(f) * torch.sigmoid(g)).split(
             [self.channels, self.out.out_features - self.channels], dim=-1)
         return x + res, skip
-
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """(B, T, R) -> residual output (B, T, R), skip (B, T, S)."""
-        return self._finish(x, self.conv(x))
-
-    def step(self, x_t: Tensor, queue: ConvQueue) -> tuple[Tensor, Tensor]:
-        """One streamed step: (B, R) -> (B, R), (B, S)."""
-        return self._finish(x_t, queue(x_t))
