@@ -77,6 +77,8 @@ class _Generative(nn.Module):
         if history.dim() != 3 or history.shape[-1] != 1 or history.shape[1] < 1:
             raise ValueError(
                 f"generate needs a univariate history (B, T>=1, 1), got {tuple(history.shape)}")
+        if steps < 1:
+            raise ValueError(f"steps must be >= 1, got {steps}")
         queues: list[ConvQueue] = []
         out = self._run(history, queues)[:, -1]  # (B, out): the forecast made at the last step
         state = self._state(queues)
