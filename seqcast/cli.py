@@ -36,6 +36,8 @@ def _positive(text: str) -> int:
 def cmd_reproduce(args) -> int:
     if args.suite == "long":
         return _reproduce_long(args)
+    if args.length is not None:
+        raise ValueError("--length applies to --suite long only")
     from .experiments.reproduce import reproduce, select
     from .report import print_rows
 
@@ -56,6 +58,8 @@ def _reproduce_long(args) -> int:
     from .experiments.long import LongSizes, run_long_suite, write_long
     from .report import print_long
 
+    if args.only:
+        raise ValueError("--only selects rows of the chapter suite; --suite long runs all")
     sizes = LongSizes(length=args.length) if args.length else LongSizes()
     results = run_long_suite(sizes, on_result=lambda r: print(
         f"{r.task} {r.model}: {r.value:.4g} ({r.seconds:.0f} s)", file=sys.stderr, flush=True))

@@ -64,7 +64,9 @@ def test_suite_runs_every_task_and_model_and_writes_json(tmp_path):
 
 
 def test_cli_rejects_bad_suite_and_length():
-    for argv, needle in [(["--suite", "short"], "invalid choice"), (["--length", "0"], "positive")]:
+    for argv, needle in [(["--suite", "short"], "invalid choice"), (["--length", "0"], "positive"),
+                         (["--length", "50"], "--suite long only"),
+                         (["--suite", "long", "--only", "gru"], "chapter suite")]:
         proc = subprocess.run([sys.executable, "-m", "seqcast", "reproduce", *argv],
                               capture_output=True, text=True)
         assert proc.returncode == 2 and needle in proc.stderr
