@@ -28,6 +28,11 @@ _EXPORTS = {
     "reproduce": "seqcast.experiments",
     "EXPERIMENTS": "seqcast.experiments",
     "seeded": "seqcast.seeding",
+    "Conv1d": "seqcast.nn",
+    "align_targets": "seqcast.nn",
+    "WaveNet": "seqcast.models",
+    "SimpleWaveNet": "seqcast.models",
+    "ConvRNN": "seqcast.models",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

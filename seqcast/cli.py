@@ -34,6 +34,10 @@ def _positive(text: str) -> int:
 
 
 def cmd_reproduce(args) -> int:
+    if args.suite == "long":
+        return _reproduce_long(args)
+    if args.length is not None:
+        raise ValueError("--length applies to --suite long only")
     from .experiments.reproduce import reproduce, select
     from .report import print_rows
 
@@ -50,6 +54,50 @@ def cmd_reproduce(args) -> int:
     return 0
 
 
+def _reproduce_long(args) -> int:
+    from .experiments.long import LongSizes, run_long_suite, write_long
+    from .report import print_long
+
+    if args.only:
+        raise ValueError("--only selects rows of the chapter suite; --suite long runs all")
+    sizes = LongSizes(length=args.length) if args.length else LongSizes()
+    results = run_long_suite(sizes, on_result=lambda r: print(
+        f"{r.task} {r.model}: {r.value:.4g} ({r.seconds:.0f} s)", file=sys.stderr, flush=True))
+    print_long(results, sizes.length)
+    if args.out:
+        write_long(results, sizes, args.out)
+        print(f"results written to {args.out}/long.json", file=sys.stderr)
+    return 0
+
+
+def cmd_info(args) -> int:
+    from .config import ModelConfig
+    from .experiments.table import EXPERIMENTS
+    from .models import MODELS
+    from .models.info import model_info
+
+    if args.model in EXPERIMENTS:
+        cfg, what = EXPERIMENTS[args.model].model, EXPERIMENTS[args.model].description
+    elif args.model in MODELS:
+        cfg, what = ModelConfig(name=args.model), f"{args.model} with default settings"
+    else:
+        raise ValueError(f"unknown model or experiment {args.model!r}; valid models: "
+                         f"{', '.join(MODELS)}; valid experiments: {', '.join(EXPERIMENTS)}")
+    info = model_info(cfg, args.input_len)
+    a, field = info["alignment"], info["receptive_field"]
+    print(f"{args.model}: {what}")
+    print(f"  parameters        {info['parameters']:,}")
+    if field is None:
+        print("  receptive field   every earlier step")
+    else:
+        print(f"  receptive field   {field} steps")
+        if info["recurrent"]:
+            print(" " * 20 + "(of the convolutions; recurrent layers see all earlier steps)")
+    print(f"  output alignment  {a['length']} outputs for {info['input_len']} input steps;"
+          f" output j answers to input step {a['offset']} + {a['stride']} j")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -63,7 +111,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=_positive, default=1, help="seeds 0..K-1; the median is reported")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--out", default="results", help="folder for results.json and figures")
+    p.add_argument("--suite", default="chapter", choices=["chapter", "long"],
+                   help="chapter: the chapter's rows; long: adding and copy-memory tasks")
+    p.add_argument("--length", type=_positive, default=None,
+                   help="sequence length T for --suite long (default 100)")
     p.set_defaults(handler=cmd_reproduce)
+
+    p = sub.add_parser("info", help="receptive field, parameters and output alignment of a model")
+    p.add_argument("model", help="a model name (e.g. wavenet) or an experiment id (e.g. conv_gru)")
+    p.add_argument("--input-len", type=_positive, default=None,
+                   help="input steps for the alignment (default: the model's input_len, 50)")
+    p.set_defaults(handler=cmd_info)
     return parser
 
 

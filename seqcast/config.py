@@ -38,6 +38,16 @@ class ModelConfig:
     norm: str = "none"
     dropout: float = 0.0
     recurrent_dropout: float = 0.0
+    # Convolutional families (conv_gru, wavenet_simple, wavenet). padding: "causal", "valid"
+    # or "same"; filters: conv channels (WaveNet's residual and skip channels); dilations are
+    # 1, 2, ..., 2^(layers_per_block-1), repeated ``blocks`` times. WaveNet's head may also be
+    # "mulaw" (256 class logits per step, for audio).
+    kernel_size: int = 2
+    stride: int = 1
+    padding: str = "causal"
+    filters: int = 20
+    blocks: int = 2
+    layers_per_block: int = 4
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,13 @@ def rollout(model: nn.Module, x, steps: int, batch_size: int = 4096) -> Tensor:
     x = torch.as_tensor(np.asarray(x) if not isinstance(x, Tensor) else x, dtype=torch.float32)
     if x.dim() != 3 or x.shape[-1] != 1:
         raise ValueError(f"rollout needs a univariate history (B, T, 1), got {tuple(x.shape)}")
+    if hasattr(model, "generate"):  # cached generation (WaveNet): O(layers) per new step
+        was_training = model.training
+        model.eval()
+        out = [model.generate(x[i : i + batch_size].to(_device_of(model)), steps).cpu()
+               for i in range(0, len(x), batch_size)]
+        model.train(was_training)
+        return torch.cat(out)
     for _ in range(steps):
         nxt = predict(model, x, batch_size)[:, :1]  # (B, 1)
         x = torch.cat([x, nxt.unsqueeze(-1)], dim=1)  # (B, T+1, 1)

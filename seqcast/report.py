@@ -22,3 +22,20 @@ def print_rows(rows) -> None:
         table.add_row(e.id, e.description, e.metric, _fmt(r.value), _fmt(e.book),
                       _fmt(r.ratio, 3), f"{statistics.median(r.seconds):.1f}")
     Console(width=160).print(table)
+
+
+def print_long(results, length: int) -> None:
+    """The long-suite table: task | model | ours | memoryless | paper | parameters | seconds."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"seqcast reproduce --suite long (validation, T={length})")
+    for name in ("task", "model", "ours", "memoryless", "paper (T)", "parameters", "seconds"):
+        table.add_column(name, justify="left" if name in ("task", "model") else "right")
+    from .experiments.long import PAPER_LENGTH
+
+    for r in results:
+        table.add_row(r.task, r.model, f"{r.value:.3g}", f"{r.baseline:.3g}",
+                      f"{r.paper:.3g} ({PAPER_LENGTH[r.task]})", f"{r.parameters:,}",
+                      f"{r.seconds:.0f}")
+    Console(width=160).print(table)

@@ -17,6 +17,7 @@ from ..data.datasets import chapter15
 from ..forecast import predict, rollout
 from ..metrics import get_metric, mse
 from ..models import build_model
+from ..nn.conv import align_targets
 from ..seeding import seeded
 from ..train import History, evaluate, fit, resolve_device
 from .table import EXPERIMENTS, Experiment
@@ -54,6 +55,14 @@ def select(ids: Sequence[str] | None) -> list[Experiment]:
     return [EXPERIMENTS[i] for i in ids]
 
 
+def _aligned(model, split):
+    """Seq2seq targets cropped/downsampled to the steps the model's outputs answer to (conv
+    front ends shorten sequences; models say how through ``alignment(input_len)``)."""
+    if split.y.ndim == 3 and hasattr(model, "alignment"):
+        return align_targets(split.y, model.alignment(split.x.shape[1]))
+    return split.y
+
+
 def run_row(exp: Experiment, seed: int, epochs: int, device: str = "auto", progress=None, cache=None):
     """Train (or reuse) the row's model for ``seed`` and measure its validation figure.
 
@@ -70,7 +79,8 @@ def run_row(exp: Experiment, seed: int, epochs: int, device: str = "auto", progr
         metrics = {} if exp.metric == "mse" else {exp.metric: get_metric(exp.metric)}
         config = TrainConfig(epochs=epochs, lr=exp.lr, seed=seed, device=device)
         start = time.perf_counter()
-        history = fit(model, (task.train.x, task.train.y), (task.valid.x, task.valid.y), config,
+        train_y, valid_y = _aligned(model, task.train), _aligned(model, task.valid)
+        history = fit(model, (task.train.x, train_y), (task.valid.x, valid_y), config,
                       metrics, progress=progress, description=f"{exp.id} seed {seed}")
         seconds = time.perf_counter() - start
         if cache is not None:
@@ -82,7 +92,7 @@ def run_row(exp: Experiment, seed: int, epochs: int, device: str = "auto", progr
         value = float(mse(torch.from_numpy(y), pred))
     else:
         valid = chapter15(exp.task).valid
-        x, y = valid.x, valid.y
+        x, y = valid.x, _aligned(model, valid)
         scores = evaluate(model, x, y, {exp.metric: get_metric(exp.metric)})
         value = scores[exp.metric]
         pred = predict(model, x[:1])

@@ -8,8 +8,10 @@ from torch import nn
 
 from ..config import ModelConfig
 from .baselines import Linear, Naive
+from .conv_rnn import ConvRNN
 from .encoder_decoder import EncoderDecoder
 from .rnn import HEADS, RNNForecaster, _check
+from .wavenet import SimpleWaveNet, WaveNet, dilations
 
 
 def _recurrent(cell: str) -> Callable[[ModelConfig], nn.Module]:
@@ -41,6 +43,18 @@ MODELS: dict[str, Callable[[ModelConfig], nn.Module]] = {
     "gru": _recurrent("gru"),
     "ln_rnn": _recurrent("ln_simple"),
     "peephole_lstm": _recurrent("peephole"),
+    "conv_gru": lambda cfg: ConvRNN(
+        "gru", cfg.input_size, cfg.filters, cfg.kernel_size, cfg.stride, cfg.padding,
+        cfg.hidden_size, cfg.num_layers, cfg.horizon, cfg.output, cfg.head, cfg.norm,
+    ),
+    "wavenet_simple": lambda cfg: SimpleWaveNet(
+        cfg.input_size, cfg.filters, dilations(cfg.blocks, cfg.layers_per_block), cfg.kernel_size,
+        cfg.horizon, cfg.output,
+    ),
+    "wavenet": lambda cfg: WaveNet(
+        cfg.input_size, cfg.filters, cfg.blocks, cfg.layers_per_block, cfg.kernel_size,
+        cfg.horizon, cfg.output, cfg.head,
+    ),
 }
 
 
@@ -51,4 +65,5 @@ def build_model(cfg: ModelConfig) -> nn.Module:
     return MODELS[cfg.name](cfg)
 
 
-__all__ = ["MODELS", "EncoderDecoder", "Linear", "Naive", "RNNForecaster", "build_model"]
+__all__ = ["MODELS", "ConvRNN", "EncoderDecoder", "Linear", "Naive", "RNNForecaster",
+           "SimpleWaveNet", "WaveNet", "build_model"]

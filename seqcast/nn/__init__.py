@@ -9,9 +9,11 @@ from .cells import (
     SimpleRNNCell,
     make_cell,
 )
-from .recurrent import Recurrent
+from .conv import Alignment, Conv1d, ConvQueue, ResidualLayer, align_targets, receptive_field
+from .recurrent import Recurrent, set_backend
 
 __all__ = [
     "CELLS", "GRUCell", "LNSimpleRNNCell", "LSTMCell", "PeepholeLSTMCell", "Recurrent",
-    "SimpleRNNCell", "make_cell",
+    "SimpleRNNCell", "make_cell", "set_backend",
+    "Alignment", "Conv1d", "ConvQueue", "ResidualLayer", "align_targets", "receptive_field",
 ]
