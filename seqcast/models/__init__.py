@@ -7,7 +7,7 @@ from collections.abc import Callable
 from torch import nn
 
 from ..config import ModelConfig
-from .baselines import Linear, Naive
+from .baselines import Linear, Naive, SeasonalNaive
 from .rnn import RNNForecaster
 
 
@@ -28,6 +28,7 @@ MODELS: dict[str, Callable[[ModelConfig], nn.Module]] = {
     "rnn": _recurrent("simple"),
     "lstm": _recurrent("lstm"),
     "gru": _recurrent("gru"),
+    "seasonal_naive": lambda cfg: SeasonalNaive(cfg.season, cfg.horizon),
 }
 
 
@@ -38,4 +39,4 @@ def build_model(cfg: ModelConfig) -> nn.Module:
     return MODELS[cfg.name](cfg)
 
 
-__all__ = ["MODELS", "Linear", "Naive", "RNNForecaster", "build_model"]
+__all__ = ["MODELS", "Linear", "Naive", "RNNForecaster", "SeasonalNaive", "build_model"]

@@ -46,3 +46,41 @@ class Linear(nn.Module):
         if x.shape[1] != self.input_len:
             raise ValueError(f"Linear expects {self.input_len} input steps, got {x.shape[1]}")
         return self.dense(torch.flatten(x, 1))  # (B, T*C) -> (B, H)
+
+
+class SeasonalNaive(nn.Module):
+    """Repeat the last ``season`` observed values: step h forecasts ``x[T - season + (h-1) % season]``.
+
+    Input (B, T, C) with T >= season, channel 0 is the target. Output (B, H) (seq2vec only).
+    """
+
+    def __init__(self, season: int, horizon: int = 1):
+        super().__init__()
+        if season < 1:
+            raise ValueError(f"season must be >= 1, got {season}")
+        self.season, self.horizon = season, horizon
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.shape[1] < self.season:
+            raise ValueError(f"SeasonalNaive needs {self.season} input steps, got {x.shape[1]}")
+        last = x[:, -self.season :, 0]  # (B, season)
+        idx = torch.arange(self.horizon, device=x.device) % self.season
+        return last[:, idx]  # (B, H)
+
+
+def naive_forecast(history, horizon: int):
+    """Last value repeated: (..., T) -> (..., H) (numpy)."""
+    import numpy as np
+
+    history = np.asarray(history, dtype=np.float64)
+    return np.repeat(history[..., -1:], horizon, axis=-1)
+
+
+def seasonal_naive_forecast(history, season: int, horizon: int):
+    """Last season repeated: (..., T) with T >= season -> (..., H) (numpy)."""
+    import numpy as np
+
+    history = np.asarray(history, dtype=np.float64)
+    if history.shape[-1] < season:
+        raise ValueError(f"seasonal naive needs {season} past values, got {history.shape[-1]}")
+    return history[..., history.shape[-1] - season + np.arange(horizon) % season]

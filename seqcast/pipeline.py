@@ -1,0 +1,248 @@
+"""Real series end to end: windows from a ``Panel``, training, and forecasts on the original scale.
+
+Every series is differenced and scaled on its own (statistics from its training part only);
+one model is trained on the windows of all series (a global model). A forecast takes the
+last ``input_len`` transformed values, predicts ``horizon`` steps by the chosen strategy and
+inverts scaling and differencing with the series' own history.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor, nn
+
+from .config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from .data.io import Panel, check_length, read_series
+from .data.sliding import sliding_windows
+from .data.transforms import SeriesTransform, split_points
+from .forecast import predict
+from .models import MODELS, build_model
+from .seeding import seeded
+from .train import History, fit
+
+STRATEGIES = ("direct", "seq2seq", "iterative")
+
+# Sizes and training that work on short real series (hundreds of steps) in about a minute
+# on 2 CPU cores; anything the user passes overrides them.
+MODEL_DEFAULTS: dict[str, tuple[dict, dict]] = {
+    "naive": ({}, {"epochs": 1}),
+    "seasonal_naive": ({}, {"epochs": 1}),
+    "linear": ({}, {"epochs": 200, "lr": 3e-3, "patience": 20}),
+}
+RECURRENT_DEFAULTS = ({"hidden_size": 32, "num_layers": 1}, {"epochs": 200, "lr": 3e-3, "patience": 20})
+
+
+def season_of(freq: str | None) -> int:
+    """The usual seasonal period of a pandas frequency (1 when there is none)."""
+    if not freq:
+        return 1
+    base = freq.split("-")[0].lstrip("0123456789").upper()
+    return {"MS": 12, "ME": 12, "M": 12, "QS": 4, "QE": 4, "Q": 4, "W": 52, "D": 7, "B": 5,
+            "H": 24}.get(base, 1)
+
+
+def load_panel(data: DataConfig) -> Panel:
+    """The series ``data`` names: its CSV/Parquet ``path``, else the bundled ``dataset``."""
+    if data.path is not None:
+        return read_series(data.path, data.time_col, data.targets, data.id_col, data.fill, data.freq)
+    from .data.datasets import load_dataset
+
+    return load_dataset(data.dataset)
+
+
+def make_config(
+    name: str,
+    data: DataConfig,
+    input_len: int,
+    model: dict | None = None,
+    train: dict | None = None,
+) -> RunConfig:
+    """A ``RunConfig`` for model ``name``: its defaults, then the ``model`` and ``train`` overrides."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; valid models: {', '.join(MODELS)}")
+    if data.strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {data.strategy!r}; valid: {', '.join(STRATEGIES)}")
+    if data.horizon < 1 or input_len < 1:
+        raise ValueError(f"horizon and input_len must be >= 1, got {data.horizon}, {input_len}")
+    m_default, t_default = MODEL_DEFAULTS.get(name, RECURRENT_DEFAULTS)
+    model_cfg = ModelConfig(
+        name=name, input_size=1, input_len=input_len, season=data.season,
+        horizon=1 if data.strategy == "iterative" else data.horizon,
+        output="sequence" if data.strategy == "seq2seq" else "last",
+    )
+    model_cfg = dataclasses.replace(model_cfg, **{**m_default, **(model or {})})
+    train_cfg = dataclasses.replace(TrainConfig(), **{**t_default, **(train or {})})
+    return RunConfig(dataclasses.replace(data, task="forecast"), model_cfg, train_cfg)
+
+
+class LastStep(nn.Module):
+    """Keep the forecast made at the last input step of a sequence model: (B, T, H) -> (B, H)."""
+
+    def __init__(self, inner: nn.Module):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.inner(x)[:, -1]
+
+
+def build_forecaster_model(config: RunConfig) -> nn.Module:
+    """Build the model and check that its outputs fit the strategy (probed on zeros)."""
+    cfg, strategy = config.model, config.data.strategy
+    with seeded(config.train.seed):
+        model = build_model(cfg)
+    model.eval()
+    with torch.no_grad():
+        out = model(torch.zeros(2, cfg.input_len, 1))
+    model.train()
+    if strategy == "seq2seq":
+        if out.dim() != 3 or out.shape[1] != cfg.input_len:
+            raise ValueError(
+                f"model {cfg.name!r} gives outputs {tuple(out.shape)} for {cfg.input_len} input steps,"
+                " not one forecast per input step; valid strategies for it: direct, iterative"
+            )
+        return model
+    return LastStep(model) if out.dim() == 3 else model
+
+
+@dataclass
+class Forecaster:
+    """A trained model with the per-series transforms it was trained with."""
+
+    config: RunConfig
+    model: nn.Module
+    transforms: dict[str, SeriesTransform]
+
+    @property
+    def min_history(self) -> int:
+        return self.config.model.input_len + max(t.span for t in self.transforms.values())
+
+    def forecast_arrays(self, histories: Sequence[np.ndarray], ids: Sequence[str], horizon: int | None = None):
+        """Forecast after each history on the original scale.
+
+        Args:
+            histories: N arrays (T_i,), each long enough for ``input_len`` plus differencing.
+            ids: the series id of each history (picks its transform).
+
+        Returns:
+            (N, horizon) float64.
+        """
+        data, cfg = self.config.data, self.config.model
+        horizon = data.horizon if horizon is None else horizon
+        if data.strategy != "iterative" and horizon > data.horizon:
+            raise ValueError(f"horizon {horizon} exceeds the trained horizon {data.horizon};"
+                             " retrain, or use --strategy iterative")
+        tfs = [self._transform(i) for i in ids]
+        x = np.stack([tf.forward(h)[-cfg.input_len :] for tf, h in zip(tfs, histories)])
+        if x.shape[1] < cfg.input_len:
+            raise ValueError(f"histories must have at least {self.min_history} steps")
+        x = x[:, :, None].astype(np.float32)  # (N, L, 1)
+        if data.strategy == "iterative":
+            steps = []
+            for _ in range(horizon):  # feed each forecast back, keeping a window of L steps
+                nxt = predict(self.model, x)[:, :1].numpy()  # (N, 1)
+                steps.append(nxt)
+                x = np.concatenate([x[:, 1:], nxt[:, :, None]], axis=1)
+            z = np.concatenate(steps, axis=1)
+        else:
+            z = predict(self.model, x).numpy()
+            z = z[:, -1] if z.ndim == 3 else z  # seq2seq: the forecast at the last input step
+            z = z[:, :horizon]
+        return np.stack([tf.inverse(zi, h) for tf, zi, h in zip(tfs, z, histories)])
+
+    def forecast(self, panel: Panel, horizon: int | None = None) -> pd.DataFrame:
+        """Forecast past the end of every series: columns ``id``, ``time``, ``forecast``."""
+        horizon = self.config.data.horizon if horizon is None else horizon
+        check_length(panel, self.min_history, "input_len + differencing")
+        pred = self.forecast_arrays([s.values for s in panel], [s.id for s in panel], horizon)
+        frames = [pd.DataFrame({"id": s.id, "time": future_index(s.index, panel.freq, horizon),
+                                "forecast": p}) for s, p in zip(panel, pred)]
+        return pd.concat(frames, ignore_index=True)
+
+    def _transform(self, series_id: str) -> SeriesTransform:
+        if series_id not in self.transforms:
+            raise ValueError(f"series {series_id!r} was not in the training data;"
+                             f" known series: {', '.join(list(self.transforms)[:10])}")
+        return self.transforms[series_id]
+
+
+def future_index(index: pd.Index, freq: str | None, horizon: int) -> pd.Index:
+    """The ``horizon`` timestamps after ``index``, continuing its frequency."""
+    if freq is None:
+        return pd.RangeIndex(index[-1] + 1, index[-1] + 1 + horizon)
+    return pd.date_range(index[-1], periods=horizon + 1, freq=freq)[1:]
+
+
+def horizon_scores(errors: np.ndarray, scales: np.ndarray) -> dict:
+    """MAE, RMSE and MASE per horizon step from errors (N, H) and MASE scales (N,)."""
+    errors = np.asarray(errors, dtype=np.float64)
+    mae = np.abs(errors).mean(0)
+    return {
+        "mae": mae.tolist(),
+        "rmse": np.sqrt(np.square(errors).mean(0)).tolist(),
+        "mase": (np.abs(errors) / np.asarray(scales)[:, None]).mean(0).tolist(),
+        "mae_mean": float(mae.mean()),
+    }
+
+
+def mase_scale(train: np.ndarray, season: int) -> float:
+    """In-sample MAE of the seasonal naive forecast (lag ``season``, or 1) on ``train``."""
+    m = season if season > 1 and len(train) > 2 * season else 1
+    scale = float(np.abs(train[m:] - train[:-m]).mean()) if len(train) > m else 0.0
+    return scale if scale > 0 else 1.0
+
+
+def fit_forecaster(panel: Panel, config: RunConfig, progress: bool | None = None):
+    """Train ``config``'s model on every series of ``panel``.
+
+    Returns:
+        (Forecaster, History, metrics): metrics are validation MAE/RMSE/MASE per horizon step
+        on the original scale (empty when there is no validation part).
+    """
+    data, L = config.data, config.model.input_len
+    H = config.model.horizon
+    span = sum(data.diff)
+    check_length(panel, L + span + data.horizon + 1, "input_len + differencing + horizon + 1")
+    targets = "seq2seq" if data.strategy == "seq2seq" else "direct"
+    transforms, parts, splits = {}, {"train": [], "valid": []}, {}
+    for s in panel:
+        n_train, n_valid = split_points(len(s), data.valid_frac, data.test_frac)
+        tf = SeriesTransform.fit(s.values[:n_train], data.diff, data.scale)
+        z = tf.forward(s.values)  # z[j] is the value at original step j + span
+        transforms[s.id], splits[s.id] = tf, (n_train, n_valid)
+        parts["train"].append(sliding_windows(z, L, H, data.stride, targets, 0, n_train - span))
+        parts["valid"].append(sliding_windows(z, L, H, 1, targets, n_train - span, n_valid - span))
+    train = tuple(np.concatenate(a) for a in zip(*parts["train"]))
+    valid = tuple(np.concatenate(a) for a in zip(*parts["valid"]))
+    if len(train[0]) == 0:
+        raise ValueError(
+            f"{panel.source}: no training windows: the training part of each series is shorter than"
+            f" input_len {L} + differencing {span} + {H} target step(s); lower input_len or valid_frac"
+        )
+    model = build_forecaster_model(config)
+    history = fit(model, train, valid if len(valid[0]) else None, config.train, progress=progress,
+                  description=f"{config.model.name} on {panel.source}")
+    forecaster = Forecaster(config, model, transforms)
+    return forecaster, history, validation_scores(forecaster, panel, splits)
+
+
+def validation_scores(forecaster: Forecaster, panel: Panel, splits: dict) -> dict:
+    """Scores of forecasts from every origin whose horizon lies in the validation part."""
+    data, errors, scales = forecaster.config.data, [], []
+    for s in panel:
+        n_train, n_valid = splits[s.id]
+        origins = range(max(n_train, forecaster.min_history), n_valid - data.horizon + 1)
+        if not origins:
+            continue
+        pred = forecaster.forecast_arrays([s.values[:o] for o in origins], [s.id] * len(origins))
+        errors.append(pred - np.stack([s.values[o : o + data.horizon] for o in origins]))
+        scales += [mase_scale(s.values[:n_train], data.season)] * len(origins)
+    if not errors:
+        return {}
+    return {"valid": {**horizon_scores(np.concatenate(errors), np.array(scales)), "origins": len(scales)}}
