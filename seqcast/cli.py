@@ -64,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--out", default="results", help="folder for results.json and figures")
     p.set_defaults(handler=cmd_reproduce)
+
+    from .cli_series import add_parsers
+
+    add_parsers(sub)  # train, forecast, backtest, datasets
     return parser
 
 
