@@ -114,7 +114,7 @@ def add_parsers(sub) -> None:
 def _panel_and_data(args):
     """Read the data named on the command line; returns (panel, DataConfig without model parts)."""
     from .config import DataConfig
-    from .pipeline import load_panel
+    from .data.io import load_panel
 
     data = DataConfig(
         dataset=args.dataset or "", path=args.data, time_col=args.time_col,
@@ -129,7 +129,7 @@ def _run_config(args, panel, data):
 
     from .config import TrainConfig
     from .data.datasets import REAL_DATASETS
-    from .pipeline import make_config, season_of
+    from .pipeline import make_config, season_of  # imports torch, after the data is valid
     from .workflows import resolve_diff
 
     meta = REAL_DATASETS.get(data.dataset) if data.path is None else None

@@ -18,7 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from .config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from .data.io import Panel, check_length, read_series
+from .data.io import Panel, check_length, load_panel
 from .data.sliding import sliding_windows
 from .data.transforms import SeriesTransform, split_points
 from .forecast import predict
@@ -45,15 +45,6 @@ def season_of(freq: str | None) -> int:
     base = freq.split("-")[0].lstrip("0123456789").upper()
     return {"MS": 12, "ME": 12, "M": 12, "QS": 4, "QE": 4, "Q": 4, "W": 52, "D": 7, "B": 5,
             "H": 24}.get(base, 1)
-
-
-def load_panel(data: DataConfig) -> Panel:
-    """The series ``data`` names: its CSV/Parquet ``path``, else the bundled ``dataset``."""
-    if data.path is not None:
-        return read_series(data.path, data.time_col, data.targets, data.id_col, data.fill, data.freq)
-    from .data.datasets import load_dataset
-
-    return load_dataset(data.dataset)
 
 
 def make_config(

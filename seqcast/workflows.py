@@ -58,7 +58,7 @@ def forecast(run: str | Path, data: dict | None = None, horizon: int | None = No
     """
     import dataclasses
 
-    from .pipeline import load_panel
+    from .data.io import load_panel
     from .plot import series_forecast_figure
     from .runs import load_run
 
@@ -78,7 +78,7 @@ def backtest(config: RunConfig, folds: int = 5, step: int | None = None,
              progress: bool | None = None):
     """Rolling-origin backtest of ``config`` against ``baselines``; optionally saved as JSON."""
     from .backtest import backtest as run_backtest
-    from .pipeline import load_panel
+    from .data.io import load_panel
 
     panel = load_panel(config.data) if panel is None else panel
     result = run_backtest(panel, config, folds, step, baselines, progress=progress)

@@ -90,6 +90,15 @@ def read_series(
     return from_frame(frame, str(path), time_col, targets, id_col, fill, freq)
 
 
+def load_panel(data) -> Panel:
+    """The series a ``DataConfig`` names: its CSV/Parquet ``path``, else the bundled ``dataset``."""
+    if data.path is not None:
+        return read_series(data.path, data.time_col, data.targets, data.id_col, data.fill, data.freq)
+    from .datasets import load_dataset
+
+    return load_dataset(data.dataset)
+
+
 def from_frame(
     frame: pd.DataFrame,
     source: str = "<frame>",
