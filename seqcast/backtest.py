@@ -33,8 +33,12 @@ class BacktestResult:
     origins: int = 0
 
     def to_dict(self) -> dict:
-        return {"models": self.models, "folds": self.folds, "horizon": self.horizon,
-                "origins": self.origins}
+        return {
+            "models": self.models,
+            "folds": self.folds,
+            "horizon": self.horizon,
+            "origins": self.origins,
+        }
 
 
 def origins_of(length: int, folds: int, step: int, horizon: int) -> list[int]:
@@ -59,7 +63,8 @@ def backtest(
         arima_order: ((p, d, q), (P, D, Q, s)) for ARIMA instead of the search.
 
     Example:
-        >>> cfg = make_config("lstm", DataConfig(dataset="co2", horizon=12, season=12, diff=(1, 12)), 36)
+        >>> data = DataConfig(dataset="co2", horizon=12, season=12, diff=(1,))
+        >>> cfg = make_config("lstm", data, 48)
         >>> backtest(load_dataset("co2"), cfg, folds=5).models["lstm"]["mae_mean"]
     """
     for b in baselines:
@@ -74,12 +79,21 @@ def backtest(
     span = sum(config.data.diff)
     # The part before the first origin must still train the model with a validation split.
     need = (folds - 1) * step + H + 2 * (config.model.input_len + span + H)
-    check_length(panel, need, "(folds - 1) * step + horizon + 2 * (input_len + differencing + horizon)")
+    check_length(
+        panel, need, "(folds - 1) * step + horizon + 2 * (input_len + differencing + horizon)"
+    )
     origins = {s.id: origins_of(len(s), folds, step, H) for s in panel}
-    head = Panel(panel.source, panel.freq, tuple(
-        Series(s.id, s.index[: origins[s.id][0]], s.values[: origins[s.id][0]]) for s in panel))
+    head = Panel(
+        panel.source,
+        panel.freq,
+        tuple(
+            Series(s.id, s.index[: origins[s.id][0]], s.values[: origins[s.id][0]]) for s in panel
+        ),
+    )
     truth = np.concatenate([np.stack([s.values[o : o + H] for o in origins[s.id]]) for s in panel])
-    scales = np.concatenate([[mase_scale(s.values[: origins[s.id][0]], season)] * folds for s in panel])
+    scales = np.concatenate(
+        [[mase_scale(s.values[: origins[s.id][0]], season)] * folds for s in panel]
+    )
 
     def histories():
         return [s.values[:o] for s in panel for o in origins[s.id]]
@@ -106,7 +120,7 @@ def _arima(panel, head, origins, season, horizon, order) -> np.ndarray:
     from .models.arima import ARIMA
 
     out = []
-    for s, h in zip(panel, head):
+    for s, h in zip(panel, head, strict=False):
         model = ARIMA.fit(h.values, season, *(order or (None, None)))
         out += [model.forecast(s.values[:o], horizon) for o in origins[s.id]]
     return np.stack(out)

@@ -53,23 +53,45 @@ def _data_args(p: argparse.ArgumentParser, required: bool = True) -> None:
     p.add_argument("--time-col", help="timestamp column (default: time/date/timestamp/datetime/ds)")
     p.add_argument("--target", nargs="+", metavar="C", help="value column(s) (default: all others)")
     p.add_argument("--id-col", help="series id column (long format, many series)")
-    p.add_argument("--fill", choices=FILLS, help="fill gaps and missing values (default: they are errors)")
+    p.add_argument(
+        "--fill", choices=FILLS, help="fill gaps and missing values (default: they are errors)"
+    )
     p.add_argument("--freq", help="pandas frequency when it cannot be inferred (D, W, MS, QS, ...)")
 
 
 def _model_args(p: argparse.ArgumentParser, required: bool) -> None:
-    p.add_argument("--model", required=required, help="a name from seqcast.models.MODELS (lstm, gru, ...)")
-    p.add_argument("--input-len", type=_positive, help="input window (default: max(3*season, 2*horizon, 12))")
-    p.add_argument("--horizon", type=_positive, help="steps to forecast (default: the dataset's, else the season)")
-    p.add_argument("--strategy", choices=STRATEGIES, default="direct",
-                   help="direct (seq2vec), seq2seq, or iterative (one step fed back)")
+    p.add_argument(
+        "--model", required=required, help="a name from seqcast.models.MODELS (lstm, gru, ...)"
+    )
+    p.add_argument(
+        "--input-len", type=_positive, help="input window (default: max(3*season, 2*horizon, 12))"
+    )
+    p.add_argument(
+        "--horizon",
+        type=_positive,
+        help="steps to forecast (default: the dataset's, else the season)",
+    )
+    p.add_argument(
+        "--strategy",
+        choices=STRATEGIES,
+        default="direct",
+        help="direct (seq2vec), seq2seq, or iterative (one step fed back)",
+    )
     p.add_argument("--season", type=_positive, help="seasonal period (default: from the frequency)")
-    p.add_argument("--diff", type=_diff, default="auto",
-                   help="differencing lags, e.g. 1,12; none; or auto (KPSS and seasonal variance tests)")
+    p.add_argument(
+        "--diff",
+        type=_diff,
+        default="auto",
+        help="differencing lags, e.g. 1,12; none; or auto (KPSS and seasonal variance tests)",
+    )
     p.add_argument("--no-scale", action="store_true", help="do not standardise the series")
     p.add_argument("--stride", type=_positive, default=1, help="step between training windows")
-    p.add_argument("--valid-frac", type=_fraction, default=0.2, help="validation part of each series")
-    p.add_argument("--test-frac", type=_fraction, default=0.0, help="held-out test part of each series")
+    p.add_argument(
+        "--valid-frac", type=_fraction, default=0.2, help="validation part of each series"
+    )
+    p.add_argument(
+        "--test-frac", type=_fraction, default=0.0, help="held-out test part of each series"
+    )
     p.add_argument("--hidden-size", type=_positive)
     p.add_argument("--num-layers", type=_positive)
     p.add_argument("--epochs", type=_positive)
@@ -82,7 +104,9 @@ def _model_args(p: argparse.ArgumentParser, required: bool) -> None:
 
 def add_parsers(sub) -> None:
     """Add the real-series verbs to the ``seqcast`` subcommand parser."""
-    p = sub.add_parser("train", help="train a forecaster on a file or bundled series; write a run directory")
+    p = sub.add_parser(
+        "train", help="train a forecaster on a file or bundled series; write a run directory"
+    )
     _data_args(p)
     _model_args(p, required=True)
     p.add_argument("--out", default=None, help="run directory (default: runs/<model>)")
@@ -92,18 +116,25 @@ def add_parsers(sub) -> None:
     p.add_argument("run", metavar="RUN_DIR")
     _data_args(p, required=False)
     p.add_argument("--horizon", type=_positive, help="steps (default: the trained horizon)")
-    p.add_argument("--output", metavar="FILE.csv", help="write id,time,forecast here (default: stdout)")
+    p.add_argument(
+        "--output", metavar="FILE.csv", help="write id,time,forecast here (default: stdout)"
+    )
     p.add_argument("--plot", metavar="FILE.png", help="plot history and forecast")
     p.set_defaults(handler=cmd_forecast)
 
-    p = sub.add_parser("backtest", help="rolling-origin backtest against naive, seasonal naive, ARIMA")
+    p = sub.add_parser(
+        "backtest", help="rolling-origin backtest against naive, seasonal naive, ARIMA"
+    )
     p.add_argument("run", nargs="?", metavar="RUN_DIR", help="retrain this run's configuration")
     _data_args(p, required=False)
     _model_args(p, required=False)
     p.add_argument("--folds", type=_positive, default=5, help="forecast origins per series")
     p.add_argument("--step", type=_positive, help="steps between origins (default: the horizon)")
-    p.add_argument("--baselines", default="naive,seasonal_naive,arima",
-                   help="comma-separated subset of naive,seasonal_naive,arima (or none)")
+    p.add_argument(
+        "--baselines",
+        default="naive,seasonal_naive,arima",
+        help="comma-separated subset of naive,seasonal_naive,arima (or none)",
+    )
     p.add_argument("--json", metavar="FILE", help="write the scores as JSON")
     p.set_defaults(handler=cmd_backtest)
 
@@ -117,9 +148,14 @@ def _panel_and_data(args):
     from .data.io import load_panel
 
     data = DataConfig(
-        dataset=args.dataset or "", path=args.data, time_col=args.time_col,
-        targets=tuple(args.target) if args.target else None, id_col=args.id_col,
-        fill=args.fill, freq=args.freq, task="forecast",
+        dataset=args.dataset or "",
+        path=args.data,
+        time_col=args.time_col,
+        targets=tuple(args.target) if args.target else None,
+        id_col=args.id_col,
+        fill=args.fill,
+        freq=args.freq,
+        task="forecast",
     )
     return load_panel(data), data
 
@@ -142,13 +178,25 @@ def _run_config(args, panel, data):
     elif diff == "none":
         diff = ()
     data = dataclasses.replace(
-        data, horizon=horizon, strategy=args.strategy, season=season, diff=diff,
-        scale=not args.no_scale, stride=args.stride, valid_frac=args.valid_frac, test_frac=args.test_frac,
+        data,
+        horizon=horizon,
+        strategy=args.strategy,
+        season=season,
+        diff=diff,
+        scale=not args.no_scale,
+        stride=args.stride,
+        valid_frac=args.valid_frac,
+        test_frac=args.test_frac,
     )
-    model = {k: getattr(args, k) for k in ("hidden_size", "num_layers") if getattr(args, k) is not None}
+    model = {
+        k: getattr(args, k) for k in ("hidden_size", "num_layers") if getattr(args, k) is not None
+    }
     train_keys = {f.name for f in dataclasses.fields(TrainConfig)}
-    train = {k: getattr(args, k) for k in ("epochs", "batch_size", "lr", "patience", "seed", "device")
-             if k in train_keys and getattr(args, k) is not None}
+    train = {
+        k: getattr(args, k)
+        for k in ("epochs", "batch_size", "lr", "patience", "seed", "device")
+        if k in train_keys and getattr(args, k) is not None
+    }
     return make_config(args.model, data, input_len, model, train)
 
 
@@ -160,9 +208,14 @@ def cmd_train(args) -> int:
     out = args.out or f"runs/{args.model}"
     metrics = train(config, out, panel)
     valid = metrics.get("valid")
-    score = f"validation MAE {valid['mae_mean']:.6g} over {valid['origins']} origins, " if valid else ""
-    print(f"{config.model.name}: {score}{metrics['epochs']} epochs in {metrics['seconds']:.1f} s;"
-          f" run written to {out}", file=sys.stderr)
+    score = (
+        f"validation MAE {valid['mae_mean']:.6g} over {valid['origins']} origins, " if valid else ""
+    )
+    print(
+        f"{config.model.name}: {score}{metrics['epochs']} epochs in {metrics['seconds']:.1f} s;"
+        f" run written to {out}",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -197,12 +250,15 @@ def cmd_backtest(args) -> int:
         config = load_run(args.run).config
         if args.data or args.dataset:
             _, data = _panel_and_data(args)
-            config = dataclasses.replace(config, data=dataclasses.replace(
-                config.data, dataset=data.dataset, path=data.path))
+            config = dataclasses.replace(
+                config, data=dataclasses.replace(config.data, dataset=data.dataset, path=data.path)
+            )
         panel = None
     else:
         if args.model is None or not (args.data or args.dataset):
-            raise ValueError("backtest needs RUN_DIR, or --model NAME with --data FILE or --dataset NAME")
+            raise ValueError(
+                "backtest needs RUN_DIR, or --model NAME with --data FILE or --dataset NAME"
+            )
         panel, data = _panel_and_data(args)
         config = _run_config(args, panel, data)
     result = backtest(config, args.folds, args.step, baselines, args.json, panel)
@@ -220,7 +276,11 @@ def cmd_datasets(args) -> int:
     for col in ("name", "length", "freq", "season", "horizon", "start", "end", "source"):
         table.add_column(col, justify="right" if col in ("length", "season", "horizon") else "left")
     for row in datasets():
-        table.add_row(*(str(row[c]) for c in ("name", "length", "freq", "season", "horizon", "start",
-                                               "end", "source")))
+        table.add_row(
+            *(
+                str(row[c])
+                for c in ("name", "length", "freq", "season", "horizon", "start", "end", "source")
+            )
+        )
     Console(width=140).print(table)
     return 0

@@ -18,13 +18,13 @@ import torch
 from torch import Tensor, nn
 
 from .config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from .data.io import Panel, check_length, load_panel
+from .data.io import Panel, check_length
 from .data.sliding import sliding_windows
 from .data.transforms import SeriesTransform, split_points
 from .forecast import predict
 from .models import MODELS, build_model
 from .seeding import seeded
-from .train import History, fit
+from .train import fit
 
 STRATEGIES = ("direct", "seq2seq", "iterative")
 
@@ -35,7 +35,10 @@ MODEL_DEFAULTS: dict[str, tuple[dict, dict]] = {
     "seasonal_naive": ({}, {"epochs": 1}),
     "linear": ({}, {"epochs": 200, "lr": 3e-3, "patience": 20}),
 }
-RECURRENT_DEFAULTS = ({"hidden_size": 32, "num_layers": 1}, {"epochs": 200, "lr": 3e-3, "patience": 20})
+RECURRENT_DEFAULTS = (
+    {"hidden_size": 32, "num_layers": 1},
+    {"epochs": 200, "lr": 3e-3, "patience": 20},
+)
 
 
 def season_of(freq: str | None) -> int:
@@ -43,8 +46,18 @@ def season_of(freq: str | None) -> int:
     if not freq:
         return 1
     base = freq.split("-")[0].lstrip("0123456789").upper()
-    return {"MS": 12, "ME": 12, "M": 12, "QS": 4, "QE": 4, "Q": 4, "W": 52, "D": 7, "B": 5,
-            "H": 24}.get(base, 1)
+    return {
+        "MS": 12,
+        "ME": 12,
+        "M": 12,
+        "QS": 4,
+        "QE": 4,
+        "Q": 4,
+        "W": 52,
+        "D": 7,
+        "B": 5,
+        "H": 24,
+    }.get(base, 1)
 
 
 def make_config(
@@ -54,7 +67,7 @@ def make_config(
     model: dict | None = None,
     train: dict | None = None,
 ) -> RunConfig:
-    """A ``RunConfig`` for model ``name``: its defaults, then the ``model`` and ``train`` overrides."""
+    """A ``RunConfig`` for model ``name``: its defaults, then ``model`` and ``train`` overrides."""
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; valid models: {', '.join(MODELS)}")
     if data.strategy not in STRATEGIES:
@@ -63,7 +76,10 @@ def make_config(
         raise ValueError(f"horizon and input_len must be >= 1, got {data.horizon}, {input_len}")
     m_default, t_default = MODEL_DEFAULTS.get(name, RECURRENT_DEFAULTS)
     model_cfg = ModelConfig(
-        name=name, input_size=1, input_len=input_len, season=data.season,
+        name=name,
+        input_size=1,
+        input_len=input_len,
+        season=data.season,
         horizon=1 if data.strategy == "iterative" else data.horizon,
         output="sequence" if data.strategy == "seq2seq" else "last",
     )
@@ -95,7 +111,7 @@ def build_forecaster_model(config: RunConfig) -> nn.Module:
     if strategy == "seq2seq":
         if out.dim() != 3 or out.shape[1] != cfg.input_len:
             raise ValueError(
-                f"model {cfg.name!r} gives outputs {tuple(out.shape)} for {cfg.input_len} input steps,"
+                f"model {cfg.name!r} gives outputs {tuple(out.shape)} for {cfg.input_len} inputs,"
                 " not one forecast per input step; valid strategies for it: direct, iterative"
             )
         return model
@@ -114,7 +130,9 @@ class Forecaster:
     def min_history(self) -> int:
         return self.config.model.input_len + max(t.span for t in self.transforms.values())
 
-    def forecast_arrays(self, histories: Sequence[np.ndarray], ids: Sequence[str], horizon: int | None = None):
+    def forecast_arrays(
+        self, histories: Sequence[np.ndarray], ids: Sequence[str], horizon: int | None = None
+    ):
         """Forecast after each history on the original scale.
 
         Args:
@@ -127,10 +145,14 @@ class Forecaster:
         data, cfg = self.config.data, self.config.model
         horizon = data.horizon if horizon is None else horizon
         if data.strategy != "iterative" and horizon > data.horizon:
-            raise ValueError(f"horizon {horizon} exceeds the trained horizon {data.horizon};"
-                             " retrain, or use --strategy iterative")
+            raise ValueError(
+                f"horizon {horizon} exceeds the trained horizon {data.horizon};"
+                " retrain, or use --strategy iterative"
+            )
         tfs = [self._transform(i) for i in ids]
-        x = np.stack([tf.forward(h)[-cfg.input_len :] for tf, h in zip(tfs, histories)])
+        x = np.stack(
+            [tf.forward(h)[-cfg.input_len :] for tf, h in zip(tfs, histories, strict=False)]
+        )
         if x.shape[1] < cfg.input_len:
             raise ValueError(f"histories must have at least {self.min_history} steps")
         x = x[:, :, None].astype(np.float32)  # (N, L, 1)
@@ -145,21 +167,27 @@ class Forecaster:
             z = predict(self.model, x).numpy()
             z = z[:, -1] if z.ndim == 3 else z  # seq2seq: the forecast at the last input step
             z = z[:, :horizon]
-        return np.stack([tf.inverse(zi, h) for tf, zi, h in zip(tfs, z, histories)])
+        return np.stack([tf.inverse(zi, h) for tf, zi, h in zip(tfs, z, histories, strict=False)])
 
     def forecast(self, panel: Panel, horizon: int | None = None) -> pd.DataFrame:
         """Forecast past the end of every series: columns ``id``, ``time``, ``forecast``."""
         horizon = self.config.data.horizon if horizon is None else horizon
         check_length(panel, self.min_history, "input_len + differencing")
         pred = self.forecast_arrays([s.values for s in panel], [s.id for s in panel], horizon)
-        frames = [pd.DataFrame({"id": s.id, "time": future_index(s.index, panel.freq, horizon),
-                                "forecast": p}) for s, p in zip(panel, pred)]
+        frames = [
+            pd.DataFrame(
+                {"id": s.id, "time": future_index(s.index, panel.freq, horizon), "forecast": p}
+            )
+            for s, p in zip(panel, pred, strict=False)
+        ]
         return pd.concat(frames, ignore_index=True)
 
     def _transform(self, series_id: str) -> SeriesTransform:
         if series_id not in self.transforms:
-            raise ValueError(f"series {series_id!r} was not in the training data;"
-                             f" known series: {', '.join(list(self.transforms)[:10])}")
+            raise ValueError(
+                f"series {series_id!r} was not in the training data;"
+                f" known series: {', '.join(list(self.transforms)[:10])}"
+            )
         return self.transforms[series_id]
 
 
@@ -209,16 +237,23 @@ def fit_forecaster(panel: Panel, config: RunConfig, progress: bool | None = None
         transforms[s.id], splits[s.id] = tf, (n_train, n_valid)
         parts["train"].append(sliding_windows(z, L, H, data.stride, targets, 0, n_train - span))
         parts["valid"].append(sliding_windows(z, L, H, 1, targets, n_train - span, n_valid - span))
-    train = tuple(np.concatenate(a) for a in zip(*parts["train"]))
-    valid = tuple(np.concatenate(a) for a in zip(*parts["valid"]))
+    train = tuple(np.concatenate(a) for a in zip(*parts["train"], strict=False))
+    valid = tuple(np.concatenate(a) for a in zip(*parts["valid"], strict=False))
     if len(train[0]) == 0:
         raise ValueError(
             f"{panel.source}: no training windows: the training part of each series is shorter than"
-            f" input_len {L} + differencing {span} + {H} target step(s); lower input_len or valid_frac"
+            f" input_len {L} + differencing {span} + {H} target step(s);"
+            " lower input_len or valid_frac"
         )
     model = build_forecaster_model(config)
-    history = fit(model, train, valid if len(valid[0]) else None, config.train, progress=progress,
-                  description=f"{config.model.name} on {panel.source}")
+    history = fit(
+        model,
+        train,
+        valid if len(valid[0]) else None,
+        config.train,
+        progress=progress,
+        description=f"{config.model.name} on {panel.source}",
+    )
     forecaster = Forecaster(config, model, transforms)
     return forecaster, history, validation_scores(forecaster, panel, splits)
 
@@ -236,4 +271,9 @@ def validation_scores(forecaster: Forecaster, panel: Panel, splits: dict) -> dic
         scales += [mase_scale(s.values[:n_train], data.season)] * len(origins)
     if not errors:
         return {}
-    return {"valid": {**horizon_scores(np.concatenate(errors), np.array(scales)), "origins": len(scales)}}
+    return {
+        "valid": {
+            **horizon_scores(np.concatenate(errors), np.array(scales)),
+            "origins": len(scales),
+        }
+    }

@@ -21,7 +21,9 @@ from .data.transforms import SeriesTransform
 FILES = ("config.json", "model.safetensors", "transforms.json", "metrics.json", "history.csv")
 
 
-def save_run(out: str | Path, forecaster, history, metrics: dict, figures: dict | None = None) -> Path:
+def save_run(
+    out: str | Path, forecaster, history, metrics: dict, figures: dict | None = None
+) -> Path:
     """Write a run directory at ``out`` (replacing an earlier run there, never other files).
 
     Args:
@@ -32,7 +34,9 @@ def save_run(out: str | Path, forecaster, history, metrics: dict, figures: dict 
     from safetensors.torch import save_file
 
     out = Path(out)
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "config.json").is_file())):
+    if out.exists() and (
+        not out.is_dir() or (any(out.iterdir()) and not (out / "config.json").is_file())
+    ):
         raise ValueError(f"{out} exists and is not a seqcast run directory; choose another --out")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
@@ -40,7 +44,9 @@ def save_run(out: str | Path, forecaster, history, metrics: dict, figures: dict 
         forecaster.config.save(tmp / "config.json")
         state = {k: v.detach().cpu().contiguous() for k, v in forecaster.model.state_dict().items()}
         save_file(state, str(tmp / "model.safetensors"))
-        _write_json(tmp / "transforms.json", {k: t.to_dict() for k, t in forecaster.transforms.items()})
+        _write_json(
+            tmp / "transforms.json", {k: t.to_dict() for k, t in forecaster.transforms.items()}
+        )
         _write_json(tmp / "metrics.json", metrics)
         _write_history(tmp / "history.csv", history)
         for name, fig in (figures or {}).items():

@@ -26,17 +26,25 @@ def resolve_diff(panel: Panel, season: int, valid_frac: float) -> tuple[int, ...
     return max(votes, key=votes.get)
 
 
-def train(config: RunConfig, out: str | Path | None = None, panel: Panel | None = None,
-          progress: bool | None = None) -> dict:
+def train(
+    config: RunConfig,
+    out: str | Path | None = None,
+    panel: Panel | None = None,
+    progress: bool | None = None,
+) -> dict:
     """Train ``config`` on its data and write a run directory at ``out``; returns the metrics."""
-    from .pipeline import fit_forecaster, load_panel
+    from .data.io import load_panel
+    from .pipeline import fit_forecaster
     from .plot import learning_curves_figure, series_forecast_figure
     from .runs import save_run
 
     panel = load_panel(config.data) if panel is None else panel
     forecaster, history, metrics = fit_forecaster(panel, config, progress)
-    metrics = {**metrics, "epochs": len(history.records.get("loss", [])),
-               "seconds": float(sum(history.records.get("seconds", [])))}
+    metrics = {
+        **metrics,
+        "epochs": len(history.records.get("loss", [])),
+        "seconds": float(sum(history.records.get("seconds", []))),
+    }
     if out is not None:
         figures = {"forecast.png": series_forecast_figure(panel, forecaster.forecast(panel))}
         if history.records.get("loss"):
@@ -45,8 +53,13 @@ def train(config: RunConfig, out: str | Path | None = None, panel: Panel | None 
     return metrics
 
 
-def forecast(run: str | Path, data: dict | None = None, horizon: int | None = None,
-             output: str | Path | None = None, plot: str | Path | None = None):
+def forecast(
+    run: str | Path,
+    data: dict | None = None,
+    horizon: int | None = None,
+    output: str | Path | None = None,
+    plot: str | Path | None = None,
+):
     """Forecast past the end of every series (default: the run's own data).
 
     Args:
@@ -72,10 +85,15 @@ def forecast(run: str | Path, data: dict | None = None, horizon: int | None = No
     return frame
 
 
-def backtest(config: RunConfig, folds: int = 5, step: int | None = None,
-             baselines: tuple[str, ...] = ("naive", "seasonal_naive", "arima"),
-             json_path: str | Path | None = None, panel: Panel | None = None,
-             progress: bool | None = None):
+def backtest(
+    config: RunConfig,
+    folds: int = 5,
+    step: int | None = None,
+    baselines: tuple[str, ...] = ("naive", "seasonal_naive", "arima"),
+    json_path: str | Path | None = None,
+    panel: Panel | None = None,
+    progress: bool | None = None,
+):
     """Rolling-origin backtest of ``config`` against ``baselines``; optionally saved as JSON."""
     from .backtest import backtest as run_backtest
     from .data.io import load_panel
@@ -94,8 +112,18 @@ def datasets() -> list[dict]:
     rows = []
     for name, meta in REAL_DATASETS.items():
         s = load_dataset(name).series[0]
-        rows.append({"name": name, "length": len(s), "freq": meta.freq, "season": meta.season,
-                     "horizon": meta.horizon, "start": str(s.index[0].date()),
-                     "end": str(s.index[-1].date()), "source": meta.source,
-                     "description": meta.description, "mean": float(np.mean(s.values))})
+        rows.append(
+            {
+                "name": name,
+                "length": len(s),
+                "freq": meta.freq,
+                "season": meta.season,
+                "horizon": meta.horizon,
+                "start": str(s.index[0].date()),
+                "end": str(s.index[-1].date()),
+                "source": meta.source,
+                "description": meta.description,
+                "mean": float(np.mean(s.values)),
+            }
+        )
     return rows

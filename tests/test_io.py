@@ -68,7 +68,9 @@ PROBLEMS = [  # (kind, column named, row named, words)
 
 
 @pytest.mark.parametrize("kind,column,row,words", PROBLEMS)
-def test_each_problem_is_one_line_naming_file_column_row(kind, column, row, words, tmp_path, capsys):
+def test_each_problem_is_one_line_naming_file_column_row(
+    kind, column, row, words, tmp_path, capsys
+):
     path = write(corrupt(kind), tmp_path / f"{kind}.csv")
     out = tmp_path / "run"
     rc = main(["train", "--data", str(path), "--model", "linear", "--out", str(out)])
@@ -82,8 +84,23 @@ def test_each_problem_is_one_line_naming_file_column_row(kind, column, row, word
 
 def test_too_short_for_window_and_horizon(tmp_path, capsys):
     path = write(monthly(20), tmp_path / "short.csv")
-    rc = main(["train", "--data", str(path), "--model", "linear", "--input-len", "15",
-               "--horizon", "6", "--diff", "none", "--out", str(tmp_path / "run")])
+    rc = main(
+        [
+            "train",
+            "--data",
+            str(path),
+            "--model",
+            "linear",
+            "--input-len",
+            "15",
+            "--horizon",
+            "6",
+            "--diff",
+            "none",
+            "--out",
+            str(tmp_path / "run"),
+        ]
+    )
     line = capsys.readouterr().err.strip()
     assert rc == 2 and str(path) in line and "'sales'" in line and "too short" in line
     assert "row 20" in line
@@ -109,8 +126,22 @@ def test_problem_file_via_subprocess_has_no_traceback_and_damages_nothing(tmp_pa
     good = write(monthly(80), tmp_path / "good.csv")
     bad = write(corrupt("gap"), tmp_path / "bad.csv")
     run = tmp_path / "run"
-    cmd = [sys.executable, "-m", "seqcast", "train", "--model", "naive", "--diff", "none",
-           "--input-len", "12", "--horizon", "3", "--out", str(run)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "seqcast",
+        "train",
+        "--model",
+        "naive",
+        "--diff",
+        "none",
+        "--input-len",
+        "12",
+        "--horizon",
+        "3",
+        "--out",
+        str(run),
+    ]
     assert main([*cmd[3:], "--data", str(good)]) == 0
     before = {p.name: p.read_bytes() for p in run.iterdir()}
     proc = subprocess.run([*cmd, "--data", str(bad)], capture_output=True, text=True)

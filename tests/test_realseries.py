@@ -48,7 +48,9 @@ def test_naive_on_first_differences_inverts_to_drift_on_the_original_scale(strat
 
 def test_forecast_timestamps_continue_the_frequency():
     idx = pd.date_range("2020-01-31", periods=5, freq="W-SUN")
-    assert list(future_index(idx, "W-SUN", 2)) == list(pd.date_range(idx[-1], periods=3, freq="W-SUN")[1:])
+    assert list(future_index(idx, "W-SUN", 2)) == list(
+        pd.date_range(idx[-1], periods=3, freq="W-SUN")[1:]
+    )
     assert list(future_index(pd.RangeIndex(10), None, 3)) == [10, 11, 12]
     panel = panel_of(seasonal_frame())
     forecaster, _, _ = fit_forecaster(panel, make_config("naive", data_cfg(), 12), progress=False)
@@ -73,8 +75,12 @@ def test_seq2seq_and_unsupported_strategies():
     forecaster, _, _ = fit_forecaster(panel, cfg, progress=False)
     assert forecaster.forecast(panel).shape == (6, 3)
     with pytest.raises(ValueError, match="valid strategies for it: direct, iterative"):
-        fit_forecaster(panel, make_config("seasonal_naive", data_cfg(strategy="seq2seq"), 24), False)
-    with pytest.raises(ValueError, match="unknown strategy 'beam'; valid: direct, seq2seq, iterative"):
+        fit_forecaster(
+            panel, make_config("seasonal_naive", data_cfg(strategy="seq2seq"), 24), False
+        )
+    with pytest.raises(
+        ValueError, match="unknown strategy 'beam'; valid: direct, seq2seq, iterative"
+    ):
         make_config("gru", data_cfg(strategy="beam"), 24)
     with pytest.raises(ValueError, match="unknown model 'transformer'; valid models: naive"):
         make_config("transformer", data_cfg(), 24)
@@ -85,15 +91,20 @@ def test_seq2seq_and_unsupported_strategies():
 def test_backtest_scores_and_baselines():
     panel = panel_of(seasonal_frame(n=120, level=500.0, noise=0.0))
     cfg = make_config("linear", data_cfg(diff=(1,)), 24, train={"epochs": 3})
-    result = backtest(panel, cfg, folds=3, baselines=("naive", "seasonal_naive", "arima"),
-                      arima_order=((0, 1, 0), (0, 1, 0, 12)))
+    result = backtest(
+        panel,
+        cfg,
+        folds=3,
+        baselines=("naive", "seasonal_naive", "arima"),
+        arima_order=((0, 1, 0), (0, 1, 0, 12)),
+    )
     assert origins_of(120, 3, 6, 6) == [102, 108, 114] and result.origins == 3
     models = result.to_dict()["models"]
     assert list(models) == ["linear", "naive", "seasonal_naive", "arima"]
     for s in models.values():
         assert len(s["mae"]) == len(s["rmse"]) == len(s["mase"]) == 6 and s["seconds"] >= 0
         assert s["mae_mean"] == pytest.approx(np.mean(s["mae"]))
-        assert all(r >= m - 1e-9 for r, m in zip(s["rmse"], s["mae"]))
+        assert all(r >= m - 1e-9 for r, m in zip(s["rmse"], s["mae"], strict=False))
     # Noise-free trend + season: last year's value is off by exactly the yearly trend (24),
     # and seasonal-differenced random walk ARIMA forecasts are exact.
     np.testing.assert_allclose(models["seasonal_naive"]["mae"], 24.0, rtol=1e-9)
@@ -105,19 +116,60 @@ def test_run_directory_loads_in_a_fresh_process_with_identical_forecasts(tmp_pat
     csv = tmp_path / "s.csv"
     seasonal_frame(n=80, noise=2.0).to_csv(csv, index=False)
     run = tmp_path / "run"
-    assert main(["train", "--data", str(csv), "--model", "gru", "--hidden-size", "8",
-                 "--input-len", "24", "--horizon", "6", "--diff", "1", "--epochs", "2",
-                 "--out", str(run)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(csv),
+                "--model",
+                "gru",
+                "--hidden-size",
+                "8",
+                "--input-len",
+                "24",
+                "--horizon",
+                "6",
+                "--diff",
+                "1",
+                "--epochs",
+                "2",
+                "--out",
+                str(run),
+            ]
+        )
+        == 0
+    )
     names = sorted(p.name for p in run.iterdir())
-    assert names == ["config.json", "forecast.png", "history.csv", "learning_curves.png",
-                     "metrics.json", "model.safetensors", "transforms.json"]
+    assert names == [
+        "config.json",
+        "forecast.png",
+        "history.csv",
+        "learning_curves.png",
+        "metrics.json",
+        "model.safetensors",
+        "transforms.json",
+    ]
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["epochs"] == 2 and len(metrics["valid"]["mae"]) == 6
     assert len(pd.read_csv(run / "history.csv")) == 2
     here = load_run(run).forecast(read_series(csv))
     out = tmp_path / "f.csv"
-    subprocess.run([sys.executable, "-m", "seqcast", "forecast", str(run), "--data", str(csv),
-                    "--output", str(out)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "seqcast",
+            "forecast",
+            str(run),
+            "--data",
+            str(csv),
+            "--output",
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+    )
     there = pd.read_csv(out, parse_dates=["time"])
     assert list(there.columns) == ["id", "time", "forecast"]
     np.testing.assert_array_equal(there["forecast"].to_numpy(), here["forecast"].to_numpy())
@@ -129,7 +181,8 @@ def test_loading_never_unpickles(tmp_path, monkeypatch):
     from seqcast.runs import save_run
 
     forecaster, history, metrics = fit_forecaster(
-        panel, make_config("lstm", data_cfg(), 24, {"hidden_size": 4}, {"epochs": 1}), False)
+        panel, make_config("lstm", data_cfg(), 24, {"hidden_size": 4}, {"epochs": 1}), False
+    )
     save_run(tmp_path / "run", forecaster, history, metrics)
 
     def refuse(*args, **kwargs):
@@ -148,9 +201,32 @@ def test_cli_backtest_json_and_datasets(tmp_path, capsys):
     csv = tmp_path / "s.csv"
     seasonal_frame(n=120, noise=1.0).to_csv(csv, index=False)
     out = tmp_path / "bt.json"
-    assert main(["backtest", "--data", str(csv), "--model", "linear", "--horizon", "6",
-                 "--input-len", "24", "--diff", "1", "--epochs", "2", "--folds", "2",
-                 "--baselines", "naive,seasonal_naive", "--json", str(out)]) == 0
+    assert (
+        main(
+            [
+                "backtest",
+                "--data",
+                str(csv),
+                "--model",
+                "linear",
+                "--horizon",
+                "6",
+                "--input-len",
+                "24",
+                "--diff",
+                "1",
+                "--epochs",
+                "2",
+                "--folds",
+                "2",
+                "--baselines",
+                "naive,seasonal_naive",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     result = json.loads(out.read_text())
     assert result["folds"] == 2 and set(result["models"]) == {"linear", "naive", "seasonal_naive"}
     assert {"mae", "rmse", "mase", "mae_mean", "seconds"} <= set(result["models"]["linear"])
@@ -159,5 +235,7 @@ def test_cli_backtest_json_and_datasets(tmp_path, capsys):
     printed = capsys.readouterr().out
     for name in ("sunspots", "co2", "nile", "elnino"):
         assert name in printed
-    assert main(["backtest", "--data", str(csv), "--model", "linear", "--baselines", "prophet"]) == 2
+    assert (
+        main(["backtest", "--data", str(csv), "--model", "linear", "--baselines", "prophet"]) == 2
+    )
     assert "valid: naive, seasonal_naive, arima" in capsys.readouterr().err

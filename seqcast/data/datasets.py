@@ -108,7 +108,8 @@ def _load_frame(name: str):
         months = d.columns[1:]
         values = d[months].to_numpy().ravel()
         start = f"{int(d['YEAR'].iloc[0])}-01-01"
-        return pd.DataFrame({"time": pd.date_range(start, periods=len(values), freq="MS"), "value": values})
+        time = pd.date_range(start, periods=len(values), freq="MS")
+        return pd.DataFrame({"time": time, "value": values})
     if name == "elec_equip":
         from statsmodels.datasets import elec_equip
 
@@ -116,8 +117,8 @@ def _load_frame(name: str):
         return pd.DataFrame({"time": d.index, "value": d.to_numpy()})
     if name == "us_gdp":
         d = sm.macrodata.load_pandas().data
-        time = pd.PeriodIndex.from_fields(year=d["year"].astype(int), quarter=d["quarter"].astype(int),
-                                          freq="Q").to_timestamp()
+        year, quarter = d["year"].astype(int), d["quarter"].astype(int)
+        time = pd.PeriodIndex.from_fields(year=year, quarter=quarter, freq="Q").to_timestamp()
         return pd.DataFrame({"time": time, "value": d["realgdp"].to_numpy()})
     raise AssertionError(name)
 

@@ -93,7 +93,9 @@ def read_series(
 def load_panel(data) -> Panel:
     """The series a ``DataConfig`` names: its CSV/Parquet ``path``, else the bundled ``dataset``."""
     if data.path is not None:
-        return read_series(data.path, data.time_col, data.targets, data.id_col, data.fill, data.freq)
+        return read_series(
+            data.path, data.time_col, data.targets, data.id_col, data.fill, data.freq
+        )
     from .datasets import load_dataset
 
     return load_dataset(data.dataset)
@@ -144,7 +146,9 @@ def from_frame(
             freqs.add(step)
         for col in targets:
             name = col if id_col is None else (key if len(targets) == 1 else f"{key}/{col}")
-            index_c, v = _regularise(index, step, values[col][rows], rows, source, time_col, col, fill)
+            index_c, v = _regularise(
+                index, step, values[col][rows], rows, source, time_col, col, fill
+            )
             series.append(Series(name, index_c, v))
     if len(freqs) > 1:
         raise ValueError(f"{source}: series have different frequencies: {', '.join(sorted(freqs))}")
@@ -181,7 +185,9 @@ def _times(column: pd.Series, source: str, col: str) -> pd.DatetimeIndex:
     bad = parsed.isna().to_numpy()
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{source}: column {col!r}, row {row + 1}: cannot parse time {column.iloc[row]!r}")
+        raise ValueError(
+            f"{source}: column {col!r}, row {row + 1}: cannot parse time {column.iloc[row]!r}"
+        )
     return pd.DatetimeIndex(parsed)
 
 
@@ -213,7 +219,9 @@ def _index(times, rows: np.ndarray, source: str, col: str | None, freq: str | No
     try:
         return pd.DatetimeIndex(t), to_offset(freq).freqstr
     except ValueError:
-        raise ValueError(f"unknown frequency {freq!r}; use a pandas alias such as D, W, MS, QS, YS, h") from None
+        raise ValueError(
+            f"unknown frequency {freq!r}; use a pandas alias such as D, W, MS, QS, YS, h"
+        ) from None
 
 
 def _infer_freq(t: pd.DatetimeIndex) -> str | None:
@@ -245,7 +253,8 @@ def _regularise(index, freq, v, rows, source, col_t, col, fill):
                 i = int(np.flatnonzero(np.diff(pos) > 1)[0]) + 1
                 raise ValueError(
                     f"{source}: column {col_t!r}, row {rows[i] + 1}: gap of"
-                    f" {pos[i] - pos[i - 1] - 1} step(s) before {index[i]} (to fill it: --fill ffill|interpolate|zero)"
+                    f" {pos[i] - pos[i - 1] - 1} step(s) before {index[i]}"
+                    f" (to fill it: --fill ffill|interpolate|zero)"
                 )
             full = np.full(len(grid), np.nan)
             full[pos] = v
@@ -255,7 +264,8 @@ def _regularise(index, freq, v, rows, source, col_t, col, fill):
         if fill is None:
             i = int(np.flatnonzero(missing)[0])
             raise ValueError(
-                f"{source}: column {col!r}, row {rows[i] + 1}: missing value (to fill it: --fill ffill|interpolate|zero)"
+                f"{source}: column {col!r}, row {rows[i] + 1}: missing value"
+                f" (to fill it: --fill ffill|interpolate|zero)"
             )
         s = pd.Series(v)
         if fill == "zero":

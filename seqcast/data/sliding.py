@@ -33,7 +33,9 @@ def sliding_windows(
     if targets not in TARGETS:
         raise ValueError(f"unknown targets {targets!r}; valid: {', '.join(TARGETS)}")
     if input_len < 1 or horizon < 1 or stride < 1:
-        raise ValueError(f"input_len, horizon and stride must be >= 1, got {input_len}, {horizon}, {stride}")
+        raise ValueError(
+            f"input_len, horizon and stride must be >= 1, got {input_len}, {horizon}, {stride}"
+        )
     z = np.asarray(z, dtype=np.float32)
     end = len(z) if end is None else min(end, len(z))
     first, last = max(start, input_len), end - horizon

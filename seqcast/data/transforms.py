@@ -63,11 +63,13 @@ class SeriesTransform:
 
     @classmethod
     def fit(cls, train: np.ndarray, lags=(), scale: bool = True) -> SeriesTransform:
-        """Fit the scaling on ``train`` (T,), the training part of one series, after differencing."""
+        """Fit the scaling on ``train`` (T,), one series' training part, after differencing."""
         lags = tuple(int(lag) for lag in lags)
         z = cls(lags).forward(train)
         if z.shape[-1] < 2:
-            raise ValueError(f"training part of {np.shape(train)[-1]} steps is too short to difference by {lags}")
+            raise ValueError(
+                f"training part of {np.shape(train)[-1]} steps is too short to difference by {lags}"
+            )
         if not scale:
             return cls(lags)
         std = float(z.std())
@@ -80,13 +82,13 @@ class SeriesTransform:
         return (z - self.mean) / self.std
 
     def inverse(self, z: np.ndarray, history: np.ndarray) -> np.ndarray:
-        """Transformed values (..., H) that follow ``history`` (..., T) -> original scale (..., H)."""
+        """Transformed values (..., H) after ``history`` (..., T) -> original scale (..., H)."""
         d = np.asarray(z, dtype=np.float64) * self.std + self.mean
         # History of each intermediate series: levels[k] has been differenced by lags[:k].
         levels = [np.asarray(history, dtype=np.float64)]
         for lag in self.lags[:-1]:
             levels.append(difference(levels[-1], lag))
-        for lag, level in zip(reversed(self.lags), reversed(levels)):
+        for lag, level in zip(reversed(self.lags), reversed(levels), strict=False):
             d = undifference(d, level, lag)
         return d
 
@@ -98,7 +100,9 @@ class SeriesTransform:
         unknown = set(data) - {"lags", "mean", "std"}
         if unknown:
             raise ValueError(f"unknown transform key(s): {', '.join(sorted(unknown))}")
-        return cls(tuple(int(v) for v in data.get("lags", ())), float(data["mean"]), float(data["std"]))
+        return cls(
+            tuple(int(v) for v in data.get("lags", ())), float(data["mean"]), float(data["std"])
+        )
 
 
 def split_points(length: int, valid_frac: float, test_frac: float = 0.0) -> tuple[int, int]:

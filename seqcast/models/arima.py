@@ -20,11 +20,19 @@ def _sarimax(y, order, seasonal_order, simple_differencing: bool = False):
     from statsmodels.tsa.statespace.sarimax import SARIMAX
 
     trend = "c" if order[1] + seasonal_order[1] == 0 else "n"
-    return SARIMAX(y, order=order, seasonal_order=seasonal_order, trend=trend,
-                   simple_differencing=simple_differencing)
+    return SARIMAX(
+        y,
+        order=order,
+        seasonal_order=seasonal_order,
+        trend=trend,
+        simple_differencing=simple_differencing,
+    )
 
 
 def _quiet():
+    # statsmodels sets its own "always" filters when first imported: import it first.
+    import statsmodels.tsa.statespace.sarimax  # noqa: F401
+
     ctx = warnings.catch_warnings()
     ctx.__enter__()
     warnings.simplefilter("ignore")  # convergence and frequency chatter from statsmodels
@@ -61,8 +69,16 @@ class ARIMA:
     aic: float
 
     @classmethod
-    def fit(cls, y, season: int = 1, order=None, seasonal_order=None, max_p: int = 2,
-            max_q: int = 2, criterion: str = "aic") -> ARIMA:
+    def fit(
+        cls,
+        y,
+        season: int = 1,
+        order=None,
+        seasonal_order=None,
+        max_p: int = 2,
+        max_q: int = 2,
+        criterion: str = "aic",
+    ) -> ARIMA:
         """Fit given orders, or search p, q <= 2 (p + q <= 3) and P, Q <= 1 (P + Q <= 1).
 
         Args:
@@ -76,12 +92,18 @@ class ARIMA:
         if order is None or seasonal_order is None:
             d, D = choose_differences(y, season)
             if order is None:
-                grid = [(p, d, q) for p, q in itertools.product(range(max_p + 1), range(max_q + 1))
-                        if p + q <= 3]
+                grid = [
+                    (p, d, q)
+                    for p, q in itertools.product(range(max_p + 1), range(max_q + 1))
+                    if p + q <= 3
+                ]
             else:
                 grid = [tuple(order)]
-            seasonal = ([(P, D, Q, s) for P, Q in ((0, 0), (1, 0), (0, 1))] if s else [(0, 0, 0, 0)]
-                        ) if seasonal_order is None else [tuple(seasonal_order)]
+            seasonal = (
+                ([(P, D, Q, s) for P, Q in ((0, 0), (1, 0), (0, 1))] if s else [(0, 0, 0, 0)])
+                if seasonal_order is None
+                else [tuple(seasonal_order)]
+            )
         else:
             grid, seasonal = [tuple(order)], [tuple(seasonal_order)]
         candidates = list(itertools.product(grid, seasonal))
@@ -93,7 +115,9 @@ class ARIMA:
                 # compare), about 4x faster than the exact likelihood; refit the winner.
                 for o, so in candidates:
                     try:
-                        res = _sarimax(y, o, so, simple_differencing=True).fit(disp=False, maxiter=50)
+                        res = _sarimax(y, o, so, simple_differencing=True).fit(
+                            disp=False, maxiter=50
+                        )
                     except (ValueError, np.linalg.LinAlgError):
                         continue
                     score = getattr(res, criterion)

@@ -49,7 +49,7 @@ class Linear(nn.Module):
 
 
 class SeasonalNaive(nn.Module):
-    """Repeat the last ``season`` observed values: step h forecasts ``x[T - season + (h-1) % season]``.
+    """Repeat the last ``season`` values: step h forecasts ``x[T - season + (h-1) % season]``.
 
     Input (B, T, C) with T >= season, channel 0 is the target. Output (B, H) (seq2vec only).
     """
