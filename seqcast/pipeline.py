@@ -29,16 +29,16 @@ from .train import fit
 STRATEGIES = ("direct", "seq2seq", "iterative")
 
 # Sizes and training that work on short real series (hundreds of steps) in about a minute
-# on 2 CPU cores; anything the user passes overrides them.
+# on 2 CPU cores; anything the user passes overrides them. Families not listed keep their
+# ModelConfig defaults and get TRAIN_DEFAULTS.
+TRAIN_DEFAULTS = {"epochs": 200, "lr": 3e-3, "patience": 20}
+_RECURRENT = ({"hidden_size": 32, "num_layers": 1}, TRAIN_DEFAULTS)
 MODEL_DEFAULTS: dict[str, tuple[dict, dict]] = {
     "naive": ({}, {"epochs": 1}),
     "seasonal_naive": ({}, {"epochs": 1}),
-    "linear": ({}, {"epochs": 200, "lr": 3e-3, "patience": 20}),
+    "linear": ({}, TRAIN_DEFAULTS),
+    **{n: _RECURRENT for n in ("rnn", "lstm", "gru", "ln_rnn", "peephole_lstm", "conv_gru")},
 }
-RECURRENT_DEFAULTS = (
-    {"hidden_size": 32, "num_layers": 1},
-    {"epochs": 200, "lr": 3e-3, "patience": 20},
-)
 
 
 def season_of(freq: str | None) -> int:
@@ -74,7 +74,7 @@ def make_config(
         raise ValueError(f"unknown strategy {data.strategy!r}; valid: {', '.join(STRATEGIES)}")
     if data.horizon < 1 or input_len < 1:
         raise ValueError(f"horizon and input_len must be >= 1, got {data.horizon}, {input_len}")
-    m_default, t_default = MODEL_DEFAULTS.get(name, RECURRENT_DEFAULTS)
+    m_default, t_default = MODEL_DEFAULTS.get(name, ({}, TRAIN_DEFAULTS))
     model_cfg = ModelConfig(
         name=name,
         input_size=1,
@@ -83,6 +83,8 @@ def make_config(
         horizon=1 if data.strategy == "iterative" else data.horizon,
         output="sequence" if data.strategy == "seq2seq" else "last",
     )
+    known = {f.name for f in dataclasses.fields(ModelConfig)}
+    m_default = {k: v for k, v in m_default.items() if k in known}
     model_cfg = dataclasses.replace(model_cfg, **{**m_default, **(model or {})})
     train_cfg = dataclasses.replace(TrainConfig(), **{**t_default, **(train or {})})
     return RunConfig(dataclasses.replace(data, task="forecast"), model_cfg, train_cfg)

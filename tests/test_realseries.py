@@ -11,7 +11,7 @@ from seqcast.backtest import backtest, origins_of
 from seqcast.cli import main
 from seqcast.config import DataConfig
 from seqcast.data.io import from_frame, read_series
-from seqcast.models import MODELS
+from seqcast.models import MODELS, Naive
 from seqcast.pipeline import fit_forecaster, future_index, make_config
 from seqcast.runs import load_run
 
@@ -69,15 +69,15 @@ def test_every_model_trains_and_forecasts_on_the_original_scale(name):
     assert (np.abs(frame["forecast"] - 1144) < 200).all()
 
 
-def test_seq2seq_and_unsupported_strategies():
+def test_seq2seq_and_unsupported_strategies(monkeypatch):
     panel = panel_of(seasonal_frame(n=72))
     cfg = make_config("gru", data_cfg(strategy="seq2seq"), 24, {"hidden_size": 8}, {"epochs": 1})
     forecaster, _, _ = fit_forecaster(panel, cfg, progress=False)
     assert forecaster.forecast(panel).shape == (6, 3)
+    # a family that ignores output="sequence" cannot be trained seq2seq
+    monkeypatch.setitem(MODELS, "last_only", lambda cfg: Naive(cfg.horizon, "last"))
     with pytest.raises(ValueError, match="valid strategies for it: direct, iterative"):
-        fit_forecaster(
-            panel, make_config("seasonal_naive", data_cfg(strategy="seq2seq"), 24), False
-        )
+        fit_forecaster(panel, make_config("last_only", data_cfg(strategy="seq2seq"), 24), False)
     with pytest.raises(
         ValueError, match="unknown strategy 'beam'; valid: direct, seq2seq, iterative"
     ):
@@ -174,6 +174,8 @@ def test_run_directory_loads_in_a_fresh_process_with_identical_forecasts(tmp_pat
     assert list(there.columns) == ["id", "time", "forecast"]
     np.testing.assert_array_equal(there["forecast"].to_numpy(), here["forecast"].to_numpy())
     assert (there["time"] == here["time"]).all()
+    # backtest RUN_DIR retrains the run's configuration before the first origin
+    assert main(["backtest", str(run), "--folds", "1", "--baselines", "naive"]) == 0
 
 
 def test_loading_never_unpickles(tmp_path, monkeypatch):
@@ -239,3 +241,16 @@ def test_cli_backtest_json_and_datasets(tmp_path, capsys):
         main(["backtest", "--data", str(csv), "--model", "linear", "--baselines", "prophet"]) == 2
     )
     assert "valid: naive, seasonal_naive, arima" in capsys.readouterr().err
+
+
+def test_seasonal_naive_module_matches_the_numpy_baseline():
+    import torch
+
+    from seqcast.models.baselines import SeasonalNaive, seasonal_naive_forecast
+
+    x = torch.randn(3, 20, 1, dtype=torch.float64)
+    last = SeasonalNaive(7, 10)(x)
+    np.testing.assert_array_equal(last.numpy(), seasonal_naive_forecast(x[..., 0].numpy(), 7, 10))
+    seq = SeasonalNaive(7, 10, "sequence")(x)
+    assert seq.shape == (3, 20, 10) and torch.equal(seq[:, -1], last)
+    assert torch.equal(seq[:, 12], SeasonalNaive(7, 10)(x[:, :13]))

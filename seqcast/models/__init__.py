@@ -28,7 +28,7 @@ MODELS: dict[str, Callable[[ModelConfig], nn.Module]] = {
     "rnn": _recurrent("simple"),
     "lstm": _recurrent("lstm"),
     "gru": _recurrent("gru"),
-    "seasonal_naive": lambda cfg: SeasonalNaive(cfg.season, cfg.horizon),
+    "seasonal_naive": lambda cfg: SeasonalNaive(cfg.season, cfg.horizon, cfg.output),
 }
 
 

@@ -19,7 +19,9 @@ CRITERIA = ("aic", "bic")
 def _sarimax(y, order, seasonal_order, simple_differencing: bool = False):
     from statsmodels.tsa.statespace.sarimax import SARIMAX
 
-    trend = "c" if order[1] + seasonal_order[1] == 0 else "n"
+    # SARIMAX adds the trend after differencing: a constant is the mean (d + D = 0) or a
+    # drift (d + D = 1), as auto.arima allows; none on twice-differenced series.
+    trend = "c" if order[1] + seasonal_order[1] <= 1 else "n"
     return SARIMAX(
         y,
         order=order,
