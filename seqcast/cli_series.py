@@ -100,6 +100,7 @@ def _model_args(p: argparse.ArgumentParser, required: bool) -> None:
     p.add_argument("--patience", type=_positive, help="early stopping patience in epochs")
     p.add_argument("--seed", type=int)
     p.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--num-threads", type=_positive, help="torch CPU threads (default 1)")
 
 
 def add_parsers(sub) -> None:
@@ -194,7 +195,7 @@ def _run_config(args, panel, data):
     train_keys = {f.name for f in dataclasses.fields(TrainConfig)}
     train = {
         k: getattr(args, k)
-        for k in ("epochs", "batch_size", "lr", "patience", "seed", "device")
+        for k in ("epochs", "batch_size", "lr", "patience", "seed", "device", "num_threads")
         if k in train_keys and getattr(args, k) is not None
     }
     return make_config(args.model, data, input_len, model, train)

@@ -52,6 +52,7 @@ class TrainConfig:
     clip_norm: float | None = None
     clip_value: float | None = None
     device: str = "auto"
+    num_threads: int | None = None  # torch CPU threads while training; None keeps torch's
 
 
 @dataclass(frozen=True)
