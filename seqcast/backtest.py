@@ -102,7 +102,9 @@ def backtest(
     start = time.perf_counter()
     forecaster, _, _ = fit_forecaster(head, config, progress=progress)
     pred = forecaster.forecast_arrays(histories(), [s.id for s in panel for _ in range(folds)], H)
-    result.models[config.model.name] = _scores(pred, truth, scales, start)
+    # A model that shares a baseline's name (e.g. "naive") keeps its own row.
+    name = config.model.name + ("_model" if config.model.name in BASELINES else "")
+    result.models[name] = _scores(pred, truth, scales, start)
 
     for name in baselines:
         start = time.perf_counter()

@@ -47,6 +47,16 @@ def _diff(text: str):
     return lags
 
 
+def _arima_order(text: str):
+    try:
+        v = [int(x) for x in text.split(",")]
+    except ValueError:
+        v = []
+    if len(v) not in (3, 6) or min(v) < 0:
+        raise argparse.ArgumentTypeError(f"expected p,d,q or p,d,q,P,D,Q; got {text!r}")
+    return v
+
+
 def _data_args(p: argparse.ArgumentParser, required: bool = True) -> None:
     src = p.add_mutually_exclusive_group(required=required)
     src.add_argument("--data", metavar="FILE", help="CSV or Parquet file")
@@ -145,6 +155,12 @@ def add_parsers(sub) -> None:
         "--baselines",
         default="naive,seasonal_naive,arima",
         help="comma-separated subset of naive,seasonal_naive,arima (or none)",
+    )
+    p.add_argument(
+        "--arima-order",
+        type=_arima_order,
+        metavar="p,d,q[,P,D,Q]",
+        help="ARIMA orders instead of the AIC search (seasonal period: --season)",
     )
     p.add_argument("--json", metavar="FILE", help="write the scores as JSON")
     p.set_defaults(handler=cmd_backtest)
@@ -275,7 +291,12 @@ def cmd_backtest(args) -> int:
             )
         panel, data = _panel_and_data(args)
         config = _run_config(args, panel, data)
-    result = backtest(config, args.folds, args.step, baselines, args.json, panel)
+    order = None
+    if args.arima_order is not None:
+        o = args.arima_order
+        season = config.data.season if len(o) == 6 and config.data.season > 1 else 0
+        order = (tuple(o[:3]), (*o[3:], season) if season else (0, 0, 0, 0))
+    result = backtest(config, args.folds, args.step, baselines, args.json, panel, order)
     print_backtest(result, config)
     return 0
 

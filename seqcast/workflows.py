@@ -92,14 +92,17 @@ def backtest(
     baselines: tuple[str, ...] = ("naive", "seasonal_naive", "arima"),
     json_path: str | Path | None = None,
     panel: Panel | None = None,
+    arima_order: tuple | None = None,
     progress: bool | None = None,
 ):
-    """Rolling-origin backtest of ``config`` against ``baselines``; optionally saved as JSON."""
+    """Rolling-origin backtest of ``config`` against ``baselines``; optionally saved as JSON.
+
+    ``arima_order`` is ((p, d, q), (P, D, Q, s)) to skip the ARIMA order search."""
     from .backtest import backtest as run_backtest
     from .data.io import load_panel
 
     panel = load_panel(config.data) if panel is None else panel
-    result = run_backtest(panel, config, folds, step, baselines, progress=progress)
+    result = run_backtest(panel, config, folds, step, baselines, arima_order, progress)
     if json_path is not None:
         Path(json_path).write_text(json.dumps(result.to_dict(), indent=2) + "\n")
     return result

@@ -241,6 +241,37 @@ def test_cli_backtest_json_and_datasets(tmp_path, capsys):
         main(["backtest", "--data", str(csv), "--model", "linear", "--baselines", "prophet"]) == 2
     )
     assert "valid: naive, seasonal_naive, arima" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:  # argparse: one line, status 2
+        main(["backtest", "--data", str(csv), "--model", "naive", "--arima-order", "0,1"])
+    assert exit_info.value.code == 2
+    assert "expected p,d,q or p,d,q,P,D,Q" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "backtest",
+                "--data",
+                str(csv),
+                "--model",
+                "naive",
+                "--horizon",
+                "6",
+                "--input-len",
+                "24",
+                "--diff",
+                "none",
+                "--folds",
+                "2",
+                "--arima-order",
+                "0,1,1,0,1,1",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    models = json.loads(out.read_text())["models"]
+    assert set(models) == {"naive_model", "naive", "seasonal_naive", "arima"}
+    assert models["naive_model"]["mae"] == pytest.approx(models["naive"]["mae"], rel=1e-5)
 
 
 def test_seasonal_naive_module_matches_the_numpy_baseline():
