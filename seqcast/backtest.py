@@ -16,8 +16,9 @@ import numpy as np
 
 from .config import RunConfig
 from .data.io import Panel, Series, check_length
+from .metrics import horizon_scores, mase_scale
 from .models.baselines import naive_forecast, seasonal_naive_forecast
-from .pipeline import fit_forecaster, horizon_scores, mase_scale
+from .pipeline import fit_forecaster
 
 BASELINES = ("naive", "seasonal_naive", "arima")
 

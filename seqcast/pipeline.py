@@ -23,6 +23,7 @@ from .data.io import Panel, check_length
 from .data.sliding import sliding_windows
 from .data.transforms import SeriesTransform, split_points
 from .forecast import predict
+from .metrics import horizon_scores, mase_scale
 from .models import MODELS, build_model
 from .seeding import seeded
 from .train import fit
@@ -223,25 +224,6 @@ def future_index(index: pd.Index, freq: str | None, horizon: int) -> pd.Index:
     return pd.date_range(index[-1], periods=horizon + 1, freq=freq)[1:]
 
 
-def horizon_scores(errors: np.ndarray, scales: np.ndarray) -> dict:
-    """MAE, RMSE and MASE per horizon step from errors (N, H) and MASE scales (N,)."""
-    errors = np.asarray(errors, dtype=np.float64)
-    mae = np.abs(errors).mean(0)
-    return {
-        "mae": mae.tolist(),
-        "rmse": np.sqrt(np.square(errors).mean(0)).tolist(),
-        "mase": (np.abs(errors) / np.asarray(scales)[:, None]).mean(0).tolist(),
-        "mae_mean": float(mae.mean()),
-    }
-
-
-def mase_scale(train: np.ndarray, season: int) -> float:
-    """In-sample MAE of the seasonal naive forecast (lag ``season``, or 1) on ``train``."""
-    m = season if season > 1 and len(train) > 2 * season else 1
-    scale = float(np.abs(train[m:] - train[:-m]).mean()) if len(train) > m else 0.0
-    return scale if scale > 0 else 1.0
-
-
 def fit_forecaster(panel: Panel, config: RunConfig, progress: bool | None = None):
     """Train ``config``'s model on every series of ``panel``.
 
@@ -285,21 +267,31 @@ def fit_forecaster(panel: Panel, config: RunConfig, progress: bool | None = None
 
 
 def validation_scores(forecaster: Forecaster, panel: Panel, splits: dict) -> dict:
-    """Scores of forecasts from every origin whose horizon lies in the validation part."""
-    data, errors, scales = forecaster.config.data, [], []
-    for s in panel:
-        n_train, n_valid = splits[s.id]
-        origins = range(max(n_train, forecaster.min_history), n_valid - data.horizon + 1)
-        if not origins:
-            continue
-        pred = forecaster.forecast_arrays([s.values[:o] for o in origins], [s.id] * len(origins))
-        errors.append(pred - np.stack([s.values[o : o + data.horizon] for o in origins]))
-        scales += [mase_scale(s.values[:n_train], data.season)] * len(origins)
-    if not errors:
-        return {}
-    return {
-        "valid": {
-            **horizon_scores(np.concatenate(errors), np.array(scales)),
-            "origins": len(scales),
-        }
-    }
+    """Scores of forecasts from every origin whose horizon lies in the validation part, and
+    in the test part when there is one: ``{"valid": {...}, "test": {...}}``."""
+    out = {}
+    for part in ("valid", "test"):
+        errors, scales = [], []
+        for s in panel:
+            n_train, n_valid = splits[s.id]
+            start, end = (n_train, n_valid) if part == "valid" else (n_valid, len(s))
+            errs = _origin_errors(forecaster, s, max(start, forecaster.min_history), end)
+            if len(errs):
+                errors.append(errs)
+                scales += [mase_scale(s.values[:n_train], forecaster.config.data.season)] * len(
+                    errs
+                )
+        if errors:
+            scores = horizon_scores(np.concatenate(errors), np.array(scales))
+            out[part] = {**scores, "origins": len(scales)}
+    return out
+
+
+def _origin_errors(forecaster: Forecaster, s, start: int, end: int) -> np.ndarray:
+    """Forecast errors (N, H) from every origin in [start, end - H]."""
+    h = forecaster.config.data.horizon
+    origins = range(start, end - h + 1)
+    if not origins:
+        return np.zeros((0, h))
+    pred = forecaster.forecast_arrays([s.values[:o] for o in origins], [s.id] * len(origins))
+    return pred - np.stack([s.values[o : o + h] for o in origins])

@@ -44,6 +44,11 @@ def test_naive_on_first_differences_inverts_to_drift_on_the_original_scale(strat
     expected = x[-1] + (x[-1] - x[-2]) * np.arange(1, 7)
     np.testing.assert_allclose(frame["forecast"], expected, rtol=1e-6)
     assert metrics["valid"]["origins"] > 0 and len(metrics["valid"]["mae"]) == 6
+    assert "test" not in metrics
+    cfg = make_config("naive", data_cfg(strategy=strategy, valid_frac=0.2, test_frac=0.2), 12)
+    _, _, metrics = fit_forecaster(panel, cfg, progress=False)
+    # 96 steps: train 58, valid 19, test 19 -> 19 - 6 + 1 = 14 origins each
+    assert metrics["valid"]["origins"] == metrics["test"]["origins"] == 14
 
 
 def test_forecast_timestamps_continue_the_frequency():
