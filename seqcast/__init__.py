@@ -27,6 +27,13 @@ _EXPORTS = {
     "reproduce": "seqcast.experiments",
     "EXPERIMENTS": "seqcast.experiments",
     "seeded": "seqcast.seeding",
+    "read_series": "seqcast.data.io",
+    "load_dataset": "seqcast.data.datasets",
+    "make_config": "seqcast.pipeline",
+    "fit_forecaster": "seqcast.pipeline",
+    "backtest": "seqcast.backtest",
+    "load_run": "seqcast.runs",
+    "save_run": "seqcast.runs",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
