@@ -33,6 +33,13 @@ _EXPORTS = {
     "WaveNet": "seqcast.models",
     "SimpleWaveNet": "seqcast.models",
     "ConvRNN": "seqcast.models",
+    "read_series": "seqcast.data.io",
+    "load_dataset": "seqcast.data.datasets",
+    "make_config": "seqcast.pipeline",
+    "fit_forecaster": "seqcast.pipeline",
+    "backtest": "seqcast.backtest",
+    "load_run": "seqcast.runs",
+    "save_run": "seqcast.runs",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

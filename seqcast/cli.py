@@ -122,6 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input-len", type=_positive, default=None,
                    help="input steps for the alignment (default: the model's input_len, 50)")
     p.set_defaults(handler=cmd_info)
+
+    from .cli_series import add_parsers
+
+    add_parsers(sub)  # train, forecast, backtest, datasets
     return parser
 
 

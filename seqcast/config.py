@@ -48,6 +48,7 @@ class ModelConfig:
     filters: int = 20
     blocks: int = 2
     layers_per_block: int = 4
+    season: int = 1  # seasonal period, read by the seasonal naive baseline
 
 
 @dataclass(frozen=True)
@@ -65,14 +66,40 @@ class TrainConfig:
     clip_value: float | None = None
     device: str = "auto"
     checkpoint_every: int | None = None  # steps between mid-epoch checkpoints (epoch ends always)
+    num_threads: int | None = None  # torch CPU threads while training; None keeps torch's
 
 
 @dataclass(frozen=True)
 class DataConfig:
-    """Where the data comes from: a named dataset and task."""
+    """Where the data comes from: a named dataset and task.
+
+    For real series (``task="forecast"``): ``path`` names a CSV/Parquet file (else
+    ``dataset`` names a bundled series); ``targets`` are value columns, each series forecast
+    ``horizon`` steps ahead by ``strategy`` ("direct", "seq2seq" or "iterative") after
+    differencing by ``diff`` lags and scaling (fitted on the training part only).
+    """
 
     dataset: str = "chapter15"
     task: str = "one_step"
+    path: str | None = None
+    time_col: str | None = None
+    targets: tuple[str, ...] | None = None
+    id_col: str | None = None
+    fill: str | None = None
+    freq: str | None = None
+    horizon: int = 1
+    strategy: str = "direct"
+    season: int = 1
+    diff: tuple[int, ...] = ()
+    scale: bool = True
+    stride: int = 1
+    valid_frac: float = 0.2
+    test_frac: float = 0.0
+
+    def __post_init__(self):  # JSON gives lists; keep the fields hashable tuples
+        if self.targets is not None:
+            object.__setattr__(self, "targets", tuple(self.targets))
+        object.__setattr__(self, "diff", tuple(int(d) for d in self.diff))
 
 
 @dataclass(frozen=True)

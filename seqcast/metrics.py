@@ -5,6 +5,7 @@ Shapes: (B, H) for seq2vec forecasts, (B, T, H) for seq2seq; H is the horizon ax
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -59,3 +60,25 @@ def get_metric(name: str):
     if name not in METRICS:
         raise ValueError(f"unknown metric {name!r}; valid metrics: {', '.join(METRICS)}")
     return METRICS[name]
+
+
+def horizon_scores(errors: np.ndarray, scales: np.ndarray) -> dict:
+    """MAE, RMSE and MASE per horizon step (numpy, float64) for forecast errors (N, H).
+
+    MASE divides each row's absolute errors by its series' ``scales`` (N,) (``mase_scale``).
+    """
+    errors = np.asarray(errors, dtype=np.float64)
+    mae = np.abs(errors).mean(0)
+    return {
+        "mae": mae.tolist(),
+        "rmse": np.sqrt(np.square(errors).mean(0)).tolist(),
+        "mase": (np.abs(errors) / np.asarray(scales)[:, None]).mean(0).tolist(),
+        "mae_mean": float(mae.mean()),
+    }
+
+
+def mase_scale(train: np.ndarray, season: int) -> float:
+    """In-sample MAE of the seasonal naive forecast (lag ``season``, or 1) on ``train``."""
+    m = season if season > 1 and len(train) > 2 * season else 1
+    scale = float(np.abs(train[m:] - train[:-m]).mean()) if len(train) > m else 0.0
+    return scale if scale > 0 else 1.0

@@ -52,3 +52,23 @@ def forecast_figure(example: Mapping[str, np.ndarray], title: str = "") -> Figur
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     return fig
+
+
+def series_forecast_figure(series, forecasts, tail: int = 120) -> Figure:
+    """The last ``tail`` steps of each series and its forecast, one panel per series (up to 6).
+
+    Args:
+        series: ``seqcast.data.io.Series`` objects (``id``, ``index``, ``values``).
+        forecasts: a DataFrame with columns ``id``, ``time``, ``forecast``.
+    """
+    series = list(series)[:6]
+    fig = Figure(figsize=(7, 2.6 * len(series)), layout="constrained")
+    for i, s in enumerate(series):
+        ax = fig.add_subplot(len(series), 1, i + 1)
+        f = forecasts[forecasts["id"] == s.id]
+        ax.plot(s.index[-tail:], s.values[-tail:], "-", color="tab:blue", label="history")
+        ax.plot(f["time"], f["forecast"], ".-", color="tab:red", label="forecast")
+        ax.set_title(s.id, fontsize=9)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8)
+    return fig

@@ -39,3 +39,24 @@ def print_long(results, length: int) -> None:
                       f"{r.paper:.3g} ({PAPER_LENGTH[r.task]})", f"{r.parameters:,}",
                       f"{r.seconds:.0f}")
     Console(width=160).print(table)
+
+
+def print_backtest(result, config) -> None:
+    """The backtest table: one row per model, MAE per horizon step, then mean MAE, RMSE, MASE."""
+    from rich.console import Console
+    from rich.table import Table
+
+    d = config.data
+    source = d.path or d.dataset
+    table = Table(title=f"seqcast backtest: {source}, {result.origins} forecast origins "
+                        f"({result.folds} folds), horizon {result.horizon}")
+    steps = list(range(1, result.horizon + 1))
+    shown = steps if len(steps) <= 12 else steps[:: max(len(steps) // 8, 1)]
+    table.add_column("model", justify="left")
+    for name in (*(f"MAE h{h}" for h in shown), "MAE", "RMSE", "MASE", "seconds"):
+        table.add_column(name, justify="right")
+    for name, s in result.models.items():
+        mean = lambda v: sum(v) / len(v)  # noqa: E731
+        table.add_row(name, *(f"{s['mae'][h - 1]:.4g}" for h in shown), f"{s['mae_mean']:.4g}",
+                      f"{mean(s['rmse']):.4g}", f"{mean(s['mase']):.3f}", f"{s['seconds']:.1f}")
+    Console(width=200).print(table)

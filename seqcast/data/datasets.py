@@ -65,3 +65,93 @@ def chapter15(task: str) -> Task:
         x, y = split_input_target(series, INPUT_LEN, horizon)
     parts = {k: Split(np.ascontiguousarray(x[s]), np.ascontiguousarray(y[s])) for k, s in SPLITS.items()}
     return Task(task, parts["train"], parts["valid"], parts["test"], INPUT_LEN, horizon)
+
+
+# --- Real series that installed packages ship (no download) ---------------------------
+
+
+@dataclass(frozen=True)
+class RealDataset:
+    """A bundled real series with the settings it is usually forecast with."""
+
+    name: str
+    freq: str
+    season: int
+    horizon: int
+    source: str
+    description: str
+
+
+def _yearly(years, values):
+    import pandas as pd
+
+    return pd.DataFrame({"time": pd.to_datetime(years.astype(int).astype(str)), "value": values})
+
+
+def _load_frame(name: str):
+    """DataFrame with columns ``time`` and ``value`` (the raw statsmodels data, reshaped)."""
+    import pandas as pd
+    from statsmodels import datasets as sm
+
+    if name == "sunspots":
+        d = sm.sunspots.load_pandas().data
+        return _yearly(d["YEAR"], d["SUNACTIVITY"])
+    if name == "nile":
+        d = sm.nile.load_pandas().data
+        return _yearly(d["year"], d["volume"])
+    if name == "co2":
+        # Weekly with missing weeks: monthly means, the 0-2 empty months interpolated.
+        d = sm.co2.load_pandas().data["co2"].resample("MS").mean().interpolate()
+        return pd.DataFrame({"time": d.index, "value": d.to_numpy()})
+    if name == "elnino":
+        d = sm.elnino.load_pandas().data  # one row per year, one column per month
+        months = d.columns[1:]
+        values = d[months].to_numpy().ravel()
+        start = f"{int(d['YEAR'].iloc[0])}-01-01"
+        time = pd.date_range(start, periods=len(values), freq="MS")
+        return pd.DataFrame({"time": time, "value": values})
+    if name == "elec_equip":
+        from statsmodels.datasets import elec_equip
+
+        d = elec_equip.load().data.iloc[:, 0]
+        return pd.DataFrame({"time": d.index, "value": d.to_numpy()})
+    if name == "us_gdp":
+        d = sm.macrodata.load_pandas().data
+        year, quarter = d["year"].astype(int), d["quarter"].astype(int)
+        time = pd.PeriodIndex.from_fields(year=year, quarter=quarter, freq="Q").to_timestamp()
+        return pd.DataFrame({"time": time, "value": d["realgdp"].to_numpy()})
+    raise AssertionError(name)
+
+
+REAL_DATASETS = {
+    d.name: d
+    for d in (
+        RealDataset("sunspots", "YS-JAN", 11, 11, "statsmodels.datasets.sunspots",
+                    "yearly sunspot numbers 1700-2008 (~11-year cycle)"),
+        RealDataset("co2", "MS", 12, 12, "statsmodels.datasets.co2",
+                    "Mauna Loa CO2 ppm, monthly means of weekly data 1958-2001"),
+        RealDataset("nile", "YS-JAN", 1, 5, "statsmodels.datasets.nile",
+                    "yearly Nile flow at Aswan 1871-1970"),
+        RealDataset("elnino", "MS", 12, 12, "statsmodels.datasets.elnino",
+                    "monthly Pacific sea surface temperature 1950-2010"),
+        RealDataset("elec_equip", "MS", 12, 12, "statsmodels.datasets.elec_equip",
+                    "monthly euro-area electrical equipment orders index 1995-2016"),
+        RealDataset("us_gdp", "QS-JAN", 4, 8, "statsmodels.datasets.macrodata",
+                    "quarterly US real GDP 1959-2009"),
+    )
+}
+
+
+def load_dataset(name: str):
+    """The named real series as a validated ``seqcast.data.io.Panel`` (one series, id = name).
+
+    Example:
+        >>> panel = load_dataset("co2"); len(panel.series[0])
+        526
+    """
+    from .io import from_frame
+
+    if name not in REAL_DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; valid datasets: {', '.join(REAL_DATASETS)}")
+    frame = _load_frame(name).rename(columns={"value": name})
+    return from_frame(frame, f"dataset {name}", time_col="time", targets=[name])

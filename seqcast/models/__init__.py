@@ -7,7 +7,7 @@ from collections.abc import Callable
 from torch import nn
 
 from ..config import ModelConfig
-from .baselines import Linear, Naive
+from .baselines import Linear, Naive, SeasonalNaive
 from .conv_rnn import ConvRNN
 from .encoder_decoder import EncoderDecoder
 from .rnn import HEADS, RNNForecaster, _check
@@ -55,6 +55,7 @@ MODELS: dict[str, Callable[[ModelConfig], nn.Module]] = {
         cfg.input_size, cfg.filters, cfg.blocks, cfg.layers_per_block, cfg.kernel_size,
         cfg.horizon, cfg.output, cfg.head,
     ),
+    "seasonal_naive": lambda cfg: SeasonalNaive(cfg.season, cfg.horizon, cfg.output),
 }
 
 
@@ -66,4 +67,4 @@ def build_model(cfg: ModelConfig) -> nn.Module:
 
 
 __all__ = ["MODELS", "ConvRNN", "EncoderDecoder", "Linear", "Naive", "RNNForecaster",
-           "SimpleWaveNet", "WaveNet", "build_model"]
+           "SeasonalNaive", "SimpleWaveNet", "WaveNet", "build_model"]

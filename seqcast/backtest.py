@@ -1,0 +1,133 @@
+"""Rolling-origin backtests: a model against naive, seasonal naive and ARIMA, per horizon step.
+
+Each series gets ``folds`` forecast origins ``step`` apart at its end, the last one leaving
+exactly ``horizon`` steps. Every model is fitted once on the data before the first origin
+(the network with its own early-stopping split inside that part, ARIMA with its order
+search), then forecasts from every origin with its parameters fixed, seeing the true history
+up to that origin. Nothing after the first origin influences any fitted parameter.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .config import RunConfig
+from .data.io import Panel, Series, check_length
+from .metrics import horizon_scores, mase_scale
+from .models.baselines import naive_forecast, seasonal_naive_forecast
+from .pipeline import fit_forecaster
+
+BASELINES = ("naive", "seasonal_naive", "arima")
+
+
+@dataclass
+class BacktestResult:
+    """Scores per model (``mae``, ``rmse``, ``mase`` lists over horizon steps, ``mae_mean``,
+    ``seconds``) over ``folds`` origins per series."""
+
+    models: dict[str, dict] = field(default_factory=dict)
+    folds: int = 0
+    horizon: int = 0
+    origins: int = 0
+
+    def to_dict(self) -> dict:
+        return {
+            "models": self.models,
+            "folds": self.folds,
+            "horizon": self.horizon,
+            "origins": self.origins,
+        }
+
+
+def origins_of(length: int, folds: int, step: int, horizon: int) -> list[int]:
+    """Forecast origins (number of past steps seen) of the ``folds`` folds, oldest first."""
+    return [length - horizon - k * step for k in reversed(range(folds))]
+
+
+def backtest(
+    panel: Panel,
+    config: RunConfig,
+    folds: int = 5,
+    step: int | None = None,
+    baselines: tuple[str, ...] = BASELINES,
+    arima_order: tuple | None = None,
+    progress: bool | None = None,
+) -> BacktestResult:
+    """Rolling-origin evaluation of ``config``'s model and ``baselines`` on every series.
+
+    Args:
+        folds: origins per series, ``step`` apart (default: the horizon, so the
+            forecast windows tile the end of the series without overlap).
+        arima_order: ((p, d, q), (P, D, Q, s)) for ARIMA instead of the search.
+
+    Example:
+        >>> data = DataConfig(dataset="co2", horizon=12, season=12, diff=(1,))
+        >>> cfg = make_config("lstm", data, 48)
+        >>> backtest(load_dataset("co2"), cfg, folds=5).models["lstm"]["mae_mean"]
+    """
+    for b in baselines:
+        if b not in BASELINES:
+            raise ValueError(f"unknown baseline {b!r}; valid: {', '.join(BASELINES)}")
+    if folds < 1:
+        raise ValueError(f"folds must be >= 1, got {folds}")
+    H, season = config.data.horizon, config.data.season
+    step = H if step is None else step
+    if step < 1:
+        raise ValueError(f"step must be >= 1, got {step}")
+    span = sum(config.data.diff)
+    # The part before the first origin must still train the model with a validation split.
+    need = (folds - 1) * step + H + 2 * (config.model.input_len + span + H)
+    check_length(
+        panel, need, "(folds - 1) * step + horizon + 2 * (input_len + differencing + horizon)"
+    )
+    origins = {s.id: origins_of(len(s), folds, step, H) for s in panel}
+    head = Panel(
+        panel.source,
+        panel.freq,
+        tuple(
+            Series(s.id, s.index[: origins[s.id][0]], s.values[: origins[s.id][0]]) for s in panel
+        ),
+    )
+    truth = np.concatenate([np.stack([s.values[o : o + H] for o in origins[s.id]]) for s in panel])
+    scales = np.concatenate(
+        [[mase_scale(s.values[: origins[s.id][0]], season)] * folds for s in panel]
+    )
+
+    def histories():
+        return [s.values[:o] for s in panel for o in origins[s.id]]
+
+    result = BacktestResult(folds=folds, horizon=H, origins=len(truth))
+    start = time.perf_counter()
+    forecaster, _, _ = fit_forecaster(head, config, progress=progress)
+    pred = forecaster.forecast_arrays(histories(), [s.id for s in panel for _ in range(folds)], H)
+    # A model that shares a baseline's name (e.g. "naive") keeps its own row.
+    name = config.model.name + ("_model" if config.model.name in BASELINES else "")
+    result.models[name] = _scores(pred, truth, scales, start)
+
+    for name in baselines:
+        start = time.perf_counter()
+        if name == "naive":
+            pred = np.stack([naive_forecast(h, H) for h in histories()])
+        elif name == "seasonal_naive":
+            pred = np.stack([seasonal_naive_forecast(h, season, H) for h in histories()])
+        else:
+            pred = _arima(panel, head, origins, season, H, arima_order)
+        result.models[name] = _scores(pred, truth, scales, start)
+    return result
+
+
+def _arima(panel, head, origins, season, horizon, order) -> np.ndarray:
+    from .models.arima import ARIMA
+
+    out = []
+    for s, h in zip(panel, head, strict=False):
+        model = ARIMA.fit(h.values, season, *(order or (None, None)))
+        out += [model.forecast(s.values[:o], horizon) for o in origins[s.id]]
+    return np.stack(out)
+
+
+def _scores(pred, truth, scales, start) -> dict:
+    return {**horizon_scores(pred - truth, scales), "seconds": time.perf_counter() - start}

@@ -1,0 +1,278 @@
+"""CSV and Parquet readers: the only place that parses user files.
+
+A file holds a time column, one or more value columns and, in long format, an id column.
+Every (id, value column) pair becomes one univariate ``Series``. Problems are reported, not
+guessed away: duplicate or unsorted timestamps, gaps, missing or non-numeric values each
+raise a one-line ``ValueError`` naming the file, the column and the 1-based data row (for a
+CSV file, row N is line N + 1). ``fill`` opts in to filling gaps and missing values.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pandas.tseries.frequencies import to_offset
+
+FILLS = ("ffill", "interpolate", "zero")
+TIME_NAMES = ("time", "date", "timestamp", "datetime", "ds")  # used when time_col is not given
+
+
+@dataclass(frozen=True)
+class Series:
+    """One univariate series: ``values`` (T,) float64 at ``index`` (DatetimeIndex or RangeIndex)."""
+
+    id: str
+    index: pd.Index
+    values: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+@dataclass(frozen=True)
+class Panel:
+    """Series read from one source, sharing a frequency (``None`` for a plain integer index)."""
+
+    source: str
+    freq: str | None
+    series: tuple[Series, ...]
+
+    def __iter__(self):
+        return iter(self.series)
+
+    def __len__(self) -> int:
+        return len(self.series)
+
+    def by_id(self) -> dict[str, Series]:
+        return {s.id: s for s in self.series}
+
+
+def read_series(
+    path: str | Path,
+    time_col: str | None = None,
+    targets: list[str] | tuple[str, ...] | None = None,
+    id_col: str | None = None,
+    fill: str | None = None,
+    freq: str | None = None,
+) -> Panel:
+    """Read a CSV or Parquet file into a validated ``Panel``.
+
+    Args:
+        time_col: timestamp column; by default the first of "time", "date", "timestamp",
+            "datetime", "ds" present, else rows are numbered 0, 1, 2, ...
+        targets: value columns (default: every column but the time and id columns).
+        id_col: series id column for many series in long format.
+        fill: ``None`` (problems are errors), "ffill", "interpolate" or "zero": insert the
+            missing timestamps of gaps and fill them and missing values this way.
+        freq: pandas frequency ("MS", "D", ...) when it cannot be inferred.
+
+    Example:
+        >>> panel = read_series("sales.csv", time_col="date", targets=["units"], id_col="store")
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".parquet", ".pq"):
+        raise ValueError(f"{path}: unknown file type {suffix!r}; valid: .csv, .parquet, .pq")
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file")
+    try:
+        if suffix == ".csv":
+            # Everything as text first so that non-numeric cells can be named, not coerced.
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        else:
+            frame = pd.read_parquet(path)
+    except Exception as exc:  # parser errors carry their own line numbers
+        raise ValueError(f"{path}: cannot read: {str(exc).splitlines()[0]}") from None
+    return from_frame(frame, str(path), time_col, targets, id_col, fill, freq)
+
+
+def load_panel(data) -> Panel:
+    """The series a ``DataConfig`` names: its CSV/Parquet ``path``, else the bundled ``dataset``."""
+    if data.path is not None:
+        return read_series(
+            data.path, data.time_col, data.targets, data.id_col, data.fill, data.freq
+        )
+    from .datasets import load_dataset
+
+    return load_dataset(data.dataset)
+
+
+def from_frame(
+    frame: pd.DataFrame,
+    source: str = "<frame>",
+    time_col: str | None = None,
+    targets: list[str] | tuple[str, ...] | None = None,
+    id_col: str | None = None,
+    fill: str | None = None,
+    freq: str | None = None,
+) -> Panel:
+    """Validate a DataFrame as ``read_series`` does (``source`` names it in errors)."""
+    if fill is not None and fill not in FILLS:
+        raise ValueError(f"unknown fill {fill!r}; valid: {', '.join(FILLS)}")
+    frame = frame.reset_index(drop=True)
+    columns = [str(c) for c in frame.columns]
+    frame.columns = columns
+    if time_col is None:
+        time_col = next((c for c in columns if c.lower() in TIME_NAMES), None)
+    for name, col in (("time", time_col), ("id", id_col)):
+        if col is not None and col not in columns:
+            raise ValueError(f"{source}: no {name} column {col!r}; columns: {', '.join(columns)}")
+    if targets is None:
+        targets = [c for c in columns if c not in (time_col, id_col)]
+    for col in targets:
+        if col not in columns or col in (time_col, id_col):
+            valid = [c for c in columns if c not in (time_col, id_col)]
+            raise ValueError(f"{source}: no value column {col!r}; valid: {', '.join(valid)}")
+    if not targets:
+        raise ValueError(f"{source}: no value columns")
+    if len(frame) == 0:
+        raise ValueError(f"{source}: no rows")
+
+    values = {col: _numeric(frame[col], source, col) for col in targets}
+    times = _times(frame[time_col], source, time_col) if time_col is not None else None
+    groups = [("", np.arange(len(frame)))]
+    if id_col is not None:
+        ids = frame[id_col].astype(str)
+        groups = [(str(k), np.asarray(v)) for k, v in ids.groupby(ids, sort=False).indices.items()]
+
+    series, freqs = [], set()
+    for key, rows in groups:
+        index, step = _index(times, rows, source, time_col, freq)
+        if step is not None:
+            freqs.add(step)
+        for col in targets:
+            name = col if id_col is None else (key if len(targets) == 1 else f"{key}/{col}")
+            index_c, v = _regularise(
+                index, step, values[col][rows], rows, source, time_col, col, fill
+            )
+            series.append(Series(name, index_c, v))
+    if len(freqs) > 1:
+        raise ValueError(f"{source}: series have different frequencies: {', '.join(sorted(freqs))}")
+    return Panel(source, freqs.pop() if freqs else None, tuple(series))
+
+
+def check_length(panel: Panel, min_len: int, what: str) -> None:
+    """Raise if a series is shorter than ``min_len`` steps (``what`` says why they are needed)."""
+    for s in panel:
+        if len(s) < min_len:
+            raise ValueError(
+                f"{panel.source}: series {s.id!r} has {len(s)} rows (last row {len(s)}), "
+                f"too short for {what} = {min_len}"
+            )
+
+
+def _numeric(column: pd.Series, source: str, col: str) -> np.ndarray:
+    numeric = pd.api.types.is_numeric_dtype(column)
+    text = None if numeric else column.astype(str).str.strip()
+    out = pd.to_numeric(column.replace("", np.nan) if text is not None else column, errors="coerce")
+    if text is not None:
+        missing_words = text.str.lower().isin(("", "nan", "na", "null", "none"))
+        bad = out.isna() & ~missing_words & column.notna()
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise ValueError(
+                f"{source}: column {col!r}, row {row + 1}: non-numeric value {column.iloc[row]!r}"
+            )
+    return out.to_numpy(dtype=np.float64)
+
+
+def _times(column: pd.Series, source: str, col: str) -> pd.DatetimeIndex:
+    parsed = pd.to_datetime(column, errors="coerce")
+    bad = parsed.isna().to_numpy()
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"{source}: column {col!r}, row {row + 1}: cannot parse time {column.iloc[row]!r}"
+        )
+    return pd.DatetimeIndex(parsed)
+
+
+def _index(times, rows: np.ndarray, source: str, col: str | None, freq: str | None):
+    """The series' index and frequency; duplicate or unsorted timestamps are errors."""
+    if times is None:
+        return pd.RangeIndex(len(rows)), None
+    t = times[rows]
+    dup = t.duplicated()
+    if dup.any():
+        i = int(np.flatnonzero(dup)[0])
+        first = int(np.flatnonzero(t == t[i])[0])
+        raise ValueError(
+            f"{source}: column {col!r}, row {rows[i] + 1}: duplicate timestamp {t[i]}"
+            f" (first seen at row {rows[first] + 1})"
+        )
+    step = np.diff(t.asi8)
+    if (step < 0).any():
+        i = int(np.flatnonzero(step < 0)[0]) + 1
+        raise ValueError(
+            f"{source}: column {col!r}, row {rows[i] + 1}: timestamps not sorted"
+            f" ({t[i]} after {t[i - 1]})"
+        )
+    if len(t) < 3 and freq is None:
+        raise ValueError(f"{source}: column {col!r}: need at least 3 rows to infer a frequency")
+    freq = freq or _infer_freq(t)
+    if freq is None:
+        raise ValueError(f"{source}: column {col!r}: cannot infer a regular frequency; pass freq")
+    try:
+        return pd.DatetimeIndex(t), to_offset(freq).freqstr
+    except ValueError:
+        raise ValueError(
+            f"unknown frequency {freq!r}; use a pandas alias such as D, W, MS, QS, YS, h"
+        ) from None
+
+
+def _infer_freq(t: pd.DatetimeIndex) -> str | None:
+    """The frequency most runs of 3 consecutive timestamps agree on (so gaps do not hide it)."""
+    votes: dict[str, int] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas 3 announces a change of return type
+        for i in range(0, len(t) - 2, max(len(t) // 100, 1)):
+            f = pd.infer_freq(t[i : i + 3])
+            if f is not None:
+                f = to_offset(f).freqstr
+                votes[f] = votes.get(f, 0) + 1
+    return max(votes, key=votes.get) if votes else None
+
+
+def _regularise(index, freq, v, rows, source, col_t, col, fill):
+    """Check gaps and missing values on a regular grid; fill them only when asked."""
+    if freq is not None:
+        grid = pd.date_range(index[0], index[-1], freq=freq)
+        pos = grid.get_indexer(index)
+        if (pos < 0).any():
+            i = int(np.flatnonzero(pos < 0)[0])
+            raise ValueError(
+                f"{source}: column {col_t!r}, row {rows[i] + 1}: timestamp {index[i]} is off the"
+                f" {freq} grid"
+            )
+        if len(grid) != len(index):
+            if fill is None:
+                i = int(np.flatnonzero(np.diff(pos) > 1)[0]) + 1
+                raise ValueError(
+                    f"{source}: column {col_t!r}, row {rows[i] + 1}: gap of"
+                    f" {pos[i] - pos[i - 1] - 1} step(s) before {index[i]}"
+                    f" (to fill it: --fill ffill|interpolate|zero)"
+                )
+            full = np.full(len(grid), np.nan)
+            full[pos] = v
+            v, index = full, grid
+    missing = np.isnan(v)
+    if missing.any():
+        if fill is None:
+            i = int(np.flatnonzero(missing)[0])
+            raise ValueError(
+                f"{source}: column {col!r}, row {rows[i] + 1}: missing value"
+                f" (to fill it: --fill ffill|interpolate|zero)"
+            )
+        s = pd.Series(v)
+        if fill == "zero":
+            s = s.fillna(0.0)
+        elif fill == "ffill":
+            s = s.ffill().bfill()
+        else:
+            s = s.interpolate(limit_direction="both")
+        v = s.to_numpy()
+    return index, v

@@ -1,0 +1,132 @@
+"""One Python call per CLI verb on real series: train, forecast, backtest, datasets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .config import RunConfig
+from .data.io import Panel
+
+
+def resolve_diff(panel: Panel, season: int, valid_frac: float) -> tuple[int, ...]:
+    """``diff="auto"``: the lags ARIMA's tests pick (KPSS for lag 1, variance for lag s), by
+    majority over the first 20 series' training parts."""
+    from .data.transforms import split_points
+    from .models.arima import choose_differences
+
+    votes: dict[tuple[int, ...], int] = {}
+    for s in list(panel)[:20]:
+        n_train = split_points(len(s), valid_frac)[0]
+        d, D = choose_differences(s.values[:n_train], season)
+        lags = (1,) * d + (season,) * D
+        votes[lags] = votes.get(lags, 0) + 1
+    return max(votes, key=votes.get)
+
+
+def train(
+    config: RunConfig,
+    out: str | Path | None = None,
+    panel: Panel | None = None,
+    progress: bool | None = None,
+) -> dict:
+    """Train ``config`` on its data and write a run directory at ``out``; returns the metrics."""
+    from .data.io import load_panel
+    from .pipeline import fit_forecaster
+    from .plot import learning_curves_figure, series_forecast_figure
+    from .runs import save_run
+
+    panel = load_panel(config.data) if panel is None else panel
+    forecaster, history, metrics = fit_forecaster(panel, config, progress)
+    metrics = {
+        **metrics,
+        "epochs": len(history.records.get("loss", [])),
+        "seconds": float(sum(history.records.get("seconds", []))),
+    }
+    if out is not None:
+        figures = {"forecast.png": series_forecast_figure(panel, forecaster.forecast(panel))}
+        if history.records.get("loss"):
+            figures["learning_curves.png"] = learning_curves_figure({config.model.name: history})
+        save_run(out, forecaster, history, metrics, figures)
+    return metrics
+
+
+def forecast(
+    run: str | Path,
+    data: dict | None = None,
+    horizon: int | None = None,
+    output: str | Path | None = None,
+    plot: str | Path | None = None,
+):
+    """Forecast past the end of every series (default: the run's own data).
+
+    Args:
+        data: ``DataConfig`` fields that name other data (``path``, ``dataset``, ``time_col``,
+            ``targets``, ``id_col``, ``fill``, ``freq``); the rest is read as in training.
+
+    Returns:
+        DataFrame with columns ``id``, ``time``, ``forecast`` (also written to ``output``).
+    """
+    import dataclasses
+
+    from .data.io import load_panel
+    from .plot import series_forecast_figure
+    from .runs import load_run
+
+    forecaster = load_run(run)
+    panel = load_panel(dataclasses.replace(forecaster.config.data, **(data or {})))
+    frame = forecaster.forecast(panel, horizon)
+    if output is not None:
+        frame.to_csv(output, index=False)
+    if plot is not None:
+        series_forecast_figure(panel, frame).savefig(plot, dpi=100)
+    return frame
+
+
+def backtest(
+    config: RunConfig,
+    folds: int = 5,
+    step: int | None = None,
+    baselines: tuple[str, ...] = ("naive", "seasonal_naive", "arima"),
+    json_path: str | Path | None = None,
+    panel: Panel | None = None,
+    arima_order: tuple | None = None,
+    progress: bool | None = None,
+):
+    """Rolling-origin backtest of ``config`` against ``baselines``; optionally saved as JSON.
+
+    ``arima_order`` is ((p, d, q), (P, D, Q, s)) to skip the ARIMA order search."""
+    from .backtest import backtest as run_backtest
+    from .data.io import load_panel
+
+    panel = load_panel(config.data) if panel is None else panel
+    result = run_backtest(panel, config, folds, step, baselines, arima_order, progress)
+    if json_path is not None:
+        Path(json_path).write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+    return result
+
+
+def datasets() -> list[dict]:
+    """The bundled real series: name, length, frequency, season, start, end, source."""
+    from .data.datasets import REAL_DATASETS, load_dataset
+
+    rows = []
+    for name, meta in REAL_DATASETS.items():
+        s = load_dataset(name).series[0]
+        rows.append(
+            {
+                "name": name,
+                "length": len(s),
+                "freq": meta.freq,
+                "season": meta.season,
+                "horizon": meta.horizon,
+                "start": str(s.index[0].date()),
+                "end": str(s.index[-1].date()),
+                "source": meta.source,
+                "description": meta.description,
+                "mean": float(np.mean(s.values)),
+            }
+        )
+    return rows

@@ -1,0 +1,151 @@
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from seqcast.cli import main
+from seqcast.data.io import read_series
+
+
+def monthly(n=60, start="2000-01-01"):
+    t = pd.date_range(start, periods=n, freq="MS")
+    return pd.DataFrame({"date": t.strftime("%Y-%m-%d"), "sales": np.arange(n, dtype=float) + 100})
+
+
+def write(frame, path):
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_reads_series_with_inferred_frequency(tmp_path):
+    panel = read_series(write(monthly(), tmp_path / "s.csv"))
+    assert panel.freq == "MS" and len(panel) == 1
+    (s,) = panel.series
+    assert s.id == "sales" and len(s) == 60 and s.values[0] == 100.0
+    assert s.index[0] == pd.Timestamp("2000-01-01")
+
+
+def test_long_format_and_parquet(tmp_path):
+    a, b = monthly(24), monthly(30, "2001-01-01")
+    a["store"], b["store"] = "a", "b"
+    frame = pd.concat([a, b])
+    frame["date"] = pd.to_datetime(frame["date"])
+    path = tmp_path / "s.parquet"
+    frame.to_parquet(path)
+    panel = read_series(path, time_col="date", targets=["sales"], id_col="store")
+    assert [s.id for s in panel] == ["a", "b"] and [len(s) for s in panel] == [24, 30]
+
+
+def corrupt(kind):
+    f = monthly(20)
+    if kind == "duplicate":
+        f.loc[7, "date"] = f.loc[6, "date"]
+    elif kind == "unsorted":
+        f.loc[[7, 8], "date"] = f.loc[[8, 7], "date"].to_numpy()
+    elif kind == "gap":
+        f = f.drop(index=7)
+    elif kind == "missing":
+        f["sales"] = f["sales"].astype(object)
+        f.loc[7, "sales"] = ""
+    elif kind == "non_numeric":
+        f["sales"] = f["sales"].astype(object)
+        f.loc[7, "sales"] = "12,5x"
+    elif kind == "bad_time":
+        f.loc[7, "date"] = "yesterday"
+    return f
+
+
+PROBLEMS = [  # (kind, column named, row named, words)
+    ("duplicate", "date", 8, "duplicate timestamp"),
+    ("unsorted", "date", 9, "not sorted"),  # rows 8 and 9 swapped: 9 goes back in time
+    ("gap", "date", 8, "gap of 1 step"),
+    ("missing", "sales", 8, "missing value"),
+    ("non_numeric", "sales", 8, "non-numeric value '12,5x'"),
+    ("bad_time", "date", 8, "cannot parse time"),
+]
+
+
+@pytest.mark.parametrize("kind,column,row,words", PROBLEMS)
+def test_each_problem_is_one_line_naming_file_column_row(
+    kind, column, row, words, tmp_path, capsys
+):
+    path = write(corrupt(kind), tmp_path / f"{kind}.csv")
+    out = tmp_path / "run"
+    rc = main(["train", "--data", str(path), "--model", "linear", "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1
+    line = err[0]
+    assert line.startswith("seqcast: error:") and str(path) in line
+    assert f"column {column!r}" in line and f"row {row}:" in line and words in line
+    assert not out.exists()
+
+
+def test_too_short_for_window_and_horizon(tmp_path, capsys):
+    path = write(monthly(20), tmp_path / "short.csv")
+    rc = main(
+        [
+            "train",
+            "--data",
+            str(path),
+            "--model",
+            "linear",
+            "--input-len",
+            "15",
+            "--horizon",
+            "6",
+            "--diff",
+            "none",
+            "--out",
+            str(tmp_path / "run"),
+        ]
+    )
+    line = capsys.readouterr().err.strip()
+    assert rc == 2 and str(path) in line and "'sales'" in line and "too short" in line
+    assert "row 20" in line
+
+
+@pytest.mark.parametrize("fill,expected", [("interpolate", 107.0), ("ffill", 106.0), ("zero", 0.0)])
+def test_fill_fills_gaps_and_missing_values(fill, expected, tmp_path):
+    for kind in ("gap", "missing"):
+        panel = read_series(write(corrupt(kind), tmp_path / f"{kind}.csv"), fill=fill)
+        (s,) = panel.series
+        assert len(s) == 20 and s.values[7] == pytest.approx(expected) and panel.freq == "MS"
+
+
+def test_unknown_columns_list_valid_options(tmp_path):
+    path = write(monthly(), tmp_path / "s.csv")
+    with pytest.raises(ValueError, match="no value column 'units'; valid: sales"):
+        read_series(path, targets=["units"])
+    with pytest.raises(ValueError, match="valid: ffill, interpolate, zero"):
+        read_series(path, fill="mean")
+
+
+def test_problem_file_via_subprocess_has_no_traceback_and_damages_nothing(tmp_path):
+    good = write(monthly(80), tmp_path / "good.csv")
+    bad = write(corrupt("gap"), tmp_path / "bad.csv")
+    run = tmp_path / "run"
+    cmd = [
+        sys.executable,
+        "-m",
+        "seqcast",
+        "train",
+        "--model",
+        "naive",
+        "--diff",
+        "none",
+        "--input-len",
+        "12",
+        "--horizon",
+        "3",
+        "--out",
+        str(run),
+    ]
+    assert main([*cmd[3:], "--data", str(good)]) == 0
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    proc = subprocess.run([*cmd, "--data", str(bad)], capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv", "good.csv", "run"]
