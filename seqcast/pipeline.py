@@ -8,7 +8,6 @@ inverts scaling and differencing with the series' own history.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from .forecast import predict
 from .metrics import horizon_scores, mase_scale
 from .models import MODELS, build_model
 from .seeding import seeded
-from .train import fit
+from .train import cpu_threads, fit
 
 STRATEGIES = ("direct", "seq2seq", "iterative")
 
@@ -43,18 +42,6 @@ MODEL_DEFAULTS: dict[str, tuple[dict, dict]] = {
     "linear": ({}, TRAIN_DEFAULTS),
     **{n: _RECURRENT for n in ("rnn", "lstm", "gru", "ln_rnn", "peephole_lstm", "conv_gru")},
 }
-
-
-@contextlib.contextmanager
-def cpu_threads(n: int | None):
-    """Run the block with ``n`` torch CPU threads (``None``: unchanged), then restore."""
-    before = torch.get_num_threads()
-    if n is not None:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def season_of(freq: str | None) -> int:

@@ -7,7 +7,7 @@ import torch
 
 from seqcast.config import ModelConfig, TrainConfig
 from seqcast.data.datasets import chapter15
-from seqcast.models import MODELS, EncoderDecoder, build_model
+from seqcast.models import EncoderDecoder, build_model
 from seqcast.seeding import seeded
 from seqcast.train import evaluate, fit
 

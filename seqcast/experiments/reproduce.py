@@ -77,7 +77,7 @@ def run_row(exp: Experiment, seed: int, epochs: int, device: str = "auto", progr
         with seeded(seed):
             model = build_model(exp.model)
         metrics = {} if exp.metric == "mse" else {exp.metric: get_metric(exp.metric)}
-        config = TrainConfig(epochs=epochs, lr=exp.lr, seed=seed, device=device)
+        config = TrainConfig(epochs=epochs, lr=exp.lr, seed=seed, device=device, num_threads=1)
         start = time.perf_counter()
         train_y, valid_y = _aligned(model, task.train), _aligned(model, task.valid)
         history = fit(model, (task.train.x, train_y), (task.valid.x, valid_y), config,
