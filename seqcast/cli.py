@@ -98,6 +98,30 @@ def cmd_info(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    import json
+
+    import torch
+
+    from .bench import bench, generation
+    from .experiments.reproduce import select
+    from .report import print_bench
+
+    select(args.only)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    result = bench(args.only, device=args.device, repeats=args.repeats,
+                   on_row=lambda r: print(f"{r['id']}: ours/reference {r['ratio']:.2f}",
+                                          file=sys.stderr, flush=True))
+    if not args.no_generation:
+        result["generation"] = generation(device=args.device)
+    print_bench(result)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=2)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -122,6 +146,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input-len", type=_positive, default=None,
                    help="input steps for the alignment (default: the model's input_len, 50)")
     p.set_defaults(handler=cmd_info)
+
+    p = sub.add_parser("bench", help="training and inference speed, ours vs plain PyTorch")
+    p.add_argument("--only", type=_ids, help="comma-separated experiment ids (default: all)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--repeats", type=_positive, default=2, help="epochs timed per side (best kept)")
+    p.add_argument("--threads", type=_positive, default=1, help="torch CPU threads for both sides")
+    p.add_argument("--no-generation", action="store_true", help="skip the WaveNet generation figures")
+    p.add_argument("--json", help="also write the results to this JSON file")
+    p.set_defaults(handler=cmd_bench)
 
     from .cli_series import add_parsers
 

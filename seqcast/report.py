@@ -60,3 +60,32 @@ def print_backtest(result, config) -> None:
         table.add_row(name, *(f"{s['mae'][h - 1]:.4g}" for h in shown), f"{s['mae_mean']:.4g}",
                       f"{mean(s['rmse']):.4g}", f"{mean(s['mase']):.3f}", f"{s['seconds']:.1f}")
     Console(width=200).print(table)
+
+
+def print_bench(result) -> None:
+    """The bench table: seconds per epoch and validation pass, ours vs the plain reference."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"seqcast bench on {result['device']} ({result['threads']} threads), "
+                        "ours vs plain PyTorch (ratio < 1: faster)")
+    for name in ("id", "ours s/epoch", "ref s/epoch", "ratio", "ours s/valid", "ref s/valid",
+                 "ratio ", "latency ms", "ref latency ms", "series/s", "peak MB"):
+        table.add_column(name, justify="left" if name == "id" else "right")
+    for r in result["rows"]:
+        table.add_row(r["id"], f"{r['ours_s_per_epoch']:.3f}", f"{r['reference_s_per_epoch']:.3f}",
+                      f"{r['ratio']:.2f}", f"{r['ours_s_per_validation']:.3f}",
+                      f"{r['reference_s_per_validation']:.3f}", f"{r['validation_ratio']:.2f}",
+                      f"{r['latency_ms_one_series']:.2f}", f"{r['reference_latency_ms_one_series']:.2f}",
+                      f"{r['throughput_series_per_s']:,.0f}", f"{r['peak_mb']:.0f}")
+    console = Console(width=200)
+    console.print(table)
+    gen = result.get("generation")
+    if gen:
+        for key, g in gen.items():
+            if key.startswith("batch_"):
+                console.print(
+                    f"WaveNet generation (30 layers, 64 channels, {key.replace('_', ' ')}): "
+                    f"cached {g['cached_samples_per_s']:,.0f} samples/s, naive "
+                    f"{g['naive_samples_per_s']:,.0f} samples/s, {g['ratio']:.0f}x"
+                )

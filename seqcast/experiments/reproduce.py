@@ -55,7 +55,7 @@ def select(ids: Sequence[str] | None) -> list[Experiment]:
     return [EXPERIMENTS[i] for i in ids]
 
 
-def _aligned(model, split):
+def aligned_targets(model, split):
     """Seq2seq targets cropped/downsampled to the steps the model's outputs answer to (conv
     front ends shorten sequences; models say how through ``alignment(input_len)``)."""
     if split.y.ndim == 3 and hasattr(model, "alignment"):
@@ -79,7 +79,7 @@ def run_row(exp: Experiment, seed: int, epochs: int, device: str = "auto", progr
         metrics = {} if exp.metric == "mse" else {exp.metric: get_metric(exp.metric)}
         config = TrainConfig(epochs=epochs, lr=exp.lr, seed=seed, device=device, num_threads=1)
         start = time.perf_counter()
-        train_y, valid_y = _aligned(model, task.train), _aligned(model, task.valid)
+        train_y, valid_y = aligned_targets(model, task.train), aligned_targets(model, task.valid)
         history = fit(model, (task.train.x, train_y), (task.valid.x, valid_y), config,
                       metrics, progress=progress, description=f"{exp.id} seed {seed}")
         seconds = time.perf_counter() - start
@@ -92,7 +92,7 @@ def run_row(exp: Experiment, seed: int, epochs: int, device: str = "auto", progr
         value = float(mse(torch.from_numpy(y), pred))
     else:
         valid = chapter15(exp.task).valid
-        x, y = valid.x, _aligned(model, valid)
+        x, y = valid.x, aligned_targets(model, valid)
         scores = evaluate(model, x, y, {exp.metric: get_metric(exp.metric)})
         value = scores[exp.metric]
         pred = predict(model, x[:1])
