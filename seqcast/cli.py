@@ -172,6 +172,6 @@ def main(argv: list[str] | None = None) -> int:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"seqcast: error: {message}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("seqcast: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        print(f"seqcast: {exc or 'interrupted'}", file=sys.stderr)
         return 130

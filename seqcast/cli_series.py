@@ -128,9 +128,11 @@ def add_parsers(sub) -> None:
     p = sub.add_parser(
         "train", help="train a forecaster on a file or bundled series; write a run directory"
     )
-    _data_args(p)
-    _model_args(p, required=True)
+    _data_args(p, required=False)
+    _model_args(p, required=False)
     p.add_argument("--out", default=None, help="run directory (default: runs/<model>)")
+    p.add_argument("--resume", metavar="RUN_DIR",
+                   help="continue an interrupted run (its data and settings are reused)")
     p.set_defaults(handler=cmd_train)
 
     p = sub.add_parser("forecast", help="forecast past the end of every series with a trained run")
@@ -229,12 +231,27 @@ def _run_config(args, panel, data):
 
 def cmd_train(args) -> int:
     _one_blas_thread()
+    if args.resume is None and (args.model is None or not (args.data or args.dataset)):
+        raise ValueError("train needs --model and one of --data/--dataset (or --resume RUN_DIR)")
+    from . import distributed
     from .workflows import train
 
-    panel, data = _panel_and_data(args)
-    config = _run_config(args, panel, data)
-    out = args.out or f"runs/{args.model}"
-    metrics = train(config, out, panel)
+    distributed.init_from_env()  # under torchrun: join the process group
+    if args.resume is not None:
+        out, config, panel = args.resume, None, None
+    else:
+        panel, data = _panel_and_data(args)
+        config = _run_config(args, panel, data)
+        out = args.out or f"runs/{args.model}"
+    try:
+        metrics = train(config, out, panel, resume=args.resume is not None)
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(f"interrupted; continue with: seqcast train --resume {out}") from None
+    if not distributed.context().main:
+        return 0
+    from .config import RunConfig
+
+    config = RunConfig.load(f"{out}/config.json")
     valid = metrics.get("valid")
     score = (
         f"validation MAE {valid['mae_mean']:.6g} over {valid['origins']} origins, " if valid else ""

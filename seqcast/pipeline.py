@@ -211,7 +211,8 @@ def future_index(index: pd.Index, freq: str | None, horizon: int) -> pd.Index:
     return pd.date_range(index[-1], periods=horizon + 1, freq=freq)[1:]
 
 
-def fit_forecaster(panel: Panel, config: RunConfig, progress: bool | None = None):
+def fit_forecaster(panel: Panel, config: RunConfig, progress: bool | None = None,
+                   checkpoint=None, resume: bool = False):
     """Train ``config``'s model on every series of ``panel``.
 
     Returns:
@@ -248,6 +249,8 @@ def fit_forecaster(panel: Panel, config: RunConfig, progress: bool | None = None
             config.train,
             progress=progress,
             description=f"{config.model.name} on {panel.source}",
+            checkpoint=checkpoint,
+            resume=resume,
         )
     forecaster = Forecaster(config, model, transforms)
     return forecaster, history, validation_scores(forecaster, panel, splits)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -26,31 +28,70 @@ def resolve_diff(panel: Panel, season: int, valid_frac: float) -> tuple[int, ...
     return max(votes, key=votes.get)
 
 
+def partial_dir(out: str | Path) -> Path:
+    """Where a run in progress keeps its config and checkpoint: ``RUN_DIR.partial`` beside it,
+    so an earlier complete run at ``RUN_DIR`` stays intact until the new one is complete."""
+    out = Path(out)
+    return out.with_name(out.name + ".partial")
+
+
 def train(
-    config: RunConfig,
+    config: RunConfig | None,
     out: str | Path | None = None,
     panel: Panel | None = None,
     progress: bool | None = None,
+    resume: bool = False,
 ) -> dict:
-    """Train ``config`` on its data and write a run directory at ``out``; returns the metrics."""
+    """Train ``config`` on its data and write a run directory at ``out``; returns the metrics.
+
+    While training, ``out.partial/`` holds ``config.json`` and a checkpoint written at every
+    epoch; ``resume=True`` continues from it (``config`` may then be ``None``). Inside a
+    torchrun process group only rank 0 writes files.
+    """
+    from . import distributed
     from .data.io import load_panel
     from .pipeline import fit_forecaster
     from .plot import learning_curves_figure, series_forecast_figure
     from .runs import save_run
 
+    main = distributed.context().main
+    partial = partial_dir(out) if out is not None else None
+    if resume:
+        if partial is None or not (partial / "config.json").is_file():
+            raise ValueError(f"{out}: no interrupted run to resume (no {partial}/config.json)")
+        config = RunConfig.load(partial / "config.json")
+    elif partial is not None and main:
+        _prepare(partial, config)
+    distributed.barrier()
     panel = load_panel(config.data) if panel is None else panel
-    forecaster, history, metrics = fit_forecaster(panel, config, progress)
+    checkpoint = partial / "checkpoint.pt" if partial is not None else None
+    forecaster, history, metrics = fit_forecaster(panel, config, progress, checkpoint, resume)
     metrics = {
         **metrics,
         "epochs": len(history.records.get("loss", [])),
         "seconds": float(sum(history.records.get("seconds", []))),
     }
-    if out is not None:
+    if out is not None and main:
         figures = {"forecast.png": series_forecast_figure(panel, forecaster.forecast(panel))}
         if history.records.get("loss"):
             figures["learning_curves.png"] = learning_curves_figure({config.model.name: history})
         save_run(out, forecaster, history, metrics, figures)
+        shutil.rmtree(partial, ignore_errors=True)
     return metrics
+
+
+def _prepare(partial: Path, config: RunConfig, needed_mb: float = 50.0) -> None:
+    """Fail before training, not after it, when the output cannot be written."""
+    parent = partial.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    if not os.access(parent, os.W_OK):
+        raise ValueError(f"{parent}: output folder is not writable")
+    free_mb = shutil.disk_usage(parent).free / 2**20
+    if free_mb < needed_mb:
+        raise ValueError(f"{parent}: only {free_mb:.0f} MB free, {needed_mb:.0f} MB needed for the run")
+    shutil.rmtree(partial, ignore_errors=True)  # a stale interrupted run is started afresh
+    partial.mkdir()
+    config.save(partial / "config.json")
 
 
 def forecast(

@@ -101,3 +101,45 @@ def test_data_parallel_matches_single_process(tmp_path):
     writes = (tmp_path / "ddp.pt.writes").read_text().split()
     assert writes and set(writes) == {"0"}  # every checkpoint written once, by rank 0
     assert len(writes) == len((tmp_path / "single.pt.writes").read_text().split())
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "seqcast", *map(str, args)], capture_output=True,
+                          text=True, timeout=600)
+
+
+def test_cli_train_killed_then_resumed_equals_uninterrupted(tmp_path):
+    import signal
+    import time
+
+    common = ["--dataset", "nile", "--model", "gru", "--epochs", "8", "--patience", "100"]
+    assert _cli("train", *common, "--out", tmp_path / "full").returncode == 0
+    # an earlier complete run at the same place must survive the killed one untouched
+    assert _cli("train", *common, "--epochs", "1", "--out", tmp_path / "run").returncode == 0
+    before = (tmp_path / "run" / "model.safetensors").read_bytes()
+    proc = subprocess.Popen([sys.executable, "-m", "seqcast", "train", *common, "--out",
+                             str(tmp_path / "run")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ckpt = tmp_path / "run.partial" / "checkpoint.pt"
+    deadline = time.time() + 300
+    while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert ckpt.exists()
+    assert (tmp_path / "run" / "model.safetensors").read_bytes() == before
+    done = _cli("train", "--resume", tmp_path / "run")
+    assert done.returncode == 0, done.stderr
+    assert not (tmp_path / "run.partial").exists()
+    assert (tmp_path / "run" / "model.safetensors").read_bytes() == \
+        (tmp_path / "full" / "model.safetensors").read_bytes()
+
+
+def test_cli_train_reports_bad_output_and_resume_cleanly(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    proc = _cli("train", "--dataset", "nile", "--model", "gru", "--out", blocker / "run")
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    proc = _cli("train", "--resume", tmp_path / "nothing")
+    assert proc.returncode == 2 and "no interrupted run to resume" in proc.stderr
+    proc = _cli("train", "--model", "gru")
+    assert proc.returncode == 2 and "--data/--dataset" in proc.stderr
