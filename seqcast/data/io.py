@@ -181,7 +181,9 @@ def _numeric(column: pd.Series, source: str, col: str) -> np.ndarray:
 
 
 def _times(column: pd.Series, source: str, col: str) -> pd.DatetimeIndex:
-    parsed = pd.to_datetime(column, errors="coerce")
+    with warnings.catch_warnings():  # mixed formats: each cell is parsed alone, which is fine
+        warnings.simplefilter("ignore", UserWarning)
+        parsed = pd.to_datetime(column, errors="coerce")
     bad = parsed.isna().to_numpy()
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
