@@ -138,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--suite", default="chapter", choices=["chapter", "long"],
                    help="chapter: the chapter's rows; long: adding and copy-memory tasks")
     p.add_argument("--length", type=_positive, default=None,
-                   help="sequence length T for --suite long (default 100)")
+                   help="sequence length T for --suite long (default 60)")
     p.set_defaults(handler=cmd_reproduce)
 
     p = sub.add_parser("info", help="receptive field, parameters and output alignment of a model")

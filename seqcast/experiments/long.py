@@ -35,7 +35,7 @@ LONG_TASKS, LONG_MODELS = ("adding", "copy_memory"), ("lstm", "gru", "wavenet")
 class LongSizes:
     """What one run of the suite trains: sequence length, data, updates, model widths."""
 
-    length: int = 100
+    length: int = 60
     n_train: int = 8000
     n_valid: int = 1000
     steps: int = 1000
