@@ -23,6 +23,8 @@ from seqcast.nn import Recurrent
 # name -> (model name, how the unroller runs it)
 VARIANTS = {
     "gru (fused nn.GRU kernel)": ("gru", "fused"),
+    "gru (seqcast default: BPTT kernel)": ("gru", "auto"),
+    "simple rnn (seqcast default: BPTT kernel)": ("rnn", "auto"),
     "lstm (fused nn.LSTM kernel)": ("lstm", "fused"),
     "simple rnn (fused nn.RNN kernel)": ("rnn", "fused"),
     "gru (TorchScript loop)": ("gru", "script"),
@@ -37,8 +39,9 @@ def build(name: str, mode: str) -> torch.nn.Module:
     with seeded(0):
         model = build_model(ModelConfig(name=name, horizon=10, output="sequence"))
     for layer in model.modules():
-        if isinstance(layer, Recurrent):  # "auto" = fused kernels for stock cells
-            layer.backend = {"fused": "auto", "script": "script", "eager": "python"}[mode]
+        if isinstance(layer, Recurrent):  # "torch" = torch's fused kernels for stock cells
+            layer.backend = {"fused": "torch", "auto": "auto", "script": "script",
+                             "eager": "python"}[mode]
     return model
 
 
