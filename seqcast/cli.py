@@ -156,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", help="also write the results to this JSON file")
     p.set_defaults(handler=cmd_bench)
 
-    from .cli_series import add_parsers
+    from .cli_args import add_parsers
 
     add_parsers(sub)  # train, forecast, backtest, datasets
     return parser

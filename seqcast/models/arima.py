@@ -47,8 +47,10 @@ def choose_differences(y: np.ndarray, season: int) -> tuple[int, int]:
     from statsmodels.tsa.stattools import kpss
 
     ctx = _quiet()
-    try:
-        d = int(kpss(y, regression="c", nlags="auto")[1] < 0.05)
+    try:  # too short or constant a series has no evidence of a trend: keep d = 0
+        d = int(len(y) >= 8 and np.ptp(y) > 0 and kpss(y, regression="c", nlags="auto")[1] < 0.05)
+    except (ValueError, OverflowError, ZeroDivisionError):
+        d = 0
     finally:
         ctx.__exit__(None, None, None)
     z = np.diff(y, n=d) if d else y
