@@ -4,18 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from .cli import _positive
+
 STRATEGIES = ("direct", "seq2seq", "iterative")
 FILLS = ("ffill", "interpolate", "zero")
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 def _fraction(text: str) -> float:
