@@ -13,7 +13,7 @@ def _device_of(model: nn.Module) -> torch.device:
 
 
 @torch.no_grad()
-def predict(model: nn.Module, x, batch_size: int = 4096) -> Tensor:
+def predict(model: nn.Module, x, batch_size: int = 512) -> Tensor:
     """Run ``model`` in eval mode over ``x`` (B, T, C) in chunks; returns a CPU tensor."""
     was_training = model.training
     model.eval()
@@ -25,7 +25,7 @@ def predict(model: nn.Module, x, batch_size: int = 4096) -> Tensor:
 
 
 @torch.no_grad()
-def rollout(model: nn.Module, x, steps: int, batch_size: int = 4096) -> Tensor:
+def rollout(model: nn.Module, x, steps: int, batch_size: int = 512) -> Tensor:
     """Iterative forecast: predict one step, append it to the input, repeat ``steps`` times.
 
     The model must map (B, T, 1) to (B, >=1) (its first output is the next value), as the

@@ -113,7 +113,7 @@ class _Data:
 
 @torch.no_grad()
 def evaluate(
-    model: nn.Module, x, y=None, metrics: Mapping[str, Metric] | None = None, batch_size: int = 4096
+    model: nn.Module, x, y=None, metrics: Mapping[str, Metric] | None = None, batch_size: int = 512
 ) -> dict[str, float]:
     """Loss (MSE) and ``metrics`` of ``model`` on (x, y), or on a lazy source ``x``, in eval mode."""
     device = next(model.parameters(), torch.empty(0)).device
