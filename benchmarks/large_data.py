@@ -30,7 +30,7 @@ def write_file(path: Path, gb: float) -> tuple[int, int]:
         )
         t = np.arange(ROW, dtype=np.float64)
         rng = np.random.default_rng(0)
-        for r in range(rows):
+        for _ in range(rows):
             period = rng.uniform(20, 200)
             row = np.sin(2 * np.pi * t / period) + 0.1 * rng.standard_normal(ROW)
             row.astype(np.float32).tofile(f)

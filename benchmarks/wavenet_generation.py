@@ -17,18 +17,8 @@ import time
 
 import torch
 
+from seqcast.bench import naive_generate
 from seqcast.models import WaveNet
-
-
-@torch.no_grad()
-def naive_generate(model: WaveNet, history: torch.Tensor, steps: int) -> torch.Tensor:
-    """Each sample: run the whole network over the last receptive field, keep the last output."""
-    field, x, out = model.receptive_field, history, []
-    for _ in range(steps):
-        nxt = model(x[:, -field:])[:, -1, :1]  # (B, 1)
-        out.append(nxt)
-        x = torch.cat([x, nxt.unsqueeze(-1)], dim=1)
-    return torch.cat(out, dim=1)
 
 
 def _rate(fn, steps: int, batch: int, device: torch.device) -> tuple[float, torch.Tensor]:

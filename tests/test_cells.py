@@ -1,17 +1,8 @@
 import pytest
 import torch
+from twins import STOCK, torch_twin
 
 from seqcast.nn import CELLS, Recurrent, make_cell
-
-STOCK = {"simple": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
-
-
-def _torch_twin(cell, ref_cls):
-    ref = ref_cls(cell.input_size, cell.hidden_size, batch_first=True)
-    with torch.no_grad():
-        for name, p in ref.named_parameters():
-            p.copy_(getattr(cell, name.removesuffix("_l0")))
-    return ref
 
 
 @pytest.mark.parametrize("name", list(STOCK))
@@ -19,7 +10,7 @@ def _torch_twin(cell, ref_cls):
 def test_stock_cells_equal_torch_nn(name, backend):
     torch.manual_seed(0)
     cell = make_cell(name, 3, 8)
-    ref = _torch_twin(cell, STOCK[name])
+    ref = torch_twin(cell, STOCK[name])
     x = torch.randn(4, 50, 3)
     layer = Recurrent(cell, backend=backend)
     fused, state = layer(x)
@@ -34,7 +25,7 @@ def test_stock_cells_equal_torch_nn(name, backend):
 def test_gradients_match_torch_nn(name):
     torch.manual_seed(1)
     cell = make_cell(name, 2, 5)
-    ref = _torch_twin(cell, STOCK[name])
+    ref = torch_twin(cell, STOCK[name])
     x = torch.randn(3, 20, 2)
     Recurrent(cell)(x)[0].sum().backward()
     ref(x)[0].sum().backward()

@@ -5,19 +5,10 @@ import warnings
 
 import pytest
 import torch
+from twins import STOCK, torch_twin
 
 from seqcast.nn import Recurrent, make_cell
 from seqcast.nn.cells import LNSimpleRNNCell, PeepholeLSTMCell
-
-STOCK = {"simple": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
-
-
-def _twin(cell, ref_cls):
-    ref = ref_cls(cell.input_size, cell.hidden_size, batch_first=True)
-    with torch.no_grad():
-        for name, p in ref.named_parameters():
-            p.copy_(getattr(cell, name.removesuffix("_l0")))
-    return ref
 
 
 @pytest.mark.parametrize("backend", ["script", "python"])
@@ -28,7 +19,7 @@ def test_stock_cells_step_path_equals_torch_nn(name, backend):
     cell = make_cell(name, 3, 8)
     with torch.no_grad():  # non-zero biases so every term is checked
         cell.bias_ih.uniform_(-0.5, 0.5)
-    ref = _twin(cell, STOCK[name])
+    ref = torch_twin(cell, STOCK[name])
     x = torch.randn(4, 50, 3)
     ours = Recurrent(cell, backend=backend)(x)[0]
     expected = ref(x)[0]
