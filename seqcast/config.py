@@ -12,6 +12,9 @@ from pathlib import Path
 from typing import Any
 
 
+PRECISIONS = ("float32", "bf16")
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """What to build. ``name`` is a key of ``seqcast.models.MODELS``; each family reads the
@@ -67,6 +70,14 @@ class TrainConfig:
     device: str = "auto"
     checkpoint_every: int | None = None  # steps between mid-epoch checkpoints (epoch ends always)
     num_threads: int | None = None  # torch CPU threads while training; None keeps torch's
+    # On a GPU: replay each full batch's whole training step (forward, backward, clipping,
+    # Adam) as one captured CUDA graph; the last, smaller batch of an epoch runs eagerly.
+    cuda_graph: bool = True
+    precision: str = "float32"  # or "bf16": the forward pass under bfloat16 autocast
+
+    def __post_init__(self):
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"unknown precision {self.precision!r}; valid: {', '.join(PRECISIONS)}")
 
 
 @dataclass(frozen=True)

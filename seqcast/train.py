@@ -16,6 +16,7 @@ import dataclasses
 import math
 import sys
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -171,7 +172,7 @@ def fit(
         return history  # nothing to learn (e.g. the naive baseline)
     if config.batch_size < ctx.world:
         raise ValueError(f"batch_size {config.batch_size} is smaller than the {ctx.world} ranks")
-    optimizer = torch.optim.Adam(params, lr=config.lr, eps=config.adam_eps)
+    optimizer = _adam(params, config, device)
     generator = torch.Generator().manual_seed(config.seed)
     loop = _LoopState()
     saved = None
@@ -192,6 +193,9 @@ def fit(
                                                      optimizer, history, config))
 
     n, bs, step_count = data.n, config.batch_size, 0
+    step = _make_step(net, data, params, optimizer, config, ctx.world, device)
+    if _graphable(config, device, data, ctx):
+        step = _GraphedStep(step, optimizer, -(-bs // ctx.world), device)
     show = (sys.stderr.isatty() if progress is None else progress) and ctx.main
     with seeded(config.seed), cpu_threads(config.num_threads), \
             EpochProgress(show, config.epochs, description) as bar:
@@ -206,18 +210,7 @@ def fit(
             first = loop.step if epoch == loop.epoch else 0
             for s, i in enumerate(range(first * bs, n, bs), start=first):
                 idx = order[i : i + bs]
-                xb, yb = data.take(idx[ctx.rank :: ctx.world])
-                sse = nn.functional.mse_loss(net(xb), yb, reduction="sum")
-                # rank share of the global batch mean; equals the MSE in one process
-                loss = sse * (ctx.world / (len(idx) * data.target_size))
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if config.clip_value is not None:
-                    nn.utils.clip_grad_value_(params, config.clip_value)
-                if config.clip_norm is not None:
-                    nn.utils.clip_grad_norm_(params, config.clip_norm)
-                optimizer.step()
-                total += sse.detach()
+                total += step(idx[ctx.rank :: ctx.world], len(idx))
                 step_count += 1
                 if config.checkpoint_every and step_count % config.checkpoint_every == 0:
                     _check_finite(total, epoch, checkpoint)
@@ -239,6 +232,102 @@ def fit(
     if loop.best is not None:
         model.load_state_dict(loop.best)
     return history
+
+
+def _adam(params: list[Tensor], config: TrainConfig, device: torch.device) -> torch.optim.Adam:
+    """Adam as one fused kernel where this torch has it (CPU and CUDA), else the default.
+    On CUDA its step counter lives on the device, so the step can be captured as a graph."""
+    extra = {"capturable": True} if device.type == "cuda" else {}
+    try:
+        return torch.optim.Adam(params, lr=config.lr, eps=config.adam_eps, fused=True, **extra)
+    except (RuntimeError, ValueError, TypeError):
+        return torch.optim.Adam(params, lr=config.lr, eps=config.adam_eps, **extra)
+
+
+def _make_step(net, data: _Data, params, optimizer, config: TrainConfig, world: int,
+               device: torch.device):
+    """One training step on the rows ``idx`` of a global batch of ``batch_len`` rows; returns
+    the rank's summed squared error (detached). ``keep_grads`` zeroes gradients in place
+    instead of dropping them, so a captured graph's gradient buffers stay the ones in use."""
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.precision == "bf16")
+
+    def step(idx: Tensor, batch_len: int, keep_grads: bool = False) -> Tensor:
+        xb, yb = data.take(idx)
+        with autocast:
+            pred = net(xb)
+        sse = nn.functional.mse_loss(pred.float(), yb, reduction="sum")
+        # rank share of the global batch mean; equals the MSE in one process
+        loss = sse * (world / (batch_len * data.target_size))
+        optimizer.zero_grad(set_to_none=not keep_grads)
+        loss.backward()
+        if config.clip_value is not None:
+            nn.utils.clip_grad_value_(params, config.clip_value)
+        if config.clip_norm is not None:
+            nn.utils.clip_grad_norm_(params, config.clip_norm)
+        optimizer.step()
+        return sse.detach()
+
+    return step
+
+
+def _graphable(config: TrainConfig, device: torch.device, data: _Data, ctx) -> bool:
+    return (config.cuda_graph and device.type == "cuda" and data.source is None
+            and ctx.world == 1)
+
+
+class _GraphedStep:
+    """The training step captured once as a CUDA graph and replayed for every full batch.
+
+    The first ``warmup`` full batches run eagerly on a side stream (they are real steps, so
+    training is the same as without the graph); the next one is captured and replayed, with
+    its batch indices copied into a static index tensor. The graph's gradient buffers stay
+    in place, so a smaller last batch runs eagerly on them. If capture fails (an operation
+    that cannot be captured), training goes on eagerly.
+    """
+
+    warmup = 3
+
+    def __init__(self, step, optimizer, batch_size: int, device: torch.device):
+        self.step, self.optimizer, self.batch_size = step, optimizer, batch_size
+        self.idx = torch.zeros(batch_size, dtype=torch.long, device=device)
+        self.graph, self.sse, self.calls, self.failed = None, None, 0, False
+
+    def __call__(self, idx: Tensor, batch_len: int) -> Tensor:
+        if len(idx) != self.batch_size or self.failed:
+            return self.step(idx, batch_len, keep_grads=self.graph is not None)
+        if self.graph is None:
+            if self.calls < self.warmup:
+                self.calls += 1
+                return self._side_stream(idx, batch_len)
+            if not self._capture(batch_len):
+                return self.step(idx, batch_len)
+        self.idx.copy_(idx)
+        self.graph.replay()
+        return self.sse
+
+    def _side_stream(self, idx: Tensor, batch_len: int) -> Tensor:
+        main, side = torch.cuda.current_stream(), torch.cuda.Stream()
+        side.wait_stream(main)
+        with torch.cuda.stream(side):
+            sse = self.step(idx, batch_len)
+        main.wait_stream(side)
+        sse.record_stream(main)
+        return sse
+
+    def _capture(self, batch_len: int) -> bool:
+        self.optimizer.zero_grad(set_to_none=True)  # the graph allocates the gradients
+        graph = torch.cuda.CUDAGraph()
+        try:
+            with torch.cuda.graph(graph):
+                self.sse = self.step(self.idx, batch_len, keep_grads=True)
+        except RuntimeError as error:
+            warnings.warn(f"training step could not be captured as a CUDA graph ({error}); "
+                          "training eagerly", RuntimeWarning, stacklevel=3)
+            self.failed, self.sse = True, None
+            self.optimizer.zero_grad(set_to_none=True)
+            return False
+        self.graph = graph
+        return True
 
 
 def _check_finite(total: Tensor, epoch: int, checkpoint) -> None:

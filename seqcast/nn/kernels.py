@@ -112,8 +112,13 @@ def _weight_grads(dpre: Tensor, x: Tensor, hprev: Tensor, w_ih: Tensor, need_x: 
     return d_w_ih, d_w_hh, d_b, dx
 
 
+# Under autocast (precision="bf16") the kernels run in float32: they are written for it.
+_float32 = torch.amp.custom_fwd(device_type="cpu", cast_inputs=torch.float32)
+
+
 class _RNNTanh(torch.autograd.Function):
     @staticmethod
+    @_float32
     def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh):
         hs, h = _rnn_forward_s(_project(x, w_ih, b_ih + b_hh), h0, w_hh.t())
         ctx.save_for_backward(x, h0, w_ih, w_hh, hs)
@@ -130,6 +135,7 @@ class _RNNTanh(torch.autograd.Function):
 
 class _GRU(torch.autograd.Function):
     @staticmethod
+    @_float32
     def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh):
         hs, h, rz, n, gn = _gru_forward_s(_project(x, w_ih, b_ih), h0, w_hh.t(), b_hh)
         ctx.save_for_backward(x, h0, w_ih, w_hh, hs, rz, n, gn)
