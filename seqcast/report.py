@@ -88,4 +88,6 @@ def print_bench(result) -> None:
                     f"WaveNet generation (30 layers, 64 channels, {key.replace('_', ' ')}): "
                     f"cached {g['cached_samples_per_s']:,.0f} samples/s, naive "
                     f"{g['naive_samples_per_s']:,.0f} samples/s, {g['ratio']:.0f}x"
+                    + (f" ({g['path']}; CUDA graph {g['graph_samples_per_s']:,.0f}, eager "
+                       f"{g['eager_samples_per_s']:,.0f} samples/s)" if "path" in g else "")
                 )

@@ -18,6 +18,7 @@ from torch import Tensor, nn
 from ..nn.conv import Alignment, Conv1d, ConvQueue, ResidualLayer, receptive_field, stack_alignment
 from ..nn.dense import dense
 from ..nn.mulaw import mu_law_decode
+from . import wavenet_kernel
 
 OUTPUTS, HEADS = ("last", "sequence"), ("dense", "mulaw")
 
@@ -59,13 +60,15 @@ class _Generative(nn.Module):
 
     @torch.no_grad()
     def generate(self, history: Tensor, steps: int, temperature: float = 1.0,
-                 generator: torch.Generator | None = None, cuda_graph: bool = True) -> Tensor:
+                 generator: torch.Generator | None = None, cuda_graph: bool = True,
+                 fused: bool = True) -> Tensor:
         """Continue ``history`` (B, T, 1) by ``steps`` values, feeding each back as input.
 
         The dense head feeds back its first output (the next value); the mu-law head samples
         a class from softmax(logits / temperature) and feeds back its decoded value. On a CUDA
-        device the dense head's steps replay as CUDA graphs (``cuda_graph``); elsewhere, and
-        for sampling, they run eagerly.
+        device the full WaveNet's dense head generates with one persistent Triton kernel
+        (``fused``, see ``wavenet_kernel``) where it is eligible; else the dense head's steps
+        replay as CUDA graphs (``cuda_graph``); elsewhere, and for sampling, they run eagerly.
 
         Returns:
             (B, steps) float32.
@@ -82,6 +85,8 @@ class _Generative(nn.Module):
         queues: list[ConvQueue] = []
         out = self._run(history, queues)[:, -1]  # (B, out): the forecast made at the last step
         state = self._state(queues)
+        if fused and isinstance(self, WaveNet) and wavenet_kernel.eligible(self, history):
+            return wavenet_kernel.generate(self, queues, out[:, :1], steps)
         if cuda_graph and history.is_cuda and self.head == "dense" and steps > 1:
             return self._graphed(out[:, :1], state, steps)
         values = []

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The GPU checks in one go: the tests that need CUDA, WaveNet generation, `seqcast bench`
+# and a timed `seqcast reproduce` (all rows, 20 epochs, one seed). Results land in $OUT.
+#
+#   OUT=gpu-results bash benchmarks/gpu.sh [SECTION ...]    (sections: tests gen bench reproduce)
+#
+# Runs from the repository root with seqcast importable (installed, or PYTHONPATH=.).
+set -u
+OUT=${OUT:-gpu-results}
+DEVICE=${DEVICE:-cuda}
+mkdir -p "$OUT"
+export PYTHONPATH=${PYTHONPATH:-$PWD} PYTHONUNBUFFERED=1
+sections=${*:-tests gen bench reproduce}
+python3 -c "import torch, sys; print('torch', torch.__version__, 'python', sys.version.split()[0],
+      torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU')"
+for section in $sections; do
+  echo "=== $section $(date +%T)"
+  start=$(date +%s.%N)
+  case $section in
+    tests)
+      timeout 200 python3 -m pytest -q -p no:cacheprovider tests/test_gpu.py \
+        tests/test_wavenet_kernel.py tests/test_conv.py 2>&1 | tee "$OUT/tests.log" | tail -25 ;;
+    gen)
+      timeout 150 python3 -c "
+import json, sys
+from seqcast.bench import generation
+g = generation(device='$DEVICE', steps=${GEN_STEPS:-0} or None)
+json.dump(g, open('$OUT/generation.json', 'w'), indent=2)
+print(json.dumps(g, indent=2))
+import time, torch
+from seqcast.models import WaveNet, wavenet_kernel
+if torch.cuda.is_available() and wavenet_kernel.triton is not None:
+    torch.manual_seed(0)
+    m = WaveNet(channels=64, blocks=3, layers_per_block=10).cuda().eval()
+    for b in (1, 16, 64, 256):
+        h = torch.randn(b, 3071, 1, device='cuda')
+        with torch.no_grad():
+            ref = m.generate(h, 512, fused=False, cuda_graph=False)
+            for prec in ('ieee', 'tf32'):
+                q = []; first = m._run(h, q)[:, -1, :1]
+                wavenet_kernel.generate(m, q, first, 8, precision=prec)
+                q = []; first = m._run(h, q)[:, -1, :1]
+                torch.cuda.synchronize(); t = time.perf_counter()
+                out = wavenet_kernel.generate(m, q, first, 4096, precision=prec)
+                torch.cuda.synchronize(); dt = time.perf_counter() - t
+                print(f'kernel batch {b} {prec}: {4096 * b / dt:,.0f} samples/s, '
+                      f'max diff vs eager over 512 steps {(out[:, :512] - ref).abs().max().item():.2e}')
+" ;;
+    bench)
+      timeout 200 python3 -m seqcast bench --device "$DEVICE" --repeats 2 --no-generation \
+        ${BENCH_ONLY:+--only $BENCH_ONLY} --json "$OUT/bench.json" 2>&1 | tail -30 ;;
+    reproduce)
+      timeout 200 python3 -m seqcast reproduce --device "$DEVICE" ${REPRO_ONLY:+--only $REPRO_ONLY} \
+        ${REPRO_EPOCHS:+--epochs $REPRO_EPOCHS} --out "$OUT/reproduce" 2>&1 | tail -30 ;;
+  esac
+  echo "=== $section done in $(python3 -c "import time; print(f'{time.time() - $start:.1f}')") s"
+done

@@ -1,0 +1,143 @@
+"""WaveNet generation as one persistent GPU kernel (Triton), for the full ``WaveNet``.
+
+Cached generation (Paine et al. 2016) needs O(layers) work per sample, but done as PyTorch
+ops it is ~8 kernels per layer per sample, and at batch 1 each costs far more than its
+arithmetic. Here one program per block of streams runs every sample of the forecast: all
+layers of one sample, the output head, and the feedback of the new value into the next
+sample, with the queues of every dilated layer in one global buffer. One launch per
+``generate`` call; the weights (a few MB) stay in the L2 cache.
+
+Eligible models: dense head, one input channel, kernel size 2, residual channels equal to
+skip channels and a power of two from 16 to 128. ``generate`` falls back to the CUDA-graph
+path for anything else, and when Triton is not installed.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+try:  # Triton ships with CUDA builds of PyTorch; a CPU build has none
+    import triton
+    import triton.language as tl
+except ImportError:  # pragma: no cover - depends on the installation
+    triton = None
+
+BLOCK_B = 16  # streams per program: the smallest tile tl.dot accepts
+
+
+def eligible(model, history: Tensor) -> bool:
+    """Whether ``model`` (a ``WaveNet``) can generate with the kernel from ``history``."""
+    if triton is None or not history.is_cuda or model.head != "dense":
+        return False
+    r = model.layers[0].channels
+    return (model.input_conv.in_channels == 1 and model.input_conv.kernel_size == 2
+            and all(layer.conv.kernel_size == 2 for layer in model.layers)
+            and model.layers[0].out.out_features == 2 * r and r in (16, 32, 64, 128))
+
+
+def pack(model, queues) -> dict[str, Tensor]:
+    """The model's weights laid out for the kernel, and its queues' state in one buffer."""
+    r, layers = model.layers[0].channels, model.layers
+    conv_w = torch.stack([q.weight_t for q in queues[1:]])  # (L, 2R: tap|current, 2R: f|g)
+    out_w = torch.stack([layer.out.weight.detach() for layer in layers])  # (L, 2R: res|skip, R)
+    out_b = torch.stack([layer.out.bias.detach() for layer in layers])
+    conv_b = torch.stack([q.bias.detach() for q in queues[1:]])  # (L, 2R)
+    lin1, lin2 = model.post[1], model.post[3]
+    f32 = {
+        "w_in": queues[0].weight_t, "b_in": queues[0].bias.detach(),  # (2, R): x_{t-1}, x_t
+        "w_tap_f": conv_w[:, :r, :r], "w_tap_g": conv_w[:, :r, r:],
+        "w_cur_f": conv_w[:, r:, :r], "w_cur_g": conv_w[:, r:, r:],
+        "b_f": conv_b[:, :r], "b_g": conv_b[:, r:],
+        "w_res": out_w[:, :r].transpose(1, 2), "b_res": out_b[:, :r],
+        "w_skip": out_w[:, r:].transpose(1, 2), "b_skip": out_b[:, r:].sum(0),
+        "w_post1": lin1.weight.detach().t(), "b_post1": lin1.bias.detach(),
+        "w_post2": lin2.weight.detach()[0], "b_post2": lin2.bias.detach()[:1],
+        # every dilated layer's ring buffer, (B, sum of dilations, R); slot of step s: s % d
+        "queues": torch.cat([q.buffer for q in queues[1:]], dim=1),
+        "x_prev": queues[0].buffer[:, 0, 0],
+    }
+    packed = {k: v.float().contiguous() for k, v in f32.items()}
+    sizes = [q.size for q in queues[1:]]
+    packed["dilations"] = torch.tensor(sizes, dtype=torch.int32, device=conv_w.device)
+    offsets = [sum(sizes[:i]) for i in range(len(sizes))]
+    packed["offsets"] = torch.tensor(offsets, dtype=torch.int32, device=conv_w.device)
+    return packed
+
+
+def generate(model, queues, first: Tensor, steps: int, precision: str = "ieee") -> Tensor:
+    """Continue from the queues' state: ``first`` (B, 1) is the first new value (already
+    forecast); returns it and ``steps - 1`` more, (B, steps). ``precision``: tl.dot's
+    "ieee" (float32, the default) or "tf32" (faster, ~1e-3 relative)."""
+    p = pack(model, queues)
+    batch, r = first.shape[0], model.layers[0].channels
+    out = torch.empty(batch, steps, device=first.device, dtype=torch.float32)
+    out[:, 0] = first[:, 0]
+    if steps > 1:
+        grid = (triton.cdiv(batch, BLOCK_B),)
+        _steps_kernel[grid](
+            out, p["x_prev"], first[:, 0].float().contiguous(), p["queues"], p["dilations"],
+            p["offsets"], p["w_in"], p["b_in"], p["w_tap_f"], p["w_tap_g"], p["w_cur_f"],
+            p["w_cur_g"], p["b_f"], p["b_g"], p["w_res"], p["b_res"], p["w_skip"], p["b_skip"],
+            p["w_post1"], p["b_post1"], p["w_post2"], p["b_post2"],
+            batch, steps, queues[0].t, len(model.layers), p["queues"].shape[1],
+            R=r, BLOCK_B=BLOCK_B, PRECISION=precision, num_warps=4)
+    return out
+
+
+if triton is not None:
+
+    @triton.jit
+    def _tanh(x):
+        return 2.0 * tl.sigmoid(2.0 * x) - 1.0
+
+    @triton.jit
+    def _steps_kernel(out_ptr, x_prev_ptr, x_first_ptr, queue_ptr, dil_ptr, off_ptr,
+                      w_in_ptr, b_in_ptr, w_tap_f_ptr, w_tap_g_ptr, w_cur_f_ptr, w_cur_g_ptr,
+                      b_f_ptr, b_g_ptr, w_res_ptr, b_res_ptr, w_skip_ptr, b_skip_ptr,
+                      w_post1_ptr, b_post1_ptr, w_post2_ptr, b_post2_ptr,
+                      B, steps, t0, n_layers, n_slots,
+                      R: tl.constexpr, BLOCK_B: tl.constexpr, PRECISION: tl.constexpr):
+        rows = tl.program_id(0) * BLOCK_B + tl.arange(0, BLOCK_B)
+        live = rows < B
+        ch = tl.arange(0, R)
+        square = ch[:, None] * R + ch[None, :]  # offsets of an (R, R) row-major matrix
+        x_prev = tl.load(x_prev_ptr + rows, mask=live, other=0.0)
+        x_cur = tl.load(x_first_ptr + rows, mask=live, other=0.0)
+        w_in0 = tl.load(w_in_ptr + ch)[None, :]
+        w_in1 = tl.load(w_in_ptr + R + ch)[None, :]
+        b_in = tl.load(b_in_ptr + ch)[None, :]
+        b_skip = tl.load(b_skip_ptr + ch)[None, :]
+        w_post1 = tl.load(w_post1_ptr + square)
+        b_post1 = tl.load(b_post1_ptr + ch)[None, :]
+        w_post2 = tl.load(w_post2_ptr + ch)[None, :]
+        b_post2 = tl.load(b_post2_ptr)
+        row_base = queue_ptr + rows[:, None].to(tl.int64) * (n_slots * R) + ch[None, :]
+        live2 = live[:, None]
+        for s in tl.range(1, steps):
+            t = t0 + s - 1  # time step of x_cur
+            h = x_prev[:, None] * w_in0 + x_cur[:, None] * w_in1 + b_in  # input conv, (BB, R)
+            skip = tl.zeros((BLOCK_B, R), dtype=tl.float32)
+            for layer in tl.range(0, n_layers):
+                d = tl.load(dil_ptr + layer)
+                slot = row_base + (tl.load(off_ptr + layer) + t % d) * R
+                tap = tl.load(slot, mask=live2, other=0.0, cache_modifier=".cg")  # h_{t-d}
+                tl.debug_barrier()  # every thread has read step t-d before it is replaced
+                tl.store(slot, h, mask=live2)
+                mat, vec = layer * R * R, layer * R
+                f = (tl.dot(tap, tl.load(w_tap_f_ptr + mat + square), input_precision=PRECISION)
+                     + tl.dot(h, tl.load(w_cur_f_ptr + mat + square), input_precision=PRECISION)
+                     + tl.load(b_f_ptr + vec + ch)[None, :])
+                g = (tl.dot(tap, tl.load(w_tap_g_ptr + mat + square), input_precision=PRECISION)
+                     + tl.dot(h, tl.load(w_cur_g_ptr + mat + square), input_precision=PRECISION)
+                     + tl.load(b_g_ptr + vec + ch)[None, :])
+                a = _tanh(f) * tl.sigmoid(g)
+                h = (h + tl.dot(a, tl.load(w_res_ptr + mat + square), input_precision=PRECISION)
+                     + tl.load(b_res_ptr + vec + ch)[None, :])
+                skip += tl.dot(a, tl.load(w_skip_ptr + mat + square), input_precision=PRECISION)
+            z = tl.maximum(skip + b_skip, 0.0)
+            z = tl.maximum(tl.dot(z, w_post1, input_precision=PRECISION) + b_post1, 0.0)
+            value = tl.sum(z * w_post2, axis=1) + b_post2
+            tl.store(out_ptr + rows * steps + s, value, mask=live)
+            x_prev = x_cur
+            x_cur = value

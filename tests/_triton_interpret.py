@@ -1,0 +1,43 @@
+"""Run the WaveNet generation kernel in Triton's CPU interpreter against eager generation.
+
+Run as a script (TRITON_INTERPRET must be set before seqcast is imported); prints the
+largest difference per case.
+"""
+
+import os
+import sys
+
+os.environ["TRITON_INTERPRET"] = "1"
+
+import torch  # noqa: E402
+from triton.runtime import interpreter  # noqa: E402
+
+_patch = interpreter._patch_lang_tensor
+
+
+def _patch_index(tensor, scope):  # the interpreter's int() of a scalar fails on numpy >= 2
+    _patch(tensor, scope)
+    scope.set_attr(tensor, "__index__", lambda self: int(self.handle.data.reshape(-1)[0]))
+
+
+interpreter._patch_lang_tensor = _patch_index
+
+from seqcast.models import WaveNet, wavenet_kernel  # noqa: E402
+from seqcast.seeding import seeded  # noqa: E402
+
+torch.set_num_threads(1)
+worst = 0.0
+# (channels, blocks, layers per block, streams, history length): one program, then two
+for r, blocks, layers, batch, length in [(16, 2, 3, 3, 11), (32, 1, 4, 17, 5)]:
+    with seeded(0):
+        model = WaveNet(channels=r, blocks=blocks, layers_per_block=layers).eval()
+    history = torch.randn(batch, length, 1)
+    steps = 3 * model.receptive_field
+    eager = model.generate(history, steps, fused=False)
+    with torch.no_grad():
+        queues = []
+        first = model._run(history, queues)[:, -1, :1]
+        fused = wavenet_kernel.generate(model, queues, first, steps)
+    worst = max(worst, (fused - eager).abs().max().item())
+print(f"max abs diff {worst:.3g}")
+sys.exit(0 if worst <= 1e-5 else 1)
