@@ -41,8 +41,13 @@ def test_kernel_on_the_gpu_matches_the_graphed_and_eager_paths():
     history = torch.randn(5, 200, 1, device="cuda")
     steps = 2 * model.receptive_field
     assert wavenet_kernel.eligible(model, history)
-    fused = model.generate(history, steps)
     graphed = model.generate(history, steps, fused=False)
     eager = model.generate(history, steps, fused=False, cuda_graph=False)
     assert (graphed - eager).abs().max() <= 1e-5
-    assert (fused - eager).abs().max() <= 1e-4
+    with torch.no_grad():
+        queues = []
+        first = model._run(history, queues)[:, -1, :1]
+    exact = wavenet_kernel.generate(model, queues, first, steps, precision="ieee")
+    assert (exact - eager).abs().max() <= 1e-4
+    fast = model.generate(history, steps)  # tf32 tensor cores: close, not exact
+    assert (fast - eager).abs().max() <= 0.05 * eager.abs().max()

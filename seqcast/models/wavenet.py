@@ -67,7 +67,7 @@ class _Generative(nn.Module):
         The dense head feeds back its first output (the next value); the mu-law head samples
         a class from softmax(logits / temperature) and feeds back its decoded value. On a CUDA
         device the full WaveNet's dense head generates with one persistent Triton kernel
-        (``fused``, see ``wavenet_kernel``) where it is eligible; else the dense head's steps
+        (``fused``; TF32 tensor-core products, see ``wavenet_kernel``) where it is eligible; else the dense head's steps
         replay as CUDA graphs (``cuda_graph``); elsewhere, and for sampling, they run eagerly.
 
         Returns:

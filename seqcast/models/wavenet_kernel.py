@@ -65,10 +65,14 @@ def pack(model, queues) -> dict[str, Tensor]:
     return packed
 
 
-def generate(model, queues, first: Tensor, steps: int, precision: str = "ieee") -> Tensor:
+def generate(model, queues, first: Tensor, steps: int, precision: str = "tf32",
+             stages: int = 1, num_warps: int = 4) -> Tensor:
     """Continue from the queues' state: ``first`` (B, 1) is the first new value (already
-    forecast); returns it and ``steps - 1`` more, (B, steps). ``precision``: tl.dot's
-    "ieee" (float32, the default) or "tf32" (faster, ~1e-3 relative)."""
+    forecast); returns it and ``steps - 1`` more, (B, steps).
+
+    ``precision`` is tl.dot's: "tf32" (the default: tensor cores, ~1e-3 relative error per
+    product, as PyTorch's default for cuDNN convolutions) or "ieee" (float32 throughout,
+    several times slower). ``stages`` > 1 lets Triton prefetch the next layer's weights."""
     p = pack(model, queues)
     batch, r = first.shape[0], model.layers[0].channels
     out = torch.empty(batch, steps, device=first.device, dtype=torch.float32)
@@ -81,7 +85,7 @@ def generate(model, queues, first: Tensor, steps: int, precision: str = "ieee") 
             p["w_cur_g"], p["b_f"], p["b_g"], p["w_res"], p["b_res"], p["w_skip"], p["b_skip"],
             p["w_post1"], p["b_post1"], p["w_post2"], p["b_post2"],
             batch, steps, queues[0].t, len(model.layers), p["queues"].shape[1],
-            R=r, BLOCK_B=BLOCK_B, PRECISION=precision, num_warps=4)
+            R=r, BLOCK_B=BLOCK_B, PRECISION=precision, STAGES=stages, num_warps=num_warps)
     return out
 
 
@@ -97,7 +101,8 @@ if triton is not None:
                       b_f_ptr, b_g_ptr, w_res_ptr, b_res_ptr, w_skip_ptr, b_skip_ptr,
                       w_post1_ptr, b_post1_ptr, w_post2_ptr, b_post2_ptr,
                       B, steps, t0, n_layers, n_slots,
-                      R: tl.constexpr, BLOCK_B: tl.constexpr, PRECISION: tl.constexpr):
+                      R: tl.constexpr, BLOCK_B: tl.constexpr, PRECISION: tl.constexpr,
+                      STAGES: tl.constexpr):
         rows = tl.program_id(0) * BLOCK_B + tl.arange(0, BLOCK_B)
         live = rows < B
         ch = tl.arange(0, R)
@@ -118,7 +123,7 @@ if triton is not None:
             t = t0 + s - 1  # time step of x_cur
             h = x_prev[:, None] * w_in0 + x_cur[:, None] * w_in1 + b_in  # input conv, (BB, R)
             skip = tl.zeros((BLOCK_B, R), dtype=tl.float32)
-            for layer in tl.range(0, n_layers):
+            for layer in tl.range(0, n_layers, num_stages=STAGES):
                 d = tl.load(dil_ptr + layer)
                 slot = row_base + (tl.load(off_ptr + layer) + t % d) * R
                 tap = tl.load(slot, mask=live2, other=0.0, cache_modifier=".cg")  # h_{t-d}

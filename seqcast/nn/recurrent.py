@@ -11,6 +11,8 @@ looped, and one TorchScript cannot compile runs eagerly.
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torch import Tensor, nn
 
@@ -21,6 +23,9 @@ from .loops import Stepper, eager_loop, script_loop
 _KERNELS = {"rnn_tanh": torch.rnn_tanh, "lstm": torch.lstm, "gru": torch.gru}
 _CPU_KERNELS = {"rnn_tanh": rnn_tanh_sequence, "gru": gru_sequence}
 BACKENDS = ("auto", "torch", "script", "python")
+# cuDNN copies the cell's separate weight tensors into one buffer per call (a few KB for the
+# chapter's cells, cheaper than keeping a flat copy in sync); its warning about it is noise
+warnings.filterwarnings("ignore", message="RNN module weights are not part of single contiguous")
 
 
 def _check_rate(name: str, p: float) -> float:
