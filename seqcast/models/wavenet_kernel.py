@@ -95,7 +95,8 @@ if triton is not None:
     def _tanh(x):
         return 2.0 * tl.sigmoid(2.0 * x) - 1.0
 
-    @triton.jit
+    # sizes and counts vary per call: one compiled kernel for all of them
+    @triton.jit(do_not_specialize=["B", "steps", "t0", "n_layers", "n_slots"])
     def _steps_kernel(out_ptr, x_prev_ptr, x_first_ptr, queue_ptr, dil_ptr, off_ptr,
                       w_in_ptr, b_in_ptr, w_tap_f_ptr, w_tap_g_ptr, w_cur_f_ptr, w_cur_g_ptr,
                       b_f_ptr, b_g_ptr, w_res_ptr, b_res_ptr, w_skip_ptr, b_skip_ptr,
