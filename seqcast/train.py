@@ -249,25 +249,69 @@ def _make_step(net, data: _Data, params, optimizer, config: TrainConfig, world: 
     """One training step on the rows ``idx`` of a global batch of ``batch_len`` rows; returns
     the rank's summed squared error (detached). ``keep_grads`` zeroes gradients in place
     instead of dropping them, so a captured graph's gradient buffers stay the ones in use."""
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.precision == "bf16")
+    bf16 = config.precision == "bf16"
+    adam_step = AdamStep(optimizer)
 
     def step(idx: Tensor, batch_len: int, keep_grads: bool = False) -> Tensor:
         xb, yb = data.take(idx)
-        with autocast:
+        if bf16:
+            with torch.autocast(device.type, dtype=torch.bfloat16):
+                pred = net(xb).float()
+        else:
             pred = net(xb)
-        sse = nn.functional.mse_loss(pred.float(), yb, reduction="sum")
+        sse = nn.functional.mse_loss(pred, yb, reduction="sum")
         # rank share of the global batch mean; equals the MSE in one process
         loss = sse * (world / (batch_len * data.target_size))
-        optimizer.zero_grad(set_to_none=not keep_grads)
+        for p in params:
+            if not keep_grads:
+                p.grad = None
+            elif p.grad is not None:
+                p.grad.zero_()
         loss.backward()
         if config.clip_value is not None:
             nn.utils.clip_grad_value_(params, config.clip_value)
         if config.clip_norm is not None:
             nn.utils.clip_grad_norm_(params, config.clip_norm)
-        optimizer.step()
+        adam_step()
         return sse.detach()
 
     return step
+
+
+class AdamStep:
+    """``optimizer.step()`` for a fused Adam on the CPU without its per-call bookkeeping.
+
+    Once the first step has created Adam's state, each step is the same fused kernel on
+    cached lists of that state: ~60 us less per step on the CPU here, where the chapter's
+    smallest models take ~200 us a step. Any other optimizer or setting (CUDA, where the
+    step is captured in a graph anyway) is stepped as usual.
+    """
+
+    def __init__(self, optimizer: torch.optim.Optimizer):
+        self.optimizer, self.state = optimizer, None
+        groups = optimizer.param_groups
+        g = groups[0]
+        self.fast = (isinstance(optimizer, torch.optim.Adam) and len(groups) == 1
+                     and hasattr(torch, "_fused_adam_") and bool(g.get("fused"))
+                     and not g["capturable"] and not g["amsgrad"] and not g["maximize"]
+                     and not g["differentiable"] and g["weight_decay"] == 0
+                     and all(p.device.type == "cpu" and p.dtype == torch.float32 for p in g["params"]))
+
+    def __call__(self) -> None:
+        params = self.optimizer.param_groups[0]["params"]
+        grads = [p.grad for p in params] if self.fast else []
+        if not self.fast or self.state is None or any(g is None for g in grads):
+            self.optimizer.step()
+            if self.fast and all(p in self.optimizer.state for p in params):
+                states = [self.optimizer.state[p] for p in params]
+                self.state = tuple([s[k] for s in states] for k in ("exp_avg", "exp_avg_sq", "step"))
+            return
+        g = self.optimizer.param_groups[0]
+        exp_avgs, exp_avg_sqs, steps = self.state
+        torch._foreach_add_(steps, 1)
+        torch._fused_adam_(params, grads, exp_avgs, exp_avg_sqs, [], steps, amsgrad=False,
+                           lr=g["lr"], beta1=g["betas"][0], beta2=g["betas"][1],
+                           weight_decay=0.0, eps=g["eps"], maximize=False)
 
 
 def _graphable(config: TrainConfig, device: torch.device, data: _Data, ctx) -> bool:

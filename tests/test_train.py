@@ -1,3 +1,5 @@
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -139,3 +141,29 @@ def test_metrics():
     assert last_time_step_mse(seq_y.numpy(), seq_p.numpy()).item() == pytest.approx(4.0)
     with pytest.raises(ValueError, match="shape mismatch"):
         mse(y, p[:1])
+
+
+def test_lean_adam_step_equals_torch_adam_bit_for_bit():
+    from seqcast.train import AdamStep
+
+    torch.manual_seed(0)
+    a = torch.nn.Sequential(torch.nn.Linear(5, 7), torch.nn.Tanh(), torch.nn.Linear(7, 2))
+    b = copy.deepcopy(a)
+    opt_a = torch.optim.Adam(a.parameters(), lr=3e-3, eps=1e-7, fused=True)
+    opt_b = torch.optim.Adam(b.parameters(), lr=3e-3, eps=1e-7, fused=True)
+    lean = AdamStep(opt_a)
+    assert lean.fast
+    for i in range(6):
+        x = torch.randn(16, 5)
+        for model in (a, b):
+            model.zero_grad(set_to_none=True)
+            model(x).pow(2).mean().backward()
+        lean()
+        opt_b.step()
+        if i == 3:
+            for group in (opt_a.param_groups[0], opt_b.param_groups[0]):
+                group["lr"] = 1e-3  # a changed learning rate is honoured
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        assert torch.equal(p, q)
+    assert torch.equal(opt_a.state[next(a.parameters())]["step"],
+                       opt_b.state[next(b.parameters())]["step"])
