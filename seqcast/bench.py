@@ -114,9 +114,9 @@ def generation(device: str = "auto", batches: Sequence[int] = (1, 64), steps: in
         if dev.type == "cuda":
             row["path"] = "triton" if wavenet_kernel.eligible(model, history) else "cuda_graph"
             row["graph_samples_per_s"] = steps * batch / _timed(
-                dev, lambda: model.generate(history, steps, fused=False))
+                dev, lambda h=history: model.generate(h, steps, fused=False))
             row["eager_samples_per_s"] = 256 * batch / _timed(
-                dev, lambda: model.generate(history, 256, fused=False, cuda_graph=False))
+                dev, lambda h=history: model.generate(h, 256, fused=False, cuda_graph=False))
         out[f"batch_{batch}"] = row
     return out
 

@@ -1,6 +1,7 @@
 """Truths about the convolution layers: reference parity, Keras init, alignment, receptive
 field, causality, and cached generation equal to the full forward pass."""
 
+import copy
 import math
 
 import numpy as np
@@ -204,3 +205,46 @@ def test_cuda_graph_generation_matches_eager_or_is_skipped_on_cpu():
         graphed = gpu.generate(history.cuda(), 40, cuda_graph=True).cpu()
         eager_gpu = gpu.generate(history.cuda(), 40, cuda_graph=False).cpu()
         assert (graphed - eager_gpu).abs().max() < 1e-5
+
+
+@pytest.mark.parametrize("kernel_size, dilation", [(2, 1), (2, 4), (3, 2), (2, 64)])
+def test_time_major_causal_conv_matches_batch_first_values_and_gradients(kernel_size, dilation):
+    conv = Conv1d(3, 5, kernel_size, dilation=dilation).double()  # dilation 64 > T: tap unused
+    x = torch.randn(4, 20, 3, dtype=torch.float64, requires_grad=True)
+    ref = conv(x)
+    grads_ref = torch.autograd.grad(ref.pow(2).sum(), (x, conv.weight, conv.bias))
+    tm = conv(x.transpose(0, 1), time_major=True).transpose(0, 1)
+    grads_tm = torch.autograd.grad(tm.pow(2).sum(), (x, conv.weight, conv.bias))
+    torch.testing.assert_close(tm, ref)
+    for a, b in zip(grads_tm, grads_ref, strict=True):
+        torch.testing.assert_close(a, b)
+    xt = x.detach().transpose(0, 1).contiguous().requires_grad_()
+    from seqcast.nn.conv import _CausalTimeMajor
+
+    assert torch.autograd.gradcheck(lambda x_, w, b: _CausalTimeMajor.apply(x_, w, b, dilation),
+                                    (xt, conv.weight, conv.bias))
+
+
+def test_time_major_needs_a_causal_stride_one_conv():
+    with pytest.raises(ValueError, match="causal, stride-1"):
+        Conv1d(1, 2, 3, stride=2, padding="valid")(torch.zeros(5, 2, 1), time_major=True)
+
+
+@pytest.mark.parametrize("name", ["wavenet_simple", "wavenet", "conv_gru"])
+def test_torch_backend_convolutions_match_ours(name):
+    from seqcast.nn.recurrent import set_backend
+
+    with seeded(0):
+        ours = build_model(ModelConfig(name=name, horizon=10, output="sequence", filters=8,
+                                       kernel_size=4 if name == "conv_gru" else 2,
+                                       stride=2 if name == "conv_gru" else 1,
+                                       padding="valid" if name == "conv_gru" else "causal"))
+    reference = set_backend(copy.deepcopy(ours), "torch")
+    assert all(m.backend == "torch" for m in reference.modules() if isinstance(m, Conv1d))
+    x = torch.randn(3, 30, 1)
+    a, b = ours(x), reference(x)
+    torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    a.square().sum().backward()
+    b.square().sum().backward()
+    for p, q in zip(ours.parameters(), reference.parameters(), strict=True):
+        torch.testing.assert_close(p.grad, q.grad, rtol=1e-4, atol=1e-5)

@@ -67,8 +67,9 @@ class _Generative(nn.Module):
         The dense head feeds back its first output (the next value); the mu-law head samples
         a class from softmax(logits / temperature) and feeds back its decoded value. On a CUDA
         device the full WaveNet's dense head generates with one persistent Triton kernel
-        (``fused``; TF32 tensor-core products, see ``wavenet_kernel``) where it is eligible; else the dense head's steps
-        replay as CUDA graphs (``cuda_graph``); elsewhere, and for sampling, they run eagerly.
+        (``fused``; TF32 tensor-core products, see ``wavenet_kernel``) where it is eligible,
+        else the dense head's steps replay as CUDA graphs (``cuda_graph``); elsewhere, and
+        for sampling, they run eagerly.
 
         Returns:
             (B, steps) float32.
@@ -156,11 +157,12 @@ class SimpleWaveNet(_Generative):
         self.output = output
 
     def _run(self, x: Tensor, queues: list | None = None) -> Tensor:
+        x = x.transpose(0, 1)  # time major (T, B, C): each causal conv is a few matmuls
         for conv in self.convs:
             if queues is not None:
-                queues.append(ConvQueue(conv, x))
-            x = F.relu(conv(x))  # (B, T, filters)
-        return self.head_layer(x)
+                queues.append(ConvQueue(conv, x.transpose(0, 1)))
+            x = F.relu(conv(x, time_major=True))  # (T, B, filters)
+        return self.head_layer(x).transpose(0, 1)  # (B, T, out)
 
     def _step(self, x_t: Tensor, queues: list[ConvQueue]) -> Tensor:
         for queue in queues:
@@ -201,13 +203,14 @@ class WaveNet(_Generative):
     def _run(self, x: Tensor, queues: list | None = None) -> Tensor:
         if queues is not None:
             queues.append(ConvQueue(self.input_conv, x))
-        h, skips = self.input_conv(x), 0  # (B, T, R)
+        x = x.transpose(0, 1)  # time major (T, B, C): each causal conv is a few matmuls
+        h, skips = self.input_conv(x, time_major=True), 0  # (T, B, R)
         for layer in self.layers:
             if queues is not None:
-                queues.append(ConvQueue(layer.conv, h))
-            h, skip = layer(h)
-            skips = skips + skip  # (B, T, S)
-        return self.post(skips)
+                queues.append(ConvQueue(layer.conv, h.transpose(0, 1)))
+            h, skip = layer(h, time_major=True)
+            skips = skips + skip  # (T, B, S)
+        return self.post(skips).transpose(0, 1)  # (B, T, out)
 
     def _state(self, queues: list[ConvQueue]) -> _Stream:
         return _Stream(self, queues)

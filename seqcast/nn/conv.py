@@ -97,8 +97,17 @@ class Conv1d(nn.Module):
         """(C_out, C_in, K) -> (C_out, K*C_in): taps oldest first, as ``forward`` stacks them."""
         return self.weight.permute(0, 2, 1).reshape(self.out_channels, -1)
 
-    def forward(self, x: Tensor) -> Tensor:
-        """(B, T, C_in) -> (B, T', C_out), T' = ``alignment(T).length``."""
+    backend = "auto"  # "torch": F.conv1d on channels-first data, as plain PyTorch code does
+
+    def forward(self, x: Tensor, time_major: bool = False) -> Tensor:
+        """(B, T, C_in) -> (B, T', C_out), T' = ``alignment(T).length``; with ``time_major``
+        (T, B, C_in) -> (T, B, C_out), for causal stride-1 layers only (WaveNet's)."""
+        if self.backend == "torch":
+            return self._torch_forward(x, time_major)
+        if time_major:
+            if self.padding != "causal" or self.stride != 1:
+                raise ValueError("time_major needs a causal, stride-1 convolution")
+            return _CausalTimeMajor.apply(x, self.weight, self.bias, self.dilation)
         left, right = self._pads(x.shape[1])
         x = F.pad(x, (0, 0, left, right))  # (B, T + pads, C)
         n = (x.shape[1] - self.span - 1) // self.stride + 1
@@ -109,9 +118,59 @@ class Conv1d(nn.Module):
                 for k in range(self.kernel_size)]  # K x (B, T', C_in)
         return F.linear(torch.cat(taps, dim=-1), self.flat_weight(), self.bias)
 
+    def _torch_forward(self, x: Tensor, time_major: bool) -> Tensor:
+        x = x.permute(1, 2, 0) if time_major else x.transpose(1, 2)  # (B, C_in, T)
+        x = F.pad(x, self._pads(x.shape[-1]))
+        y = F.conv1d(x, self.weight, self.bias, self.stride, dilation=self.dilation)
+        return y.permute(2, 0, 1) if time_major else y.transpose(1, 2)
+
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}, dilation={self.dilation}, padding={self.padding!r}")
+
+
+class _CausalTimeMajor(torch.autograd.Function):
+    """Causal dilated convolution on time-major (T, B, C) inputs with no padding or copies.
+
+    In time-major order a shift of s steps is a shift of s*B rows of the (T*B, C) view, so
+    tap k (looking back s_k = (K-1-k) * dilation steps) adds ``x[:-s_k*B] @ W_k^T`` into
+    ``y[s_k*B:]``: one in-place matrix product per tap, forward and backward. Rows before
+    s_k get nothing from tap k, which is exactly causal zero padding.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, dilation):
+        T, B, C = x.shape
+        taps = weight.permute(2, 0, 1).contiguous()  # (K, C_out, C_in), tap K-1 = step t
+        k_last = taps.shape[0] - 1
+        flat = x.contiguous().view(T * B, C)
+        y = (torch.addmm(bias, flat, taps[k_last].t()) if bias is not None
+             else flat @ taps[k_last].t())
+        for k in range(k_last):
+            s = (k_last - k) * dilation * B
+            if s < T * B:
+                y[s:].addmm_(flat[:-s], taps[k].t())
+        ctx.save_for_backward(flat, taps)
+        ctx.shape, ctx.dilation, ctx.has_bias = (T, B), dilation, bias is not None
+        return y.view(T, B, -1)
+
+    @staticmethod
+    def backward(ctx, grad):
+        flat, taps = ctx.saved_tensors
+        (T, B), k_last = ctx.shape, taps.shape[0] - 1
+        g = grad.contiguous().view(T * B, -1)
+        grad_x = g @ taps[k_last] if ctx.needs_input_grad[0] else None
+        grad_taps = torch.zeros_like(taps)
+        torch.mm(g.t(), flat, out=grad_taps[k_last])
+        for k in range(k_last):
+            s = (k_last - k) * ctx.dilation * B
+            if s < T * B:
+                if grad_x is not None:
+                    grad_x[:-s].addmm_(g[s:], taps[k])
+                torch.mm(g[s:].t(), flat[:-s], out=grad_taps[k])
+        grad_bias = g.sum(0) if ctx.has_bias else None
+        grad_x = grad_x.view(T, B, -1) if grad_x is not None else None
+        return grad_x, grad_taps.permute(1, 2, 0), grad_bias, None
 
 
 def _conv_layers(layers: Iterable[nn.Module]) -> list[Conv1d]:
@@ -216,9 +275,9 @@ class ResidualLayer(nn.Module):
         nn.init.xavier_uniform_(self.out.weight)
         nn.init.zeros_(self.out.bias)
 
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """(B, T, R) -> residual output (B, T, R), skip (B, T, S)."""
-        f, g = self.conv(x).chunk(2, dim=-1)  # (B, T, R) each
+    def forward(self, x: Tensor, time_major: bool = False) -> tuple[Tensor, Tensor]:
+        """(B, T, R) -> residual output (B, T, R), skip (B, T, S); or all (T, B, .)."""
+        f, g = self.conv(x, time_major=time_major).chunk(2, dim=-1)  # (B, T, R) each
         res, skip = self.out(torch.tanh(f) * torch.sigmoid(g)).split(
             [self.channels, self.out.out_features - self.channels], dim=-1)
         return x + res, skip

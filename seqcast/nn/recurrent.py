@@ -17,6 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from .cells import State
+from .conv import Conv1d
 from .kernels import gru_sequence, rnn_tanh_sequence
 from .loops import Stepper, eager_loop, script_loop
 
@@ -153,10 +154,12 @@ def _mask(like: Tensor, rate: float) -> Tensor:
 
 
 def set_backend(model: nn.Module, backend: str) -> nn.Module:
-    """Set ``backend`` on every ``Recurrent`` layer of ``model``; returns ``model``."""
+    """Set ``backend`` on every ``Recurrent`` and ``Conv1d`` layer of ``model``; returns it.
+    "torch" is what plain PyTorch code does: torch.nn's fused recurrent kernels, a Python
+    loop for custom cells, ``F.conv1d`` on channels-first data for convolutions."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; valid backends: {', '.join(BACKENDS)}")
     for module in model.modules():
-        if isinstance(module, Recurrent):
+        if isinstance(module, (Recurrent, Conv1d)):
             module.backend = backend
     return model
