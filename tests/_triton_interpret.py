@@ -12,15 +12,16 @@ os.environ["TRITON_INTERPRET"] = "1"
 import torch  # noqa: E402
 from triton.runtime import interpreter  # noqa: E402
 
-_patch = interpreter._patch_lang_tensor
+_patch = getattr(interpreter, "_patch_lang_tensor", None)
 
 
-def _patch_index(tensor, scope):  # the interpreter's int() of a scalar fails on numpy >= 2
+def _patch_index(tensor, scope):  # some versions' int() of a scalar fails on numpy >= 2
     _patch(tensor, scope)
     scope.set_attr(tensor, "__index__", lambda self: int(self.handle.data.reshape(-1)[0]))
 
 
-interpreter._patch_lang_tensor = _patch_index
+if _patch is not None:
+    interpreter._patch_lang_tensor = _patch_index
 
 from seqcast.models import WaveNet, wavenet_kernel  # noqa: E402
 from seqcast.seeding import seeded  # noqa: E402
