@@ -38,10 +38,12 @@ def cmd_reproduce(args) -> int:
         return _reproduce_long(args)
     if args.length is not None:
         raise ValueError("--length applies to --suite long only")
-    from .experiments.reproduce import reproduce, select
+    from .experiments.table import select
+
+    select(args.only)  # unknown ids fail before torch is even imported
+    from .experiments.reproduce import reproduce
     from .report import print_rows
 
-    select(args.only)  # unknown ids fail before any training
     rows = reproduce(
         args.only, epochs=args.epochs, seeds=args.seeds, device=args.device, out=args.out,
         on_row=lambda r: print(
@@ -101,13 +103,14 @@ def cmd_info(args) -> int:
 def cmd_bench(args) -> int:
     import json
 
+    from .experiments.table import select
+
+    select(args.only)  # unknown ids fail before torch is even imported
     import torch
 
     from .bench import bench, generation
-    from .experiments.reproduce import select
     from .report import print_bench
 
-    select(args.only)
     if args.threads:
         torch.set_num_threads(args.threads)
     result = bench(args.only, device=args.device, repeats=args.repeats,

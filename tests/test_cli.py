@@ -52,3 +52,13 @@ def test_help_does_not_import_torch():
     code = "import sys; from seqcast.cli import build_parser; build_parser(); print('torch' in sys.modules)"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("argv", [["reproduce", "--only", "nope"], ["bench", "--only", "nope"],
+                                  ["reproduce", "--epochs", "0"], ["train", "--model"]])
+def test_argument_errors_do_not_import_torch(argv):
+    code = ("import sys\nfrom seqcast.cli import main\ntry:\n    code = main(sys.argv[1:])\n"
+            "except SystemExit as stop:\n    code = stop.code\nprint(code, 'torch' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True)
+    assert proc.stdout.strip() == "2 False", proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -1,6 +1,17 @@
-"""The chapter's experiment table and ``reproduce``."""
+"""The chapter's experiment table and ``reproduce``.
 
-from .reproduce import RowResult, reproduce, select
-from .table import EXPERIMENTS, Experiment
+The table imports no torch, so the CLI checks ids before loading it; ``reproduce`` loads
+on first use.
+"""
+
+from .table import EXPERIMENTS, Experiment, select
 
 __all__ = ["EXPERIMENTS", "Experiment", "RowResult", "reproduce", "select"]
+
+
+def __getattr__(name: str):
+    if name in ("RowResult", "reproduce"):
+        from . import reproduce as module
+
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

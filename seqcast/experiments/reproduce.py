@@ -20,7 +20,7 @@ from ..models import build_model
 from ..nn.conv import align_targets
 from ..seeding import seeded
 from ..train import History, evaluate, fit, resolve_device
-from .table import EXPERIMENTS, Experiment
+from .table import EXPERIMENTS, Experiment, select  # noqa: F401  (select: re-exported)
 
 
 @dataclass
@@ -41,18 +41,6 @@ class RowResult:
     def ratio(self) -> float | None:
         book = self.experiment.book
         return self.value / book if book else None
-
-
-def select(ids: Sequence[str] | None) -> list[Experiment]:
-    """Rows by id in table order; unknown ids raise ``ValueError`` listing the valid ones."""
-    if not ids:
-        return list(EXPERIMENTS.values())
-    unknown = [i for i in ids if i not in EXPERIMENTS]
-    if unknown:
-        raise ValueError(
-            f"unknown experiment id(s): {', '.join(unknown)}; valid ids: {', '.join(EXPERIMENTS)}"
-        )
-    return [EXPERIMENTS[i] for i in ids]
 
 
 def aligned_targets(model, split):

@@ -7,6 +7,7 @@ epoch (``None`` where the book has no figure); it is shown beside ours, never us
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..config import ModelConfig
@@ -89,3 +90,15 @@ EXPERIMENTS: dict[str, Experiment] = {
                    metric="last_time_step_mse", book=0.1189),
     ]
 }
+
+
+def select(ids: Sequence[str] | None) -> list[Experiment]:
+    """Rows by id in table order; unknown ids raise ``ValueError`` listing the valid ones."""
+    if not ids:
+        return list(EXPERIMENTS.values())
+    unknown = [i for i in ids if i not in EXPERIMENTS]
+    if unknown:
+        raise ValueError(
+            f"unknown experiment id(s): {', '.join(unknown)}; valid ids: {', '.join(EXPERIMENTS)}"
+        )
+    return [EXPERIMENTS[i] for i in ids]
