@@ -32,11 +32,12 @@ def _rnn_forward(p: Tensor, h: Tensor, w_t: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def _rnn_backward(dy: Tensor, dtanh: Tensor, dh: Tensor, w_hh: Tensor) -> tuple[Tensor, Tensor]:
-    # dy (T, B, H) gradient of the outputs; returns d(pre-activation) (T, B, H) and d(h0)
-    dpre = torch.empty_like(dy)
-    dy_l, dt_l, dp_l = dy.unbind(0), dtanh.unbind(0), dpre.unbind(0)
+    # dy (T, B, H) gradient of the outputs; returns d(pre-activation) (T, B, H) and d(h0).
+    # d_t = (dh + dy_t) tanh'_t = dy_t tanh'_t + dh tanh'_t: the first term for all t at once
+    dpre = dy * dtanh
+    dp_l, dt_l = dpre.unbind(0), dtanh.unbind(0)
     for t in range(dy.shape[0] - 1, -1, -1):
-        d = torch.mul(dh + dy_l[t], dt_l[t], out=dp_l[t])
+        d = torch.addcmul(dp_l[t], dh, dt_l[t], out=dp_l[t])
         dh = torch.mm(d, w_hh)
     return dpre, dh
 
