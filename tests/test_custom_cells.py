@@ -92,7 +92,7 @@ def test_peephole_initialisation_like_keras():
 
 
 def test_custom_cells_are_compiled_and_copies_are_independent():
-    layer = Recurrent(make_cell("ln_simple", 1, 4))
+    layer = Recurrent(make_cell("ln_simple", 1, 4), backend="script")
     x = torch.randn(2, 7, 1)
     y = layer(x)[0]
     assert isinstance(layer._scripted["tensor"][1], torch.jit.ScriptModule)

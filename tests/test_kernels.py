@@ -33,3 +33,39 @@ def test_kernel_equals_torch_nn_values_and_gradients(name, use):
     grads = [x.grad, h0.grad] + [p.grad for p in params]
     for got, want in zip(grads, grads_ref):
         assert (got - want).abs().max() <= 1e-4 * max(1.0, want.abs().max().item())
+
+
+@pytest.mark.parametrize("name", ["ln_simple", "peephole"])
+@pytest.mark.parametrize("use", ["outputs", "state"])
+def test_chapter_cell_kernels_equal_the_cell_step_values_and_gradients(name, use):
+    from seqcast.nn import kernels
+    from seqcast.nn.cells import make_cell
+    from seqcast.nn.recurrent import Recurrent
+
+    for fn in (kernels._ln_rnn_forward_s, kernels._ln_rnn_backward_s,
+               kernels._peephole_forward_s, kernels._peephole_backward_s):
+        assert isinstance(fn, torch.jit.ScriptFunction)  # compiled, not the eager fallback
+    torch.manual_seed(0)
+    cell = make_cell(name, 3, 7)
+    with torch.no_grad():
+        for p in cell.parameters():
+            p.add_(torch.empty_like(p).uniform_(-0.3, 0.3))  # every parameter away from its init
+    fast, slow = Recurrent(cell), Recurrent(cell, backend="python")
+    x = torch.randn(5, 50, 3, requires_grad=True)
+    h0 = torch.randn(5, 7, requires_grad=True)
+    c0 = torch.randn(5, 7, requires_grad=True)
+    state, inputs = ((h0, c0), [x, h0, c0]) if name == "peephole" else (h0, [x, h0])
+    w, wc = torch.randn(5, 50, 7), torch.randn(5, 7)
+    results = []
+    for layer in (slow, fast):
+        out, last = layer(x, state)
+        h, c = last if name == "peephole" else (last, None)
+        loss = (out * w).sum() if use == "outputs" else (h * w[:, 0]).sum()
+        if c is not None and use == "state":
+            loss = loss + (c * wc).sum()
+        grads = torch.autograd.grad(loss, [*inputs, *cell.parameters()])
+        results.append((out, h, grads))
+    (out_s, h_s, g_s), (out_f, h_f, g_f) = results
+    assert (out_f - out_s).abs().max() <= 1e-5 and (h_f - h_s).abs().max() <= 1e-5
+    for got, want in zip(g_f, g_s, strict=True):
+        assert (got - want).abs().max() <= 1e-4 * max(1.0, want.abs().max().item())

@@ -3,7 +3,8 @@
 Stock cells (``cell.fused`` names a kernel) run through fused sequence kernels with the
 cell's own parameters, so they train exactly like ``torch.nn.RNN/LSTM/GRU``: on the CPU our
 own BPTT kernels for SimpleRNN and GRU (``kernels.py``; measured faster there than torch's),
-elsewhere PyTorch's (cuDNN on a GPU, oneDNN for the LSTM on a CPU). Any other
+elsewhere PyTorch's (cuDNN on a GPU, oneDNN for the LSTM on a CPU). The chapter's
+layer-norm SimpleRNN and peephole LSTM have BPTT kernels of their own on the CPU. Any other
 cell runs through a TorchScript loop over its ``step`` with the input projection hoisted out
 of the loop (see ``loops.py``); a cell without ``project``/``step`` has only its ``forward``
 looped, and one TorchScript cannot compile runs eagerly.
@@ -18,11 +19,23 @@ from torch import Tensor, nn
 
 from .cells import State
 from .conv import Conv1d
-from .kernels import gru_sequence, rnn_tanh_sequence
+from .kernels import gru_sequence, ln_rnn_tanh_sequence, peephole_lstm_sequence, rnn_tanh_sequence
 from .loops import Stepper, eager_loop, script_loop
 
 _KERNELS = {"rnn_tanh": torch.rnn_tanh, "lstm": torch.lstm, "gru": torch.gru}
-_CPU_KERNELS = {"rnn_tanh": rnn_tanh_sequence, "gru": gru_sequence}
+# Our CPU sequence kernels, called as kernel(cell, x, state)
+_CPU_KERNELS = {
+    "rnn_tanh": lambda cell, x, h: rnn_tanh_sequence(x, h, *cell.flat_weights()),
+    "gru": lambda cell, x, h: gru_sequence(x, h, *cell.flat_weights()),
+    "ln_rnn_tanh": lambda cell, x, h: ln_rnn_tanh_sequence(
+        x, h, cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.norm.weight, cell.norm.bias,
+        cell.norm.eps),
+    "peephole_lstm": lambda cell, x, s: peephole_lstm_sequence(
+        x, s, cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.weight_ch),
+}
+# Kernels that only pay off when gradients are needed: without them (validation, forecasts)
+# the TorchScript loop keeps fewer intermediates and is faster
+_TRAINING_ONLY = {"peephole_lstm"}
 BACKENDS = ("auto", "torch", "script", "python")
 # cuDNN copies the cell's separate weight tensors into one buffer per call (a few KB for the
 # chapter's cells, cheaper than keeping a flat copy in sync); its warning about it is noise
@@ -88,8 +101,9 @@ class Recurrent(nn.Module):
             mask = _mask(torch.empty_like(h), self.recurrent_dropout)  # (B, H)
         fused = getattr(self.cell, "fused", None) or ""
         kernel = _KERNELS.get(fused)
-        if mask is None and fused in _CPU_KERNELS and self.backend == "auto" and x.device.type == "cpu":
-            outputs, state = _CPU_KERNELS[fused](x, state, *self.cell.flat_weights())
+        if (mask is None and fused in _CPU_KERNELS and self.backend == "auto" and x.device.type == "cpu"
+                and (fused not in _TRAINING_ONLY or torch.is_grad_enabled())):
+            outputs, state = _CPU_KERNELS[fused](self.cell, x, state)
         elif kernel is not None and mask is None and self.backend in ("auto", "torch"):
             outputs, state = self._fused(kernel, x, state)
         elif self.backend == "torch":
