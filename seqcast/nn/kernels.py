@@ -181,10 +181,16 @@ _ln_rnn_forward_s, _ln_rnn_backward_s = _script(_ln_rnn_forward), _script(_ln_rn
 _peephole_forward_s, _peephole_backward_s = _script(_peephole_forward), _script(_peephole_backward)
 
 
+def _time_major(x: Tensor) -> Tensor:
+    """(B, T, I) -> (T*B, I) rows in time-major order (a copy of the inputs, the narrowest
+    tensor here, so that nothing G wide is ever transposed)."""
+    return x.transpose(0, 1).reshape(x.shape[0] * x.shape[1], -1)
+
+
 def _project(x: Tensor, w_ih: Tensor, bias: Tensor) -> Tensor:
     """All steps' input projections in one product: (B, T, I) -> (T, B, G)."""
     B, T, _ = x.shape
-    return torch.addmm(bias, x.reshape(B * T, -1), w_ih.t()).view(B, T, -1).transpose(0, 1).contiguous()
+    return torch.addmm(bias, _time_major(x), w_ih.t()).view(T, B, -1)
 
 
 def _weight_grads(dpre: Tensor, x: Tensor, hprev: Tensor, w_ih: Tensor, need_x: bool):
@@ -193,9 +199,9 @@ def _weight_grads(dpre: Tensor, x: Tensor, hprev: Tensor, w_ih: Tensor, need_x: 
     flat = dpre.reshape(T * B, G)
     d_w_hh = flat.t() @ hprev.reshape(T * B, -1)
     d_b = flat.sum(0)
-    d_bt = dpre.transpose(0, 1).reshape(B * T, G)  # batch-major rows match x.reshape(B*T, I)
-    d_w_ih = d_bt.t() @ x.reshape(B * T, -1)
-    dx = (d_bt @ w_ih).view(B, T, -1) if need_x else None
+    d_w_ih = flat.t() @ _time_major(x)
+    # (B, T, I) as a view of time-major rows: the layer below transposes it back for free
+    dx = (flat @ w_ih).view(T, B, -1).transpose(0, 1) if need_x else None
     return d_w_ih, d_w_hh, d_b, dx
 
 
