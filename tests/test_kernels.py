@@ -69,4 +69,3 @@ def test_chapter_cell_kernels_equal_the_cell_step_values_and_gradients(name, use
     assert (out_f - out_s).abs().max() <= 1e-5 and (h_f - h_s).abs().max() <= 1e-5
     for got, want in zip(g_f, g_s, strict=True):
         assert (got - want).abs().max() <= 1e-4 * max(1.0, want.abs().max().item())
-
