@@ -41,7 +41,7 @@ def cmd_reproduce(args) -> int:
     from .experiments.table import select
 
     select(args.only)  # unknown ids fail before torch is even imported
-    from .experiments.reproduce import reproduce
+    from .experiments.runner import reproduce
     from .report import print_rows
 
     rows = reproduce(

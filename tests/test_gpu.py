@@ -11,7 +11,7 @@ import torch
 
 from seqcast.config import ModelConfig, TrainConfig
 from seqcast.data.datasets import chapter15
-from seqcast.experiments.reproduce import aligned_targets
+from seqcast.experiments.runner import aligned_targets
 from seqcast.experiments.table import EXPERIMENTS
 from seqcast.models import build_model
 from seqcast.seeding import seeded

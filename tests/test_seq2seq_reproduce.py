@@ -2,7 +2,7 @@
 
 import pytest
 
-from seqcast.experiments.reproduce import run_row
+from seqcast.experiments.runner import run_row
 from seqcast.experiments.table import EXPERIMENTS
 
 ROWS = ["seq2seq_rnn", "seq2seq_batchnorm", "seq2seq_lstm", "seq2seq_gru"]

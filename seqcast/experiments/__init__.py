@@ -11,7 +11,7 @@ __all__ = ["EXPERIMENTS", "Experiment", "RowResult", "reproduce", "select"]
 
 def __getattr__(name: str):
     if name in ("RowResult", "reproduce"):
-        from . import reproduce as module
+        from . import runner as module
 
         return getattr(module, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
