@@ -97,6 +97,10 @@ def _model_args(p: argparse.ArgumentParser, required: bool) -> None:
     p.add_argument("--seed", type=int)
     p.add_argument("--device", choices=["auto", "cpu", "cuda"])
     p.add_argument("--num-threads", type=_positive, help="torch CPU threads (default 1)")
+    p.add_argument("--precision", choices=["float32", "bf16"],
+                   help="bf16: the forward pass under bfloat16 autocast (default float32)")
+    p.add_argument("--no-cuda-graph", dest="cuda_graph", action="store_false", default=None,
+                   help="on a GPU, run every training step eagerly instead of replaying a graph")
 
 
 def add_parsers(sub) -> None:

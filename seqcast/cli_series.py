@@ -72,7 +72,8 @@ def _run_config(args, panel, data):
     train_keys = {f.name for f in dataclasses.fields(TrainConfig)}
     train = {
         k: getattr(args, k)
-        for k in ("epochs", "batch_size", "lr", "patience", "seed", "device", "num_threads")
+        for k in ("epochs", "batch_size", "lr", "patience", "seed", "device", "num_threads",
+                  "precision", "cuda_graph")
         if k in train_keys and getattr(args, k) is not None
     }
     return make_config(args.model, data, input_len, model, train)

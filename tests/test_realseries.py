@@ -290,3 +290,12 @@ def test_seasonal_naive_module_matches_the_numpy_baseline():
     seq = SeasonalNaive(7, 10, "sequence")(x)
     assert seq.shape == (3, 20, 10) and torch.equal(seq[:, -1], last)
     assert torch.equal(seq[:, 12], SeasonalNaive(7, 10)(x[:, :13]))
+
+
+def test_train_takes_precision_and_cuda_graph_options(tmp_path):
+    run = tmp_path / "run"
+    argv = ["train", "--dataset", "nile", "--model", "gru", "--input-len", "12", "--epochs", "1",
+            "--precision", "bf16", "--no-cuda-graph", "--out", str(run)]
+    assert main(argv) == 0
+    train = json.loads((run / "config.json").read_text())["train"]
+    assert train["precision"] == "bf16" and train["cuda_graph"] is False
