@@ -26,9 +26,9 @@ config = TrainConfig(epochs=3, batch_size=32, checkpoint_every=4, seed=3)
 
 if mode == "crash":
     kill_after = int(sys.argv[3])
-    import seqcast.train as train_module
+    import seqcast.steps as steps_module
 
-    original, count = train_module.AdamStep.__call__, [0]
+    original, count = steps_module.AdamStep.__call__, [0]
 
     def step(self):
         count[0] += 1
@@ -36,7 +36,7 @@ if mode == "crash":
             os.kill(os.getpid(), signal.SIGKILL)  # dies mid-epoch, between two steps
         return original(self)
 
-    train_module.AdamStep.__call__ = step
+    steps_module.AdamStep.__call__ = step
 
 ctx = distributed.init_from_env()
 if mode in ("ddp", "single"):

@@ -38,7 +38,7 @@ def test_kernel_equals_torch_nn_values_and_gradients(name, use):
 @pytest.mark.parametrize("name", ["ln_simple", "peephole"])
 @pytest.mark.parametrize("use", ["outputs", "state"])
 def test_chapter_cell_kernels_equal_the_cell_step_values_and_gradients(name, use):
-    from seqcast.nn import kernels
+    from seqcast.nn import cell_kernels as kernels
     from seqcast.nn.cells import make_cell
     from seqcast.nn.recurrent import Recurrent
 

@@ -144,7 +144,7 @@ def test_metrics():
 
 
 def test_lean_adam_step_equals_torch_adam_bit_for_bit():
-    from seqcast.train import AdamStep
+    from seqcast.steps import AdamStep
 
     torch.manual_seed(0)
     a = torch.nn.Sequential(torch.nn.Linear(5, 7), torch.nn.Tanh(), torch.nn.Linear(7, 2))

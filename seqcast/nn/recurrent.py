@@ -17,9 +17,10 @@ import warnings
 import torch
 from torch import Tensor, nn
 
+from .cell_kernels import ln_rnn_tanh_sequence, peephole_lstm_sequence
 from .cells import State
 from .conv import Conv1d
-from .kernels import gru_sequence, ln_rnn_tanh_sequence, peephole_lstm_sequence, rnn_tanh_sequence
+from .kernels import gru_sequence, rnn_tanh_sequence
 from .loops import Stepper, eager_loop, script_loop
 
 _KERNELS = {"rnn_tanh": torch.rnn_tanh, "lstm": torch.lstm, "gru": torch.gru}
