@@ -7,8 +7,8 @@ layers of one sample, the output head, and the feedback of the new value into th
 sample, with the queues of every dilated layer in one global buffer. One launch per
 ``generate`` call; the weights (a few MB) stay in the L2 cache.
 
-Eligible models: dense head, one input channel, kernel size 2, residual channels equal to
-skip channels and a power of two from 16 to 128. ``generate`` falls back to the CUDA-graph
+Eligible models: float32, dense head, one input channel, kernel size 2, residual channels
+equal to skip channels and a power of two from 16 to 128. ``generate`` falls back to the CUDA-graph
 path for anything else, and when Triton is not installed.
 """
 
@@ -29,6 +29,8 @@ BLOCK_B = 16  # streams per program: the smallest tile tl.dot accepts
 def eligible(model, history: Tensor) -> bool:
     """Whether ``model`` (a ``WaveNet``) can generate with the kernel from ``history``."""
     if triton is None or not history.is_cuda or model.head != "dense":
+        return False
+    if history.dtype != torch.float32 or model.input_conv.weight.dtype != torch.float32:
         return False
     r = model.layers[0].channels
     return (model.input_conv.in_channels == 1 and model.input_conv.kernel_size == 2
