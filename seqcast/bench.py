@@ -91,9 +91,11 @@ def generation(device: str = "auto", batches: Sequence[int] = (1, 64), steps: in
     """WaveNet (3 x 10 layers, 64 channels) samples per second: cached queues vs naive
     re-convolution of the receptive field for every sample.
 
-    ``cached_samples_per_s`` is ``generate``'s default path: on a GPU the fused Triton
-    kernel where it is available, whose figures are then also given for the CUDA-graph
-    replay (``graph_samples_per_s``) and plain eager steps (``eager_samples_per_s``).
+    ``cached_samples_per_s`` is ``generate``'s default path. On a GPU the figures of each
+    path are given too: plain eager steps (``eager_samples_per_s``), CUDA-graph replay
+    (``graph_samples_per_s``, the default at PyTorch's "highest" float32 matmul precision)
+    and, with Triton, the fused kernel with TF32 products (``kernel_tf32_samples_per_s``,
+    what ``generate`` uses under ``torch.set_float32_matmul_precision("high")``).
     ``steps`` defaults to 4,096 on a GPU and 200 on a CPU.
     """
     from .models import WaveNet, wavenet_kernel
@@ -106,17 +108,25 @@ def generation(device: str = "auto", batches: Sequence[int] = (1, 64), steps: in
     out = {"receptive_field": field, "layers": 30, "channels": 64, "steps": steps}
     for batch in batches:
         history = torch.randn(batch, field, 1, device=dev)
-        model.generate(history, 2)  # warm-up (kernel compilation)
+        model.generate(history, 2)  # warm-up (and CUDA-graph capture on a GPU)
         naive_rate = naive_steps * batch / _timed(dev, naive_generate, model, history, naive_steps)
         cached_rate = steps * batch / _timed(dev, model.generate, history, steps)
         row = {"naive_samples_per_s": naive_rate, "cached_samples_per_s": cached_rate,
                "ratio": cached_rate / naive_rate}
         if dev.type == "cuda":
-            row["path"] = "triton" if wavenet_kernel.eligible(model, history) else "cuda_graph"
             row["graph_samples_per_s"] = steps * batch / _timed(
                 dev, lambda h=history: model.generate(h, steps, fused=False))
             row["eager_samples_per_s"] = 256 * batch / _timed(
                 dev, lambda h=history: model.generate(h, 256, fused=False, cuda_graph=False))
+            if wavenet_kernel.eligible(model, history):
+                before = torch.get_float32_matmul_precision()
+                torch.set_float32_matmul_precision("high")
+                try:
+                    model.generate(history, 2)  # compiles the kernel
+                    row["kernel_tf32_samples_per_s"] = steps * batch / _timed(
+                        dev, model.generate, history, steps)
+                finally:
+                    torch.set_float32_matmul_precision(before)
         out[f"batch_{batch}"] = row
     return out
 

@@ -88,6 +88,9 @@ def print_bench(result) -> None:
                     f"WaveNet generation (30 layers, 64 channels, {key.replace('_', ' ')}): "
                     f"cached {g['cached_samples_per_s']:,.0f} samples/s, naive "
                     f"{g['naive_samples_per_s']:,.0f} samples/s, {g['ratio']:.0f}x"
-                    + (f" ({g['path']}; CUDA graph {g['graph_samples_per_s']:,.0f}, eager "
-                       f"{g['eager_samples_per_s']:,.0f} samples/s)" if "path" in g else "")
+                    + (f" (eager {g['eager_samples_per_s']:,.0f}, CUDA graph "
+                       f"{g['graph_samples_per_s']:,.0f}" if "graph_samples_per_s" in g else "")
+                    + (f", Triton kernel with TF32 {g['kernel_tf32_samples_per_s']:,.0f}"
+                       if "kernel_tf32_samples_per_s" in g else "")
+                    + (" samples/s)" if "graph_samples_per_s" in g else "")
                 )

@@ -66,10 +66,10 @@ class _Generative(nn.Module):
 
         The dense head feeds back its first output (the next value); the mu-law head samples
         a class from softmax(logits / temperature) and feeds back its decoded value. On a CUDA
-        device the full WaveNet's dense head generates with one persistent Triton kernel
-        (``fused``; TF32 tensor-core products, see ``wavenet_kernel``) where it is eligible,
-        else the dense head's steps replay as CUDA graphs (``cuda_graph``); elsewhere, and
-        for sampling, they run eagerly.
+        device the dense head's steps replay as CUDA graphs (``cuda_graph``), or, for the full
+        WaveNet with TF32 allowed (``torch.set_float32_matmul_precision("high")``), run as one
+        persistent Triton kernel (``fused``, see ``wavenet_kernel``); elsewhere, and for
+        sampling, they run eagerly.
 
         Returns:
             (B, steps) float32.
@@ -86,7 +86,8 @@ class _Generative(nn.Module):
         queues: list[ConvQueue] = []
         out = self._run(history, queues)[:, -1]  # (B, out): the forecast made at the last step
         state = self._state(queues)
-        if fused and isinstance(self, WaveNet) and wavenet_kernel.eligible(self, history):
+        if (fused and isinstance(self, WaveNet) and wavenet_kernel.tf32_allowed()
+                and wavenet_kernel.eligible(self, history)):
             return wavenet_kernel.generate(self, queues, out[:, :1], steps)
         if cuda_graph and history.is_cuda and self.head == "dense" and steps > 1:
             return self._graphed(out[:, :1], state, steps)

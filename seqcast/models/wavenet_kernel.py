@@ -26,6 +26,12 @@ except ImportError:  # pragma: no cover - depends on the installation
 BLOCK_B = 16  # streams per program: the smallest tile tl.dot accepts
 
 
+def tf32_allowed() -> bool:
+    """Whether PyTorch may use TF32 for float32 matrix products: the kernel's fast mode
+    follows ``torch.set_float32_matmul_precision`` ("high" or "medium": TF32)."""
+    return torch.get_float32_matmul_precision() != "highest"
+
+
 def eligible(model, history: Tensor) -> bool:
     """Whether ``model`` (a ``WaveNet``) can generate with the kernel from ``history``."""
     if triton is None or not history.is_cuda or model.head != "dense":
@@ -67,14 +73,16 @@ def pack(model, queues) -> dict[str, Tensor]:
     return packed
 
 
-def generate(model, queues, first: Tensor, steps: int, precision: str = "tf32",
+def generate(model, queues, first: Tensor, steps: int, precision: str | None = None,
              stages: int = 1, num_warps: int = 4) -> Tensor:
     """Continue from the queues' state: ``first`` (B, 1) is the first new value (already
     forecast); returns it and ``steps - 1`` more, (B, steps).
 
-    ``precision`` is tl.dot's: "tf32" (the default: tensor cores, ~1e-3 relative error per
-    product, as PyTorch's default for cuDNN convolutions) or "ieee" (float32 throughout,
-    several times slower). ``stages`` > 1 lets Triton prefetch the next layer's weights."""
+    ``precision`` is tl.dot's: "tf32" (tensor cores, ~1e-3 relative error per product) or
+    "ieee" (float32 throughout, ~30x slower); by default "tf32" where PyTorch's float32
+    matmul precision allows TF32 (``tf32_allowed``), else "ieee". ``stages`` > 1 lets
+    Triton prefetch the next layer's weights."""
+    precision = precision or ("tf32" if tf32_allowed() else "ieee")
     p = pack(model, queues)
     batch, r = first.shape[0], model.layers[0].channels
     out = torch.empty(batch, steps, device=first.device, dtype=torch.float32)
