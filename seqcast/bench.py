@@ -19,7 +19,8 @@ from torch import nn
 
 from .config import TrainConfig
 from .data.datasets import chapter15
-from .experiments.runner import aligned_targets, select
+from .experiments.runner import aligned_targets
+from .experiments.table import select
 from .models import build_model
 from .nn.recurrent import set_backend
 from .seeding import seeded

@@ -20,7 +20,7 @@ from ..models import build_model
 from ..nn.conv import align_targets
 from ..seeding import seeded
 from ..train import History, evaluate, fit, resolve_device
-from .table import EXPERIMENTS, Experiment, select  # noqa: F401  (select: re-exported)
+from .table import Experiment, select
 
 
 @dataclass
