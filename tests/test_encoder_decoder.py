@@ -62,3 +62,17 @@ def test_batchnorm_seq2seq_is_the_chapters_model():
     model.train()
     out = model.norms[0](model.layers[0](x)[0])
     assert out.mean(dim=(0, 1)).abs().max() < 1e-5
+
+
+def test_sequence_batchnorm_same_in_either_memory_layout():
+    from seqcast.models.rnn import SequenceBatchNorm
+
+    norm = SequenceBatchNorm(3)
+    x = torch.randn(4, 6, 3, requires_grad=True)
+    time_major = x.detach().transpose(0, 1).contiguous().transpose(0, 1).requires_grad_()
+    assert not time_major.is_contiguous()
+    a, b = norm(x), norm(time_major)
+    torch.testing.assert_close(a, b)
+    (a * a.detach()).sum().backward()
+    (b * a.detach()).sum().backward()
+    torch.testing.assert_close(x.grad, time_major.grad)

@@ -36,7 +36,12 @@ class SequenceBatchNorm(nn.Module):
         self.norm = nn.BatchNorm1d(num_features, eps=1e-3, momentum=0.01)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.norm(x.flatten(0, 1)).view_as(x)  # (B*T, C) keeps the statistics exact
+        # Statistics over all (B*T) rows. Recurrent layers return time-major storage viewed
+        # as (B, T, C): normalise it in that order, so no copy is made either way.
+        xt = x.transpose(0, 1)
+        if xt.is_contiguous():
+            return self.norm(xt.flatten(0, 1)).view_as(xt).transpose(0, 1)
+        return self.norm(x.flatten(0, 1)).view_as(x)
 
 
 class RNNForecaster(nn.Module):
@@ -95,5 +100,6 @@ class RNNForecaster(nn.Module):
         for layer, norm in zip(self.layers, self.norms):
             x = norm(layer(x)[0])  # (B, T, H_l)
         if self.output == "last":
-            x = x[:, -1]  # (B, T, H) -> (B, H)
-        return self.head(x)
+            return self.head(x[:, -1])  # (B, T, H) -> (B, H) -> (B, horizon)
+        xt = x.transpose(0, 1)  # recurrent layers return time-major storage: no copy there
+        return self.head(xt).transpose(0, 1) if xt.is_contiguous() else self.head(x)

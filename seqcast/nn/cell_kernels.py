@@ -16,18 +16,19 @@ from .kernels import _float32, _project, _script, _weight_grads
 def _ln_rnn_forward(p: Tensor, h: Tensor, w_t: Tensor, gamma: Tensor, beta: Tensor, eps: float):
     # The chapter's LNSimpleRNNCell: h_t = tanh(LN(p_t + h_{t-1} W_hh^T)). Keeps each step's
     # pre-activation, mean and 1/std for the backward pass.
+    # p is overwritten in place with the pre-activations.
     T, H = p.shape[0], p.shape[2]
-    hs, pre = torch.empty_like(p), torch.empty_like(p)
-    p_l, h_l, pre_l = p.unbind(0), hs.unbind(0), pre.unbind(0)
+    hs = torch.empty_like(p)
+    p_l, h_l = p.unbind(0), hs.unbind(0)
     means: list[Tensor] = []
     rstds: list[Tensor] = []
     for t in range(T):
-        a = torch.addmm(p_l[t], h, w_t, out=pre_l[t])
+        a = p_l[t].addmm_(h, w_t)
         normed, mean, rstd = torch.native_layer_norm(a, [H], gamma, beta, eps)
         means.append(mean)
         rstds.append(rstd)
         h = torch.tanh(normed, out=h_l[t])
-    return hs, h, pre, torch.stack(means), torch.stack(rstds)
+    return hs, h, p, torch.stack(means), torch.stack(rstds)
 
 
 def _ln_rnn_backward(dy: Tensor, dtanh: Tensor, dh: Tensor, pre: Tensor, mean: Tensor,

@@ -23,12 +23,12 @@ from torch import Tensor
 
 
 def _rnn_forward(p: Tensor, h: Tensor, w_t: Tensor) -> tuple[Tensor, Tensor]:
-    # p (T, B, H): input projection plus biases; w_t (H, H) = W_hh^T
-    hs = torch.empty_like(p)
-    p_l, h_l = p.unbind(0), hs.unbind(0)
+    # p (T, B, H): input projection plus biases, overwritten step by step with the outputs;
+    # w_t (H, H) = W_hh^T
+    p_l = p.unbind(0)
     for t in range(p.shape[0]):
-        h = torch.tanh(torch.addmm(p_l[t], h, w_t), out=h_l[t])
-    return hs, h
+        h = p_l[t].addmm_(h, w_t).tanh_()
+    return p, h
 
 
 def _rnn_backward(dy: Tensor, dtanh: Tensor, dh: Tensor, w_hh: Tensor) -> tuple[Tensor, Tensor]:
