@@ -221,8 +221,16 @@ def test_time_major_causal_conv_matches_batch_first_values_and_gradients(kernel_
     xt = x.detach().transpose(0, 1).contiguous().requires_grad_()
     from seqcast.nn.conv import _CausalTimeMajor
 
-    assert torch.autograd.gradcheck(lambda x_, w, b: _CausalTimeMajor.apply(x_, w, b, dilation),
-                                    (xt, conv.weight, conv.bias))
+    for parts in (1, 5):
+        assert torch.autograd.gradcheck(
+            lambda x_, w, b, n=parts: _CausalTimeMajor.apply(x_, w, b, dilation, n),
+            (xt, conv.weight, conv.bias))
+    conv6 = Conv1d(3, 6, kernel_size, dilation=dilation).double()
+    halves = conv6.split(xt, 2)  # contiguous parts equal to the chunks of the whole output
+    whole = conv6(xt, time_major=True).chunk(2, dim=-1)
+    assert all(h.is_contiguous() for h in halves)
+    for a, b in zip(halves, whole, strict=True):
+        torch.testing.assert_close(a, b)
 
 
 def test_time_major_needs_a_causal_stride_one_conv():

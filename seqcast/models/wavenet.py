@@ -202,6 +202,8 @@ class WaveNet(_Generative):
         self.output, self.head = output, head
 
     def _run(self, x: Tensor, queues: list | None = None) -> Tensor:
+        if queues is None and self.input_conv.backend != "torch":
+            return self._run_fast(x)
         if queues is not None:
             queues.append(ConvQueue(self.input_conv, x))
         x = x.transpose(0, 1)  # time major (T, B, C): each causal conv is a few matmuls
@@ -212,6 +214,16 @@ class WaveNet(_Generative):
             h, skip = layer(h, time_major=True)
             skips = skips + skip  # (T, B, S)
         return self.post(skips).transpose(0, 1)  # (B, T, out)
+
+    def _run_fast(self, x: Tensor) -> Tensor:
+        """``_run`` without queues: time major, the skips summed in place (see
+        ``ResidualLayer.accumulate``), their biases added once."""
+        h = self.input_conv(x.transpose(0, 1), time_major=True)  # (T, B, R)
+        r = self.layers[0].channels
+        skips = torch.stack([layer.out.bias[r:] for layer in self.layers]).sum(0)  # (S,)
+        for layer in self.layers:
+            h, skips = layer.accumulate(h, skips)
+        return self.post(skips.view(h.shape[0], h.shape[1], -1)).transpose(0, 1)  # (B, T, out)
 
     def _state(self, queues: list[ConvQueue]) -> _Stream:
         return _Stream(self, queues)

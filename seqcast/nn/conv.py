@@ -105,9 +105,7 @@ class Conv1d(nn.Module):
         if self.backend == "torch":
             return self._torch_forward(x, time_major)
         if time_major:
-            if self.padding != "causal" or self.stride != 1:
-                raise ValueError("time_major needs a causal, stride-1 convolution")
-            return _CausalTimeMajor.apply(x, self.weight, self.bias, self.dilation)
+            return self.split(x, 1)[0]
         left, right = self._pads(x.shape[1])
         x = F.pad(x, (0, 0, left, right))  # (B, T + pads, C)
         n = (x.shape[1] - self.span - 1) // self.stride + 1
@@ -117,6 +115,19 @@ class Conv1d(nn.Module):
         taps = [x[:, k * self.dilation : k * self.dilation + end : self.stride]
                 for k in range(self.kernel_size)]  # K x (B, T', C_in)
         return F.linear(torch.cat(taps, dim=-1), self.flat_weight(), self.bias)
+
+    def split(self, x: Tensor, parts: int) -> list[Tensor]:
+        """Time-major (T, B, C_in) -> ``parts`` contiguous (T, B, C_out / parts) tensors, the
+        output channels in order: what ``forward(x, time_major=True).chunk(parts, -1)`` gives,
+        without strided halves (a gated unit's elementwise ops run several times faster on
+        contiguous ones). Causal stride-1 layers only (WaveNet's)."""
+        if self.backend == "torch":
+            return list(self._torch_forward(x, True).chunk(parts, dim=-1))
+        if self.padding != "causal" or self.stride != 1:
+            raise ValueError("time_major needs a causal, stride-1 convolution")
+        if self.out_channels % parts:
+            raise ValueError(f"{self.out_channels} output channels do not split in {parts}")
+        return list(_CausalTimeMajor.apply(x, self.weight, self.bias, self.dilation, parts))
 
     def _torch_forward(self, x: Tensor, time_major: bool) -> Tensor:
         x = x.permute(1, 2, 0) if time_major else x.transpose(1, 2)  # (B, C_in, T)
@@ -136,41 +147,57 @@ class _CausalTimeMajor(torch.autograd.Function):
     tap k (looking back s_k = (K-1-k) * dilation steps) adds ``x[:-s_k*B] @ W_k^T`` into
     ``y[s_k*B:]``: one in-place matrix product per tap, forward and backward. Rows before
     s_k get nothing from tap k, which is exactly causal zero padding.
+
+    The output channels come as ``parts`` separate contiguous tensors (a gated unit's filter
+    and gate halves), and the input gradient of all parts is accumulated in one buffer.
     """
 
     @staticmethod
-    def forward(ctx, x, weight, bias, dilation):
+    def forward(ctx, x, weight, bias, dilation, parts):
         T, B, C = x.shape
         taps = weight.permute(2, 0, 1).contiguous()  # (K, C_out, C_in), tap K-1 = step t
         k_last = taps.shape[0] - 1
         flat = x.contiguous().view(T * B, C)
-        y = (torch.addmm(bias, flat, taps[k_last].t()) if bias is not None
-             else flat @ taps[k_last].t())
-        for k in range(k_last):
-            s = (k_last - k) * dilation * B
-            if s < T * B:
-                y[s:].addmm_(flat[:-s], taps[k].t())
+        outs = []
+        for j, w in enumerate(taps.chunk(parts, dim=1)):  # (K, C_out / parts, C_in) each
+            out = x.new_empty(T, B, w.shape[1])  # not a view: callers may work in place on it
+            y = out.view(T * B, -1)
+            if bias is not None:
+                torch.addmm(bias.chunk(parts)[j], flat, w[k_last].t(), out=y)
+            else:
+                torch.mm(flat, w[k_last].t(), out=y)
+            for k in range(k_last):
+                s = (k_last - k) * dilation * B
+                if s < T * B:
+                    y[s:].addmm_(flat[:-s], w[k].t())
+            outs.append(out)
         ctx.save_for_backward(flat, taps)
-        ctx.shape, ctx.dilation, ctx.has_bias = (T, B), dilation, bias is not None
-        return y.view(T, B, -1)
+        ctx.shape, ctx.dilation, ctx.has_bias, ctx.parts = (T, B), dilation, bias is not None, parts
+        return tuple(outs)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, *grads):
         flat, taps = ctx.saved_tensors
         (T, B), k_last = ctx.shape, taps.shape[0] - 1
-        g = grad.contiguous().view(T * B, -1)
-        grad_x = g @ taps[k_last] if ctx.needs_input_grad[0] else None
         grad_taps = torch.zeros_like(taps)
-        torch.mm(g.t(), flat, out=grad_taps[k_last])
-        for k in range(k_last):
-            s = (k_last - k) * ctx.dilation * B
-            if s < T * B:
-                if grad_x is not None:
-                    grad_x[:-s].addmm_(g[s:], taps[k])
-                torch.mm(g[s:].t(), flat[:-s], out=grad_taps[k])
-        grad_bias = g.sum(0) if ctx.has_bias else None
+        grad_x, grad_bias = None, []
+        for grad, w, gw in zip(grads, taps.chunk(ctx.parts, dim=1),
+                               grad_taps.chunk(ctx.parts, dim=1), strict=True):
+            g = grad.contiguous().view(T * B, -1)
+            if ctx.needs_input_grad[0]:
+                grad_x = g @ w[k_last] if grad_x is None else grad_x.addmm_(g, w[k_last])
+            torch.mm(g.t(), flat, out=gw[k_last])
+            for k in range(k_last):
+                s = (k_last - k) * ctx.dilation * B
+                if s < T * B:
+                    if grad_x is not None:
+                        grad_x[:-s].addmm_(g[s:], w[k])
+                    torch.mm(g[s:].t(), flat[:-s], out=gw[k])
+            if ctx.has_bias:
+                grad_bias.append(g.sum(0))
         grad_x = grad_x.view(T, B, -1) if grad_x is not None else None
-        return grad_x, grad_taps.permute(1, 2, 0), grad_bias, None
+        grad_bias = torch.cat(grad_bias) if ctx.has_bias else None
+        return grad_x, grad_taps.permute(1, 2, 0), grad_bias, None, None
 
 
 def _conv_layers(layers: Iterable[nn.Module]) -> list[Conv1d]:
@@ -277,7 +304,24 @@ class ResidualLayer(nn.Module):
 
     def forward(self, x: Tensor, time_major: bool = False) -> tuple[Tensor, Tensor]:
         """(B, T, R) -> residual output (B, T, R), skip (B, T, S); or all (T, B, .)."""
-        f, g = self.conv(x, time_major=time_major).chunk(2, dim=-1)  # (B, T, R) each
+        f, g = (self.conv.split(x, 2) if time_major
+                else self.conv(x).chunk(2, dim=-1))  # (B, T, R) or (T, B, R) each
         res, skip = self.out(torch.tanh(f) * torch.sigmoid(g)).split(
             [self.channels, self.out.out_features - self.channels], dim=-1)
         return x + res, skip
+
+    def accumulate(self, x: Tensor, skips: Tensor) -> tuple[Tensor, Tensor]:
+        """``forward`` for time-major stacks, ``(T, B, R), skips -> (x + res, skips + skip)``
+        with the running skip sum ``skips`` as (T*B, S) rows, or (S,) to start it.
+
+        The skip bias is left out (a stack adds all of them once). The 1x1's residual and
+        skip parts are two products accumulated straight into their sums, and the gate's
+        halves are contiguous, so no strided slice or concatenation of a wide output is made,
+        forward or backward; these elementwise passes are most of a small WaveNet's step.
+        """
+        r = self.channels
+        f, g = self.conv.split(x, 2)
+        a = (f.tanh_() * g.sigmoid_()).view(-1, r)  # (T*B, R); f, g are ours to overwrite
+        w, b = self.out.weight, self.out.bias
+        h = torch.addmm(x.reshape(-1, r), a, w[:r].t()).add_(b[:r])
+        return h.view(x.shape), torch.addmm(skips, a, w[r:].t())
