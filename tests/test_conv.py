@@ -219,7 +219,7 @@ def test_time_major_causal_conv_matches_batch_first_values_and_gradients(kernel_
     for a, b in zip(grads_tm, grads_ref, strict=True):
         torch.testing.assert_close(a, b)
     xt = x.detach().transpose(0, 1).contiguous().requires_grad_()
-    from seqcast.nn.conv import _CausalTimeMajor
+    from seqcast.nn.conv_kernels import _CausalTimeMajor
 
     for parts in (1, 5):
         assert torch.autograd.gradcheck(
