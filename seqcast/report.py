@@ -10,18 +10,25 @@ def _fmt(value: float | None, digits: int = 6) -> str:
 
 
 def print_rows(rows) -> None:
-    """The reproduce table: id | model | metric | ours | book | ours/book | seconds."""
+    """The reproduce table: id | model | metric | ours | book | ours/book | seconds; with
+    several seeds "ours" is their median and a "seeds" column gives their range (the book's
+    figures are single runs, and the last epoch's error moves from seed to seed)."""
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="seqcast reproduce (validation, last epoch)")
-    for name in ("id", "model", "metric", "ours", "book", "ours/book", "seconds"):
+    several = any(len(r.values) > 1 for r in rows)
+    title = "seqcast reproduce (validation, last epoch" + (", median over seeds)" if several else ")")
+    table = Table(title=title)
+    names = ("id", "model", "metric", "ours", *(("seeds",) if several else ()), "book",
+             "ours/book", "seconds")
+    for name in names:
         table.add_column(name, justify="left" if name in ("id", "model", "metric") else "right")
     for r in rows:
         e = r.experiment
-        table.add_row(e.id, e.description, e.metric, _fmt(r.value), _fmt(e.book),
+        spread = (f"{_fmt(min(r.values))}-{_fmt(max(r.values))}",) if several else ()
+        table.add_row(e.id, e.description, e.metric, _fmt(r.value), *spread, _fmt(e.book),
                       _fmt(r.ratio, 3), f"{statistics.median(r.seconds):.1f}")
-    Console(width=160).print(table)
+    Console(width=180 if several else 160).print(table)
 
 
 def print_long(results, length: int) -> None:

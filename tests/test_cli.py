@@ -26,6 +26,8 @@ def test_reproduce_end_to_end(tmp_path, capsys):
     assert rows["linear_1"]["epochs"] == 1 and rows["linear_1"]["seconds"] > 0
     assert (out / "learning_curves.png").stat().st_size > 0
     assert (out / "forecast_iterative_10.png").stat().st_size > 0
+    values = rows["linear_1"]["values"]  # two seeds: the table shows their range
+    assert "seeds" in printed and f"{min(values):.6f}-{max(values):.6f}" in printed
 
 
 @pytest.mark.parametrize(
