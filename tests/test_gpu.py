@@ -71,10 +71,11 @@ def test_graphed_step_with_gradient_clipping():
 
 
 @pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=cuda)])
-def test_bf16_autocast_trains(device):
+@pytest.mark.parametrize("name", ["gru", "wavenet", "wavenet_simple"])
+def test_bf16_autocast_trains(device, name):
     task = chapter15("seq2seq")
     with seeded(0):
-        model = build_model(ModelConfig(name="gru", horizon=10, output="sequence"))
+        model = build_model(ModelConfig(name=name, horizon=10, output="sequence"))
     reference = copy.deepcopy(model)
     config = TrainConfig(epochs=2, seed=0, device=device, precision="bf16", num_threads=1)
     history = fit(model, (task.train.x[:512], task.train.y[:512]), config=config, progress=False)

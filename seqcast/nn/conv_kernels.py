@@ -9,6 +9,20 @@ from __future__ import annotations
 import torch
 
 
+def _compute_dtype(x: torch.Tensor) -> torch.dtype:
+    """What autocast runs matrix products in on ``x``'s device (bf16 under
+    ``precision="bf16"``), else ``x``'s dtype. The kernel's in-place and ``out=`` products
+    are not autocast themselves, so it casts its operands to this once."""
+    kind = x.device.type
+    try:
+        on = torch.is_autocast_enabled(kind)
+        return torch.get_autocast_dtype(kind) if on else x.dtype
+    except (TypeError, AttributeError):  # torch < 2.4: per-device functions
+        if kind == "cuda":
+            return torch.get_autocast_gpu_dtype() if torch.is_autocast_enabled() else x.dtype
+        return torch.get_autocast_cpu_dtype() if torch.is_autocast_cpu_enabled() else x.dtype
+
+
 class _CausalTimeMajor(torch.autograd.Function):
     """Causal dilated convolution on time-major (T, B, C) inputs with no padding or copies.
 
@@ -24,6 +38,9 @@ class _CausalTimeMajor(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, weight, bias, dilation, parts):
         T, B, C = x.shape
+        dtype = _compute_dtype(x)
+        x, weight = x.to(dtype), weight.to(dtype)
+        bias = bias.to(dtype) if bias is not None else None
         taps = weight.permute(2, 0, 1).contiguous()  # (K, C_out, C_in), tap K-1 = step t
         k_last = taps.shape[0] - 1
         flat = x.contiguous().view(T * B, C)
