@@ -71,7 +71,7 @@ def test_graphed_step_with_gradient_clipping():
 
 
 @pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=cuda)])
-@pytest.mark.parametrize("name", ["gru", "wavenet", "wavenet_simple"])
+@pytest.mark.parametrize("name", ["gru", "lstm", "peephole_lstm", "wavenet", "wavenet_simple"])
 def test_bf16_autocast_trains(device, name):
     task = chapter15("seq2seq")
     with seeded(0):

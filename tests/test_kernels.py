@@ -1,7 +1,25 @@
 import pytest
 import torch
 
+from seqcast.nn import lstm_kernel
 from seqcast.nn.kernels import gru_sequence, rnn_tanh_sequence
+from seqcast.nn.native import library
+
+needs_c = pytest.mark.skipif(library() is None, reason="no C compiler here")
+
+
+def _count_calls(monkeypatch, name: str) -> list[int]:
+    """Count the calls of ``seqcast.nn.recurrent.<name>`` in a one-element list."""
+    from seqcast.nn import recurrent
+
+    calls, fn = [0], getattr(lstm_kernel, name)
+
+    def counted(*args, **kwargs):
+        calls[0] += 1
+        return fn(*args, **kwargs)
+
+    monkeypatch.setattr(recurrent, name, counted)
+    return calls
 
 CASES = {"simple": (torch.nn.RNN, rnn_tanh_sequence), "gru": (torch.nn.GRU, gru_sequence)}
 
@@ -35,12 +53,21 @@ def test_kernel_equals_torch_nn_values_and_gradients(name, use):
         assert (got - want).abs().max() <= 1e-4 * max(1.0, want.abs().max().item())
 
 
-@pytest.mark.parametrize("name", ["ln_simple", "peephole"])
+@pytest.mark.parametrize("name", ["ln_simple", "peephole", "peephole_c"])
 @pytest.mark.parametrize("use", ["outputs", "state"])
-def test_chapter_cell_kernels_equal_the_cell_step_values_and_gradients(name, use):
+def test_chapter_cell_kernels_equal_the_cell_step_values_and_gradients(name, use, monkeypatch):
     from seqcast.nn import cell_kernels as kernels
+    from seqcast.nn import recurrent
     from seqcast.nn.cells import make_cell
     from seqcast.nn.recurrent import Recurrent
+
+    if name == "peephole_c":  # the C kernel; "peephole" is the TorchScript one, its fallback
+        if library() is None:
+            pytest.skip("no C compiler here")
+        name = "peephole"
+        calls = _count_calls(monkeypatch, "lstm_sequence")
+    elif name == "peephole":
+        monkeypatch.setattr(recurrent, "native_available", lambda *args: False)
 
     for fn in (kernels._ln_rnn_forward_s, kernels._ln_rnn_backward_s,
                kernels._peephole_forward_s, kernels._peephole_backward_s):
@@ -66,6 +93,104 @@ def test_chapter_cell_kernels_equal_the_cell_step_values_and_gradients(name, use
         grads = torch.autograd.grad(loss, [*inputs, *cell.parameters()])
         results.append((out, h, grads))
     (out_s, h_s, g_s), (out_f, h_f, g_f) = results
+    if "calls" in locals():
+        assert calls == [1]  # the fast layer ran the C kernel, once
     assert (out_f - out_s).abs().max() <= 1e-5 and (h_f - h_s).abs().max() <= 1e-5
     for got, want in zip(g_f, g_s, strict=True):
         assert (got - want).abs().max() <= 1e-4 * max(1.0, want.abs().max().item())
+
+
+@needs_c
+@pytest.mark.parametrize("hidden", [7, 16, 20])  # padded to 8, exactly 16, padded to 24
+@pytest.mark.parametrize("use", ["outputs", "state"])
+def test_c_lstm_kernel_equals_torch_lstm_values_and_gradients(hidden, use):
+    torch.manual_seed(0)
+    ref = torch.nn.LSTM(3, hidden, batch_first=True)
+    with torch.no_grad():
+        for p in ref.parameters():
+            p.uniform_(-0.5, 0.5)  # non-zero biases so every gradient path is exercised
+    x = torch.randn(5, 40, 3, requires_grad=True)
+    h0 = torch.randn(5, hidden, requires_grad=True)
+    c0 = torch.randn(5, hidden, requires_grad=True)
+    w, wh, wc = torch.randn(5, 40, hidden), torch.randn(5, hidden), torch.randn(5, hidden)
+
+    def loss(out, h, c):
+        return (out * w).sum() if use == "outputs" else (h * wh).sum() + (c * wc).sum()
+
+    out_ref, (h_ref, c_ref) = ref(x, (h0.unsqueeze(0), c0.unsqueeze(0)))
+    inputs = [x, h0, c0, *ref.parameters()]
+    grads_ref = torch.autograd.grad(loss(out_ref, h_ref[0], c_ref[0]), inputs)
+    out, (h, c) = lstm_kernel.lstm_sequence(x, (h0, c0), *ref.parameters())
+    for got, want in ((out, out_ref), (h, h_ref[0]), (c, c_ref[0])):
+        assert (got - want).abs().max() <= 1e-5
+    grads = torch.autograd.grad(loss(out, h, c), inputs)
+    for got, want in zip(grads, grads_ref, strict=True):
+        assert (got - want).abs().max() <= 1e-4 * max(1.0, want.abs().max().item())
+    with torch.no_grad():  # without gradients the kernel keeps nothing for backward
+        out_ng, (h_ng, c_ng) = lstm_kernel.lstm_sequence(x, (h0, c0), *ref.parameters())
+    assert torch.equal(out_ng, out) and torch.equal(h_ng, h) and torch.equal(c_ng, c)
+
+
+@needs_c
+def test_lstm_layer_takes_the_c_kernel_only_to_train_in_float32(monkeypatch):
+    from seqcast.nn.cells import make_cell
+    from seqcast.nn.recurrent import Recurrent
+
+    calls = _count_calls(monkeypatch, "lstm_sequence")
+    layer = Recurrent(make_cell("lstm", 2, 6))
+    x = torch.randn(3, 9, 2)
+    out, _ = layer(x)
+    assert calls == [1]
+    with torch.no_grad():  # oneDNN's kernel, faster without gradients
+        out_ng, _ = layer(x)
+    assert calls == [1] and (out_ng - out).abs().max() <= 1e-5
+    layer.double()(x.double())  # float64: torch's kernel
+    assert calls == [1]
+
+
+def _fresh_library(monkeypatch, tmp_path, **env):
+    from seqcast.nn import native
+
+    monkeypatch.setenv("SEQCAST_CACHE_DIR", str(tmp_path))
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    native.library.cache_clear()
+    try:
+        return native.library()
+    finally:
+        native.library.cache_clear()
+
+
+@needs_c
+def test_c_kernels_are_built_once_into_the_cache(monkeypatch, tmp_path):
+    assert _fresh_library(monkeypatch, tmp_path) is not None
+    built = list(tmp_path.iterdir())
+    assert len(built) == 1 and built[0].suffix == ".so"
+    stamp = built[0].stat().st_mtime_ns
+    assert _fresh_library(monkeypatch, tmp_path) is not None
+    assert list(tmp_path.iterdir()) == built and built[0].stat().st_mtime_ns == stamp
+
+
+def test_without_a_working_compiler_the_layers_fall_back(monkeypatch, tmp_path):
+    broken = tmp_path / "cc"
+    broken.write_text("#!/bin/sh\nexit 1\n")
+    broken.chmod(0o755)
+    cache = tmp_path / "cache"
+    assert _fresh_library(monkeypatch, cache, CC=str(broken)) is None
+    assert not cache.exists() or not any(cache.iterdir())  # no partial library left behind
+    assert _fresh_library(monkeypatch, cache, SEQCAST_NATIVE="0") is None
+
+
+def test_lstm_and_peephole_train_without_the_c_kernels(monkeypatch):
+    from seqcast.nn import recurrent
+    from seqcast.nn.cells import make_cell
+    from seqcast.nn.recurrent import Recurrent
+
+    monkeypatch.setattr(recurrent, "native_available", lambda *args: False)
+    calls = _count_calls(monkeypatch, "lstm_sequence")
+    for name in ("lstm", "peephole"):
+        layer = Recurrent(make_cell(name, 2, 6))
+        out, _ = layer(torch.randn(3, 9, 2))
+        out.sum().backward()
+        assert all(p.grad is not None for p in layer.parameters())
+    assert calls == [0]

@@ -2,12 +2,14 @@
 
 Stock cells (``cell.fused`` names a kernel) run through fused sequence kernels with the
 cell's own parameters, so they train exactly like ``torch.nn.RNN/LSTM/GRU``: on the CPU our
-own BPTT kernels for SimpleRNN and GRU (``kernels.py``; measured faster there than torch's),
-elsewhere PyTorch's (cuDNN on a GPU, oneDNN for the LSTM on a CPU). The chapter's
-layer-norm SimpleRNN and peephole LSTM have BPTT kernels of their own on the CPU. Any other
-cell runs through a TorchScript loop over its ``step`` with the input projection hoisted out
-of the loop (see ``loops.py``); a cell without ``project``/``step`` has only its ``forward``
-looped, and one TorchScript cannot compile runs eagerly.
+own BPTT kernels for SimpleRNN and GRU (``kernels.py``; measured faster there than torch's)
+and, when training, C kernels for the LSTM (``lstm_kernel.py``), elsewhere PyTorch's (cuDNN
+on a GPU, oneDNN for the LSTM on a CPU). The chapter's layer-norm SimpleRNN and peephole
+LSTM have BPTT kernels of their own on the CPU (the peephole LSTM in C where a C compiler
+is found, in TorchScript otherwise). Any other cell runs through a TorchScript loop over its
+``step`` with the input projection hoisted out of the loop (see ``loops.py``); a cell
+without ``project``/``step`` has only its ``forward`` looped, and one TorchScript cannot
+compile runs eagerly.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from .cells import State
 from .conv import Conv1d
 from .kernels import gru_sequence, rnn_tanh_sequence
 from .loops import Stepper, eager_loop, script_loop
+from .lstm_kernel import available as native_available
+from .lstm_kernel import lstm_sequence
 
 _KERNELS = {"rnn_tanh": torch.rnn_tanh, "lstm": torch.lstm, "gru": torch.gru}
 # Our CPU sequence kernels, called as kernel(cell, x, state)
@@ -33,6 +37,13 @@ _CPU_KERNELS = {
         cell.norm.eps),
     "peephole_lstm": lambda cell, x, s: peephole_lstm_sequence(
         x, s, cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.weight_ch),
+}
+# The LSTMs' C kernels (``lstm_kernel.py``), where they can be built and run. For the stock
+# LSTM only in training: without gradients, and for large batches, oneDNN's is as fast or faster
+_NATIVE_KERNELS = {
+    "lstm": lambda cell, x, s: lstm_sequence(x, s, *cell.flat_weights()),
+    "peephole_lstm": lambda cell, x, s: lstm_sequence(
+        x, s, cell.weight_ih, cell.weight_hh, cell.bias_ih, None, cell.weight_ch),
 }
 # Kernels that only pay off when gradients are needed: without them (validation, forecasts)
 # the TorchScript loop keeps fewer intermediates and is faster
@@ -102,9 +113,9 @@ class Recurrent(nn.Module):
             mask = _mask(torch.empty_like(h), self.recurrent_dropout)  # (B, H)
         fused = getattr(self.cell, "fused", None) or ""
         kernel = _KERNELS.get(fused)
-        if (mask is None and fused in _CPU_KERNELS and self.backend == "auto" and x.device.type == "cpu"
-                and (fused not in _TRAINING_ONLY or torch.is_grad_enabled())):
-            outputs, state = _CPU_KERNELS[fused](self.cell, x, state)
+        cpu_kernel = self._cpu_kernel(fused, x) if mask is None and self.backend == "auto" else None
+        if cpu_kernel is not None:
+            outputs, state = cpu_kernel(self.cell, x, state)
         elif kernel is not None and mask is None and self.backend in ("auto", "torch"):
             outputs, state = self._fused(kernel, x, state)
         elif self.backend == "torch":
@@ -112,6 +123,17 @@ class Recurrent(nn.Module):
         else:
             outputs, state = self._unroll(x, state, mask)
         return (outputs if self.return_sequences else outputs[:, -1]), state
+
+    def _cpu_kernel(self, fused: str, x: Tensor):
+        """Our CPU sequence kernel for this cell, or None where another path is faster."""
+        if x.device.type != "cpu" or not fused:
+            return None
+        if (fused in _NATIVE_KERNELS and (fused != "lstm" or torch.is_grad_enabled())
+                and native_available(x, self.cell.weight_hh)):
+            return _NATIVE_KERNELS[fused]
+        if fused in _CPU_KERNELS and (fused not in _TRAINING_ONLY or torch.is_grad_enabled()):
+            return _CPU_KERNELS[fused]
+        return None
 
     def _fused(self, kernel, x: Tensor, state: State) -> tuple[Tensor, State]:
         # Kernels take (num_layers, B, H) states. (B, H) -> (1, B, H)
