@@ -22,6 +22,7 @@ from .data.datasets import chapter15
 from .experiments.runner import aligned_targets
 from .experiments.table import select
 from .models import build_model
+from .nn.native import library
 from .nn.recurrent import set_backend
 from .seeding import seeded
 from .train import evaluate, fit, resolve_device
@@ -136,7 +137,8 @@ def bench(ids: Sequence[str] | None = None, device: str = "auto", repeats: int =
           on_row=None) -> dict:
     """Seconds per epoch and per validation pass, ours vs the plain reference, per row.
 
-    Returns ``{"rows": [...], "device": ..., "torch": ...}``; each row holds
+    Returns ``{"rows": [...], "device": ..., "torch": ..., "threads": ..., "c_kernels": ...}``
+    (``c_kernels``: whether the LSTMs' C kernels could be built here); each row holds
     ``ours_s_per_epoch``, ``reference_s_per_epoch``, ``ratio`` (ours / reference; below 1
     is faster), the validation-pass figures, one-series latency, batch throughput and
     ``peak_mb``.
@@ -188,4 +190,4 @@ def bench(ids: Sequence[str] | None = None, device: str = "auto", repeats: int =
         if on_row is not None:
             on_row(row)
     return {"rows": rows, "device": str(dev), "torch": torch.__version__,
-            "threads": torch.get_num_threads()}
+            "threads": torch.get_num_threads(), "c_kernels": library() is not None}

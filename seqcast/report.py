@@ -74,8 +74,9 @@ def print_bench(result) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"seqcast bench on {result['device']} ({result['threads']} threads), "
-                        "ours vs plain PyTorch (ratio < 1: faster)")
+    c_kernels = "" if result.get("c_kernels", True) else ", no C compiler: LSTMs without C kernels"
+    table = Table(title=f"seqcast bench on {result['device']} ({result['threads']} threads"
+                        f"{c_kernels}), ours vs plain PyTorch (ratio < 1: faster)")
     for name in ("id", "ours s/epoch", "ref s/epoch", "ratio", "ours s/valid", "ref s/valid",
                  "ratio ", "latency ms", "ref latency ms", "series/s", "peak MB"):
         table.add_column(name, justify="left" if name == "id" else "right")
