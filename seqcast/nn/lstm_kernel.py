@@ -1,10 +1,12 @@
 """The LSTM, with or without peepholes, on the CPU through the C kernels of ``native.c``.
 
-oneDNN's LSTM, which ``torch.lstm`` uses on the CPU, spends most of a 20-unit layer's time in
-per-call and per-step overhead; the C loop runs each batch row through all its steps with
-the weights in cache. Input projections and weight gradients stay single matrix products in
-PyTorch, as in ``kernels.py``. ``lstm_sequence`` equals ``torch.lstm`` to float precision
-and the peephole variant equals the peephole cell's ``step`` (tests/test_kernels.py).
+One C call runs all the time steps of a layer, forward or backward, where oneDNN's LSTM
+(what ``torch.lstm`` uses on the CPU) pays per-call setup and the peephole cell would
+otherwise run a TorchScript loop of small ops. Input projections and weight gradients stay
+single matrix products in PyTorch, as in ``kernels.py``; W_ih's rows are padded so the
+projection lands in the kernel's padded layout. ``lstm_sequence`` equals ``torch.lstm`` to
+float precision and the peephole variant equals the peephole cell's ``step``
+(tests/test_kernels.py).
 """
 
 from __future__ import annotations
