@@ -1,12 +1,13 @@
 """The LSTM, with or without peepholes, on the CPU through the C kernels of ``native.c``.
 
-One C call runs all the time steps of a layer, forward or backward, where oneDNN's LSTM
+One C call runs a whole layer over all time steps, forward or backward, where oneDNN's LSTM
 (what ``torch.lstm`` uses on the CPU) pays per-call setup and the peephole cell would
-otherwise run a TorchScript loop of small ops. Input projections and weight gradients stay
-single matrix products in PyTorch, as in ``kernels.py``; W_ih's rows are padded so the
-projection lands in the kernel's padded layout. ``lstm_sequence`` equals ``torch.lstm`` to
-float precision and the peephole variant equals the peephole cell's ``step``
-(tests/test_kernels.py).
+otherwise run a TorchScript loop of small ops. The kernels keep everything feature-major
+with the batch along the vector lanes (padded to a multiple of ``seqcast_lanes()``), and the
+layer's outputs and input gradients are views of that storage, which the next layer's
+kernel reads as they are. The one matrix product left to PyTorch is the weight gradient,
+over all steps at once. ``lstm_sequence`` equals ``torch.lstm`` to float precision and the
+peephole variant equals the peephole cell's ``step`` (tests/test_kernels.py).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .kernels import _float32, _project, _weight_grads
+from .kernels import _float32
 from .native import library
 
 
@@ -22,80 +23,64 @@ def _ptr(t: Tensor | None) -> int | None:
     return None if t is None else t.data_ptr()
 
 
-def _pad_gates(w: Tensor, H: int, Hp: int) -> Tensor:
-    """(4H, ...) -> (4Hp, ...): each gate's rows padded with zeros to the kernel's layout."""
-    if Hp == H:
-        return w
-    out = w.new_zeros(4, Hp, *w.shape[1:])
-    out[:, :H] = w.view(4, H, *w.shape[1:])
-    return out.view(4 * Hp, *w.shape[1:])
-
-
-def _unpad_gates(w: Tensor, H: int, Hp: int) -> Tensor:
-    """(4Hp, ...) -> (4H, ...), the inverse of ``_pad_gates``."""
-    if Hp == H:
-        return w
-    return w.view(4, Hp, *w.shape[1:])[:, :H].reshape(4 * H, *w.shape[1:])
-
-
 class _LSTM(torch.autograd.Function):
     @staticmethod
     @_float32
     def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_ch):
         lib = library()
-        B, T, H = x.shape[0], x.shape[1], h0.shape[1]
-        Hp = lib.seqcast_padded(H)
-        bias = b_ih if b_hh is None else b_ih + b_hh
-        w_ih_p = _pad_gates(w_ih, H, Hp)
-        # (T, B, 4Hp) projections; the kernel turns them into the gate activations in place
-        act = _project(x, w_ih_p, _pad_gates(bias, H, Hp))
+        (B, T, I), H = x.shape, h0.shape[1]
+        lanes = lib.seqcast_lanes()
+        Bp = -(-B // lanes) * lanes
+        bias = (b_ih if b_hh is None else b_ih + b_hh).contiguous()
         # Held here: the C code reads these after the lines that make them
-        h0, c0, w_hh = h0.contiguous(), c0.contiguous(), w_hh.contiguous()
+        h0, c0, w_ih, w_hh = h0.contiguous(), c0.contiguous(), w_ih.contiguous(), w_hh.contiguous()
         w_ch = None if w_ch is None else w_ch.contiguous()
-        hs = act.new_empty(T, B, H)
-        h, c = act.new_empty(B, H), act.new_empty(B, H)
+        h, c = x.new_empty(B, H), x.new_empty(B, H)
         training = any(ctx.needs_input_grad)
-        cs = act.new_empty(T, B, Hp) if training else None
-        tcs = act.new_empty(T, B, Hp) if training else None
+        # Feature-major, the batch padded to Bp (see native.c): when training, what backward
+        # needs, [x_t; h_{t-1}] (whose rows I.. hold the outputs), the gates and the cell
+        # states; otherwise only the outputs
+        xh, act, cs, hs = ((x.new_empty(I + H, T + 1, Bp), x.new_empty(T, 4 * H, Bp),
+                            x.new_empty(T, H, Bp), None) if training else
+                           (None, None, None, x.new_empty(H, T, Bp)))
         status = lib.seqcast_lstm_forward(
-            T, B, H, act.data_ptr(), w_hh.data_ptr(), _ptr(w_ch), h0.data_ptr(), c0.data_ptr(),
-            hs.data_ptr(), _ptr(cs), _ptr(tcs), h.data_ptr(), c.data_ptr())
+            T, B, I, H, x.data_ptr(), *x.stride(), w_ih.data_ptr(), w_hh.data_ptr(),
+            bias.data_ptr(), _ptr(w_ch), h0.data_ptr(), c0.data_ptr(), _ptr(hs), h.data_ptr(),
+            c.data_ptr(), _ptr(xh), _ptr(act), _ptr(cs))
         if status:
             raise MemoryError("the LSTM kernel could not allocate its scratch memory")
         if training:
-            ctx.save_for_backward(x, h0, c0, w_ih_p, w_hh, w_ch, hs, act, cs, tcs)
+            ctx.save_for_backward(c0, w_ih, w_hh, w_ch, xh, act, cs)
             ctx.has_b_hh = b_hh is not None
-        return hs.transpose(0, 1), h, c
+            hs = xh[I:, 1:]
+        # (B, T, H) views: the next layer's kernel reads them as they are
+        return hs[:, :, :B].permute(2, 1, 0), h, c
 
     @staticmethod
     def backward(ctx, dy, dh, dc):
-        x, h0, c0, w_ih_p, w_hh, w_ch, hs, act, cs, tcs = ctx.saved_tensors
-        T, B, H = hs.shape
-        Hp = cs.shape[2]  # act, cs, tcs are in the kernel's padded layout
-        dy = dy.transpose(0, 1)  # (T, B, H) view
-        if dy.stride(2) != 1:
-            dy = dy.contiguous()
+        c0, w_ih, w_hh, w_ch, xh, act, cs = ctx.saved_tensors
+        K, T1, Bp = xh.shape
+        T, B, H = act.shape[0], c0.shape[0], c0.shape[1]
+        I = K - H
+        need = ctx.needs_input_grad
         dh, dc = dh.contiguous(), dc.contiguous()
-        dz = act.new_empty(T, B, 4 * Hp)
-        dh0, dc0 = hs.new_empty(B, H), hs.new_empty(B, H)
+        dz, db = act.new_empty(4 * H, T * Bp), act.new_empty(4 * H)
+        dh0, dc0 = c0.new_empty(B, H), c0.new_empty(B, H)
+        dw_ch = act.new_empty(3, H) if w_ch is not None and need[7] else None
+        dx = act.new_empty(I, T, Bp) if need[0] else None  # feature-major, as the outputs
         status = library().seqcast_lstm_backward(
-            T, B, H, dy.data_ptr(), dy.stride(0), dy.stride(1), dh.data_ptr(), dc.data_ptr(),
-            w_hh.data_ptr(), _ptr(w_ch), act.data_ptr(), cs.data_ptr(), tcs.data_ptr(),
-            c0.data_ptr(), dz.data_ptr(), dh0.data_ptr(), dc0.data_ptr())
+            T, B, I, H, dy.data_ptr(), *dy.stride(), dh.data_ptr(), dc.data_ptr(),
+            w_ih.data_ptr(), w_hh.data_ptr(), _ptr(w_ch), act.data_ptr(), cs.data_ptr(),
+            c0.data_ptr(), dz.data_ptr(), db.data_ptr(), _ptr(dw_ch), _ptr(dx), 1, Bp, T * Bp,
+            dh0.data_ptr(), dc0.data_ptr())
         if status:
             raise MemoryError("the LSTM kernel could not allocate its scratch memory")
-        hprev = torch.cat([h0.unsqueeze(0), hs[:-1]])
-        d_w_ih, d_w_hh, d_b, dx = _weight_grads(dz, x, hprev, w_ih_p, ctx.needs_input_grad[0])
-        d_w_ih, d_w_hh, d_b = (_unpad_gates(g, H, Hp) for g in (d_w_ih, d_w_hh, d_b))
-        d_w_ch = None
-        if w_ch is not None and ctx.needs_input_grad[7]:
-            dzv, cs = dz.view(T, B, 4, Hp)[..., :H], cs[..., :H]
-            c_prev = torch.cat([c0.unsqueeze(0), cs[:-1]])
-            d_w_ch = torch.stack([(dzv[:, :, 0] * c_prev).sum((0, 1)),
-                                  (dzv[:, :, 1] * c_prev).sum((0, 1)),
-                                  (dzv[:, :, 3] * cs).sum((0, 1))])
-        d_b_hh = d_b if ctx.has_b_hh and ctx.needs_input_grad[6] else None
-        return dx, dh0, dc0, d_w_ih, d_w_hh, d_b, d_b_hh, d_w_ch
+        # both weight gradients in one product over all steps: dz [x; h_prev]^T
+        rows = xh.as_strided((K, T * Bp), (T1 * Bp, 1))
+        d_w = torch.mm(dz, rows.t())
+        d_b_hh = db if ctx.has_b_hh and need[6] else None
+        dx = None if dx is None else dx[:, :, :B].permute(2, 1, 0)
+        return dx, dh0, dc0, d_w[:, :I], d_w[:, I:], db, d_b_hh, dw_ch
 
 
 def available(x: Tensor, *weights: Tensor) -> bool:

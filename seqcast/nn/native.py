@@ -26,9 +26,9 @@ _SOURCE = Path(__file__).with_name("native.c")
 _FLAGS = (["-O3", "-march=native", "-fno-trapping-math"], ["-O3", "-fno-trapping-math"])
 _P, _I, _S = ctypes.c_void_p, ctypes.c_int, ctypes.c_ssize_t
 _SIGNATURES = {
-    "seqcast_padded": [_I],
-    "seqcast_lstm_forward": [_I, _I, _I] + [_P] * 10,
-    "seqcast_lstm_backward": [_I, _I, _I, _P, _S, _S] + [_P] * 11,
+    "seqcast_lanes": [],
+    "seqcast_lstm_forward": [_I] * 4 + [_P] + [_S] * 3 + [_P] * 12,
+    "seqcast_lstm_backward": [_I] * 4 + [_P] + [_S] * 3 + [_P] * 12 + [_S] * 3 + [_P] * 2,
 }
 
 
