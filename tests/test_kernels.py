@@ -132,6 +132,26 @@ def test_c_lstm_kernel_equals_torch_lstm_values_and_gradients(hidden, use):
 
 
 @needs_c
+@pytest.mark.parametrize("peephole", [False, True])
+def test_c_lstm_backward_twice_through_a_retained_graph(peephole):
+    # The backward kernel overwrites the kept gates with their gradients; a second backward
+    # must recompute them and give the same gradients again
+    torch.manual_seed(0)
+    x = torch.randn(19, 7, 3, requires_grad=True)
+    h0, c0 = torch.randn(19, 5, requires_grad=True), torch.randn(19, 5)
+    w_ih, w_hh = torch.randn(20, 3, requires_grad=True), torch.randn(20, 5, requires_grad=True)
+    b = torch.randn(20, requires_grad=True)
+    w_ch = torch.randn(3, 5, requires_grad=True) if peephole else None
+    out, (h, c) = lstm_kernel.lstm_sequence(x, (h0, c0), w_ih, w_hh, b, None, w_ch)
+    loss = (out * torch.randn_like(out)).sum() + c.sum()
+    inputs = [x, h0, w_ih, w_hh, b] + ([w_ch] if peephole else [])
+    first = torch.autograd.grad(loss, inputs, retain_graph=True)
+    second = torch.autograd.grad(loss, inputs)
+    for a, b in zip(first, second, strict=True):
+        assert torch.equal(a, b)
+
+
+@needs_c
 def test_lstm_layer_takes_the_c_kernel_only_to_train_in_float32(monkeypatch):
     from seqcast.nn.cells import make_cell
     from seqcast.nn.recurrent import Recurrent

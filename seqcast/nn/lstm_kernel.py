@@ -86,7 +86,7 @@ class _LSTM(torch.autograd.Function):
 def available(x: Tensor, *weights: Tensor) -> bool:
     """Whether the C kernel can run these tensors: float32 on the CPU, kernels built here."""
     return (x.device.type == "cpu" and x.dtype == torch.float32
-            and all(w.dtype == torch.float32 for w in weights) and x.shape[1] > 0
+            and all(w.dtype == torch.float32 for w in weights) and x.shape[0] > 0 and x.shape[1] > 0
             and library() is not None)
 
 
