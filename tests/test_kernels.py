@@ -181,6 +181,44 @@ def _fresh_library(monkeypatch, tmp_path, **env):
         native.library.cache_clear()
 
 
+def _cpu_has(flag: str) -> bool:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return any(line.startswith("flags") and f" {flag}" in line for line in f)
+    except OSError:
+        return False
+
+
+NARROWER = [["-O3", "-fno-trapping-math"]]  # the generic vectors: 4 lanes without AVX on x86
+if _cpu_has("avx512f") and _cpu_has("avx2"):  # 8 lanes, AVX2's gathers
+    NARROWER.append(["-O3", "-march=native", "-mno-avx512f", "-fno-trapping-math"])
+
+
+@needs_c
+@pytest.mark.parametrize("flags", NARROWER, ids=lambda f: " ".join(f[1:]))
+def test_c_lstm_kernel_built_for_narrower_vectors(flags, monkeypatch, tmp_path):
+    # The lane count follows the instruction set; every build equals torch.lstm
+    from seqcast.nn import native
+
+    widest = library().seqcast_lanes()
+    monkeypatch.setattr(native, "_FLAGS", (flags,))
+    lib = _fresh_library(monkeypatch, tmp_path)
+    assert lib is not None and lib.seqcast_lanes() <= widest
+    monkeypatch.setattr(lstm_kernel, "library", lambda: lib)
+    torch.manual_seed(0)
+    ref = torch.nn.LSTM(3, 7, batch_first=True)
+    x = torch.randn(19, 30, 3, requires_grad=True)  # 19 rows: a partial vector of lanes
+    h0, c0 = torch.randn(19, 7), torch.randn(19, 7)
+    w = torch.randn(19, 30, 7)
+    out_ref, _ = ref(x, (h0.unsqueeze(0), c0.unsqueeze(0)))
+    grads_ref = torch.autograd.grad((out_ref * w).sum(), [x, *ref.parameters()])
+    out, _ = lstm_kernel.lstm_sequence(x, (h0, c0), *ref.parameters())
+    assert (out - out_ref).abs().max() <= 1e-5
+    grads = torch.autograd.grad((out * w).sum(), [x, *ref.parameters()])
+    for got, want in zip(grads, grads_ref, strict=True):
+        assert (got - want).abs().max() <= 1e-4 * max(1.0, want.abs().max().item())
+
+
 @needs_c
 def test_c_kernels_are_built_once_into_the_cache(monkeypatch, tmp_path):
     assert _fresh_library(monkeypatch, tmp_path) is not None

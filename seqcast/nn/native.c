@@ -28,9 +28,15 @@
 
 #define R __restrict__
 
-/* Vectors of LANES floats (GCC and Clang vector extensions): one AVX-512 register where
-   there is AVX-512, emulated with narrower registers elsewhere. */
+/* Vectors of LANES floats (GCC and Clang vector extensions), one register: 16 lanes with
+   AVX-512, 8 with AVX, 4 elsewhere (SSE, NEON). */
+#if defined(__AVX512F__)
 #define LANES 16
+#elif defined(__AVX__)
+#define LANES 8
+#else
+#define LANES 4
+#endif
 typedef float vf __attribute__((vector_size(4 * LANES)));
 typedef int32_t vi __attribute__((vector_size(4 * LANES)));
 typedef float vfu __attribute__((vector_size(4 * LANES), aligned(4)));
@@ -55,6 +61,16 @@ INLINE vf clamp_(vf x, float lo, float hi) {
    division */
 INLINE vf recip_(vf x) {
     const vf r = _mm512_rcp14_ps(x);
+    return r * (2.0f - x * r);
+}
+#elif defined(__AVX__)
+#include <immintrin.h>
+INLINE vf clamp_(vf x, float lo, float hi) {
+    return _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(lo)), _mm256_set1_ps(hi));
+}
+/* 1 / x: the 12-bit hardware estimate and one Newton step, to about 1 ulp */
+INLINE vf recip_(vf x) {
+    const vf r = _mm256_rcp_ps(x);
     return r * (2.0f - x * r);
 }
 #else
@@ -97,6 +113,14 @@ INLINE vf gather_(const float *R p, ptrdiff_t stride, int n) {
         return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), keep,
                                         _mm512_mullo_epi32(lane, _mm512_set1_epi32((int)stride)), p, 4);
     }
+#elif defined(__AVX2__)
+    if (stride > 0 && stride < (1 << 27)) {
+        const __m256i lane = _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0);
+        const __m256i keep = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), lane);
+        return _mm256_mask_i32gather_ps(_mm256_setzero_ps(), p,
+                                        _mm256_mullo_epi32(lane, _mm256_set1_epi32((int)stride)),
+                                        _mm256_castsi256_ps(keep), 4);
+    }
 #endif
     float v[LANES] = {0};
     for (int l = 0; l < n && l < LANES; ++l) v[l] = p[l * stride];
@@ -109,6 +133,10 @@ INLINE void scatter_(float *R p, ptrdiff_t stride, int n, vf x) {
     }
     for (int l = 0; l < n && l < LANES; ++l) p[l * stride] = x[l];
 }
+
+/* Output rows per tile: 8 x 2 vectors of accumulators fill half of AVX-512's 32 registers;
+   with 16 registers (AVX, SSE), 4 x 2 */
+#define TILE_ROWS (LANES == 16 ? 8 : 4)
 
 /* One tile of out = bias + sum_k w[k] x_k: m (8 or 4) output rows by n (2 or 1) vectors.
    out rows at stride ldo; w[k * ldw + r] is row r's weight for input row k (so the m
@@ -135,12 +163,12 @@ INLINE void tile_(float *R out, ptrdiff_t ldo, const float *R w, ptrdiff_t ldw,
    weights in column r and x K rows of nv vectors at stride ldx. M is a multiple of 4. */
 static void product_(float *R out, ptrdiff_t ldo, const float *R w, ptrdiff_t ldw,
                      const float *R bias, const float *R x, ptrdiff_t ldx, int K, int M, int nv) {
-    for (int r0 = 0; r0 < M; r0 += 8) {
+    for (int r0 = 0; r0 < M; r0 += TILE_ROWS) {
         const float *br = bias ? bias + r0 : NULL;
         for (int v0 = 0; v0 < nv; v0 += 2) {
             float *o = out + r0 * ldo + v0 * LANES;
             const float *xv = x + v0 * LANES;
-            if (M - r0 >= 8) {
+            if (TILE_ROWS == 8 && M - r0 >= 8) {
                 if (nv - v0 >= 2) tile_(o, ldo, w + r0, ldw, br, xv, ldx, K, 8, 2);
                 else tile_(o, ldo, w + r0, ldw, br, xv, ldx, K, 8, 1);
             } else {
