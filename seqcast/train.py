@@ -106,8 +106,8 @@ class _Data:
         self.n, self.target_size = len(self.x), int(np.prod(self.y.shape[1:]))
 
     def take(self, idx: Tensor) -> tuple[Tensor, Tensor]:
-        if self.source is None:
-            return self.x[idx], self.y[idx]
+        if self.source is None:  # index_select: a row copy each, cheaper than advanced indexing
+            return self.x.index_select(0, idx), self.y.index_select(0, idx)
         x, y = self.source.get(idx.cpu().numpy())
         return _tensor(x, self.device), _tensor(y, self.device)
 

@@ -153,11 +153,13 @@ def test_lean_adam_step_equals_torch_adam_bit_for_bit():
     opt_b = torch.optim.Adam(b.parameters(), lr=3e-3, eps=1e-7, fused=True)
     lean = AdamStep(opt_a)
     assert lean.fast
-    for i in range(6):
+    for i in range(8):
         x = torch.randn(16, 5)
         for model in (a, b):
             model.zero_grad(set_to_none=True)
             model(x).pow(2).mean().backward()
+            if i == 4:
+                model[2].bias.grad = None  # a parameter without a gradient is left alone
         lean()
         opt_b.step()
         if i == 3:
@@ -165,5 +167,6 @@ def test_lean_adam_step_equals_torch_adam_bit_for_bit():
                 group["lr"] = 1e-3  # a changed learning rate is honoured
     for p, q in zip(a.parameters(), b.parameters(), strict=True):
         assert torch.equal(p, q)
-    assert torch.equal(opt_a.state[next(a.parameters())]["step"],
-                       opt_b.state[next(b.parameters())]["step"])
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        assert torch.equal(opt_a.state[p]["step"], opt_b.state[q]["step"])
+    assert opt_a.state[a[2].bias]["step"] == opt_a.state[a[0].bias]["step"] - 1

@@ -38,8 +38,8 @@ _CPU_KERNELS = {
     "peephole_lstm": lambda cell, x, s: peephole_lstm_sequence(
         x, s, cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.weight_ch),
 }
-# The LSTMs' C kernels (``lstm_kernel.py``), where they can be built and run. For the stock
-# LSTM only in training: without gradients, and for large batches, oneDNN's is as fast or faster
+# The LSTMs' C kernels (``lstm_kernel.py``), where they can be built and run: faster than
+# oneDNN's LSTM and the peephole cell's TorchScript loop, with or without gradients
 _NATIVE_KERNELS = {
     "lstm": lambda cell, x, s: lstm_sequence(x, s, *cell.flat_weights()),
     "peephole_lstm": lambda cell, x, s: lstm_sequence(
@@ -128,8 +128,7 @@ class Recurrent(nn.Module):
         """Our CPU sequence kernel for this cell, or None where another path is faster."""
         if x.device.type != "cpu" or not fused:
             return None
-        if (fused in _NATIVE_KERNELS and (fused != "lstm" or torch.is_grad_enabled())
-                and native_available(x, self.cell.weight_hh)):
+        if fused in _NATIVE_KERNELS and native_available(x, self.cell.weight_hh):
             return _NATIVE_KERNELS[fused]
         if fused in _CPU_KERNELS and (fused not in _TRAINING_ONLY or torch.is_grad_enabled()):
             return _CPU_KERNELS[fused]
