@@ -23,64 +23,85 @@ def _ptr(t: Tensor | None) -> int | None:
     return None if t is None else t.data_ptr()
 
 
+def _kept_sizes(T: int, I: int, H: int, Bp: int) -> tuple[int, int, int]:
+    """Elements of what the forward pass keeps for backward, in one buffer: [x_t; h_{t-1}]
+    (I + H, T + 1, Bp), the gates (T, 4H, Bp), the cell states (T, H, Bp)."""
+    return (I + H) * (T + 1) * Bp, 4 * H * T * Bp, H * T * Bp
+
+
 class _LSTM(torch.autograd.Function):
+    # Few tensor operations per call: in a training step each costs microseconds. One buffer
+    # holds what backward needs, the outputs are a view of it, biases are summed and zero
+    # states made in C, and gradients of unused outputs are not materialized.
+
     @staticmethod
     @_float32
     def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_ch):
-        lib = library()
-        (B, T, I), H = x.shape, h0.shape[1]
-        lanes = lib.seqcast_lanes()
+        (B, T, I), H = x.shape, w_hh.shape[1]
+        lanes = library().lanes
         Bp = -(-B // lanes) * lanes
-        bias = (b_ih if b_hh is None else b_ih + b_hh).contiguous()
-        # Held here: the C code reads these after the lines that make them
-        h0, c0, w_ih, w_hh = h0.contiguous(), c0.contiguous(), w_ih.contiguous(), w_hh.contiguous()
+        # Held in variables: the C code reads them after the lines that make them
+        w_ih, w_hh, b_ih = w_ih.contiguous(), w_hh.contiguous(), b_ih.contiguous()
+        b_hh = None if b_hh is None else b_hh.contiguous()
         w_ch = None if w_ch is None else w_ch.contiguous()
-        h, c = x.new_empty(B, H), x.new_empty(B, H)
+        h0 = None if h0 is None else h0.contiguous()
+        c0 = None if c0 is None else c0.contiguous()
         training = any(ctx.needs_input_grad)
-        # Feature-major, the batch padded to Bp (see native.c): when training, what backward
-        # needs, [x_t; h_{t-1}] (whose rows I.. hold the outputs), the gates and the cell
-        # states; otherwise only the outputs
-        xh, act, cs, hs = ((x.new_empty(I + H, T + 1, Bp), x.new_empty(T, 4 * H, Bp),
-                            x.new_empty(T, H, Bp), None) if training else
-                           (None, None, None, x.new_empty(H, T, Bp)))
-        status = lib.seqcast_lstm_forward(
+        sizes = _kept_sizes(T, I, H, Bp) if training else (0, 0, 0)
+        # feature-major, the batch padded to Bp (see native.c); without training, the outputs
+        kept = x.new_empty(sum(sizes) if training else H * T * Bp)
+        h, c = x.new_empty(B, H), x.new_empty(B, H)
+        base = kept.data_ptr()
+        xh, act, cs = ((base, base + 4 * sizes[0], base + 4 * (sizes[0] + sizes[1]))
+                       if training else (None, None, None))
+        status = library().seqcast_lstm_forward(
             T, B, I, H, x.data_ptr(), *x.stride(), w_ih.data_ptr(), w_hh.data_ptr(),
-            bias.data_ptr(), _ptr(w_ch), h0.data_ptr(), c0.data_ptr(), _ptr(hs), h.data_ptr(),
-            c.data_ptr(), _ptr(xh), _ptr(act), _ptr(cs))
+            b_ih.data_ptr(), _ptr(b_hh), _ptr(w_ch), _ptr(h0), _ptr(c0),
+            None if training else base, h.data_ptr(), c.data_ptr(), xh, act, cs)
         if status:
             raise MemoryError("the LSTM kernel could not allocate its scratch memory")
+        ctx.set_materialize_grads(False)
         if training:
-            ctx.save_for_backward(c0, w_ih, w_hh, w_ch, xh, act, cs)
-            ctx.has_b_hh = b_hh is not None
-            hs = xh[I:, 1:]
-        # (B, T, H) views: the next layer's kernel reads them as they are
-        return hs[:, :, :B].permute(2, 1, 0), h, c
+            ctx.save_for_backward(kept, w_ih, w_hh, w_ch, c0)
+            ctx.dims, ctx.has_b_hh = (B, T, I, H, Bp), b_hh is not None
+            # the outputs h_t are rows I.. of [x_t; h_{t-1}] at blocks 1..T
+            return kept.as_strided((B, T, H), (1, Bp, (T + 1) * Bp), I * (T + 1) * Bp + Bp), h, c
+        return kept.as_strided((B, T, H), (1, Bp, T * Bp)), h, c
 
     @staticmethod
     def backward(ctx, dy, dh, dc):
-        c0, w_ih, w_hh, w_ch, xh, act, cs = ctx.saved_tensors
-        K, T1, Bp = xh.shape
-        T, B, H = act.shape[0], c0.shape[0], c0.shape[1]
-        I = K - H
-        need = ctx.needs_input_grad
-        dh, dc = dh.contiguous(), dc.contiguous()
-        dz, db = act.new_empty(4 * H, T * Bp), act.new_empty(4 * H)
-        dh0, dc0 = c0.new_empty(B, H), c0.new_empty(B, H)
-        dw_ch = act.new_empty(3, H) if w_ch is not None and need[7] else None
-        dx = act.new_empty(I, T, Bp) if need[0] else None  # feature-major, as the outputs
+        kept, w_ih, w_hh, w_ch, c0 = ctx.saved_tensors
+        B, T, I, H = ctx.dims[:4]
+        Bp = ctx.dims[4]
+        K, need = I + H, ctx.needs_input_grad
+        sizes = _kept_sizes(T, I, H, Bp)
+        base = kept.data_ptr()
+        n_wc = 3 * H if w_ch is not None and need[7] else 0
+        small = kept.new_empty(4 * H + 2 * B * H + n_wc)  # db, dh0, dc0, dw_ch
+        dz = kept.new_empty(4 * H, T * Bp)
+        dx = kept.new_empty(I * T * Bp) if need[0] else None  # feature-major, as the outputs
+        dy_strides = dy.stride() if dy is not None else (0, 0, 0)
+        # Held in variables: the C code reads them after the lines that make them
+        dh = None if dh is None else dh.contiguous()
+        dc = None if dc is None else dc.contiguous()
+        s = small.data_ptr()
         status = library().seqcast_lstm_backward(
-            T, B, I, H, dy.data_ptr(), *dy.stride(), dh.data_ptr(), dc.data_ptr(),
-            w_ih.data_ptr(), w_hh.data_ptr(), _ptr(w_ch), act.data_ptr(), cs.data_ptr(),
-            c0.data_ptr(), dz.data_ptr(), db.data_ptr(), _ptr(dw_ch), _ptr(dx), 1, Bp, T * Bp,
-            dh0.data_ptr(), dc0.data_ptr())
+            T, B, I, H, _ptr(dy), *dy_strides, _ptr(dh), _ptr(dc), w_ih.data_ptr(), w_hh.data_ptr(),
+            _ptr(w_ch), base + 4 * sizes[0], base + 4 * (sizes[0] + sizes[1]), _ptr(c0),
+            dz.data_ptr(), s, s + 4 * (4 * H + 2 * B * H) if n_wc else None, _ptr(dx),
+            1, Bp, T * Bp, s + 16 * H if need[1] else None,
+            s + 4 * (4 * H + B * H) if need[2] else None)
         if status:
             raise MemoryError("the LSTM kernel could not allocate its scratch memory")
         # both weight gradients in one product over all steps: dz [x; h_prev]^T
-        rows = xh.as_strided((K, T * Bp), (T1 * Bp, 1))
-        d_w = torch.mm(dz, rows.t())
-        d_b_hh = db if ctx.has_b_hh and need[6] else None
-        dx = None if dx is None else dx[:, :, :B].permute(2, 1, 0)
-        return dx, dh0, dc0, d_w[:, :I], d_w[:, I:], db, d_b_hh, dw_ch
+        d_w_ih, d_w_hh = torch.mm(dz, kept.as_strided((T * Bp, K), (1, (T + 1) * Bp))).split(
+            [I, H], 1)
+        db = small.as_strided((4 * H,), (1,))
+        return (None if dx is None else dx.as_strided((B, T, I), (1, Bp, T * Bp)),
+                small.as_strided((B, H), (H, 1), 4 * H) if need[1] else None,
+                small.as_strided((B, H), (H, 1), 4 * H + B * H) if need[2] else None,
+                d_w_ih, d_w_hh, db, db if ctx.has_b_hh and need[6] else None,
+                small.as_strided((3, H), (H, 1), 4 * H + 2 * B * H) if n_wc else None)
 
 
 def available(x: Tensor, *weights: Tensor) -> bool:
@@ -90,11 +111,12 @@ def available(x: Tensor, *weights: Tensor) -> bool:
             and library() is not None)
 
 
-def lstm_sequence(x: Tensor, state: tuple[Tensor, Tensor], w_ih: Tensor, w_hh: Tensor,
+def lstm_sequence(x: Tensor, state: tuple[Tensor, Tensor] | None, w_ih: Tensor, w_hh: Tensor,
                   b_ih: Tensor, b_hh: Tensor | None = None,
                   w_ch: Tensor | None = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
-    """LSTM over (B, T, I) from ``state`` (h0, c0), each (B, H), weights in torch.nn's layout
-    (gates i, f, g, o): outputs (B, T, H) and the final (h, c). With ``w_ch`` (3, H), the
-    peephole LSTM: gates i and f also see c_{t-1}, gate o sees c_t."""
-    outputs, h, c = _LSTM.apply(x, state[0], state[1], w_ih, w_hh, b_ih, b_hh, w_ch)
+    """LSTM over (B, T, I) from ``state`` (h0, c0), each (B, H), or zeros for None; weights
+    in torch.nn's layout (gates i, f, g, o): outputs (B, T, H) and the final (h, c). With
+    ``w_ch`` (3, H), the peephole LSTM: gates i and f also see c_{t-1}, gate o sees c_t."""
+    h0, c0 = (None, None) if state is None else state
+    outputs, h, c = _LSTM.apply(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_ch)
     return outputs, (h, c)

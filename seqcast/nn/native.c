@@ -185,7 +185,8 @@ typedef struct {
 } strides3;
 
 /* LSTM (optionally with peepholes) over T steps of x (B, T, I).
-     w_ih (4H, I), w_hh (4H, H), bias (4H), wc (3, H) or NULL, h0, c0 (B, H)
+     w_ih (4H, I), w_hh (4H, H), b_ih (4H), b_hh (4H) or NULL, wc (3, H) or NULL,
+     h0, c0 (B, H), or NULL for zeros
    Writes the final state hT, cT (B, H). When training, keeps, feature-major (Bp = B
    rounded up to LANES):
      xh  (I + H, T + 1, Bp)  [x_t; h_{t-1}] at column block t, so the outputs h_t are its
@@ -194,17 +195,20 @@ typedef struct {
      cs  (T, H, Bp)          the cell states c_t,
    and hs is NULL. Otherwise xh, act and cs are NULL and the outputs go to hs (H, T, Bp). */
 static int lstm_forward_(int T, int B, int I, int H, const float *R x, strides3 xs,
-                         const float *R w_ih, const float *R w_hh, const float *R bias,
-                         const float *R wc, const float *R h0, const float *R c0, float *R hs,
-                         float *R hT, float *R cT, float *R xh, float *R act, float *R cs) {
+                         const float *R w_ih, const float *R w_hh, const float *R b_ih,
+                         const float *R b_hh, const float *R wc, const float *R h0,
+                         const float *R c0, float *R hs, float *R hT, float *R cT, float *R xh,
+                         float *R act, float *R cs) {
     const int K = I + H, G = 4 * H, Bp = (B + LANES - 1) / LANES * LANES, nv = Bp / LANES;
     const int training = xh != NULL;
     const size_t step = (size_t)Bp;
     /* without training, two column blocks of xh and cs (ping-pong) and one of act */
-    float *buf = alloc_((size_t)K * G + (training ? 0 : (2 * (size_t)K + G + 2 * (size_t)H) * step) +
-                        (size_t)H * step);
+    float *buf = alloc_((size_t)K * G + G + (size_t)H * step +
+                        (training ? 0 : (2 * (size_t)K + G + 2 * (size_t)H) * step));
     if (!buf) return 1;
-    float *wt = buf, *c_init = wt + (size_t)K * G, *scratch = c_init + (size_t)H * step;
+    float *wt = buf, *bias = wt + (size_t)K * G, *c_init = bias + G;
+    float *scratch = c_init + (size_t)H * step;
+    for (int g = 0; g < G; ++g) bias[g] = b_ih[g] + (b_hh ? b_hh[g] : 0.0f);
     const ptrdiff_t ldx = training ? (ptrdiff_t)(T + 1) * Bp : 2 * Bp;
     if (!training) {
         xh = scratch;
@@ -220,8 +224,9 @@ static int lstm_forward_(int T, int B, int I, int H, const float *R x, strides3 
     for (int j = 0; j < H; ++j)
         for (int v = 0; v < nv; ++v) {
             const int n = B - v * LANES;
-            V(xh + (size_t)(I + j) * ldx + v * LANES) = gather_(h0 + (size_t)v * LANES * H + j, H, n);
-            V(c_init + (size_t)j * step + v * LANES) = gather_(c0 + (size_t)v * LANES * H + j, H, n);
+            V(xh + (size_t)(I + j) * ldx + v * LANES) =
+                h0 ? gather_(h0 + (size_t)v * LANES * H + j, H, n) : (vf){0};
+            if (c0) V(c_init + (size_t)j * step + v * LANES) = gather_(c0 + (size_t)v * LANES * H + j, H, n);
         }
     for (int t = 0; t < T; ++t) {
         const int s = training ? t : t & 1, s1 = training ? t + 1 : (t + 1) & 1;
@@ -273,13 +278,15 @@ static int lstm_forward_(int T, int B, int I, int H, const float *R x, strides3 
 }
 
 /* Backpropagation through time of lstm_forward_. dy (B, T, H) is the gradient of the
-   outputs, dhT, dcT (B, H) that of the final state; act, cs what the forward pass kept (tanh(c_t) is recomputed: cheaper than keeping it in memory). Writes
+   outputs, dhT, dcT (B, H) that of the final state (each NULL for zeros); act, cs what the
+   forward pass kept (tanh(c_t) is recomputed: cheaper than keeping it in memory); c0 as
+   given to the forward pass. Writes
      dz (4H, T, Bp)  the gradient of the gate pre-activations (the caller's weight gradients
                      are dz [x; h_prev]^T),
      db (4H)         the bias gradient,
      dwc (3, H)      the peephole gradient, when wc and dwc are given,
      dx (B, T, I)    the input gradient, unless dx is NULL,
-     dh0, dc0 (B, H). */
+     dh0, dc0 (B, H), unless NULL. */
 static int lstm_backward_(int T, int B, int I, int H, const float *R dy, strides3 dys,
                           const float *R dhT, const float *R dcT, const float *R w_ih,
                           const float *R w_hh, const float *R wc, const float *R act,
@@ -304,9 +311,9 @@ static int lstm_backward_(int T, int B, int I, int H, const float *R dy, strides
         for (int v = 0; v < nv; ++v) {
             const int n = B - v * LANES;
             const size_t o = (size_t)j * step + v * LANES;
-            V(dh + o) = gather_(dhT + (size_t)v * LANES * H + j, H, n);
-            V(dc + o) = gather_(dcT + (size_t)v * LANES * H + j, H, n);
-            V(c_init + o) = gather_(c0 + (size_t)v * LANES * H + j, H, n);
+            if (dhT) V(dh + o) = gather_(dhT + (size_t)v * LANES * H + j, H, n);
+            if (dcT) V(dc + o) = gather_(dcT + (size_t)v * LANES * H + j, H, n);
+            if (c0) V(c_init + o) = gather_(c0 + (size_t)v * LANES * H + j, H, n);
         }
     for (int t = T - 1; t >= 0; --t) {
         const float *a = act + (size_t)t * G * step, *c = cs + (size_t)t * H * step;
@@ -321,8 +328,9 @@ static int lstm_backward_(int T, int B, int I, int H, const float *R dy, strides
                 const vf i = V(a + o), f = V(a + (size_t)H * step + o);
                 const vf g = V(a + 2 * (size_t)H * step + o), og = V(a + 3 * (size_t)H * step + o);
                 const vf tcj = tanh_(V(c + o)), cpj = V(cp + o);
-                const vf dhj = V(dh + o) + gather_(dy + (size_t)v * LANES * dys.b + t * dys.t + j * dys.f,
-                                                   dys.b, B - v * LANES);
+                const vf dhj = dy ? V(dh + o) + gather_(dy + (size_t)v * LANES * dys.b + t * dys.t +
+                                                            j * dys.f, dys.b, B - v * LANES)
+                                  : V(dh + o);
                 const vf dzo = dhj * tcj * og * (1.0f - og);
                 const vf dct = V(dc + o) + dhj * og * (1.0f - tcj * tcj) + dzo * wo;
                 const vf dzi = dct * g * i * (1.0f - i), dzf = dct * cpj * f * (1.0f - f);
@@ -359,8 +367,8 @@ static int lstm_backward_(int T, int B, int I, int H, const float *R dy, strides
         for (int v = 0; v < nv; ++v) {
             const int n = B - v * LANES;
             const size_t o = (size_t)j * step + v * LANES;
-            scatter_(dh0 + (size_t)v * LANES * H + j, H, n, V(dh + o));
-            scatter_(dc0 + (size_t)v * LANES * H + j, H, n, V(dc + o));
+            if (dh0) scatter_(dh0 + (size_t)v * LANES * H + j, H, n, V(dh + o));
+            if (dc0) scatter_(dc0 + (size_t)v * LANES * H + j, H, n, V(dc + o));
         }
     for (int g = 0; g < G; ++g) {
         float s = 0.0f;
@@ -379,12 +387,12 @@ static int lstm_backward_(int T, int B, int I, int H, const float *R dy, strides
 
 int seqcast_lstm_forward(int T, int B, int I, int H, const float *R x, ptrdiff_t xs_b,
                          ptrdiff_t xs_t, ptrdiff_t xs_f, const float *R w_ih,
-                         const float *R w_hh, const float *R bias, const float *R wc,
-                         const float *R h0, const float *R c0, float *R hs, float *R hT,
-                         float *R cT, float *R xh, float *R act, float *R cs) {
+                         const float *R w_hh, const float *R b_ih, const float *R b_hh,
+                         const float *R wc, const float *R h0, const float *R c0, float *R hs,
+                         float *R hT, float *R cT, float *R xh, float *R act, float *R cs) {
     const strides3 xs = {xs_b, xs_t, xs_f};
-    return lstm_forward_(T, B, I, H, x, xs, w_ih, w_hh, bias, wc, h0, c0, hs, hT, cT, xh, act,
-                         cs);
+    return lstm_forward_(T, B, I, H, x, xs, w_ih, w_hh, b_ih, b_hh, wc, h0, c0, hs, hT, cT, xh,
+                         act, cs);
 }
 
 int seqcast_lstm_backward(int T, int B, int I, int H, const float *R dy, ptrdiff_t dys_b,

@@ -27,7 +27,7 @@ _FLAGS = (["-O3", "-march=native", "-fno-trapping-math"], ["-O3", "-fno-trapping
 _P, _I, _S = ctypes.c_void_p, ctypes.c_int, ctypes.c_ssize_t
 _SIGNATURES = {
     "seqcast_lanes": [],
-    "seqcast_lstm_forward": [_I] * 4 + [_P] + [_S] * 3 + [_P] * 12,
+    "seqcast_lstm_forward": [_I] * 4 + [_P] + [_S] * 3 + [_P] * 13,
     "seqcast_lstm_backward": [_I] * 4 + [_P] + [_S] * 3 + [_P] * 12 + [_S] * 3 + [_P] * 2,
 }
 
@@ -94,6 +94,7 @@ def library() -> ctypes.CDLL | None:
                 for name, args in _SIGNATURES.items():
                     fn = getattr(lib, name)
                     fn.argtypes, fn.restype = args, ctypes.c_int
+                lib.lanes = lib.seqcast_lanes()  # the batch is padded to a multiple of this
                 return lib
     except (OSError, subprocess.SubprocessError, AttributeError):
         pass

@@ -103,17 +103,23 @@ class Recurrent(nn.Module):
     def forward(self, x: Tensor, state: State | None = None) -> tuple[Tensor, State]:
         if x.dim() != 3:
             raise ValueError(f"Recurrent expects (B, T, C) input, got shape {tuple(x.shape)}")
+        if self.training and self.dropout > 0:
+            x = x * _mask(x.new_empty(x.shape[0], 1, x.shape[2]), self.dropout)  # (B, 1, C)
+        recurrent_dropout = self.training and self.recurrent_dropout > 0
+        fused = getattr(self.cell, "fused", None) or ""
+        cpu_kernel = (self._cpu_kernel(fused, x) if not recurrent_dropout and self.backend == "auto"
+                      else None)
+        if cpu_kernel is not None and cpu_kernel is _NATIVE_KERNELS.get(fused):
+            # the C kernels start from zeros without being given them
+            outputs, state = cpu_kernel(self.cell, x, state)
+            return (outputs if self.return_sequences else outputs[:, -1]), state
         if state is None:
             state = self.cell.initial_state(x.shape[0], x)
         mask = None
-        if self.training and self.dropout > 0:
-            x = x * _mask(x.new_empty(x.shape[0], 1, x.shape[2]), self.dropout)  # (B, 1, C)
-        if self.training and self.recurrent_dropout > 0:
+        if recurrent_dropout:
             h = state[0] if isinstance(state, tuple) else state
             mask = _mask(torch.empty_like(h), self.recurrent_dropout)  # (B, H)
-        fused = getattr(self.cell, "fused", None) or ""
         kernel = _KERNELS.get(fused)
-        cpu_kernel = self._cpu_kernel(fused, x) if mask is None and self.backend == "auto" else None
         if cpu_kernel is not None:
             outputs, state = cpu_kernel(self.cell, x, state)
         elif kernel is not None and mask is None and self.backend in ("auto", "torch"):
