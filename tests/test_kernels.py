@@ -131,6 +131,7 @@ def test_c_lstm_kernel_equals_torch_lstm_values_and_gradients(hidden, use):
     with torch.no_grad():  # without gradients the kernel keeps nothing for backward
         out_ng, (h_ng, c_ng) = lstm_kernel.lstm_sequence(x, (h0, c0), *ref.parameters())
     assert torch.equal(out_ng, out) and torch.equal(h_ng, h) and torch.equal(c_ng, c)
+    assert out_ng.untyped_storage().nbytes() < out.untyped_storage().nbytes() / 4
 
 
 @needs_c

@@ -36,7 +36,7 @@ class _LSTM(torch.autograd.Function):
 
     @staticmethod
     @_float32
-    def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_ch):
+    def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_ch, grad_enabled):
         (B, T, I), H = x.shape, w_hh.shape[1]
         lanes = library().lanes
         Bp = -(-B // lanes) * lanes
@@ -46,7 +46,8 @@ class _LSTM(torch.autograd.Function):
         w_ch = None if w_ch is None else w_ch.contiguous()
         h0 = None if h0 is None else h0.contiguous()
         c0 = None if c0 is None else c0.contiguous()
-        training = any(ctx.needs_input_grad)
+        # forward runs with gradients off: whether they were on comes from the caller
+        training = grad_enabled and any(ctx.needs_input_grad)
         sizes = _kept_sizes(T, I, H, Bp) if training else (0, 0, 0)
         # feature-major, the batch padded to Bp (see native.c); without training, the outputs
         kept = x.new_empty(sum(sizes) if training else H * T * Bp)
@@ -101,7 +102,7 @@ class _LSTM(torch.autograd.Function):
                 small.as_strided((B, H), (H, 1), 4 * H) if need[1] else None,
                 small.as_strided((B, H), (H, 1), 4 * H + B * H) if need[2] else None,
                 d_w_ih, d_w_hh, db, db if ctx.has_b_hh and need[6] else None,
-                small.as_strided((3, H), (H, 1), 4 * H + 2 * B * H) if n_wc else None)
+                small.as_strided((3, H), (H, 1), 4 * H + 2 * B * H) if n_wc else None, None)
 
 
 def available(x: Tensor, *weights: Tensor) -> bool:
@@ -118,5 +119,6 @@ def lstm_sequence(x: Tensor, state: tuple[Tensor, Tensor] | None, w_ih: Tensor, 
     in torch.nn's layout (gates i, f, g, o): outputs (B, T, H) and the final (h, c). With
     ``w_ch`` (3, H), the peephole LSTM: gates i and f also see c_{t-1}, gate o sees c_t."""
     h0, c0 = (None, None) if state is None else state
-    outputs, h, c = _LSTM.apply(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_ch)
+    outputs, h, c = _LSTM.apply(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_ch,
+                                torch.is_grad_enabled())
     return outputs, (h, c)
