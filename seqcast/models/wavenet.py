@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from ..nn.conv import Alignment, Conv1d, ConvQueue, ResidualLayer, receptive_field, stack_alignment
 from ..nn.dense import dense
+from ..nn import wavenet_stack
 from ..nn.mulaw import mu_law_decode
 from . import wavenet_kernel
 
@@ -219,6 +220,9 @@ class WaveNet(_Generative):
         """``_run`` without queues: time major, the skips summed in place (see
         ``ResidualLayer.accumulate``), their biases added once."""
         h = self.input_conv(x.transpose(0, 1), time_major=True)  # (T, B, R)
+        if wavenet_stack.available(h, self.layers):  # the whole stack in one C call
+            skips = wavenet_stack.residual_stack(h.transpose(0, 1), self.layers)  # (B, T, S)
+            return self.post(skips.transpose(0, 1)).transpose(0, 1)
         r = self.layers[0].channels
         skips = torch.stack([layer.out.bias[r:] for layer in self.layers]).sum(0)  # (S,)
         for layer in self.layers:

@@ -138,43 +138,56 @@ INLINE void scatter_(float *R p, ptrdiff_t stride, int n, vf x) {
    with 16 registers (AVX, SSE), 4 x 2 */
 #define TILE_ROWS (LANES == 16 ? 8 : 4)
 
-/* One tile of out = bias + sum_k w[k] x_k: m (8 or 4) output rows by n (2 or 1) vectors.
-   out rows at stride ldo; w[k * ldw + r] is row r's weight for input row k (so the m
-   weights of a k are adjacent); input rows x_k at stride ldx. The 16 accumulators are
-   independent chains of multiply-adds, enough to keep both FMA units busy. */
+/* One tile of out (+)= bias + sum_k w[k] x_k: m output rows (8 or 4, or fewer at the end)
+   by n (2 or 1) vectors. out rows at stride ldo; w[k * ldw + r] is row r's weight for
+   input row k (so the m weights of a k are adjacent); input rows x_k at stride ldx. With
+   acc, the tile adds to what out holds. The 16 accumulators are independent chains of
+   multiply-adds, enough to keep both FMA units busy. */
 INLINE void tile_(float *R out, ptrdiff_t ldo, const float *R w, ptrdiff_t ldw,
                   const float *R bias, const float *R x, ptrdiff_t ldx, int K, const int m,
-                  const int n) {
-    vf acc[8][2];
+                  const int n, const int acc) {
+    vf a[8][2];
     for (int r = 0; r < m; ++r)
-        for (int v = 0; v < n; ++v) acc[r][v] = (vf){0} + (bias ? bias[r] : 0.0f);
+        for (int v = 0; v < n; ++v)
+            a[r][v] = (acc ? V(out + r * ldo + v * LANES) : (vf){0}) + (bias ? bias[r] : 0.0f);
     for (int k = 0; k < K; ++k, x += ldx, w += ldw) {
         const vf x0 = V(x), x1 = n > 1 ? V(x + LANES) : x0;
         for (int r = 0; r < m; ++r) {
-            acc[r][0] += w[r] * x0;
-            if (n > 1) acc[r][1] += w[r] * x1;
+            a[r][0] += w[r] * x0;
+            if (n > 1) a[r][1] += w[r] * x1;
         }
     }
     for (int r = 0; r < m; ++r)
-        for (int v = 0; v < n; ++v) V(out + r * ldo + v * LANES) = acc[r][v];
+        for (int v = 0; v < n; ++v) V(out + r * ldo + v * LANES) = a[r][v];
 }
 
-/* out (M rows of nv vectors, stride ldo) = bias + w^T x, with w (K, ldw) holding row r's
-   weights in column r and x K rows of nv vectors at stride ldx. M is a multiple of 4. */
+/* out (M rows of nv vectors, stride ldo) (+)= bias + w^T x, with w (K, ldw) holding row
+   r's weights in column r and x K rows of nv vectors at stride ldx; with acc, added to
+   what out holds. */
 static void product_(float *R out, ptrdiff_t ldo, const float *R w, ptrdiff_t ldw,
-                     const float *R bias, const float *R x, ptrdiff_t ldx, int K, int M, int nv) {
+                     const float *R bias, const float *R x, ptrdiff_t ldx, int K, int M, int nv,
+                     int acc) {
     for (int r0 = 0; r0 < M; r0 += TILE_ROWS) {
         const float *br = bias ? bias + r0 : NULL;
+        const int m = M - r0;
         for (int v0 = 0; v0 < nv; v0 += 2) {
             float *o = out + r0 * ldo + v0 * LANES;
             const float *xv = x + v0 * LANES;
-            if (TILE_ROWS == 8 && M - r0 >= 8) {
-                if (nv - v0 >= 2) tile_(o, ldo, w + r0, ldw, br, xv, ldx, K, 8, 2);
-                else tile_(o, ldo, w + r0, ldw, br, xv, ldx, K, 8, 1);
+            const int two = nv - v0 >= 2;
+#define TILE_(rows, vecs)                                                                      \
+    (acc ? tile_(o, ldo, w + r0, ldw, br, xv, ldx, K, rows, vecs, 1)                           \
+         : tile_(o, ldo, w + r0, ldw, br, xv, ldx, K, rows, vecs, 0))
+            if (TILE_ROWS == 8 && m >= 8) {
+                if (two) TILE_(8, 2);
+                else TILE_(8, 1);
+            } else if (m >= 4) {
+                if (two) TILE_(4, 2);
+                else TILE_(4, 1);
             } else {
-                if (nv - v0 >= 2) tile_(o, ldo, w + r0, ldw, br, xv, ldx, K, 4, 2);
-                else tile_(o, ldo, w + r0, ldw, br, xv, ldx, K, 4, 1);
+                if (two) TILE_(m, 2);
+                else TILE_(m, 1);
             }
+#undef TILE_
         }
     }
 }
@@ -238,7 +251,7 @@ static int lstm_forward_(int T, int B, int I, int H, const float *R x, strides3 
             for (int v = 0; v < nv; ++v)
                 V(xt + (size_t)k * ldx + v * LANES) =
                     gather_(x + (size_t)v * LANES * xs.b + t * xs.t + k * xs.f, xs.b, B - v * LANES);
-        product_(a, Bp, wt, G, bias, xt, ldx, K, G, nv);
+        product_(a, Bp, wt, G, bias, xt, ldx, K, G, nv, 0);
         /* The gates first, as long streams of independent vectors (a loop over units that
            also carried each cell update would be bound by its chains of dependent
            operations): i, f (with c_{t-1} through the peepholes), g, and o, unless o sees
@@ -294,7 +307,7 @@ static int lstm_backward_(int T, int B, int I, int H, const float *R dy, strides
                           float *R dwc, float *R dx, strides3 dxs, float *R dh0, float *R dc0) {
     const int K = I + H, G = 4 * H, Bp = (B + LANES - 1) / LANES * LANES, nv = Bp / LANES;
     const size_t step = (size_t)Bp;
-    const ptrdiff_t ldx = (ptrdiff_t)(T + 1) * Bp, ldz = (ptrdiff_t)T * Bp;
+    const ptrdiff_t ldz = (ptrdiff_t)T * Bp;
     /* rows of [dx_t; dh_{t-1}] computed: from k0 (0 with dx, I without), padded to 8 */
     const int k0 = dx ? 0 : I, Kp = (K - k0 + 7) / 8 * 8;
     float *buf = alloc_((size_t)G * Kp + (size_t)Kp * step + 3 * (size_t)H * step +
@@ -355,7 +368,7 @@ static int lstm_backward_(int T, int B, int I, int H, const float *R dy, strides
             }
         }
         /* [dx_t; dh_{t-1}] rows k0 .. K - 1 = w^T dz_t */
-        product_(out, Bp, w, Kp, NULL, d, ldz, G, Kp, nv);
+        product_(out, Bp, w, Kp, NULL, d, ldz, G, Kp, nv, 0);
         memcpy(dh, out + (size_t)(I - k0) * step, sizeof(float) * H * step);
         if (dx)
             for (int k = 0; k < I; ++k)
@@ -405,4 +418,232 @@ int seqcast_lstm_backward(int T, int B, int I, int H, const float *R dy, ptrdiff
     const strides3 dys = {dys_b, dys_t, dys_f}, dxs = {dxs_b, dxs_t, dxs_f};
     return lstm_backward_(T, B, I, H, dy, dys, dhT, dcT, w_ih, w_hh, wc, act, cs, c0,
                           dz, db, dwc, dx, dxs, dh0, dc0);
+}
+
+/* ---- WaveNet's gated residual stack ------------------------------------------------------
+
+   L layers (van den Oord et al. 2016, sections 2.3-2.4), each: a causal convolution of Kt
+   taps with dilation d to 2R channels, the gated unit a = tanh(z_f) sigmoid(z_g) (R), and a
+   1x1 convolution split into the residual (R, added to the layer's input) and the skip (S,
+   summed over the layers with all skip biases). The skips' sum is the stack's output.
+
+   Activations are feature-major: row c of a (C, N) array holds channel c at every column
+   n = t Bp + b, N = T Bp. A shift of s steps is then a shift of s Bp columns, so each tap of
+   a dilated convolution is one product on a shifted view; the layers' inputs keep P zero
+   columns in front (P >= (Kt - 1) d Bp for every d), which is the causal zero padding. */
+
+#if defined(__AVX512F__)
+INLINE float hsum_(vf v) { return _mm512_reduce_add_ps(v); }
+#else
+INLINE float hsum_(vf v) {
+    float s = 0.0f;
+    for (int l = 0; l < LANES; ++l) s += v[l];
+    return s;
+}
+#endif
+
+/* One tile of out[i * ldo + j * sj] (+)= a_i . b_j over nv vectors: m <= 4 rows a_i (stride
+   lda) by n <= 4 rows b_j (stride ldb), 16 independent accumulators */
+INLINE void gram_tile_(float *R out, ptrdiff_t ldo, ptrdiff_t sj, const float *R a,
+                       ptrdiff_t lda, const float *R b, ptrdiff_t ldb, int nv, const int m,
+                       const int n, int acc) {
+    vf s[4][4];
+    for (int i = 0; i < m; ++i)
+        for (int j = 0; j < n; ++j) s[i][j] = (vf){0};
+    for (int v = 0; v < nv; ++v) {
+        vf av[4], bv[4];
+        for (int i = 0; i < m; ++i) av[i] = V(a + i * lda + v * LANES);
+        for (int j = 0; j < n; ++j) bv[j] = V(b + j * ldb + v * LANES);
+        for (int i = 0; i < m; ++i)
+            for (int j = 0; j < n; ++j) s[i][j] += av[i] * bv[j];
+    }
+    for (int i = 0; i < m; ++i)
+        for (int j = 0; j < n; ++j) {
+            float *o = out + i * ldo + j * sj;
+            *o = (acc ? *o : 0.0f) + hsum_(s[i][j]);
+        }
+}
+
+/* out[i * ldo + j * sj] (+)= a_i . b_j for M rows a_i and Nb rows b_j of nv vectors: the
+   weight gradients, dz x^T over all columns */
+static void gram_(float *R out, ptrdiff_t ldo, ptrdiff_t sj, const float *R a, ptrdiff_t lda,
+                  int M, const float *R b, ptrdiff_t ldb, int Nb, int nv, int acc) {
+    for (int i0 = 0; i0 < M; i0 += 4)
+        for (int j0 = 0; j0 < Nb; j0 += 4) {
+            const int m = M - i0 < 4 ? M - i0 : 4, n = Nb - j0 < 4 ? Nb - j0 : 4;
+            float *o = out + i0 * ldo + j0 * sj;
+            const float *ai = a + i0 * lda, *bj = b + j0 * ldb;
+            if (m == 4 && n == 4) gram_tile_(o, ldo, sj, ai, lda, bj, ldb, nv, 4, 4, acc);
+            else gram_tile_(o, ldo, sj, ai, lda, bj, ldb, nv, m, n, acc);
+        }
+}
+
+/* Row sums of M rows of nv vectors */
+static void row_sums_(float *R out, const float *R x, ptrdiff_t ldx, int M, int nv) {
+    for (int i = 0; i < M; ++i) {
+        vf s = {0};
+        for (int v = 0; v < nv; ++v) s += V(x + i * ldx + v * LANES);
+        out[i] = hsum_(s);
+    }
+}
+
+typedef struct {
+    int L, Rc, S, Kt, T, B, Bp, N, P;
+    const int *dil;
+    const float *const *w_conv, *const *b_conv, *const *w_out, *const *b_out;
+} wavenet_;
+
+/* Forward. h0 (B, T, R) through strides xs. Writes the skip sum (S, N). When training,
+   keeps hs (L + 1, R, P + N), every layer's input (and the last one's output), and gates
+   (L, 2R, N), tanh(z_f) and sigmoid(z_g); otherwise hs holds two layers (2, R, P + N) and
+   gates one (1, 2R, N). */
+static int wavenet_forward_(const wavenet_ *m, const float *R h0, strides3 xs, float *R hs,
+                            float *R gates, float *R skips, int training) {
+    const int L = m->L, R_ = m->Rc, S = m->S, Kt = m->Kt, N = m->N, P = m->P, Bp = m->Bp;
+    const int nv = N / LANES, ld = P + N;
+    float *buf = alloc_((size_t)Kt * R_ * 2 * R_ + (size_t)R_ * (R_ + S) + (size_t)R_ * N);
+    if (!buf) return 1;
+    float *wc = buf, *wo = wc + (size_t)Kt * R_ * 2 * R_, *a = wo + (size_t)R_ * (R_ + S);
+    for (int s = 0; s < S; ++s) {
+        float bias = 0.0f;
+        for (int l = 0; l < L; ++l) bias += m->b_out[l][R_ + s];
+        for (int v = 0; v < nv; ++v) V(skips + (size_t)s * N + v * LANES) = (vf){0} + bias;
+    }
+    for (int c = 0; c < R_; ++c) {
+        memset(hs + (size_t)c * ld, 0, sizeof(float) * P);
+        memset(hs + ((size_t)R_ + c) * ld, 0, sizeof(float) * P);
+        for (int t = 0; t < m->T; ++t)
+            for (int v = 0; v < Bp / LANES; ++v)
+                V(hs + (size_t)c * ld + P + (size_t)t * Bp + v * LANES) = gather_(
+                    h0 + (size_t)v * LANES * xs.b + t * xs.t + c * xs.f, xs.b, m->B - v * LANES);
+    }
+    for (int l = 0; l < L; ++l) {
+        const int d = m->dil[l];
+        const float *wl = m->w_conv[l], *ol = m->w_out[l];
+        float *hin = hs + (size_t)(training ? l : l & 1) * R_ * ld;
+        float *hout = hs + (size_t)(training ? l + 1 : (l + 1) & 1) * R_ * ld;
+        float *z = gates + (size_t)(training ? l : 0) * 2 * R_ * N;
+        if (training)
+            for (int c = 0; c < R_; ++c) memset(hout + (size_t)c * ld, 0, sizeof(float) * P);
+        /* taps, transposed: wc[k][c][o] = W[o][c][k] (torch's (C_out, C_in, K) layout) */
+        for (int o = 0; o < 2 * R_; ++o)
+            for (int c = 0; c < R_; ++c)
+                for (int k = 0; k < Kt; ++k)
+                    wc[((size_t)k * R_ + c) * 2 * R_ + o] = wl[((size_t)o * R_ + c) * Kt + k];
+        for (int c = 0; c < R_; ++c)
+            for (int o = 0; o < R_ + S; ++o) wo[(size_t)c * (R_ + S) + o] = ol[(size_t)o * R_ + c];
+        for (int k = 0; k < Kt; ++k) /* tap k looks (Kt - 1 - k) d steps back */
+            product_(z, N, wc + (size_t)k * R_ * 2 * R_, 2 * R_, k == 0 ? m->b_conv[l] : NULL,
+                     hin + P - (ptrdiff_t)(Kt - 1 - k) * d * Bp, ld, R_, 2 * R_, nv, k > 0);
+        for (size_t o = 0; o < (size_t)R_ * N; o += LANES) {
+            const vf tf = tanh_(V(z + o)), sg = sigmoid_(V(z + (size_t)R_ * N + o));
+            V(z + o) = tf;
+            V(z + (size_t)R_ * N + o) = sg;
+            V(a + o) = tf * sg;
+        }
+        for (int c = 0; c < R_; ++c)
+            memcpy(hout + (size_t)c * ld + P, hin + (size_t)c * ld + P, sizeof(float) * N);
+        product_(hout + P, ld, wo, R_ + S, m->b_out[l], a, N, R_, R_, nv, 1);
+        product_(skips, N, wo + R_, R_ + S, NULL, a, N, R_, S, nv, 1);
+    }
+    free(buf);
+    return 0;
+}
+
+/* Backward of a training forward. dy (B, T, S) through strides dys is the gradient of the
+   skip sum. Writes the gradient of h0 (B, T, R) through strides dxs (unless NULL), and the
+   weight and bias gradients: dw_conv[l] (2R, R, Kt), db_conv[l] (2R), dw_out[l] (R + S, R),
+   db_out[l] (R + S). */
+static int wavenet_backward_(const wavenet_ *m, const float *R dy, strides3 dys,
+                             const float *R hs, const float *R gates, float *R dx,
+                             strides3 dxs, float *const *dw_conv, float *const *db_conv,
+                             float *const *dw_out, float *const *db_out) {
+    const int L = m->L, R_ = m->Rc, S = m->S, Kt = m->Kt, N = m->N, P = m->P, Bp = m->Bp;
+    const int nv = N / LANES, ld = P + N;
+    /* dS (S, N): dy feature-major; dh (R, N) twice (ping-pong); dz (2R, N + P), zero past N;
+       da, a (R, N); weights transposed for the products */
+    const size_t n_dz = (size_t)2 * R_ * (N + P);
+    float *buf = alloc_((size_t)S * N + 2 * (size_t)R_ * N + n_dz + 2 * (size_t)R_ * N +
+                        (size_t)Kt * 2 * R_ * R_);
+    if (!buf) return 1;
+    float *dS = buf, *dh = dS + (size_t)S * N, *dz = dh + 2 * (size_t)R_ * N;
+    float *da = dz + n_dz, *a = da + (size_t)R_ * N, *wk = a + (size_t)R_ * N;
+    for (int s = 0; s < S; ++s)
+        for (int t = 0; t < m->T; ++t)
+            for (int v = 0; v < Bp / LANES; ++v)
+                V(dS + (size_t)s * N + (size_t)t * Bp + v * LANES) = gather_(
+                    dy + (size_t)v * LANES * dys.b + t * dys.t + s * dys.f, dys.b, m->B - v * LANES);
+    float skip_bias_grad[S > 0 ? S : 1];
+    row_sums_(skip_bias_grad, dS, N, S, nv);
+    /* dh of the last layer's output: zero (only the skips leave the stack) */
+    float *dh_out = dh, *dh_in = dh + (size_t)R_ * N;
+    for (int l = L - 1; l >= 0; --l) {
+        const int d = m->dil[l];
+        const float *wl = m->w_conv[l], *ol = m->w_out[l];
+        const float *hin = hs + (size_t)l * R_ * ld, *g = gates + (size_t)l * 2 * R_ * N;
+        /* da = W_res^T dh_out + W_skip^T dS: w_out (R + S, R) is already w[k][r] */
+        product_(da, N, ol, R_, NULL, dh_out, N, R_, R_, nv, 0);
+        product_(da, N, ol + (size_t)R_ * R_, R_, NULL, dS, N, S, R_, nv, 1);
+        for (size_t o = 0; o < (size_t)R_ * N; o += LANES) {
+            const vf tf = V(g + o), sg = V(g + (size_t)R_ * N + o), dav = V(da + o);
+            V(a + o) = tf * sg;
+            V(dz + (o / N) * (N + P) + o % N) = dav * sg * (1.0f - tf * tf);
+            V(dz + (size_t)(R_ + o / N) * (N + P) + o % N) = dav * tf * sg * (1.0f - sg);
+        }
+        for (int r = 0; r < 2 * R_; ++r) memset(dz + (size_t)r * (N + P) + N, 0, sizeof(float) * P);
+        /* weight and bias gradients of the 1x1: [dh_out; dS] a^T */
+        gram_(dw_out[l], R_, 1, dh_out, N, R_, a, N, R_, nv, 0);
+        gram_(dw_out[l] + (size_t)R_ * R_, R_, 1, dS, N, S, a, N, R_, nv, 0);
+        row_sums_(db_out[l], dh_out, N, R_, nv);
+        memcpy(db_out[l] + R_, skip_bias_grad, sizeof(float) * S);
+        /* of the convolution: tap k pairs dz with the input shifted by (Kt - 1 - k) d steps */
+        for (int k = 0; k < Kt; ++k)
+            gram_(dw_conv[l] + k, R_ * Kt, Kt, dz, N + P, 2 * R_,
+                  hin + P - (ptrdiff_t)(Kt - 1 - k) * d * Bp, ld, R_, nv, 0);
+        row_sums_(db_conv[l], dz, N + P, 2 * R_, nv);
+        /* dh_in = dh_out + sum_k W_k^T dz shifted forward by (Kt - 1 - k) d steps */
+        for (int o = 0; o < 2 * R_; ++o)
+            for (int c = 0; c < R_; ++c)
+                for (int k = 0; k < Kt; ++k)
+                    wk[((size_t)k * 2 * R_ + o) * R_ + c] = wl[((size_t)o * R_ + c) * Kt + k];
+        memcpy(dh_in, dh_out, sizeof(float) * R_ * N);
+        for (int k = 0; k < Kt; ++k)
+            product_(dh_in, N, wk + (size_t)k * 2 * R_ * R_, R_, NULL,
+                     dz + (ptrdiff_t)(Kt - 1 - k) * d * Bp, N + P, 2 * R_, R_, nv, 1);
+        float *tmp = dh_out;
+        dh_out = dh_in;
+        dh_in = tmp;
+    }
+    if (dx)
+        for (int c = 0; c < R_; ++c)
+            for (int t = 0; t < m->T; ++t)
+                for (int v = 0; v < Bp / LANES; ++v)
+                    scatter_(dx + (size_t)v * LANES * dxs.b + t * dxs.t + c * dxs.f, dxs.b,
+                             m->B - v * LANES, V(dh_out + (size_t)c * N + (size_t)t * Bp + v * LANES));
+    free(buf);
+    return 0;
+}
+
+int seqcast_wavenet_forward(int L, int R_, int S, int Kt, const int *dil, int T, int B, int P,
+                            const float *const *w_conv, const float *const *b_conv,
+                            const float *const *w_out, const float *const *b_out,
+                            const float *R h0, ptrdiff_t xs_b, ptrdiff_t xs_t, ptrdiff_t xs_f,
+                            float *R hs, float *R gates, float *R skips, int training) {
+    const int Bp = (B + LANES - 1) / LANES * LANES;
+    const wavenet_ m = {L, R_, S, Kt, T, B, Bp, T * Bp, P, dil, w_conv, b_conv, w_out, b_out};
+    const strides3 xs = {xs_b, xs_t, xs_f};
+    return wavenet_forward_(&m, h0, xs, hs, gates, skips, training);
+}
+
+int seqcast_wavenet_backward(int L, int R_, int S, int Kt, const int *dil, int T, int B, int P,
+                             const float *const *w_conv, const float *const *w_out,
+                             const float *R dy, ptrdiff_t dys_b, ptrdiff_t dys_t,
+                             ptrdiff_t dys_f, const float *R hs, const float *R gates,
+                             float *R dx, ptrdiff_t dxs_b, ptrdiff_t dxs_t, ptrdiff_t dxs_f,
+                             float *const *dw_conv, float *const *db_conv,
+                             float *const *dw_out, float *const *db_out) {
+    const int Bp = (B + LANES - 1) / LANES * LANES;
+    const wavenet_ m = {L, R_, S, Kt, T, B, Bp, T * Bp, P, dil, w_conv, NULL, w_out, NULL};
+    const strides3 dys = {dys_b, dys_t, dys_f}, dxs = {dxs_b, dxs_t, dxs_f};
+    return wavenet_backward_(&m, dy, dys, hs, gates, dx, dxs, dw_conv, db_conv, dw_out, db_out);
 }
