@@ -256,3 +256,68 @@ def test_torch_backend_convolutions_match_ours(name):
     b.square().sum().backward()
     for p, q in zip(ours.parameters(), reference.parameters(), strict=True):
         torch.testing.assert_close(p.grad, q.grad, rtol=1e-4, atol=1e-5)
+
+
+def _layers_reference(h, layers):
+    """The skip sum of ``ResidualLayer``s by their own (batch-first, torch) computation."""
+    skips = 0
+    for layer in layers:
+        h, skip = layer(h)
+        skips = skips + skip
+    return skips
+
+
+needs_c = pytest.mark.skipif(__import__("seqcast.nn.native", fromlist=["library"]).library()
+                             is None, reason="no C compiler here")
+
+
+@needs_c
+@pytest.mark.parametrize("batch,channels,skip,kernel_size,dilations", [
+    (5, 8, 8, 2, [1, 2, 4, 1, 2, 4]),   # a partial vector of batch lanes
+    (19, 6, 10, 3, [1, 3, 2]),           # channel counts off the 4- and 8-row tiles; 3 taps
+    (7, 6, 6, 2, [1, 2]),
+    (32, 32, 32, 2, [1, 2, 4, 8]),       # the chapter's shape
+])
+def test_c_residual_stack_equals_the_layers_values_and_gradients(batch, channels, skip,
+                                                                   kernel_size, dilations):
+    from seqcast.nn.conv import ResidualLayer
+    from seqcast.nn.wavenet_stack import available, residual_stack
+
+    torch.manual_seed(0)
+    layers = torch.nn.ModuleList(ResidualLayer(channels, skip, kernel_size, d) for d in dilations)
+    with torch.no_grad():
+        for p in layers.parameters():
+            p.add_(torch.randn_like(p) * 0.2)  # biases away from zero too
+    h = torch.randn(batch, 23, channels, requires_grad=True)
+    assert available(h, layers)
+    want = _layers_reference(h, layers)
+    got = residual_stack(h, layers)
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+    w = torch.randn_like(want)
+    inputs = [h, *layers.parameters()]
+    for g, r in zip(torch.autograd.grad((got * w).sum(), inputs),
+                    torch.autograd.grad((want * w).sum(), inputs), strict=True):
+        torch.testing.assert_close(g, r, rtol=1e-4, atol=1e-4)
+    with torch.no_grad():  # without gradients: two layers' activations kept, the same result
+        assert torch.equal(residual_stack(h, layers), got)
+
+
+@needs_c
+def test_wavenet_trains_through_the_c_stack_or_without_it(monkeypatch):
+    from seqcast.nn import wavenet_stack
+
+    calls, real = [0], wavenet_stack.residual_stack
+
+    def counted(*args):
+        calls[0] += 1
+        return real(*args)
+
+    monkeypatch.setattr(wavenet_stack, "residual_stack", counted)
+    with seeded(0):
+        model = build_model(ModelConfig(name="wavenet", horizon=10, output="sequence", filters=8))
+    x = torch.randn(4, 30, 1)
+    out = model(x)
+    assert calls == [1]
+    monkeypatch.setattr(wavenet_stack, "available", lambda *args: False)
+    torch.testing.assert_close(model(x), out, rtol=1e-5, atol=1e-6)
+    assert calls == [1]

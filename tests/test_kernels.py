@@ -220,6 +220,23 @@ def test_c_lstm_kernel_built_for_narrower_vectors(flags, monkeypatch, tmp_path):
     grads = torch.autograd.grad((out * w).sum(), [x, *ref.parameters()])
     for got, want in zip(grads, grads_ref, strict=True):
         assert (got - want).abs().max() <= 1e-4 * max(1.0, want.abs().max().item())
+    # and WaveNet's residual stack
+    from seqcast.nn import wavenet_stack
+    from seqcast.nn.conv import ResidualLayer
+
+    monkeypatch.setattr(wavenet_stack, "library", lambda: lib)
+    layers = torch.nn.ModuleList(ResidualLayer(6, 6, 2, d) for d in (1, 2, 4))
+    h = torch.randn(19, 20, 6, requires_grad=True)
+    want, hr = 0, h
+    for layer in layers:
+        hr, skip = layer(hr)
+        want = want + skip
+    got = wavenet_stack.residual_stack(h, layers)
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+    inputs = [h, *layers.parameters()]
+    for g, r in zip(torch.autograd.grad((got * w[:, :20, :6]).sum(), inputs),
+                    torch.autograd.grad((want * w[:, :20, :6]).sum(), inputs), strict=True):
+        torch.testing.assert_close(g, r, rtol=1e-4, atol=1e-4)
 
 
 @needs_c

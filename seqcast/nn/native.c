@@ -167,9 +167,10 @@ INLINE void tile_(float *R out, ptrdiff_t ldo, const float *R w, ptrdiff_t ldw,
 static void product_(float *R out, ptrdiff_t ldo, const float *R w, ptrdiff_t ldw,
                      const float *R bias, const float *R x, ptrdiff_t ldx, int K, int M, int nv,
                      int acc) {
-    for (int r0 = 0; r0 < M; r0 += TILE_ROWS) {
+    for (int r0 = 0, rows; r0 < M; r0 += rows) {
         const float *br = bias ? bias + r0 : NULL;
         const int m = M - r0;
+        rows = m >= TILE_ROWS ? TILE_ROWS : m >= 4 ? 4 : m;
         for (int v0 = 0; v0 < nv; v0 += 2) {
             float *o = out + r0 * ldo + v0 * LANES;
             const float *xv = x + v0 * LANES;
