@@ -135,6 +135,44 @@ def test_c_lstm_kernel_equals_torch_lstm_values_and_gradients(hidden, use):
 
 
 @needs_c
+@pytest.mark.parametrize("name", ["rnn_tanh", "gru"])
+@pytest.mark.parametrize("batch,inputs,hidden", [(5, 3, 7), (19, 20, 16), (32, 1, 20)])
+@pytest.mark.parametrize("use", ["outputs", "state", "state_sum"])
+def test_c_rnn_and_gru_kernels_equal_torch_values_and_gradients(name, batch, inputs, hidden,
+                                                                 use):
+    from seqcast.nn import rnn_kernel
+
+    torch.manual_seed(0)
+    ref = (torch.nn.RNN if name == "rnn_tanh" else torch.nn.GRU)(inputs, hidden, batch_first=True)
+    with torch.no_grad():
+        for p in ref.parameters():
+            p.uniform_(-0.5, 0.5)
+    x = torch.randn(batch, 40, inputs, requires_grad=True)
+    h0 = torch.randn(batch, hidden, requires_grad=True)
+    w, wh = torch.randn(batch, 40, hidden), torch.randn(batch, hidden)
+
+    def loss(out, h):
+        if use == "state_sum":  # a gradient that arrives as a broadcast (stride 0) tensor
+            return h.sum()
+        return (out * w).sum() if use == "outputs" else (h * wh).sum()
+
+    out_ref, h_ref = ref(x, h0.unsqueeze(0))
+    inputs_ = [x, h0, *ref.parameters()]
+    grads_ref = torch.autograd.grad(loss(out_ref, h_ref[0]), inputs_)
+    out, h = rnn_kernel.rnn_sequence(name, x, h0, *ref.parameters())
+    assert (out - out_ref).abs().max() <= 2e-5 and (h - h_ref[0]).abs().max() <= 2e-5
+    grads = torch.autograd.grad(loss(out, h), inputs_)
+    for got, want in zip(grads, grads_ref, strict=True):
+        assert (got - want).abs().max() <= 1e-4 * max(1.0, want.abs().max().item())
+    with torch.no_grad():  # without gradients the kernel keeps nothing for backward
+        out_ng, h_ng = rnn_kernel.rnn_sequence(name, x, h0, *ref.parameters())
+    assert torch.equal(out_ng, out) and torch.equal(h_ng, h)
+    assert out_ng.untyped_storage().nbytes() < out.untyped_storage().nbytes()
+    zeros, _ = rnn_kernel.rnn_sequence(name, x, None, *ref.parameters())  # None: zero state
+    torch.testing.assert_close(zeros, ref(x)[0], rtol=1e-5, atol=2e-5)
+
+
+@needs_c
 @pytest.mark.parametrize("peephole", [False, True])
 def test_c_lstm_backward_twice_through_a_retained_graph(peephole):
     # The backward kernel overwrites the kept gates with their gradients; a second backward
@@ -220,6 +258,19 @@ def test_c_lstm_kernel_built_for_narrower_vectors(flags, monkeypatch, tmp_path):
     grads = torch.autograd.grad((out * w).sum(), [x, *ref.parameters()])
     for got, want in zip(grads, grads_ref, strict=True):
         assert (got - want).abs().max() <= 1e-4 * max(1.0, want.abs().max().item())
+    # the Elman RNN and the GRU
+    from seqcast.nn import rnn_kernel
+
+    monkeypatch.setattr(rnn_kernel, "library", lambda: lib)
+    for name, cls in (("rnn_tanh", torch.nn.RNN), ("gru", torch.nn.GRU)):
+        ref = cls(3, 7, batch_first=True)
+        out_ref, _ = ref(x, h0.unsqueeze(0))
+        grads_ref = torch.autograd.grad((out_ref * w).sum(), [x, *ref.parameters()])
+        out, _ = rnn_kernel.rnn_sequence(name, x, h0, *ref.parameters())
+        assert (out - out_ref).abs().max() <= 1e-5
+        grads = torch.autograd.grad((out * w).sum(), [x, *ref.parameters()])
+        for got, want in zip(grads, grads_ref, strict=True):
+            assert (got - want).abs().max() <= 1e-4 * max(1.0, want.abs().max().item())
     # and WaveNet's residual stack
     from seqcast.nn import wavenet_stack
     from seqcast.nn.conv import ResidualLayer

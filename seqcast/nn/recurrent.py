@@ -2,14 +2,14 @@
 
 Stock cells (``cell.fused`` names a kernel) run through fused sequence kernels with the
 cell's own parameters, so they train exactly like ``torch.nn.RNN/LSTM/GRU``: on the CPU our
-own BPTT kernels for SimpleRNN and GRU (``kernels.py``; measured faster there than torch's)
-and, when training, C kernels for the LSTM (``lstm_kernel.py``), elsewhere PyTorch's (cuDNN
-on a GPU, oneDNN for the LSTM on a CPU). The chapter's layer-norm SimpleRNN and peephole
-LSTM have BPTT kernels of their own on the CPU (the peephole LSTM in C where a C compiler
-is found, in TorchScript otherwise). Any other cell runs through a TorchScript loop over its
-``step`` with the input projection hoisted out of the loop (see ``loops.py``); a cell
-without ``project``/``step`` has only its ``forward`` looped, and one TorchScript cannot
-compile runs eagerly.
+C kernels (``rnn_kernel.py``, ``lstm_kernel.py``) where a C compiler is found, else our
+TorchScript BPTT kernels for SimpleRNN and GRU (``kernels.py``) and oneDNN for the LSTM;
+elsewhere PyTorch's (cuDNN on a GPU). The chapter's peephole LSTM runs in C too, and its
+layer-norm SimpleRNN has a TorchScript BPTT kernel of its own (as has the peephole LSTM
+without a compiler). Any other cell runs through a TorchScript loop over its ``step`` with
+the input projection hoisted out of the loop (see ``loops.py``); a cell without
+``project``/``step`` has only its ``forward`` looped, and one TorchScript cannot compile
+runs eagerly.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from .kernels import gru_sequence, rnn_tanh_sequence
 from .loops import Stepper, eager_loop, script_loop
 from .lstm_kernel import available as native_available
 from .lstm_kernel import lstm_sequence
+from .rnn_kernel import rnn_sequence
 
 _KERNELS = {"rnn_tanh": torch.rnn_tanh, "lstm": torch.lstm, "gru": torch.gru}
 # Our CPU sequence kernels, called as kernel(cell, x, state)
@@ -38,9 +39,11 @@ _CPU_KERNELS = {
     "peephole_lstm": lambda cell, x, s: peephole_lstm_sequence(
         x, s, cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.weight_ch),
 }
-# The LSTMs' C kernels (``lstm_kernel.py``), where they can be built and run: faster than
-# oneDNN's LSTM and the peephole cell's TorchScript loop, with or without gradients
+# The C kernels (``lstm_kernel.py``, ``rnn_kernel.py``), where they can be built and run:
+# faster than oneDNN's and the TorchScript loops, with or without gradients
 _NATIVE_KERNELS = {
+    "rnn_tanh": lambda cell, x, h: rnn_sequence("rnn_tanh", x, h, *cell.flat_weights()),
+    "gru": lambda cell, x, h: rnn_sequence("gru", x, h, *cell.flat_weights()),
     "lstm": lambda cell, x, s: lstm_sequence(x, s, *cell.flat_weights()),
     "peephole_lstm": lambda cell, x, s: lstm_sequence(
         x, s, cell.weight_ih, cell.weight_hh, cell.bias_ih, None, cell.weight_ch),

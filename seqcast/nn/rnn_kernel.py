@@ -1,0 +1,88 @@
+"""The Elman RNN and the GRU on the CPU through the C kernels of ``native.c``.
+
+As for the LSTM (``lstm_kernel.py``): one C call runs a whole layer over all steps, forward
+or backward, weight gradients included; the batch runs along the vector lanes and the
+outputs are views of the feature-major storage. ``rnn_sequence`` equals ``torch.rnn_tanh``
+and ``torch.gru`` to float precision (tests/test_kernels.py).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from .kernels import _float32
+from .native import library
+
+CELLS = {"rnn_tanh": 0, "gru": 1}
+
+
+def _ptr(t: Tensor | None) -> int | None:
+    return None if t is None else t.data_ptr()
+
+
+class _RNN(torch.autograd.Function):
+    @staticmethod
+    @_float32
+    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, cell, grad_enabled):
+        (B, T, I), H = x.shape, w_hh.shape[1]
+        lanes = library().lanes
+        Bp = -(-B // lanes) * lanes
+        # Held in variables: the C code reads them after the lines that make them
+        w_ih, w_hh, b_ih = w_ih.contiguous(), w_hh.contiguous(), b_ih.contiguous()
+        b_hh = None if b_hh is None else b_hh.contiguous()
+        h0 = None if h0 is None else h0.contiguous()
+        training = grad_enabled and any(ctx.needs_input_grad)
+        n_xh, n_act = (I + H) * (T + 1) * Bp, 4 * H * T * Bp if cell else 0
+        kept = x.new_empty(n_xh + n_act if training else H * T * Bp)
+        h = x.new_empty(B, H)
+        base = kept.data_ptr()
+        status = library().seqcast_rnn_forward(
+            cell, T, B, I, H, x.data_ptr(), *x.stride(), w_ih.data_ptr(), w_hh.data_ptr(),
+            b_ih.data_ptr(), _ptr(b_hh), _ptr(h0), None if training else base, h.data_ptr(),
+            base if training else None, base + 4 * n_xh if training and cell else None)
+        if status:
+            raise MemoryError("the RNN kernel could not allocate its scratch memory")
+        ctx.set_materialize_grads(False)
+        if training:
+            ctx.save_for_backward(kept, w_ih, w_hh)
+            ctx.dims, ctx.cell, ctx.has_b_hh = (B, T, I, H, Bp), cell, b_hh is not None
+            # the outputs h_t are rows I.. of [x_t; h_{t-1}] at blocks 1..T
+            return kept.as_strided((B, T, H), (1, Bp, (T + 1) * Bp), I * (T + 1) * Bp + Bp), h
+        return kept.as_strided((B, T, H), (1, Bp, T * Bp)), h
+
+    @staticmethod
+    def backward(ctx, dy, dh):
+        kept, w_ih, w_hh = ctx.saved_tensors
+        (B, T, I, H, Bp), cell, need = ctx.dims, ctx.cell, ctx.needs_input_grad
+        G = 3 * H if cell else H
+        grads = kept.new_empty(G * I + G * H + 2 * G + B * H)  # dw_ih, dw_hh, db_ih, db_hh, dh0
+        dx = kept.new_empty(I * T * Bp) if need[0] else None  # feature-major, as the outputs
+        dh = None if dh is None else dh.contiguous()  # held: the C code reads it below
+        g = grads.data_ptr()
+        offsets = [0, G * I, G * I + G * H, G * I + G * H + G, G * I + G * H + 2 * G]
+        base = kept.data_ptr()
+        n_xh = (I + H) * (T + 1) * Bp
+        status = library().seqcast_rnn_backward(
+            cell, T, B, I, H, _ptr(dy), *(dy.stride() if dy is not None else (0, 0, 0)),
+            _ptr(dh), w_ih.data_ptr(), w_hh.data_ptr(), base, base + 4 * n_xh if cell else None,
+            *(g + 4 * o for o in offsets[:4]), _ptr(dx), 1, Bp, T * Bp,
+            g + 4 * offsets[4] if need[1] else None)
+        if status:
+            raise MemoryError("the RNN kernel could not allocate its scratch memory")
+        d_w_ih = grads.as_strided((G, I), (I, 1))
+        d_w_hh = grads.as_strided((G, H), (H, 1), offsets[1])
+        d_b_ih = grads.as_strided((G,), (1,), offsets[2])
+        # the Elman RNN's two biases are one sum: the same gradient
+        d_b_hh = (grads.as_strided((G,), (1,), offsets[3 if cell else 2])
+                  if ctx.has_b_hh and need[5] else None)
+        return (None if dx is None else dx.as_strided((B, T, I), (1, Bp, T * Bp)),
+                grads.as_strided((B, H), (H, 1), offsets[4]) if need[1] else None,
+                d_w_ih, d_w_hh, d_b_ih, d_b_hh, None, None)
+
+
+def rnn_sequence(name: str, x: Tensor, h0: Tensor | None, w_ih: Tensor, w_hh: Tensor,
+                 b_ih: Tensor, b_hh: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """``name`` "rnn_tanh" or "gru" over (B, T, I) from h0 (B, H), or zeros for None; weights
+    in torch.nn's layout: outputs (B, T, H) and the final state (B, H)."""
+    return _RNN.apply(x, h0, w_ih, w_hh, b_ih, b_hh, CELLS[name], torch.is_grad_enabled())
