@@ -5,8 +5,8 @@ One C call runs a whole layer over all time steps, forward or backward, where on
 otherwise run a TorchScript loop of small ops. The kernels keep everything feature-major
 with the batch along the vector lanes (padded to a multiple of ``seqcast_lanes()``), and the
 layer's outputs and input gradients are views of that storage, which the next layer's
-kernel reads as they are. The one matrix product left to PyTorch is the weight gradient,
-over all steps at once. ``lstm_sequence`` equals ``torch.lstm`` to float precision and the
+kernel reads as they are; the weight gradients are computed there too, as one product over
+all steps. ``lstm_sequence`` equals ``torch.lstm`` to float precision and the
 peephole variant equals the peephole cell's ``step`` (tests/test_kernels.py).
 """
 
@@ -73,36 +73,35 @@ class _LSTM(torch.autograd.Function):
     def backward(ctx, dy, dh, dc):
         kept, w_ih, w_hh, w_ch, c0 = ctx.saved_tensors
         B, T, I, H = ctx.dims[:4]
-        Bp = ctx.dims[4]
-        K, need = I + H, ctx.needs_input_grad
+        Bp, G, need = ctx.dims[4], 4 * ctx.dims[3], ctx.needs_input_grad
         sizes = _kept_sizes(T, I, H, Bp)
         base = kept.data_ptr()
         n_wc = 3 * H if w_ch is not None and need[7] else 0
-        small = kept.new_empty(4 * H + 2 * B * H + n_wc)  # db, dh0, dc0, dw_ch
-        dz = kept.new_empty(4 * H, T * Bp)
+        # dw_ih, dw_hh, db, dh0, dc0, dw_ch in one buffer
+        offsets = [0, G * I, G * (I + H), G * (I + H + 1), G * (I + H + 1) + B * H,
+                   G * (I + H + 1) + 2 * B * H]
+        grads = kept.new_empty(offsets[5] + n_wc)
         dx = kept.new_empty(I * T * Bp) if need[0] else None  # feature-major, as the outputs
-        dy_strides = dy.stride() if dy is not None else (0, 0, 0)
         # Held in variables: the C code reads them after the lines that make them
         dh = None if dh is None else dh.contiguous()
         dc = None if dc is None else dc.contiguous()
-        s = small.data_ptr()
+        g = grads.data_ptr()
         status = library().seqcast_lstm_backward(
-            T, B, I, H, _ptr(dy), *dy_strides, _ptr(dh), _ptr(dc), w_ih.data_ptr(), w_hh.data_ptr(),
-            _ptr(w_ch), base + 4 * sizes[0], base + 4 * (sizes[0] + sizes[1]), _ptr(c0),
-            dz.data_ptr(), s, s + 4 * (4 * H + 2 * B * H) if n_wc else None, _ptr(dx),
-            1, Bp, T * Bp, s + 16 * H if need[1] else None,
-            s + 4 * (4 * H + B * H) if need[2] else None)
+            T, B, I, H, _ptr(dy), *(dy.stride() if dy is not None else (0, 0, 0)), _ptr(dh),
+            _ptr(dc), w_ih.data_ptr(), w_hh.data_ptr(), _ptr(w_ch), base,
+            base + 4 * sizes[0], base + 4 * (sizes[0] + sizes[1]), _ptr(c0), g,
+            g + 4 * offsets[1], g + 4 * offsets[2], g + 4 * offsets[5] if n_wc else None,
+            _ptr(dx), 1, Bp, T * Bp, g + 4 * offsets[3] if need[1] else None,
+            g + 4 * offsets[4] if need[2] else None)
         if status:
             raise MemoryError("the LSTM kernel could not allocate its scratch memory")
-        # both weight gradients in one product over all steps: dz [x; h_prev]^T
-        d_w_ih, d_w_hh = torch.mm(dz, kept.as_strided((T * Bp, K), (1, (T + 1) * Bp))).split(
-            [I, H], 1)
-        db = small.as_strided((4 * H,), (1,))
+        db = grads.as_strided((G,), (1,), offsets[2])
         return (None if dx is None else dx.as_strided((B, T, I), (1, Bp, T * Bp)),
-                small.as_strided((B, H), (H, 1), 4 * H) if need[1] else None,
-                small.as_strided((B, H), (H, 1), 4 * H + B * H) if need[2] else None,
-                d_w_ih, d_w_hh, db, db if ctx.has_b_hh and need[6] else None,
-                small.as_strided((3, H), (H, 1), 4 * H + 2 * B * H) if n_wc else None, None)
+                grads.as_strided((B, H), (H, 1), offsets[3]) if need[1] else None,
+                grads.as_strided((B, H), (H, 1), offsets[4]) if need[2] else None,
+                grads.as_strided((G, I), (I, 1)), grads.as_strided((G, H), (H, 1), offsets[1]),
+                db, db if ctx.has_b_hh and need[6] else None,
+                grads.as_strided((3, H), (H, 1), offsets[5]) if n_wc else None, None)
 
 
 def available(x: Tensor, *weights: Tensor) -> bool:

@@ -1,8 +1,10 @@
-/* LSTM sequence kernels (stock and peephole) for small cells on the CPU.
+/* Recurrent layers (LSTM, peephole LSTM, Elman RNN, GRU) and WaveNet's residual stack on
+   the CPU, for small models.
 
    The chapter's cells are tiny (20 units, batch 32): per time step, a library kernel pays
    call overhead comparable to the arithmetic, and the peephole cell has no library kernel
-   at all. Here one C call runs a whole layer over all T steps, forward or backward.
+   at all. Here one C call runs a whole layer over all T steps, forward or backward, weight
+   gradients included.
 
    The batch runs along the vector lanes. Everything the kernels keep is feature-major:
    row r of a step holds feature r of every batch row, padded from B to Bp, a multiple of
@@ -11,8 +13,8 @@
    broadcast scalars:
      forward   z_t  (4H x Bp) = b + [W_ih W_hh] [x_t; h_{t-1}]     (one product, K = I + H)
      backward  [dx_t; dh_{t-1}] (K x Bp) = [W_ih W_hh]^T dz_t
-   The caller gets the weight gradients from one matrix product over all steps,
-   dz (4H x T Bp) [x; h_prev]^T (T Bp x K), both kept here in that layout.
+   The weight gradients are one product over all steps, dz (4H x T Bp) [x; h_prev]^T
+   (T Bp x K), both kept in that layout.
 
    Inputs and outputs in the caller's layout, such as x (B, T, I), are read and written
    through element strides. All arrays are float32; gates in torch.nn's order i, f, g, o.
@@ -193,6 +195,61 @@ static void product_(float *R out, ptrdiff_t ldo, const float *R w, ptrdiff_t ld
     }
 }
 
+#if defined(__AVX512F__)
+INLINE float hsum_(vf v) { return _mm512_reduce_add_ps(v); }
+#else
+INLINE float hsum_(vf v) {
+    float s = 0.0f;
+    for (int l = 0; l < LANES; ++l) s += v[l];
+    return s;
+}
+#endif
+
+/* One tile of out[i * ldo + j * sj] (+)= a_i . b_j over nv vectors: m <= 4 rows a_i (stride
+   lda) by n <= 4 rows b_j (stride ldb), 16 independent accumulators */
+INLINE void gram_tile_(float *R out, ptrdiff_t ldo, ptrdiff_t sj, const float *R a,
+                       ptrdiff_t lda, const float *R b, ptrdiff_t ldb, int nv, const int m,
+                       const int n, int acc) {
+    vf s[4][4];
+    for (int i = 0; i < m; ++i)
+        for (int j = 0; j < n; ++j) s[i][j] = (vf){0};
+    for (int v = 0; v < nv; ++v) {
+        vf av[4], bv[4];
+        for (int i = 0; i < m; ++i) av[i] = V(a + i * lda + v * LANES);
+        for (int j = 0; j < n; ++j) bv[j] = V(b + j * ldb + v * LANES);
+        for (int i = 0; i < m; ++i)
+            for (int j = 0; j < n; ++j) s[i][j] += av[i] * bv[j];
+    }
+    for (int i = 0; i < m; ++i)
+        for (int j = 0; j < n; ++j) {
+            float *o = out + i * ldo + j * sj;
+            *o = (acc ? *o : 0.0f) + hsum_(s[i][j]);
+        }
+}
+
+/* out[i * ldo + j * sj] (+)= a_i . b_j for M rows a_i and Nb rows b_j of nv vectors: the
+   weight gradients, dz x^T over all columns */
+static void gram_(float *R out, ptrdiff_t ldo, ptrdiff_t sj, const float *R a, ptrdiff_t lda,
+                  int M, const float *R b, ptrdiff_t ldb, int Nb, int nv, int acc) {
+    for (int i0 = 0; i0 < M; i0 += 4)
+        for (int j0 = 0; j0 < Nb; j0 += 4) {
+            const int m = M - i0 < 4 ? M - i0 : 4, n = Nb - j0 < 4 ? Nb - j0 : 4;
+            float *o = out + i0 * ldo + j0 * sj;
+            const float *ai = a + i0 * lda, *bj = b + j0 * ldb;
+            if (m == 4 && n == 4) gram_tile_(o, ldo, sj, ai, lda, bj, ldb, nv, 4, 4, acc);
+            else gram_tile_(o, ldo, sj, ai, lda, bj, ldb, nv, m, n, acc);
+        }
+}
+
+/* Row sums of M rows of nv vectors */
+static void row_sums_(float *R out, const float *R x, ptrdiff_t ldx, int M, int nv) {
+    for (int i = 0; i < M; ++i) {
+        vf s = {0};
+        for (int v = 0; v < nv; ++v) s += V(x + i * ldx + v * LANES);
+        out[i] = hsum_(s);
+    }
+}
+
 /* Strides of the caller's (B, T, F) arrays, in elements */
 typedef struct {
     ptrdiff_t b, t, f;
@@ -294,29 +351,29 @@ static int lstm_forward_(int T, int B, int I, int H, const float *R x, strides3 
 /* Backpropagation through time of lstm_forward_. dy (B, T, H) is the gradient of the
    outputs, dhT, dcT (B, H) that of the final state (each NULL for zeros); act, cs what the
    forward pass kept (tanh(c_t) is recomputed: cheaper than keeping it in memory); c0 as
-   given to the forward pass. Writes
-     dz (4H, T, Bp)  the gradient of the gate pre-activations (the caller's weight gradients
-                     are dz [x; h_prev]^T),
-     db (4H)         the bias gradient,
+   given to the forward pass; xh also. Writes
+     dw_ih (4H, I), dw_hh (4H, H), db (4H)  the weight and bias gradients,
      dwc (3, H)      the peephole gradient, when wc and dwc are given,
      dx (B, T, I)    the input gradient, unless dx is NULL,
      dh0, dc0 (B, H), unless NULL. */
 static int lstm_backward_(int T, int B, int I, int H, const float *R dy, strides3 dys,
                           const float *R dhT, const float *R dcT, const float *R w_ih,
-                          const float *R w_hh, const float *R wc, const float *R act,
-                          const float *R cs, const float *R c0, float *R dz, float *R db,
-                          float *R dwc, float *R dx, strides3 dxs, float *R dh0, float *R dc0) {
+                          const float *R w_hh, const float *R wc, const float *R xh,
+                          const float *R act, const float *R cs, const float *R c0,
+                          float *R dw_ih, float *R dw_hh, float *R db, float *R dwc, float *R dx,
+                          strides3 dxs, float *R dh0, float *R dc0) {
     const int K = I + H, G = 4 * H, Bp = (B + LANES - 1) / LANES * LANES, nv = Bp / LANES;
     const size_t step = (size_t)Bp;
     const ptrdiff_t ldz = (ptrdiff_t)T * Bp;
     /* rows of [dx_t; dh_{t-1}] computed: from k0 (0 with dx, I without), padded to 8 */
     const int k0 = dx ? 0 : I, Kp = (K - k0 + 7) / 8 * 8;
     float *buf = alloc_((size_t)G * Kp + (size_t)Kp * step + 3 * (size_t)H * step +
-                        (size_t)(G + 3 * H) * LANES);
+                        (size_t)(G + 3 * H) * LANES + (size_t)G * ldz);
     if (!buf) return 1;
     float *w = buf, *out = w + (size_t)G * Kp, *dc = out + (size_t)Kp * step;
     float *c_init = dc + (size_t)H * step, *dh = c_init + (size_t)H * step;
     float *db_acc = dh + (size_t)H * step, *dwc_acc = db_acc + (size_t)G * LANES;
+    float *dz = dwc_acc + (size_t)3 * H * LANES; /* (4H, T, Bp) */
     /* w[g][k - k0] = [W_ih W_hh][g][k], zero in the padding columns */
     for (int g = 0; g < G; ++g)
         for (int k = k0; k < K; ++k)
@@ -384,11 +441,11 @@ static int lstm_backward_(int T, int B, int I, int H, const float *R dy, strides
             if (dh0) scatter_(dh0 + (size_t)v * LANES * H + j, H, n, V(dh + o));
             if (dc0) scatter_(dc0 + (size_t)v * LANES * H + j, H, n, V(dc + o));
         }
-    for (int g = 0; g < G; ++g) {
-        float s = 0.0f;
-        for (int l = 0; l < LANES; ++l) s += db_acc[(size_t)g * LANES + l];
-        db[g] = s;
-    }
+    const int nt = T * Bp / LANES;
+    const ptrdiff_t ldx = (ptrdiff_t)(T + 1) * Bp;
+    gram_(dw_ih, I, 1, dz, ldz, G, xh, ldx, I, nt, 0);
+    gram_(dw_hh, H, 1, dz, ldz, G, xh + (size_t)I * ldx, ldx, H, nt, 0);
+    for (int g = 0; g < G; ++g) db[g] = hsum_(V(db_acc + (size_t)g * LANES));
     if (wc && dwc)
         for (int q = 0; q < 3 * H; ++q) {
             float s = 0.0f;
@@ -412,13 +469,13 @@ int seqcast_lstm_forward(int T, int B, int I, int H, const float *R x, ptrdiff_t
 int seqcast_lstm_backward(int T, int B, int I, int H, const float *R dy, ptrdiff_t dys_b,
                           ptrdiff_t dys_t, ptrdiff_t dys_f, const float *R dhT,
                           const float *R dcT, const float *R w_ih, const float *R w_hh,
-                          const float *R wc, const float *R act, const float *R cs,
-                          const float *R c0, float *R dz, float *R db, float *R dwc, float *R dx,
-                          ptrdiff_t dxs_b, ptrdiff_t dxs_t, ptrdiff_t dxs_f, float *R dh0,
-                          float *R dc0) {
+                          const float *R wc, const float *R xh, const float *R act,
+                          const float *R cs, const float *R c0, float *R dw_ih, float *R dw_hh,
+                          float *R db, float *R dwc, float *R dx, ptrdiff_t dxs_b,
+                          ptrdiff_t dxs_t, ptrdiff_t dxs_f, float *R dh0, float *R dc0) {
     const strides3 dys = {dys_b, dys_t, dys_f}, dxs = {dxs_b, dxs_t, dxs_f};
-    return lstm_backward_(T, B, I, H, dy, dys, dhT, dcT, w_ih, w_hh, wc, act, cs, c0,
-                          dz, db, dwc, dx, dxs, dh0, dc0);
+    return lstm_backward_(T, B, I, H, dy, dys, dhT, dcT, w_ih, w_hh, wc, xh, act, cs, c0, dw_ih,
+                          dw_hh, db, dwc, dx, dxs, dh0, dc0);
 }
 
 /* ---- WaveNet's gated residual stack ------------------------------------------------------
@@ -432,61 +489,6 @@ int seqcast_lstm_backward(int T, int B, int I, int H, const float *R dy, ptrdiff
    n = t Bp + b, N = T Bp. A shift of s steps is then a shift of s Bp columns, so each tap of
    a dilated convolution is one product on a shifted view; the layers' inputs keep P zero
    columns in front (P >= (Kt - 1) d Bp for every d), which is the causal zero padding. */
-
-#if defined(__AVX512F__)
-INLINE float hsum_(vf v) { return _mm512_reduce_add_ps(v); }
-#else
-INLINE float hsum_(vf v) {
-    float s = 0.0f;
-    for (int l = 0; l < LANES; ++l) s += v[l];
-    return s;
-}
-#endif
-
-/* One tile of out[i * ldo + j * sj] (+)= a_i . b_j over nv vectors: m <= 4 rows a_i (stride
-   lda) by n <= 4 rows b_j (stride ldb), 16 independent accumulators */
-INLINE void gram_tile_(float *R out, ptrdiff_t ldo, ptrdiff_t sj, const float *R a,
-                       ptrdiff_t lda, const float *R b, ptrdiff_t ldb, int nv, const int m,
-                       const int n, int acc) {
-    vf s[4][4];
-    for (int i = 0; i < m; ++i)
-        for (int j = 0; j < n; ++j) s[i][j] = (vf){0};
-    for (int v = 0; v < nv; ++v) {
-        vf av[4], bv[4];
-        for (int i = 0; i < m; ++i) av[i] = V(a + i * lda + v * LANES);
-        for (int j = 0; j < n; ++j) bv[j] = V(b + j * ldb + v * LANES);
-        for (int i = 0; i < m; ++i)
-            for (int j = 0; j < n; ++j) s[i][j] += av[i] * bv[j];
-    }
-    for (int i = 0; i < m; ++i)
-        for (int j = 0; j < n; ++j) {
-            float *o = out + i * ldo + j * sj;
-            *o = (acc ? *o : 0.0f) + hsum_(s[i][j]);
-        }
-}
-
-/* out[i * ldo + j * sj] (+)= a_i . b_j for M rows a_i and Nb rows b_j of nv vectors: the
-   weight gradients, dz x^T over all columns */
-static void gram_(float *R out, ptrdiff_t ldo, ptrdiff_t sj, const float *R a, ptrdiff_t lda,
-                  int M, const float *R b, ptrdiff_t ldb, int Nb, int nv, int acc) {
-    for (int i0 = 0; i0 < M; i0 += 4)
-        for (int j0 = 0; j0 < Nb; j0 += 4) {
-            const int m = M - i0 < 4 ? M - i0 : 4, n = Nb - j0 < 4 ? Nb - j0 : 4;
-            float *o = out + i0 * ldo + j0 * sj;
-            const float *ai = a + i0 * lda, *bj = b + j0 * ldb;
-            if (m == 4 && n == 4) gram_tile_(o, ldo, sj, ai, lda, bj, ldb, nv, 4, 4, acc);
-            else gram_tile_(o, ldo, sj, ai, lda, bj, ldb, nv, m, n, acc);
-        }
-}
-
-/* Row sums of M rows of nv vectors */
-static void row_sums_(float *R out, const float *R x, ptrdiff_t ldx, int M, int nv) {
-    for (int i = 0; i < M; ++i) {
-        vf s = {0};
-        for (int v = 0; v < nv; ++v) s += V(x + i * ldx + v * LANES);
-        out[i] = hsum_(s);
-    }
-}
 
 typedef struct {
     int L, Rc, S, Kt, T, B, Bp, N, P;
