@@ -53,7 +53,7 @@ def test_kernel_equals_torch_nn_values_and_gradients(name, use):
         assert (got - want).abs().max() <= 1e-4 * max(1.0, want.abs().max().item())
 
 
-@pytest.mark.parametrize("name", ["ln_simple", "peephole", "peephole_c"])
+@pytest.mark.parametrize("name", ["ln_simple", "ln_simple_c", "peephole", "peephole_c"])
 @pytest.mark.parametrize("use", ["outputs", "state"])
 def test_chapter_cell_kernels_equal_the_cell_step_values_and_gradients(name, use, monkeypatch):
     from seqcast.nn import cell_kernels as kernels
@@ -61,12 +61,19 @@ def test_chapter_cell_kernels_equal_the_cell_step_values_and_gradients(name, use
     from seqcast.nn.cells import make_cell
     from seqcast.nn.recurrent import Recurrent
 
-    if name == "peephole_c":  # the C kernel; "peephole" is the TorchScript one, its fallback
+    if name.endswith("_c"):  # the C kernel; without "_c", the TorchScript one, its fallback
         if library() is None:
             pytest.skip("no C compiler here")
-        name = "peephole"
-        calls = _count_calls(monkeypatch, "lstm_sequence")
-    elif name == "peephole":
+        name = name[:-2]
+        kernel = "lstm_sequence" if name == "peephole" else "ln_rnn_sequence"
+        calls, real = [0], getattr(recurrent, kernel)
+
+        def counted(*args, **kwargs):
+            calls[0] += 1
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(recurrent, kernel, counted)
+    else:
         monkeypatch.setattr(recurrent, "native_available", lambda *args: False)
 
     for fn in (kernels._ln_rnn_forward_s, kernels._ln_rnn_backward_s,
@@ -271,6 +278,18 @@ def test_c_lstm_kernel_built_for_narrower_vectors(flags, monkeypatch, tmp_path):
         grads = torch.autograd.grad((out * w).sum(), [x, *ref.parameters()])
         for got, want in zip(grads, grads_ref, strict=True):
             assert (got - want).abs().max() <= 1e-4 * max(1.0, want.abs().max().item())
+    # the layer-norm SimpleRNN, against its TorchScript kernel
+    from seqcast.nn.cell_kernels import ln_rnn_tanh_sequence
+
+    ws = [torch.randn(7, 3) * 0.5, torch.randn(7, 7) * 0.5, torch.randn(7), 1 + torch.rand(7),
+          torch.randn(7)]
+    ws = [t.requires_grad_() for t in ws]
+    out_ref, _ = ln_rnn_tanh_sequence(x, h0, *ws, 1e-3)
+    grads_ref = torch.autograd.grad((out_ref * w).sum(), [x, *ws])
+    out, _ = rnn_kernel.ln_rnn_sequence(x, h0, *ws, 1e-3)
+    assert (out - out_ref).abs().max() <= 1e-5
+    for got, want in zip(torch.autograd.grad((out * w).sum(), [x, *ws]), grads_ref, strict=True):
+        assert (got - want).abs().max() <= 1e-4 * max(1.0, want.abs().max().item())
     # and WaveNet's residual stack
     from seqcast.nn import wavenet_stack
     from seqcast.nn.conv import ResidualLayer

@@ -102,6 +102,19 @@ INLINE vf exp_(vf x) {
     return q * (vf)e;
 }
 
+/* sqrt on whole vectors (one instruction where there is AVX or SSE) */
+INLINE vf sqrt_(vf x) {
+#if defined(__AVX512F__)
+    return _mm512_sqrt_ps(x);
+#elif defined(__AVX__)
+    return _mm256_sqrt_ps(x);
+#else
+    vf r = x;
+    for (int l = 0; l < LANES; ++l) r[l] = __builtin_sqrtf(x[l]);
+    return r;
+#endif
+}
+
 INLINE vf sigmoid_(vf x) { return recip_(1.0f + exp_(-x)); }
 INLINE vf tanh_(vf x) { return 2.0f * recip_(1.0f + exp_(-2.0f * x)) - 1.0f; }
 
@@ -869,22 +882,155 @@ static int gru_backward_(int T, int B, int I, int H, const float *R dy, strides3
     return 0;
 }
 
+/* The chapter's layer-norm SimpleRNN: h_t = tanh(LN(W_ih x_t + b_ih + W_hh h_{t-1})), the
+   layer norm over the H units of each batch row, gain gamma, offset beta. When training
+   also keeps act (T, H + 1, Bp): the normalized pre-activations and 1/std. */
+static int ln_rnn_forward_(int T, int B, int I, int H, const float *R x, strides3 xs,
+                           const float *R w_ih, const float *R w_hh, const float *R b_ih,
+                           const float *R gamma, const float *R beta, float eps,
+                           const float *R h0, float *R hs, float *R hT, float *R xh,
+                           float *R act) {
+    const int K = I + H, Bp = (B + LANES - 1) / LANES * LANES, nv = Bp / LANES;
+    const int training = xh != NULL;
+    const size_t step = (size_t)Bp;
+    float *buf = alloc_((size_t)K * H + (size_t)(H + 1) * step +
+                        (training ? 0 : 2 * (size_t)K * step));
+    if (!buf) return 1;
+    float *wt = buf, *pre = wt + (size_t)K * H;
+    const ptrdiff_t ldx = training ? (ptrdiff_t)(T + 1) * Bp : 2 * Bp;
+    if (!training) {
+        xh = pre + (size_t)(H + 1) * step;
+        act = pre; /* one step's normalized values, written over the pre-activations */
+    }
+    for (int o = 0; o < H; ++o) {
+        for (int k = 0; k < I; ++k) wt[(size_t)k * H + o] = w_ih[(size_t)o * I + k];
+        for (int k = 0; k < H; ++k) wt[(size_t)(I + k) * H + o] = w_hh[(size_t)o * H + k];
+    }
+    state_in_(xh + (size_t)I * ldx, ldx, h0, H, B, nv);
+    for (int t = 0; t < T; ++t) {
+        const int s = training ? t : t & 1, s1 = training ? t + 1 : (t + 1) & 1;
+        float *xt = xh + (size_t)s * step, *hn = xh + (size_t)I * ldx + (size_t)s1 * step;
+        float *nrm = training ? act + (size_t)t * (H + 1) * step : act;
+        load_x_(xt, ldx, x, xs, t, I, B, nv);
+        product_(pre, Bp, wt, H, b_ih, xt, ldx, K, H, nv, 0);
+        for (int v = 0; v < nv; ++v) {
+            vf mean = {0}, var = {0};
+            for (int j = 0; j < H; ++j) mean += V(pre + (size_t)j * step + v * LANES);
+            mean = mean * (1.0f / H);
+            for (int j = 0; j < H; ++j) {
+                const vf c = V(pre + (size_t)j * step + v * LANES) - mean;
+                var += c * c;
+            }
+            const vf rstd = 1.0f / sqrt_(var * (1.0f / H) + eps);
+            V(nrm + (size_t)H * step + v * LANES) = rstd;
+            for (int j = 0; j < H; ++j) {
+                const vf n = (V(pre + (size_t)j * step + v * LANES) - mean) * rstd;
+                const vf h = tanh_(gamma[j] * n + beta[j]);
+                V(nrm + (size_t)j * step + v * LANES) = n;
+                V(hn + (size_t)j * ldx + v * LANES) = h;
+                if (!training) V(hs + (size_t)j * T * step + (size_t)t * step + v * LANES) = h;
+            }
+        }
+        if (t == T - 1) state_out_(hT, hn, ldx, H, B, nv);
+    }
+    free(buf);
+    return 0;
+}
+
+/* Gradients of a training ln_rnn_forward_: as rnn_backward_, plus dgamma and dbeta (H). */
+static int ln_rnn_backward_(int T, int B, int I, int H, const float *R dy, strides3 dys,
+                            const float *R dhT, const float *R w_ih, const float *R w_hh,
+                            const float *R gamma, const float *R xh, const float *R act,
+                            float *R dw_ih, float *R dw_hh, float *R db, float *R dgamma,
+                            float *R dbeta, float *R dx, strides3 dxs, float *R dh0) {
+    const int K = I + H, Bp = (B + LANES - 1) / LANES * LANES, nv = Bp / LANES;
+    const size_t step = (size_t)Bp;
+    const ptrdiff_t ldx = (ptrdiff_t)(T + 1) * Bp, ldz = (ptrdiff_t)T * Bp;
+    const int k0 = dx ? 0 : I, Kp = K - k0;
+    float *buf = alloc_((size_t)H * Kp + (size_t)Kp * step + 2 * (size_t)H * step +
+                        (size_t)H * ldz + 2 * (size_t)H * LANES);
+    if (!buf) return 1;
+    float *w = buf, *out = w + (size_t)H * Kp, *dh = out + (size_t)Kp * step;
+    float *dn = dh + (size_t)H * step, *da = dn + (size_t)H * step;
+    float *dg_acc = da + (size_t)H * ldz, *db_acc = dg_acc + (size_t)H * LANES;
+    for (int o = 0; o < H; ++o)
+        for (int k = k0; k < K; ++k)
+            w[(size_t)o * Kp + k - k0] = k < I ? w_ih[(size_t)o * I + k] : w_hh[(size_t)o * H + k - I];
+    state_in_(dh, step, dhT, H, B, nv);
+    for (int t = T - 1; t >= 0; --t) {
+        const float *h = xh + (size_t)I * ldx + (size_t)(t + 1) * step;
+        const float *nrm = act + (size_t)t * (H + 1) * step;
+        for (int v = 0; v < nv; ++v) {
+            vf s1 = {0}, s2 = {0}; /* sums over the units of dn and dn * n */
+            for (int j = 0; j < H; ++j) {
+                const vf hj = V(h + (size_t)j * ldx + v * LANES);
+                const vf n = V(nrm + (size_t)j * step + v * LANES);
+                vf d = V(dh + (size_t)j * step + v * LANES);
+                if (dy) d += gather_(dy + (size_t)v * LANES * dys.b + t * dys.t + j * dys.f, dys.b, B - v * LANES);
+                const vf dyn = d * (1.0f - hj * hj); /* the gradient of the layer norm's output */
+                V(dg_acc + (size_t)j * LANES) += dyn * n;
+                V(db_acc + (size_t)j * LANES) += dyn;
+                const vf dnj = dyn * gamma[j];
+                V(dn + (size_t)j * step + v * LANES) = dnj;
+                s1 += dnj;
+                s2 += dnj * n;
+            }
+            const vf rstd = V(nrm + (size_t)H * step + v * LANES);
+            s1 = s1 * (1.0f / H);
+            s2 = s2 * (1.0f / H);
+            for (int j = 0; j < H; ++j) {
+                const vf n = V(nrm + (size_t)j * step + v * LANES);
+                V(da + (size_t)j * ldz + (size_t)t * step + v * LANES) =
+                    rstd * (V(dn + (size_t)j * step + v * LANES) - s1 - n * s2);
+            }
+        }
+        product_(out, Bp, w, Kp, NULL, da + (size_t)t * step, ldz, H, Kp, nv, 0);
+        memcpy(dh, out + (size_t)(I - k0) * step, sizeof(float) * H * step);
+        if (dx)
+            for (int k = 0; k < I; ++k)
+                for (int v = 0; v < nv; ++v)
+                    scatter_(dx + (size_t)v * LANES * dxs.b + t * dxs.t + k * dxs.f, dxs.b,
+                             B - v * LANES, V(out + (size_t)k * step + v * LANES));
+    }
+    const int nt = T * Bp / LANES;
+    gram_(dw_ih, I, 1, da, ldz, H, xh, ldx, I, nt, 0);
+    gram_(dw_hh, H, 1, da, ldz, H, xh + (size_t)I * ldx, ldx, H, nt, 0);
+    row_sums_(db, da, ldz, H, nt);
+    for (int j = 0; j < H; ++j) {
+        dgamma[j] = hsum_(V(dg_acc + (size_t)j * LANES));
+        dbeta[j] = hsum_(V(db_acc + (size_t)j * LANES));
+    }
+    if (dh0) state_out_(dh0, dh, step, H, B, nv);
+    free(buf);
+    return 0;
+}
+
+/* cell: 0 the Elman RNN, 1 the GRU, 2 the layer-norm SimpleRNN (b_hh unused; gamma, beta
+   and eps its layer norm's) */
 int seqcast_rnn_forward(int cell, int T, int B, int I, int H, const float *R x, ptrdiff_t xs_b,
                         ptrdiff_t xs_t, ptrdiff_t xs_f, const float *R w_ih,
                         const float *R w_hh, const float *R b_ih, const float *R b_hh,
+                        const float *R gamma, const float *R beta, float eps,
                         const float *R h0, float *R hs, float *R hT, float *R xh, float *R act) {
     const strides3 xs = {xs_b, xs_t, xs_f};
     if (cell == 0) return rnn_forward_(T, B, I, H, x, xs, w_ih, w_hh, b_ih, b_hh, h0, hs, hT, xh);
+    if (cell == 2)
+        return ln_rnn_forward_(T, B, I, H, x, xs, w_ih, w_hh, b_ih, gamma, beta, eps, h0, hs, hT,
+                               xh, act);
     return gru_forward_(T, B, I, H, x, xs, w_ih, w_hh, b_ih, b_hh, h0, hs, hT, xh, act);
 }
 
 int seqcast_rnn_backward(int cell, int T, int B, int I, int H, const float *R dy,
                          ptrdiff_t dys_b, ptrdiff_t dys_t, ptrdiff_t dys_f, const float *R dhT,
-                         const float *R w_ih, const float *R w_hh, const float *R xh,
-                         const float *R act, float *R dw_ih, float *R dw_hh, float *R db_ih,
-                         float *R db_hh, float *R dx, ptrdiff_t dxs_b, ptrdiff_t dxs_t,
-                         ptrdiff_t dxs_f, float *R dh0) {
+                         const float *R w_ih, const float *R w_hh, const float *R gamma,
+                         const float *R xh, const float *R act, float *R dw_ih, float *R dw_hh,
+                         float *R db_ih, float *R db_hh, float *R dgamma, float *R dbeta,
+                         float *R dx, ptrdiff_t dxs_b, ptrdiff_t dxs_t, ptrdiff_t dxs_f,
+                         float *R dh0) {
     const strides3 dys = {dys_b, dys_t, dys_f}, dxs = {dxs_b, dxs_t, dxs_f};
+    if (cell == 2)
+        return ln_rnn_backward_(T, B, I, H, dy, dys, dhT, w_ih, w_hh, gamma, xh, act, dw_ih,
+                                dw_hh, db_ih, dgamma, dbeta, dx, dxs, dh0);
     if (cell == 0)
         return rnn_backward_(T, B, I, H, dy, dys, dhT, w_ih, w_hh, xh, dw_ih, dw_hh, db_ih, dx,
                              dxs, dh0);

@@ -29,8 +29,8 @@ _SIGNATURES = {
     "seqcast_lanes": [],
     "seqcast_lstm_forward": [_I] * 4 + [_P] + [_S] * 3 + [_P] * 13,
     "seqcast_lstm_backward": [_I] * 4 + [_P] + [_S] * 3 + [_P] * 14 + [_S] * 3 + [_P] * 2,
-    "seqcast_rnn_forward": [_I] * 5 + [_P] + [_S] * 3 + [_P] * 9,
-    "seqcast_rnn_backward": [_I] * 5 + [_P] + [_S] * 3 + [_P] * 10 + [_S] * 3 + [_P],
+    "seqcast_rnn_forward": [_I] * 5 + [_P] + [_S] * 3 + [_P] * 6 + [ctypes.c_float] + [_P] * 5,
+    "seqcast_rnn_backward": [_I] * 5 + [_P] + [_S] * 3 + [_P] * 13 + [_S] * 3 + [_P],
     "seqcast_wavenet_forward": [_I] * 4 + [_P] + [_I] * 3 + [_P] * 5 + [_S] * 3 + [_P] * 3 + [_I],
     "seqcast_wavenet_backward": [_I] * 4 + [_P] + [_I] * 3 + [_P] * 3 + [_S] * 3 + [_P] * 3
     + [_S] * 3 + [_P] * 4,

@@ -4,9 +4,8 @@ Stock cells (``cell.fused`` names a kernel) run through fused sequence kernels w
 cell's own parameters, so they train exactly like ``torch.nn.RNN/LSTM/GRU``: on the CPU our
 C kernels (``rnn_kernel.py``, ``lstm_kernel.py``) where a C compiler is found, else our
 TorchScript BPTT kernels for SimpleRNN and GRU (``kernels.py``) and oneDNN for the LSTM;
-elsewhere PyTorch's (cuDNN on a GPU). The chapter's peephole LSTM runs in C too, and its
-layer-norm SimpleRNN has a TorchScript BPTT kernel of its own (as has the peephole LSTM
-without a compiler). Any other cell runs through a TorchScript loop over its ``step`` with
+elsewhere PyTorch's (cuDNN on a GPU). The chapter's peephole LSTM and layer-norm SimpleRNN
+run in C too, with TorchScript BPTT kernels (``cell_kernels.py``) as their fallback. Any other cell runs through a TorchScript loop over its ``step`` with
 the input projection hoisted out of the loop (see ``loops.py``); a cell without
 ``project``/``step`` has only its ``forward`` looped, and one TorchScript cannot compile
 runs eagerly.
@@ -26,7 +25,7 @@ from .kernels import gru_sequence, rnn_tanh_sequence
 from .loops import Stepper, eager_loop, script_loop
 from .lstm_kernel import available as native_available
 from .lstm_kernel import lstm_sequence
-from .rnn_kernel import rnn_sequence
+from .rnn_kernel import ln_rnn_sequence, rnn_sequence
 
 _KERNELS = {"rnn_tanh": torch.rnn_tanh, "lstm": torch.lstm, "gru": torch.gru}
 # Our CPU sequence kernels, called as kernel(cell, x, state)
@@ -44,6 +43,9 @@ _CPU_KERNELS = {
 _NATIVE_KERNELS = {
     "rnn_tanh": lambda cell, x, h: rnn_sequence("rnn_tanh", x, h, *cell.flat_weights()),
     "gru": lambda cell, x, h: rnn_sequence("gru", x, h, *cell.flat_weights()),
+    "ln_rnn_tanh": lambda cell, x, h: ln_rnn_sequence(
+        x, h, cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.norm.weight, cell.norm.bias,
+        cell.norm.eps),
     "lstm": lambda cell, x, s: lstm_sequence(x, s, *cell.flat_weights()),
     "peephole_lstm": lambda cell, x, s: lstm_sequence(
         x, s, cell.weight_ih, cell.weight_hh, cell.bias_ih, None, cell.weight_ch),
