@@ -276,6 +276,7 @@ needs_c = pytest.mark.skipif(__import__("seqcast.nn.native", fromlist=["library"
     (5, 8, 8, 2, [1, 2, 4, 1, 2, 4]),   # a partial vector of batch lanes
     (19, 6, 10, 3, [1, 3, 2]),           # channel counts off the 4- and 8-row tiles; 3 taps
     (7, 6, 6, 2, [1, 2]),
+    (1, 8, 8, 2, [1, 2, 4, 8, 16]),      # one series: columns are steps
     (32, 32, 32, 2, [1, 2, 4, 8]),       # the chapter's shape
 ])
 def test_c_residual_stack_equals_the_layers_values_and_gradients(batch, channels, skip,

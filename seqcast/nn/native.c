@@ -499,9 +499,27 @@ int seqcast_lstm_backward(int T, int B, int I, int H, const float *R dy, ptrdiff
    summed over the layers with all skip biases). The skips' sum is the stack's output.
 
    Activations are feature-major: row c of a (C, N) array holds channel c at every column
-   n = t Bp + b, N = T Bp. A shift of s steps is then a shift of s Bp columns, so each tap of
-   a dilated convolution is one product on a shifted view; the layers' inputs keep P zero
-   columns in front (P >= (Kt - 1) d Bp for every d), which is the causal zero padding. */
+   n = t B + b, N = T B rounded up to whole vectors (the columns past T B are padding whose
+   values never reach a real column). The batch is not padded: vectors run over batch rows
+   and steps alike, so one series (B = 1) fills them as well as many. A shift of s steps is
+   a shift of s B columns, so each tap of a dilated convolution is one product on a shifted
+   view; the layers' inputs keep P zero columns in front (P >= (Kt - 1) d B for every d),
+   which is the causal zero padding. */
+
+/* Columns t B .. t B + B - 1 of a feature-major row, from or to element (b, t, c) of the
+   caller's strided (B, T, C) array */
+INLINE void gather_step_(float *R row, const float *R src, strides3 s, int t, int c, int B) {
+    for (int b0 = 0; b0 < B; b0 += LANES) {
+        const float *p = src + (size_t)b0 * s.b + t * s.t + c * s.f;
+        if (B - b0 >= LANES) V(row + b0) = gather_(p, s.b, LANES);
+        else
+            for (int l = 0; l < B - b0; ++l) row[b0 + l] = p[l * s.b];
+    }
+}
+INLINE void scatter_step_(float *R dst, strides3 s, const float *R row, int t, int c, int B) {
+    for (int b0 = 0; b0 < B; b0 += LANES)
+        scatter_(dst + (size_t)b0 * s.b + t * s.t + c * s.f, s.b, B - b0, V(row + b0));
+}
 
 typedef struct {
     int L, Rc, S, Kt, T, B, Bp, N, P;
@@ -526,12 +544,11 @@ static int wavenet_forward_(const wavenet_ *m, const float *R h0, strides3 xs, f
         for (int v = 0; v < nv; ++v) V(skips + (size_t)s * N + v * LANES) = (vf){0} + bias;
     }
     for (int c = 0; c < R_; ++c) {
-        memset(hs + (size_t)c * ld, 0, sizeof(float) * P);
+        float *row = hs + (size_t)c * ld;
+        memset(row, 0, sizeof(float) * P);
         memset(hs + ((size_t)R_ + c) * ld, 0, sizeof(float) * P);
-        for (int t = 0; t < m->T; ++t)
-            for (int v = 0; v < Bp / LANES; ++v)
-                V(hs + (size_t)c * ld + P + (size_t)t * Bp + v * LANES) = gather_(
-                    h0 + (size_t)v * LANES * xs.b + t * xs.t + c * xs.f, xs.b, m->B - v * LANES);
+        for (int t = 0; t < m->T; ++t) gather_step_(row + P + (size_t)t * Bp, h0, xs, t, c, m->B);
+        memset(row + P + (size_t)m->T * Bp, 0, sizeof(float) * (N - (size_t)m->T * Bp));
     }
     for (int l = 0; l < L; ++l) {
         const int d = m->dil[l];
@@ -584,11 +601,8 @@ static int wavenet_backward_(const wavenet_ *m, const float *R dy, strides3 dys,
     if (!buf) return 1;
     float *dS = buf, *dh = dS + (size_t)S * N, *dz = dh + 2 * (size_t)R_ * N;
     float *da = dz + n_dz, *a = da + (size_t)R_ * N, *wk = a + (size_t)R_ * N;
-    for (int s = 0; s < S; ++s)
-        for (int t = 0; t < m->T; ++t)
-            for (int v = 0; v < Bp / LANES; ++v)
-                V(dS + (size_t)s * N + (size_t)t * Bp + v * LANES) = gather_(
-                    dy + (size_t)v * LANES * dys.b + t * dys.t + s * dys.f, dys.b, m->B - v * LANES);
+    for (int s = 0; s < S; ++s) /* the padding columns stay zero (alloc_) */
+        for (int t = 0; t < m->T; ++t) gather_step_(dS + (size_t)s * N + (size_t)t * Bp, dy, dys, t, s, m->B);
     float skip_bias_grad[S > 0 ? S : 1];
     row_sums_(skip_bias_grad, dS, N, S, nv);
     /* dh of the last layer's output: zero (only the skips leave the stack) */
@@ -633,9 +647,7 @@ static int wavenet_backward_(const wavenet_ *m, const float *R dy, strides3 dys,
     if (dx)
         for (int c = 0; c < R_; ++c)
             for (int t = 0; t < m->T; ++t)
-                for (int v = 0; v < Bp / LANES; ++v)
-                    scatter_(dx + (size_t)v * LANES * dxs.b + t * dxs.t + c * dxs.f, dxs.b,
-                             m->B - v * LANES, V(dh_out + (size_t)c * N + (size_t)t * Bp + v * LANES));
+                scatter_step_(dx, dxs, dh_out + (size_t)c * N + (size_t)t * Bp, t, c, m->B);
     free(buf);
     return 0;
 }
@@ -645,8 +657,8 @@ int seqcast_wavenet_forward(int L, int R_, int S, int Kt, const int *dil, int T,
                             const float *const *w_out, const float *const *b_out,
                             const float *R h0, ptrdiff_t xs_b, ptrdiff_t xs_t, ptrdiff_t xs_f,
                             float *R hs, float *R gates, float *R skips, int training) {
-    const int Bp = (B + LANES - 1) / LANES * LANES;
-    const wavenet_ m = {L, R_, S, Kt, T, B, Bp, T * Bp, P, dil, w_conv, b_conv, w_out, b_out};
+    const wavenet_ m = {L, R_, S, Kt, T, B, B, (T * B + LANES - 1) / LANES * LANES, P, dil,
+                        w_conv, b_conv, w_out, b_out};
     const strides3 xs = {xs_b, xs_t, xs_f};
     return wavenet_forward_(&m, h0, xs, hs, gates, skips, training);
 }
@@ -658,8 +670,8 @@ int seqcast_wavenet_backward(int L, int R_, int S, int Kt, const int *dil, int T
                              float *R dx, ptrdiff_t dxs_b, ptrdiff_t dxs_t, ptrdiff_t dxs_f,
                              float *const *dw_conv, float *const *db_conv,
                              float *const *dw_out, float *const *db_out) {
-    const int Bp = (B + LANES - 1) / LANES * LANES;
-    const wavenet_ m = {L, R_, S, Kt, T, B, Bp, T * Bp, P, dil, w_conv, NULL, w_out, NULL};
+    const wavenet_ m = {L, R_, S, Kt, T, B, B, (T * B + LANES - 1) / LANES * LANES, P, dil,
+                        w_conv, NULL, w_out, NULL};
     const strides3 dys = {dys_b, dys_t, dys_f}, dxs = {dxs_b, dxs_t, dxs_f};
     return wavenet_backward_(&m, dy, dys, hs, gates, dx, dxs, dw_conv, db_conv, dw_out, db_out);
 }

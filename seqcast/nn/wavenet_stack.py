@@ -3,8 +3,9 @@
 A small WaveNet's training step is hundreds of small tensor operations (per layer: the
 taps' products, the gate, the 1x1's residual and skip parts, and as many again backward),
 each costing microseconds of dispatch. Here one C call runs the whole stack forward and one
-backward, weight gradients included, on feature-major activations with the batch along the
-vector lanes. ``residual_stack`` equals the layers' own computation to float precision
+backward, weight gradients included, on feature-major activations: each channel a row of
+(step, batch row) columns, so vectors run over batch rows and steps alike and one series
+fills them as well as many. ``residual_stack`` equals the layers' own computation to float precision
 (tests/test_conv.py).
 """
 
@@ -29,8 +30,8 @@ class _Stack(torch.autograd.Function):
     def forward(ctx, h0, dilations, kernel_size, skip_channels, grad_enabled, *weights):
         lib = library()
         (B, T, R), L, S, K = h0.shape, len(dilations), skip_channels, kernel_size
-        Bp = -(-B // lib.lanes) * lib.lanes
-        N, P = T * Bp, (K - 1) * max(dilations) * Bp  # columns, causal zero padding
+        # columns t B + b, whole vectors; the causal zero padding in front
+        N, P = -(-T * B // lib.lanes) * lib.lanes, (K - 1) * max(dilations) * B
         # Held in a list: the C code reads them after the line that makes them
         ws = [w.contiguous() for w in weights]  # conv weights, conv biases, 1x1 weights, biases
         training = grad_enabled and any(ctx.needs_input_grad)
@@ -47,7 +48,7 @@ class _Stack(torch.autograd.Function):
         if training:
             ctx.save_for_backward(hs, gates, *ws[:L], *ws[2 * L:3 * L])
             ctx.dims = (L, R, S, K, T, B, P, tuple(dilations))
-        return skips.as_strided((B, T, S), (1, Bp, N))  # feature-major
+        return skips.as_strided((B, T, S), (1, B, N))  # feature-major
 
     @staticmethod
     def backward(ctx, dy):
