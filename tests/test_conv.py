@@ -322,3 +322,35 @@ def test_wavenet_trains_through_the_c_stack_or_without_it(monkeypatch):
     monkeypatch.setattr(wavenet_stack, "available", lambda *args: False)
     torch.testing.assert_close(model(x), out, rtol=1e-5, atol=1e-6)
     assert calls == [1]
+
+
+@needs_c
+@pytest.mark.parametrize("batch,channels,kernel_size,dilations", [
+    (1, [1, 20, 20], 2, [1, 2]),         # one series
+    (19, [3, 6, 5, 7], 3, [1, 4, 2]),    # channel counts off the tiles; 3 taps
+    (32, [1] + [20] * 8, 2, [1, 2, 4, 8] * 2),  # the chapter's
+])
+def test_c_conv_stack_equals_the_layers_values_and_gradients(batch, channels, kernel_size,
+                                                             dilations):
+    from seqcast.nn.wavenet_stack import conv_stack, convs_available
+
+    torch.manual_seed(0)
+    convs = torch.nn.ModuleList(Conv1d(a, b, kernel_size, dilation=d)
+                                for a, b, d in zip(channels[:-1], channels[1:], dilations))
+    with torch.no_grad():
+        for p in convs.parameters():
+            p.add_(torch.randn_like(p) * 0.2)
+    x = torch.randn(batch, 23, channels[0], requires_grad=True)
+    assert convs_available(x, convs)
+    want = x
+    for conv in convs:
+        want = F.relu(conv(want))
+    got = conv_stack(x, convs)
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+    w = torch.randn_like(want)
+    inputs = [x, *convs.parameters()]
+    for g, r in zip(torch.autograd.grad((got * w).sum(), inputs),
+                    torch.autograd.grad((want * w).sum(), inputs), strict=True):
+        torch.testing.assert_close(g, r, rtol=1e-4, atol=1e-4)
+    with torch.no_grad():
+        assert torch.equal(conv_stack(x, convs), got)

@@ -295,6 +295,15 @@ def test_c_lstm_kernel_built_for_narrower_vectors(flags, monkeypatch, tmp_path):
     from seqcast.nn.conv import ResidualLayer
 
     monkeypatch.setattr(wavenet_stack, "library", lambda: lib)
+    from seqcast.nn.conv import Conv1d
+
+    convs = torch.nn.ModuleList(Conv1d(a, b, 2, dilation=d) for a, b, d in ((3, 6, 1), (6, 5, 2)))
+    want = torch.relu(convs[1](torch.relu(convs[0](x))))
+    got = wavenet_stack.conv_stack(x, convs)
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+    for g, r in zip(torch.autograd.grad(got.square().sum(), [x, *convs.parameters()]),
+                    torch.autograd.grad(want.square().sum(), [x, *convs.parameters()]), strict=True):
+        torch.testing.assert_close(g, r, rtol=1e-4, atol=1e-4)
     layers = torch.nn.ModuleList(ResidualLayer(6, 6, 2, d) for d in (1, 2, 4))
     h = torch.randn(19, 20, 6, requires_grad=True)
     want, hr = 0, h

@@ -159,6 +159,9 @@ class SimpleWaveNet(_Generative):
         self.output = output
 
     def _run(self, x: Tensor, queues: list | None = None) -> Tensor:
+        if queues is None and wavenet_stack.convs_available(x, self.convs):  # one C call
+            h = wavenet_stack.conv_stack(x, self.convs)  # (B, T, filters), feature-major
+            return self.head_layer(h.transpose(0, 1)).transpose(0, 1)  # (B, T, out)
         x = x.transpose(0, 1)  # time major (T, B, C): each causal conv is a few matmuls
         for conv in self.convs:
             if queues is not None:

@@ -1050,3 +1050,131 @@ int seqcast_rnn_backward(int cell, int T, int B, int I, int H, const float *R dy
                          db_hh, dx, dxs, dh0);
 }
 
+
+/* ---- A stack of causal convolutions with ReLU (the chapter's simple WaveNet) -------------
+
+   Layer l maps C[l] channels to C[l + 1] with Kt taps and dilation dil[l], then ReLU. The
+   same layout as the residual stack: rows of (step, batch row) columns, P zero columns in
+   front of every layer's input. hs holds every layer's input and the last one's output at
+   row offsets sum(C[:l]) (P + N) when training, two buffers of max(C) rows otherwise. */
+
+typedef struct {
+    int L, Kt, T, B, N, P, maxc;
+    const int *C, *dil;
+    const float *const *w, *const *b;
+} convs_;
+
+static size_t convs_offset_(const convs_ *m, int l, int training) {
+    if (!training) return (size_t)(l & 1) * m->maxc * (m->P + m->N);
+    size_t rows = 0;
+    for (int i = 0; i < l; ++i) rows += m->C[i];
+    return rows * (m->P + m->N);
+}
+
+/* wt[k][c][o] = W[o][c][k] for W (C_out, C_in, Kt), torch's layout */
+static void taps_t_(float *R wt, const float *R w, int co, int ci, int Kt) {
+    for (int o = 0; o < co; ++o)
+        for (int c = 0; c < ci; ++c)
+            for (int k = 0; k < Kt; ++k) wt[((size_t)k * ci + c) * co + o] = w[((size_t)o * ci + c) * Kt + k];
+}
+
+static int convs_forward_(const convs_ *m, const float *R x, strides3 xs, float *R hs,
+                          int training) {
+    const int L = m->L, Kt = m->Kt, N = m->N, P = m->P, B = m->B, nv = N / LANES, ld = P + N;
+    float *wt = alloc_((size_t)Kt * m->maxc * m->maxc);
+    if (!wt) return 1;
+    for (int c = 0; c < m->C[0]; ++c) {
+        float *row = hs + (size_t)c * ld;
+        memset(row, 0, sizeof(float) * P);
+        for (int t = 0; t < m->T; ++t) gather_step_(row + P + (size_t)t * B, x, xs, t, c, B);
+        memset(row + P + (size_t)m->T * B, 0, sizeof(float) * (N - (size_t)m->T * B));
+    }
+    for (int l = 0; l < L; ++l) {
+        const int ci = m->C[l], co = m->C[l + 1], d = m->dil[l];
+        const float *hin = hs + convs_offset_(m, l, training);
+        float *hout = hs + convs_offset_(m, l + 1, training);
+        taps_t_(wt, m->w[l], co, ci, Kt);
+        for (int o = 0; o < co; ++o) memset(hout + (size_t)o * ld, 0, sizeof(float) * P);
+        for (int k = 0; k < Kt; ++k) /* tap k looks (Kt - 1 - k) d steps back */
+            product_(hout + P, ld, wt + (size_t)k * ci * co, co, k == 0 ? m->b[l] : NULL,
+                     hin + P - (ptrdiff_t)(Kt - 1 - k) * d * B, ld, ci, co, nv, k > 0);
+        for (int o = 0; o < co; ++o)
+            for (int v = 0; v < nv; ++v) {
+                float *h = hout + (size_t)o * ld + P + v * LANES;
+                const vf z = V(h);
+                V(h) = (vf)((vi)z & (vi)(z > 0.0f)); /* ReLU */
+            }
+    }
+    free(wt);
+    return 0;
+}
+
+/* Backward of a training convs_forward_: dy (B, T, C[L]) the gradient of the last output;
+   writes dw[l] (C[l + 1], C[l], Kt), db[l] (C[l + 1]) and dx (B, T, C[0]) unless NULL. */
+static int convs_backward_(const convs_ *m, const float *R dy, strides3 dys,
+                           const float *R hs, float *R dx, strides3 dxs, float *const *dw,
+                           float *const *db) {
+    const int L = m->L, Kt = m->Kt, N = m->N, P = m->P, B = m->B, nv = N / LANES, ld = P + N;
+    const size_t plane = (size_t)m->maxc * (N + P);
+    float *buf = alloc_(2 * plane + (size_t)Kt * m->maxc * m->maxc);
+    if (!buf) return 1;
+    float *dh = buf, *dn = buf + plane, *wk = buf + 2 * plane;
+    for (int c = 0; c < m->C[L]; ++c) /* columns past T B and the tail stay zero */
+        for (int t = 0; t < m->T; ++t) gather_step_(dh + (size_t)c * (N + P) + (size_t)t * B, dy, dys, t, c, B);
+    for (int l = L - 1; l >= 0; --l) {
+        const int ci = m->C[l], co = m->C[l + 1], d = m->dil[l];
+        const float *hin = hs + convs_offset_(m, l, 1), *hout = hs + convs_offset_(m, l + 1, 1);
+        for (int o = 0; o < co; ++o) /* through the ReLU: zero where the output is */
+            for (int v = 0; v < nv; ++v) {
+                float *g = dh + (size_t)o * (N + P) + v * LANES;
+                const vf h = V(hout + (size_t)o * ld + P + v * LANES);
+                V(g) = (vf)((vi)V(g) & (vi)(h > 0.0f));
+            }
+        for (int k = 0; k < Kt; ++k)
+            gram_(dw[l] + k, (ptrdiff_t)ci * Kt, Kt, dh, N + P, co,
+                  hin + P - (ptrdiff_t)(Kt - 1 - k) * d * B, ld, ci, nv, 0);
+        row_sums_(db[l], dh, N + P, co, nv);
+        if (l == 0 && !dx) break;
+        /* the input's gradient: sum_k W_k^T dz shifted forward by (Kt - 1 - k) d steps */
+        for (int o = 0; o < co; ++o)
+            for (int c = 0; c < ci; ++c)
+                for (int k = 0; k < Kt; ++k)
+                    wk[((size_t)k * co + o) * ci + c] = m->w[l][((size_t)o * ci + c) * Kt + k];
+        for (int k = 0; k < Kt; ++k)
+            product_(dn, N + P, wk + (size_t)k * co * ci, ci, NULL,
+                     dh + (ptrdiff_t)(Kt - 1 - k) * d * B, N + P, co, ci, nv, k > 0);
+        for (int c = 0; c < ci; ++c) memset(dn + (size_t)c * (N + P) + N, 0, sizeof(float) * P);
+        float *tmp = dh;
+        dh = dn;
+        dn = tmp;
+    }
+    if (dx)
+        for (int c = 0; c < m->C[0]; ++c)
+            for (int t = 0; t < m->T; ++t)
+                scatter_step_(dx, dxs, dh + (size_t)c * (N + P) + (size_t)t * B, t, c, B);
+    free(buf);
+    return 0;
+}
+
+int seqcast_convs_forward(int L, const int *C, int Kt, const int *dil, int T, int B, int P,
+                          const float *const *w, const float *const *b, const float *R x,
+                          ptrdiff_t xs_b, ptrdiff_t xs_t, ptrdiff_t xs_f, float *R hs,
+                          int training) {
+    int maxc = 0;
+    for (int l = 0; l <= L; ++l) maxc = C[l] > maxc ? C[l] : maxc;
+    const convs_ m = {L, Kt, T, B, (T * B + LANES - 1) / LANES * LANES, P, maxc, C, dil, w, b};
+    const strides3 xs = {xs_b, xs_t, xs_f};
+    return convs_forward_(&m, x, xs, hs, training);
+}
+
+int seqcast_convs_backward(int L, const int *C, int Kt, const int *dil, int T, int B, int P,
+                           const float *const *w, const float *R dy, ptrdiff_t dys_b,
+                           ptrdiff_t dys_t, ptrdiff_t dys_f, const float *R hs, float *R dx,
+                           ptrdiff_t dxs_b, ptrdiff_t dxs_t, ptrdiff_t dxs_f,
+                           float *const *dw, float *const *db) {
+    int maxc = 0;
+    for (int l = 0; l <= L; ++l) maxc = C[l] > maxc ? C[l] : maxc;
+    const convs_ m = {L, Kt, T, B, (T * B + LANES - 1) / LANES * LANES, P, maxc, C, dil, w, NULL};
+    const strides3 dys = {dys_b, dys_t, dys_f}, dxs = {dxs_b, dxs_t, dxs_f};
+    return convs_backward_(&m, dy, dys, hs, dx, dxs, dw, db);
+}

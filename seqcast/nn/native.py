@@ -31,6 +31,9 @@ _SIGNATURES = {
     "seqcast_lstm_backward": [_I] * 4 + [_P] + [_S] * 3 + [_P] * 14 + [_S] * 3 + [_P] * 2,
     "seqcast_rnn_forward": [_I] * 5 + [_P] + [_S] * 3 + [_P] * 6 + [ctypes.c_float] + [_P] * 5,
     "seqcast_rnn_backward": [_I] * 5 + [_P] + [_S] * 3 + [_P] * 13 + [_S] * 3 + [_P],
+    "seqcast_convs_forward": [_I, _P, _I, _P] + [_I] * 3 + [_P] * 3 + [_S] * 3 + [_P, _I],
+    "seqcast_convs_backward": [_I, _P, _I, _P] + [_I] * 3 + [_P] * 2 + [_S] * 3 + [_P] * 2
+    + [_S] * 3 + [_P] * 2,
     "seqcast_wavenet_forward": [_I] * 4 + [_P] + [_I] * 3 + [_P] * 5 + [_S] * 3 + [_P] * 3 + [_I],
     "seqcast_wavenet_backward": [_I] * 4 + [_P] + [_I] * 3 + [_P] * 3 + [_S] * 3 + [_P] * 3
     + [_S] * 3 + [_P] * 4,

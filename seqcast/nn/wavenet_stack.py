@@ -1,12 +1,13 @@
-"""WaveNet's gated residual stack on the CPU through the C kernels of ``native.c``.
+"""WaveNet's gated residual stack, and the chapter's simple WaveNet's stack of causal ReLU
+convolutions, on the CPU through the C kernels of ``native.c``.
 
 A small WaveNet's training step is hundreds of small tensor operations (per layer: the
 taps' products, the gate, the 1x1's residual and skip parts, and as many again backward),
 each costing microseconds of dispatch. Here one C call runs the whole stack forward and one
 backward, weight gradients included, on feature-major activations: each channel a row of
 (step, batch row) columns, so vectors run over batch rows and steps alike and one series
-fills them as well as many. ``residual_stack`` equals the layers' own computation to float precision
-(tests/test_conv.py).
+fills them as well as many. ``residual_stack`` and ``conv_stack`` equal the layers' own
+computation to float precision (tests/test_conv.py).
 """
 
 from __future__ import annotations
@@ -93,3 +94,65 @@ def residual_stack(h: Tensor, layers) -> Tensor:
                + [layer.out.weight for layer in layers] + [layer.out.bias for layer in layers])
     return _Stack.apply(h, [layer.conv.dilation for layer in layers], first.conv.kernel_size,
                         first.out.out_features - first.channels, torch.is_grad_enabled(), *weights)
+
+
+class _Convs(torch.autograd.Function):
+    @staticmethod
+    @_float32
+    def forward(ctx, x, dilations, kernel_size, grad_enabled, *weights):
+        lib = library()
+        (B, T, _), L = x.shape, len(dilations)
+        channels = [x.shape[2]] + [w.shape[0] for w in weights[:L]]
+        N, P = -(-T * B // lib.lanes) * lib.lanes, (kernel_size - 1) * max(dilations) * B
+        ws = [w.contiguous() for w in weights]  # held: the C code reads them below
+        training = grad_enabled and any(ctx.needs_input_grad)
+        rows = sum(channels) if training else 2 * max(channels)
+        hs = x.new_empty(rows * (P + N))
+        C, dil = (ctypes.c_int * (L + 1))(*channels), (ctypes.c_int * L)(*dilations)
+        status = lib.seqcast_convs_forward(
+            L, C, kernel_size, dil, T, B, P, _pointers(ws[:L]), _pointers(ws[L:]), x.data_ptr(),
+            *x.stride(), hs.data_ptr(), int(training))
+        if status:
+            raise MemoryError("the convolution kernel could not allocate its scratch memory")
+        last = (sum(channels[:-1]) if training else (L % 2) * max(channels)) * (P + N) + P
+        if training:
+            ctx.save_for_backward(hs, *ws[:L])
+            ctx.dims = (L, kernel_size, T, B, P, tuple(dilations), tuple(channels))
+        return hs.as_strided((B, T, channels[-1]), (1, B, P + N), last)  # feature-major
+
+    @staticmethod
+    def backward(ctx, dy):
+        hs, *ws = ctx.saved_tensors
+        L, K, T, B, P, dilations, channels = ctx.dims
+        dw = [torch.empty_like(w) for w in ws]
+        db = [w.new_empty(w.shape[0]) for w in ws]
+        dx = hs.new_empty(B, T, channels[0]) if ctx.needs_input_grad[0] else None
+        status = library().seqcast_convs_backward(
+            L, (ctypes.c_int * (L + 1))(*channels), K, (ctypes.c_int * L)(*dilations), T, B, P,
+            _pointers(ws), dy.data_ptr(), *dy.stride(), hs.data_ptr(),
+            None if dx is None else dx.data_ptr(), *(dx.stride() if dx is not None else (0, 0, 0)),
+            _pointers(dw), _pointers(db))
+        if status:
+            raise MemoryError("the convolution kernel could not allocate its scratch memory")
+        return (dx, None, None, None, *dw, *db)
+
+
+def convs_available(x: Tensor, convs) -> bool:
+    """Whether the C kernels can run this stack of causal ``Conv1d``s: stride 1, one kernel
+    size, biases, float32 on the CPU, kernels built here."""
+    if x.device.type != "cpu" or x.dtype != torch.float32 or not len(convs):
+        return False
+    if library() is None or x.shape[0] == 0 or x.shape[1] == 0:
+        return False
+    first = convs[0]
+    return all(conv.padding == "causal" and conv.stride == 1 and conv.bias is not None
+               and conv.kernel_size == first.kernel_size and conv.backend != "torch"
+               and conv.weight.dtype == torch.float32 for conv in convs)
+
+
+def conv_stack(x: Tensor, convs) -> Tensor:
+    """ReLU(conv(...ReLU(conv(x)))) for causal stride-1 ``Conv1d``s, (B, T, C_in) ->
+    (B, T, C_out); a view of feature-major storage."""
+    weights = [conv.weight for conv in convs] + [conv.bias for conv in convs]
+    return _Convs.apply(x, [conv.dilation for conv in convs], convs[0].kernel_size,
+                        torch.is_grad_enabled(), *weights)
