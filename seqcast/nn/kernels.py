@@ -1,4 +1,6 @@
-"""Sequence kernels for the stock cells with hand-written backpropagation through time.
+"""Sequence kernels for the stock cells with hand-written backpropagation through time, in
+TorchScript: on the CPU, the fallback of the C kernels (``rnn_kernel.py``) where no C
+compiler is found.
 
 PyTorch's fused CPU kernels for ``rnn_tanh`` and ``gru`` spend most of a small model's
 training step in per-step overhead. Here the input projection of every step is one matrix

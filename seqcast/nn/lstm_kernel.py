@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
+from torch.autograd.function import once_differentiable
 
 from .kernels import _float32
 from .native import library
@@ -70,6 +71,7 @@ class _LSTM(torch.autograd.Function):
         return kept.as_strided((B, T, H), (1, Bp, T * Bp)), h, c
 
     @staticmethod
+    @once_differentiable  # the C code's gradients have no graph of their own
     def backward(ctx, dy, dh, dc):
         kept, w_ih, w_hh, w_ch, c0 = ctx.saved_tensors
         B, T, I, H = ctx.dims[:4]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
+from torch.autograd.function import once_differentiable
 
 from .kernels import _float32
 from .native import library
@@ -63,6 +64,7 @@ class _RNN(torch.autograd.Function):
         return kept.as_strided((B, T, H), (1, Bp, T * Bp)), h
 
     @staticmethod
+    @once_differentiable  # the C code's gradients have no graph of their own
     def backward(ctx, dy, dh):
         kept, w_ih, w_hh, gamma = ctx.saved_tensors
         (B, T, I, H, Bp), cell, need = ctx.dims, ctx.cell, ctx.needs_input_grad

@@ -16,6 +16,7 @@ import ctypes
 
 import torch
 from torch import Tensor
+from torch.autograd.function import once_differentiable
 
 from .kernels import _float32
 from .native import library
@@ -52,6 +53,7 @@ class _Stack(torch.autograd.Function):
         return skips.as_strided((B, T, S), (1, B, N))  # feature-major
 
     @staticmethod
+    @once_differentiable  # the C code's gradients have no graph of their own
     def backward(ctx, dy):
         hs, gates, *ws = ctx.saved_tensors
         L, R, S, K, T, B, P, dilations = ctx.dims
@@ -121,6 +123,7 @@ class _Convs(torch.autograd.Function):
         return hs.as_strided((B, T, channels[-1]), (1, B, P + N), last)  # feature-major
 
     @staticmethod
+    @once_differentiable  # the C code's gradients have no graph of their own
     def backward(ctx, dy):
         hs, *ws = ctx.saved_tensors
         L, K, T, B, P, dilations, channels = ctx.dims
