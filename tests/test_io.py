@@ -114,6 +114,14 @@ def test_fill_fills_gaps_and_missing_values(fill, expected, tmp_path):
         assert len(s) == 20 and s.values[7] == pytest.approx(expected) and panel.freq == "MS"
 
 
+@pytest.mark.parametrize("fill", ["ffill", "interpolate", "zero"])
+def test_a_column_with_no_values_is_an_error_even_with_fill(fill, tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_text("step,value\n,0.0\n,1.0\n")  # "step" holds no values at all
+    with pytest.raises(ValueError, match=r"empty\.csv: column 'step': no values, every row"):
+        read_series(path, fill=fill)
+
+
 def test_unknown_columns_list_valid_options(tmp_path):
     path = write(monthly(), tmp_path / "s.csv")
     with pytest.raises(ValueError, match="no value column 'units'; valid: sales"):

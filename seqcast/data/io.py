@@ -269,6 +269,8 @@ def _regularise(index, freq, v, rows, source, col_t, col, fill):
                 f"{source}: column {col!r}, row {rows[i] + 1}: missing value"
                 f" (to fill it: --fill ffill|interpolate|zero)"
             )
+        if missing.all():  # nothing to fill from
+            raise ValueError(f"{source}: column {col!r}: no values, every row is missing")
         s = pd.Series(v)
         if fill == "zero":
             s = s.fillna(0.0)
