@@ -258,6 +258,14 @@ def test_torch_backend_convolutions_match_ours(name):
         torch.testing.assert_close(p.grad, q.grad, rtol=1e-4, atol=1e-5)
 
 
+def _assert_same_values_and_gradients(got, want, inputs):
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+    w = torch.randn_like(want)
+    for g, r in zip(torch.autograd.grad((got * w).sum(), inputs),
+                    torch.autograd.grad((want * w).sum(), inputs), strict=True):
+        torch.testing.assert_close(g, r, rtol=1e-4, atol=1e-4)
+
+
 def _layers_reference(h, layers):
     """The skip sum of ``ResidualLayer``s by their own (batch-first, torch) computation."""
     skips = 0
@@ -293,12 +301,7 @@ def test_c_residual_stack_equals_the_layers_values_and_gradients(batch, channels
     assert available(h, layers)
     want = _layers_reference(h, layers)
     got = residual_stack(h, layers)
-    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
-    w = torch.randn_like(want)
-    inputs = [h, *layers.parameters()]
-    for g, r in zip(torch.autograd.grad((got * w).sum(), inputs),
-                    torch.autograd.grad((want * w).sum(), inputs), strict=True):
-        torch.testing.assert_close(g, r, rtol=1e-4, atol=1e-4)
+    _assert_same_values_and_gradients(got, want, [h, *layers.parameters()])
     with torch.no_grad():  # without gradients: two layers' activations kept, the same result
         assert torch.equal(residual_stack(h, layers), got)
 
@@ -346,11 +349,6 @@ def test_c_conv_stack_equals_the_layers_values_and_gradients(batch, channels, ke
     for conv in convs:
         want = F.relu(conv(want))
     got = conv_stack(x, convs)
-    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
-    w = torch.randn_like(want)
-    inputs = [x, *convs.parameters()]
-    for g, r in zip(torch.autograd.grad((got * w).sum(), inputs),
-                    torch.autograd.grad((want * w).sum(), inputs), strict=True):
-        torch.testing.assert_close(g, r, rtol=1e-4, atol=1e-4)
+    _assert_same_values_and_gradients(got, want, [x, *convs.parameters()])
     with torch.no_grad():
         assert torch.equal(conv_stack(x, convs), got)

@@ -268,6 +268,43 @@ typedef struct {
     ptrdiff_t b, t, f;
 } strides3;
 
+/* [W_ih W_hh] (G, I + H) without its first k0 columns, into w (G, Kp) (Kp >= I + H - k0) */
+static void pack_weights_(float *R w, int Kp, const float *R w_ih, const float *R w_hh, int G,
+                          int I, int H, int k0) {
+    for (int g = 0; g < G; ++g)
+        for (int k = k0; k < I + H; ++k)
+            w[(size_t)g * Kp + k - k0] = k < I ? w_ih[(size_t)g * I + k] : w_hh[(size_t)g * H + k - I];
+}
+
+/* Rows 0..n-1 of a column block (rows at stride ld) to element (b, t, k) of the caller's dx */
+INLINE void store_rows_(float *R dx, strides3 dxs, const float *R rows, ptrdiff_t ld, int n,
+                        int t, int B, int nv) {
+    for (int k = 0; k < n; ++k)
+        for (int v = 0; v < nv; ++v)
+            scatter_(dx + (size_t)v * LANES * dxs.b + t * dxs.t + k * dxs.f, dxs.b, B - v * LANES,
+                     V(rows + (size_t)k * ld + v * LANES));
+}
+
+/* One step back through [W_ih W_hh]: rows k0.. of [dx_t; dh_{t-1}] = w^T dz_t (w from
+   pack_weights_, dz_t's G rows at stride ldz) into out (Kp rows); dh_{t-1} into dh (H
+   rows), dx_t to the caller's dx unless NULL */
+static void step_back_(float *R out, const float *R w, int Kp, int k0, const float *R dz_t,
+                       ptrdiff_t ldz, int G, int I, int H, int B, int nv, float *R dh,
+                       float *R dx, strides3 dxs, int t) {
+    const size_t step = (size_t)nv * LANES;
+    product_(out, step, w, Kp, NULL, dz_t, ldz, G, Kp, nv, 0);
+    memcpy(dh, out + (size_t)(I - k0) * step, sizeof(float) * H * step);
+    if (dx) store_rows_(dx, dxs, out, step, I, t, B, nv);
+}
+
+/* The weight gradients over all nt vectors of steps: dw_ih = dz x^T, dw_hh = dz h_prev^T,
+   from G rows of dz at stride ldz and xh ([x_t; h_{t-1}] at column block t, rows at ldx) */
+static void weight_grads_(float *R dw_ih, float *R dw_hh, const float *R dz, ptrdiff_t ldz,
+                          int G, const float *R xh, ptrdiff_t ldx, int I, int H, int nt) {
+    gram_(dw_ih, I, 1, dz, ldz, G, xh, ldx, I, nt, 0);
+    gram_(dw_hh, H, 1, dz, ldz, G, xh + (size_t)I * ldx, ldx, H, nt, 0);
+}
+
 /* LSTM (optionally with peepholes) over T steps of x (B, T, I).
      w_ih (4H, I), w_hh (4H, H), b_ih (4H), b_hh (4H) or NULL, wc (3, H) or NULL,
      h0, c0 (B, H), or NULL for zeros
@@ -388,9 +425,7 @@ static int lstm_backward_(int T, int B, int I, int H, const float *R dy, strides
     float *db_acc = dh + (size_t)H * step, *dwc_acc = db_acc + (size_t)G * LANES;
     float *dz = dwc_acc + (size_t)3 * H * LANES; /* (4H, T, Bp) */
     /* w[g][k - k0] = [W_ih W_hh][g][k], zero in the padding columns */
-    for (int g = 0; g < G; ++g)
-        for (int k = k0; k < K; ++k)
-            w[(size_t)g * Kp + k - k0] = k < I ? w_ih[(size_t)g * I + k] : w_hh[(size_t)g * H + k - I];
+    pack_weights_(w, Kp, w_ih, w_hh, G, I, H, k0);
     for (int j = 0; j < H; ++j)
         for (int v = 0; v < nv; ++v) {
             const int n = B - v * LANES;
@@ -439,13 +474,7 @@ static int lstm_backward_(int T, int B, int I, int H, const float *R dy, strides
             }
         }
         /* [dx_t; dh_{t-1}] rows k0 .. K - 1 = w^T dz_t */
-        product_(out, Bp, w, Kp, NULL, d, ldz, G, Kp, nv, 0);
-        memcpy(dh, out + (size_t)(I - k0) * step, sizeof(float) * H * step);
-        if (dx)
-            for (int k = 0; k < I; ++k)
-                for (int v = 0; v < nv; ++v)
-                    scatter_(dx + (size_t)v * LANES * dxs.b + t * dxs.t + k * dxs.f, dxs.b,
-                             B - v * LANES, V(out + (size_t)k * step + v * LANES));
+        step_back_(out, w, Kp, k0, d, ldz, G, I, H, B, nv, dh, dx, dxs, t);
     }
     for (int j = 0; j < H; ++j)
         for (int v = 0; v < nv; ++v) {
@@ -456,8 +485,7 @@ static int lstm_backward_(int T, int B, int I, int H, const float *R dy, strides
         }
     const int nt = T * Bp / LANES;
     const ptrdiff_t ldx = (ptrdiff_t)(T + 1) * Bp;
-    gram_(dw_ih, I, 1, dz, ldz, G, xh, ldx, I, nt, 0);
-    gram_(dw_hh, H, 1, dz, ldz, G, xh + (size_t)I * ldx, ldx, H, nt, 0);
+    weight_grads_(dw_ih, dw_hh, dz, ldz, G, xh, ldx, I, H, nt);
     for (int g = 0; g < G; ++g) db[g] = hsum_(V(db_acc + (size_t)g * LANES));
     if (wc && dwc)
         for (int q = 0; q < 3 * H; ++q) {
@@ -755,9 +783,7 @@ static int rnn_backward_(int T, int B, int I, int H, const float *R dy, strides3
     float *buf = alloc_((size_t)H * Kp + (size_t)Kp * step + (size_t)H * step + (size_t)H * ldz);
     if (!buf) return 1;
     float *w = buf, *out = w + (size_t)H * Kp, *dh = out + (size_t)Kp * step, *dz = dh + (size_t)H * step;
-    for (int o = 0; o < H; ++o)
-        for (int k = k0; k < K; ++k)
-            w[(size_t)o * Kp + k - k0] = k < I ? w_ih[(size_t)o * I + k] : w_hh[(size_t)o * H + k - I];
+    pack_weights_(w, Kp, w_ih, w_hh, H, I, H, k0);
     state_in_(dh, step, dhT, H, B, nv);
     for (int t = T - 1; t >= 0; --t) {
         const float *h = xh + (size_t)I * ldx + (size_t)(t + 1) * step;
@@ -768,17 +794,10 @@ static int rnn_backward_(int T, int B, int I, int H, const float *R dy, strides3
                 if (dy) d += gather_(dy + (size_t)v * LANES * dys.b + t * dys.t + j * dys.f, dys.b, B - v * LANES);
                 V(dz + (size_t)j * ldz + (size_t)t * step + v * LANES) = d * (1.0f - hj * hj);
             }
-        product_(out, Bp, w, Kp, NULL, dz + (size_t)t * step, ldz, H, Kp, nv, 0);
-        memcpy(dh, out + (size_t)(I - k0) * step, sizeof(float) * H * step);
-        if (dx)
-            for (int k = 0; k < I; ++k)
-                for (int v = 0; v < nv; ++v)
-                    scatter_(dx + (size_t)v * LANES * dxs.b + t * dxs.t + k * dxs.f, dxs.b,
-                             B - v * LANES, V(out + (size_t)k * step + v * LANES));
+        step_back_(out, w, Kp, k0, dz + (size_t)t * step, ldz, H, I, H, B, nv, dh, dx, dxs, t);
     }
     const int nt = T * Bp / LANES;
-    gram_(dw_ih, I, 1, dz, ldz, H, xh, ldx, I, nt, 0);
-    gram_(dw_hh, H, 1, dz, ldz, H, xh + (size_t)I * ldx, ldx, H, nt, 0);
+    weight_grads_(dw_ih, dw_hh, dz, ldz, H, xh, ldx, I, H, nt);
     row_sums_(db, dz, ldz, H, nt);
     if (dh0) state_out_(dh0, dh, step, H, B, nv);
     free(buf);
@@ -878,10 +897,7 @@ static int gru_backward_(int T, int B, int I, int H, const float *R dy, strides3
         product_(dh, Bp, w_hh, H, NULL, dgh + (size_t)t * step, ldz, G, H, nv, 1);
         if (dx) {
             product_(dxt, Bp, w_ih, I, NULL, dgi + (size_t)t * step, ldz, G, I, nv, 0);
-            for (int k = 0; k < I; ++k)
-                for (int v = 0; v < nv; ++v)
-                    scatter_(dx + (size_t)v * LANES * dxs.b + t * dxs.t + k * dxs.f, dxs.b,
-                             B - v * LANES, V(dxt + (size_t)k * step + v * LANES));
+            store_rows_(dx, dxs, dxt, step, I, t, B, nv);
         }
     }
     const int nt = T * Bp / LANES;
@@ -965,9 +981,7 @@ static int ln_rnn_backward_(int T, int B, int I, int H, const float *R dy, strid
     float *w = buf, *out = w + (size_t)H * Kp, *dh = out + (size_t)Kp * step;
     float *dn = dh + (size_t)H * step, *da = dn + (size_t)H * step;
     float *dg_acc = da + (size_t)H * ldz, *db_acc = dg_acc + (size_t)H * LANES;
-    for (int o = 0; o < H; ++o)
-        for (int k = k0; k < K; ++k)
-            w[(size_t)o * Kp + k - k0] = k < I ? w_ih[(size_t)o * I + k] : w_hh[(size_t)o * H + k - I];
+    pack_weights_(w, Kp, w_ih, w_hh, H, I, H, k0);
     state_in_(dh, step, dhT, H, B, nv);
     for (int t = T - 1; t >= 0; --t) {
         const float *h = xh + (size_t)I * ldx + (size_t)(t + 1) * step;
@@ -996,17 +1010,10 @@ static int ln_rnn_backward_(int T, int B, int I, int H, const float *R dy, strid
                     rstd * (V(dn + (size_t)j * step + v * LANES) - s1 - n * s2);
             }
         }
-        product_(out, Bp, w, Kp, NULL, da + (size_t)t * step, ldz, H, Kp, nv, 0);
-        memcpy(dh, out + (size_t)(I - k0) * step, sizeof(float) * H * step);
-        if (dx)
-            for (int k = 0; k < I; ++k)
-                for (int v = 0; v < nv; ++v)
-                    scatter_(dx + (size_t)v * LANES * dxs.b + t * dxs.t + k * dxs.f, dxs.b,
-                             B - v * LANES, V(out + (size_t)k * step + v * LANES));
+        step_back_(out, w, Kp, k0, da + (size_t)t * step, ldz, H, I, H, B, nv, dh, dx, dxs, t);
     }
     const int nt = T * Bp / LANES;
-    gram_(dw_ih, I, 1, da, ldz, H, xh, ldx, I, nt, 0);
-    gram_(dw_hh, H, 1, da, ldz, H, xh + (size_t)I * ldx, ldx, H, nt, 0);
+    weight_grads_(dw_ih, dw_hh, da, ldz, H, xh, ldx, I, H, nt);
     row_sums_(db, da, ldz, H, nt);
     for (int j = 0; j < H; ++j) {
         dgamma[j] = hsum_(V(dg_acc + (size_t)j * LANES));
