@@ -82,8 +82,9 @@ class AdamStep:
         grads = [p.grad for p in params] if self.fast else []
         if not self.fast or self.state is None or any(g is None for g in grads):
             states = [self.optimizer.state[p] for p in params if "step" in self.optimizer.state[p]]
-            for s in states:  # Adam increments each counter: none may be shared
-                s["step"] = s["step"].clone()
+            if len({id(s["step"]) for s in states}) < len(states):
+                for s in states:  # Adam increments each counter: none may be shared
+                    s["step"] = s["step"].clone()
             self.optimizer.step()
             self.state = None
             states = [self.optimizer.state.get(p, {}) for p in params]

@@ -143,6 +143,26 @@ def test_metrics():
         mse(y, p[:1])
 
 
+def test_shared_adam_step_counters_are_unshared_before_a_plain_step(tmp_path):
+    # The lean step shares one step counter; a checkpoint keeps that sharing, and the plain
+    # Adam step that a resumed run starts with (or one for a parameter without a gradient)
+    # must still count each parameter's steps once
+    from seqcast.steps import AdamStep
+
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 2)
+    lean = AdamStep(torch.optim.Adam(model.parameters(), lr=1e-3, fused=True))
+    for _ in range(2):
+        model.zero_grad(set_to_none=True)
+        model(torch.randn(4, 3)).sum().backward()
+        lean()
+    torch.save(lean.optimizer.state_dict(), tmp_path / "adam.pt")
+    plain = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
+    plain.load_state_dict(torch.load(tmp_path / "adam.pt", weights_only=True))
+    AdamStep(plain)()
+    assert [float(plain.state[p]["step"]) for p in model.parameters()] == [3.0, 3.0]
+
+
 def test_lean_adam_step_equals_torch_adam_bit_for_bit():
     from seqcast.steps import AdamStep
 
