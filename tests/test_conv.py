@@ -352,3 +352,35 @@ def test_c_conv_stack_equals_the_layers_values_and_gradients(batch, channels, ke
     _assert_same_values_and_gradients(got, want, [x, *convs.parameters()])
     with torch.no_grad():
         assert torch.equal(conv_stack(x, convs), got)
+
+
+@needs_c
+@pytest.mark.parametrize("channels,blocks,layers,kernel_size,batch,history,horizon", [
+    (8, 2, 3, 2, 3, 5, 1),     # a history shorter than the receptive field
+    (16, 1, 4, 3, 2, 30, 3),   # 3 taps, 3 outputs (the first is fed back)
+])
+def test_c_generation_equals_the_eager_steps(channels, blocks, layers, kernel_size, batch,
+                                             history, horizon, monkeypatch):
+    from seqcast.models import WaveNet
+    from seqcast.nn import wavenet_stack
+
+    torch.manual_seed(0)
+    model = WaveNet(channels=channels, blocks=blocks, layers_per_block=layers,
+                    kernel_size=kernel_size, horizon=horizon).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    h = torch.randn(batch, history, 1)
+    calls, real = [0], wavenet_stack.generate
+
+    def counted(*args):
+        calls[0] += 1
+        return real(*args)
+
+    monkeypatch.setattr(wavenet_stack, "generate", counted)
+    got = model.generate(h, 40)
+    assert calls == [1]
+    monkeypatch.setattr(wavenet_stack, "generation_available", lambda *args: False)
+    want = model.generate(h, 40)
+    assert calls == [1]
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)

@@ -295,7 +295,14 @@ def test_c_lstm_kernel_built_for_narrower_vectors(flags, monkeypatch, tmp_path):
     from seqcast.nn.conv import ResidualLayer
 
     monkeypatch.setattr(wavenet_stack, "library", lambda: lib)
+    from seqcast.models import WaveNet
     from seqcast.nn.conv import Conv1d
+
+    model = WaveNet(channels=6, blocks=1, layers_per_block=3, horizon=2).eval()
+    history = torch.randn(3, 9, 1)
+    got = model.generate(history, 12)
+    monkeypatch.setattr(wavenet_stack, "generation_available", lambda *args: False)
+    torch.testing.assert_close(got, model.generate(history, 12), rtol=1e-5, atol=1e-5)
 
     convs = torch.nn.ModuleList(Conv1d(a, b, 2, dilation=d) for a, b, d in ((3, 6, 1), (6, 5, 2)))
     want = torch.relu(convs[1](torch.relu(convs[0](x))))

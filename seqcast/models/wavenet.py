@@ -92,6 +92,8 @@ class _Generative(nn.Module):
             return wavenet_kernel.generate(self, queues, out[:, :1], steps)
         if cuda_graph and history.is_cuda and self.head == "dense" and steps > 1:
             return self._graphed(out[:, :1], state, steps)
+        if isinstance(self, WaveNet) and wavenet_stack.generation_available(self, history):
+            return wavenet_stack.generate(self, queues, out[:, :1], steps)  # in C
         values = []
         for i in range(steps):
             if self.head == "mulaw":

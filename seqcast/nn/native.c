@@ -115,6 +115,8 @@ INLINE vf sqrt_(vf x) {
 #endif
 }
 
+INLINE vf relu_(vf x) { return (vf)((vi)x & (vi)(x > 0.0f)); }
+
 INLINE vf sigmoid_(vf x) { return recip_(1.0f + exp_(-x)); }
 INLINE vf tanh_(vf x) { return 2.0f * recip_(1.0f + exp_(-2.0f * x)) - 1.0f; }
 
@@ -1184,4 +1186,148 @@ int seqcast_convs_backward(int L, const int *C, int Kt, const int *dil, int T, i
     const convs_ m = {L, Kt, T, B, (T * B + LANES - 1) / LANES * LANES, P, maxc, C, dil, w, NULL};
     const strides3 dys = {dys_b, dys_t, dys_f}, dxs = {dxs_b, dxs_t, dxs_f};
     return convs_backward_(&m, dy, dys, hs, dx, dxs, dw, db);
+}
+
+/* ---- WaveNet generation: one sample at a time, from ring buffers -------------------------
+
+   The per-sample steps of a full WaveNet with the dense head (Paine et al. 2016's cached
+   queues): each causal convolution keeps its last (Kt - 1) d inputs in a ring buffer (B,
+   size, C), the input of step s at slot s % size, as seqcast's ConvQueue does; a step
+   reads its taps from there and pushes its input. The output's first value is fed back as
+   the next input. Vectors run over output channels (each padded to whole vectors), so one
+   stream fills them as well as many; each layer runs for every stream in turn, so its
+   weights stay in cache. */
+
+/* out (+)= bias + sum_c in[c] w[c] over n input values, w rows of mp (a multiple of LANES)
+   floats at stride mp */
+static void gemv_(float *R out, int mp, const float *R w, const float *R in, int n,
+                  const float *R bias, int acc) {
+    for (int v0 = 0; v0 < mp; v0 += 8 * LANES) {
+        const int nv = (mp - v0) / LANES < 8 ? (mp - v0) / LANES : 8;
+        vf a[8];
+        for (int j = 0; j < nv; ++j)
+            a[j] = acc ? V(out + v0 + j * LANES) : bias ? V(bias + v0 + j * LANES) : (vf){0};
+        if (acc && bias)
+            for (int j = 0; j < nv; ++j) a[j] += V(bias + v0 + j * LANES);
+        for (int c = 0; c < n; ++c) {
+            const float s = in[c];
+            const float *row = w + (size_t)c * mp + v0;
+            for (int j = 0; j < nv; ++j) a[j] += s * V(row + j * LANES);
+        }
+        for (int j = 0; j < nv; ++j) V(out + v0 + j * LANES) = a[j];
+    }
+}
+
+/* w (rows, cols) row-major -> wt (cols, mp): wt[c][map(r)] = w[r][c], zero elsewhere; map
+   puts rows from split on at mp_split + (r - split), so each half starts on a vector */
+static void pack_t_(float *R wt, int mp, const float *R w, int rows, int cols, int split,
+                    int at) {
+    for (int r = 0; r < rows; ++r) {
+        const int o = r < split ? r : at + r - split;
+        for (int c = 0; c < cols; ++c) wt[(size_t)c * mp + o] = w[(size_t)r * cols + c];
+    }
+}
+static void pack_b_(float *R out, const float *R b, int n, int split, int at) {
+    for (int r = 0; r < n; ++r) out[r < split ? r : at + r - split] = b[r];
+}
+
+#define PAD_(n) (((n) + LANES - 1) / LANES * LANES)
+
+/* The ring slot of step s, s % size taken non-negative (steps before the history are the
+   zero slots the queue starts with) */
+static inline size_t slot_(long long s, int size) { return (size_t)(((s % size) + size) % size); }
+
+/* Continue B streams by steps - 1 samples after values[b][0] (the forecast made at the end
+   of the history, step t0 = history length). q_in and q[l] are the ring buffers of the
+   input convolution (C_in = 1) and of each layer's convolution (B, (Kt - 1) d, R), updated
+   in place. post: ReLU, w1 (H1, S) + b1, ReLU, w2 (O, H1) + b2; the value fed back is its
+   first output. values (B, steps). */
+int seqcast_wavenet_generate(int L, int R_, int S, int Kt, const int *dil, int d_in, int B,
+                             int steps, long long t0, const float *R w_in, const float *R b_in,
+                             float *R q_in, const float *const *w_conv,
+                             const float *const *b_conv, const float *const *w_out,
+                             const float *const *b_out, float *const *q, int H1,
+                             const float *R w1, const float *R b1, int O, const float *R w2,
+                             const float *R b2, float *R values) {
+    const int Rp = PAD_(R_), Sp = PAD_(S), Hp = PAD_(H1), Op = PAD_(O);
+    const int Gp = 2 * Rp, Mp = Rp + Sp; /* z: f then g; 1x1: residual then skip */
+    const size_t n_conv = (size_t)Kt * R_ * Gp, n_out = (size_t)R_ * Mp;
+    float *buf = alloc_((size_t)L * (n_conv + n_out + Gp + Mp) + (size_t)Kt * Rp + Rp +
+                        (size_t)S * Hp + Hp + (size_t)H1 * Op + Op +
+                        (size_t)Kt * Rp + Gp + 3 * (size_t)Mp + Rp + Hp + Op);
+    if (!buf) return 1;
+    float *wc = buf, *wo = wc + (size_t)L * n_conv, *bc = wo + (size_t)L * n_out;
+    float *bo = bc + (size_t)L * Gp, *wi = bo + (size_t)L * Mp, *bi = wi + (size_t)Kt * Rp;
+    float *w1t = bi + Rp, *b1p = w1t + (size_t)S * Hp, *w2t = b1p + Hp, *b2p = w2t + (size_t)H1 * Op;
+    float *taps = b2p + Op, *z = taps + (size_t)Kt * Rp, *o = z + Gp, *h = o + Mp;
+    float *sk = h + Mp, *y1 = sk + Rp, *y = y1 + Hp;
+    for (int l = 0; l < L; ++l) {
+        for (int k = 0; k < Kt; ++k) /* tap k of W (2R, R, Kt): a (2R, R) row-major slice */
+            for (int r = 0; r < 2 * R_; ++r)
+                for (int c = 0; c < R_; ++c)
+                    wc[l * n_conv + ((size_t)k * R_ + c) * Gp + (r < R_ ? r : Rp + r - R_)] =
+                        w_conv[l][((size_t)r * R_ + c) * Kt + k];
+        pack_t_(wo + l * n_out, Mp, w_out[l], R_ + S, R_, R_, Rp);
+        pack_b_(bc + (size_t)l * Gp, b_conv[l], 2 * R_, R_, Rp);
+        pack_b_(bo + (size_t)l * Mp, b_out[l], R_ + S, R_, Rp);
+    }
+    for (int k = 0; k < Kt; ++k)
+        for (int r = 0; r < R_; ++r) wi[(size_t)k * Rp + r] = w_in[(size_t)r * Kt + k];
+    pack_b_(bi, b_in, R_, R_, 0);
+    pack_t_(w1t, Hp, w1, H1, S, H1, 0);
+    pack_b_(b1p, b1, H1, H1, 0);
+    pack_t_(w2t, Op, w2, O, H1, O, 0);
+    pack_b_(b2p, b2, O, O, 0);
+    const int size_in = (Kt - 1) * d_in;
+    float *hs = alloc_((size_t)B * (Rp + Sp)), *skips = hs + (size_t)B * Rp;
+    if (!hs) {
+        free(buf);
+        return 1;
+    }
+    /* step by step, each layer for every stream in turn: its weights stay in cache */
+    for (int i = 1; i < steps; ++i) {
+        const long long t = t0 + i - 1;
+        for (int b = 0; b < B; ++b) {
+            /* the input convolution: C_in = 1, taps oldest first, the fed-back value last */
+            const float x = values[(size_t)b * steps + i - 1];
+            float *qi = q_in + (size_t)b * size_in, *hb = hs + (size_t)b * Rp;
+            memcpy(hb, bi, sizeof(float) * Rp);
+            for (int k = 0; k < Kt; ++k) {
+                const float xk = k == Kt - 1 ? x : qi[slot_(t - (long long)(Kt - 1 - k) * d_in, size_in)];
+                for (int v = 0; v < Rp; v += LANES) V(hb + v) += xk * V(wi + (size_t)k * Rp + v);
+            }
+            if (size_in) qi[slot_(t, size_in)] = x;
+        }
+        memset(skips, 0, sizeof(float) * B * Sp);
+        for (int l = 0; l < L; ++l) {
+            const int size = (Kt - 1) * dil[l];
+            for (int b = 0; b < B; ++b) {
+                float *ql = q[l] + (size_t)b * size * R_, *hb = hs + (size_t)b * Rp;
+                for (int k = 0; k < Kt - 1; ++k) /* taps t - (Kt - 1 - k) d, oldest first */
+                    memcpy(taps + (size_t)k * Rp, ql + slot_(t - (long long)(Kt - 1 - k) * dil[l], size) * R_,
+                           sizeof(float) * R_);
+                memcpy(taps + (size_t)(Kt - 1) * Rp, hb, sizeof(float) * R_);
+                if (size) memcpy(ql + slot_(t, size) * R_, hb, sizeof(float) * R_);
+                for (int k = 0; k < Kt; ++k)
+                    gemv_(z, Gp, wc + l * n_conv + (size_t)k * R_ * Gp, taps + (size_t)k * Rp, R_,
+                          k == 0 ? bc + (size_t)l * Gp : NULL, k > 0);
+                for (int v = 0; v < Rp; v += LANES) V(sk + v) = tanh_(V(z + v)) * sigmoid_(V(z + Rp + v));
+                gemv_(o, Mp, wo + l * n_out, sk, R_, bo + (size_t)l * Mp, 0);
+                for (int v = 0; v < Rp; v += LANES) V(hb + v) += V(o + v);
+                float *sb = skips + (size_t)b * Sp;
+                for (int v = 0; v < Sp; v += LANES) V(sb + v) += V(o + Rp + v);
+            }
+        }
+        for (int b = 0; b < B; ++b) {
+            float *sb = skips + (size_t)b * Sp;
+            for (int v = 0; v < Sp; v += LANES) V(sb + v) = relu_(V(sb + v));
+            gemv_(y1, Hp, w1t, sb, S, b1p, 0);
+            for (int v = 0; v < Hp; v += LANES) V(y1 + v) = relu_(V(y1 + v));
+            gemv_(y, Op, w2t, y1, H1, b2p, 0);
+            values[(size_t)b * steps + i] = y[0];
+        }
+    }
+    free(hs);
+    free(buf);
+    return 0;
 }

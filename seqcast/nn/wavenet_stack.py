@@ -159,3 +159,50 @@ def conv_stack(x: Tensor, convs) -> Tensor:
     weights = [conv.weight for conv in convs] + [conv.bias for conv in convs]
     return _Convs.apply(x, [conv.dilation for conv in convs], convs[0].kernel_size,
                         torch.is_grad_enabled(), *weights)
+
+
+def generation_available(model, history: Tensor) -> bool:
+    """Whether ``generate`` can run this full WaveNet's dense head in C: float32 on the CPU,
+    one input channel, one kernel size, kernels built here."""
+    post = list(model.post)
+    return (history.device.type == "cpu" and history.dtype == torch.float32
+            and model.head == "dense" and model.input_conv.in_channels == 1
+            and available(history, model.layers)
+            and model.input_conv.kernel_size == model.layers[0].conv.kernel_size
+            and model.input_conv.bias is not None and len(post) == 4
+            and isinstance(post[0], torch.nn.ReLU) and isinstance(post[2], torch.nn.ReLU)
+            and all(isinstance(p, torch.nn.Linear) and p.bias is not None for p in post[1::2]))
+
+
+def generate(model, queues, first: Tensor, steps: int) -> Tensor:
+    """``steps`` fed-back values (B, steps) of a full WaveNet's dense head from its forecast
+    ``first`` (B, 1) at the end of the history, whose ring buffers ``queues`` (``ConvQueue``s
+    of the input convolution and of each layer, as ``_run`` makes them) advance in place."""
+    layers, (_, lin1, _, lin2) = model.layers, list(model.post)
+    B, R = first.shape[0], layers[0].channels
+    # Held in variables: the C code reads them after the lines that make them
+    w_conv = [layer.conv.weight.detach().contiguous() for layer in layers]
+    b_conv = [layer.conv.bias.detach().contiguous() for layer in layers]
+    w_out = [layer.out.weight.detach().contiguous() for layer in layers]
+    b_out = [layer.out.bias.detach().contiguous() for layer in layers]
+    head = [t.detach().contiguous() for t in (lin1.weight, lin1.bias, lin2.weight, lin2.bias)]
+    w_in, b_in = model.input_conv.weight.detach().contiguous(), model.input_conv.bias.detach()
+    buffers = [q.buffer if q.size else None for q in queues]
+    if any(b is not None and not b.is_contiguous() for b in buffers):
+        raise RuntimeError("generation needs contiguous queue buffers")
+    values = first.new_empty(B, steps)
+    values[:, 0] = first[:, 0]
+    status = library().seqcast_wavenet_generate(
+        len(layers), R, layers[0].out.out_features - R, layers[0].conv.kernel_size,
+        (ctypes.c_int * len(layers))(*[layer.conv.dilation for layer in layers]),
+        model.input_conv.dilation, B, steps, queues[0].t, w_in.data_ptr(), b_in.data_ptr(),
+        None if buffers[0] is None else buffers[0].data_ptr(), _pointers(w_conv),
+        _pointers(b_conv), _pointers(w_out), _pointers(b_out),
+        (ctypes.c_void_p * len(layers))(*[None if b is None else b.data_ptr() for b in buffers[1:]]),
+        lin1.out_features, head[0].data_ptr(), head[1].data_ptr(), lin2.out_features,
+        head[2].data_ptr(), head[3].data_ptr(), values.data_ptr())
+    if status:
+        raise MemoryError("the WaveNet kernel could not allocate its scratch memory")
+    for q in queues:
+        q.t += steps - 1
+    return values
