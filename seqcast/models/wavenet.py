@@ -15,9 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..nn import wavenet_stack
 from ..nn.conv import Alignment, Conv1d, ConvQueue, ResidualLayer, receptive_field, stack_alignment
 from ..nn.dense import dense
-from ..nn import wavenet_stack
 from ..nn.mulaw import mu_law_decode
 from . import wavenet_kernel
 

@@ -1,9 +1,9 @@
 """BPTT kernels for the chapter's own cells on the CPU, the fallback of their C kernels
 (``rnn_kernel.py``, ``lstm_kernel.py``) where no C compiler is found: the layer-norm
-SimpleRNN and the peephole LSTM, built like the stock cells' kernels in ``kernels.py`` (input projections
-and weight gradients as single matrix products, the time loops in TorchScript with the
-backward pass written out). They equal the cells' own ``step`` to float precision
-(tests/test_kernels.py).
+SimpleRNN and the peephole LSTM, built like the stock cells' kernels in ``kernels.py``
+(input projections and weight gradients as single matrix products, the time loops in
+TorchScript with the backward pass written out). They equal the cells' own ``step`` to
+float precision (tests/test_kernels.py).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The LSTM, with or without peepholes, on the CPU through the C kernels of ``native.c``.
+"""The LSTM, with or without peepholes, on the CPU through the C kernels of ``csrc/lstm.c``.
 
 One C call runs a whole layer over all time steps, forward or backward, where oneDNN's LSTM
 (what ``torch.lstm`` uses on the CPU) pays per-call setup and the peephole cell would
@@ -50,7 +50,7 @@ class _LSTM(torch.autograd.Function):
         # forward runs with gradients off: whether they were on comes from the caller
         training = grad_enabled and any(ctx.needs_input_grad)
         sizes = _kept_sizes(T, I, H, Bp) if training else (0, 0, 0)
-        # feature-major, the batch padded to Bp (see native.c); without training, the outputs
+        # feature-major, the batch padded to Bp (see csrc/common.h); without training, the outputs
         kept = x.new_empty(sum(sizes) if training else H * T * Bp)
         h, c = x.new_empty(B, H), x.new_empty(B, H)
         base = kept.data_ptr()

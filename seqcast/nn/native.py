@@ -1,6 +1,6 @@
-"""The C kernels of ``native.c``: built on first use with the machine's C compiler, cached.
+"""The C kernels of ``csrc/``: built on first use with the machine's C compiler, cached.
 
-The shared library is compiled once per machine (source, compiler, flags and CPU features
+The shared library is compiled once per machine (sources, compiler, flags and CPU features
 make its name) into ``$SEQCAST_CACHE_DIR`` or ``~/.cache/seqcast``, which takes well under a
 second, and loaded with ``ctypes``. Where there is no C compiler, or ``SEQCAST_NATIVE=0``,
 ``library()`` returns None and the layers use PyTorch's kernels instead: slower for small
@@ -20,7 +20,8 @@ import sysconfig
 import tempfile
 from pathlib import Path
 
-_SOURCE = Path(__file__).with_name("native.c")
+_SOURCES = sorted((Path(__file__).parent / "csrc").glob("*.c"))  # each includes common.h
+_HEADER = Path(__file__).parent / "csrc" / "common.h"
 # -fno-trapping-math lets the compiler vectorize the exp loops; it changes no result and,
 # unlike -ffast-math, leaves the process's floating-point state alone
 _FLAGS = (["-O3", "-march=native", "-fno-trapping-math"], ["-O3", "-fno-trapping-math"])
@@ -76,7 +77,7 @@ def _build(cc: str, flags: list[str], source: bytes) -> Path | None:
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
     os.close(fd)
     try:
-        done = subprocess.run([cc, *flags, "-fPIC", "-shared", "-o", tmp, str(_SOURCE)],
+        done = subprocess.run([cc, *flags, "-fPIC", "-shared", "-o", tmp, *map(str, _SOURCES)],
                               capture_output=True, timeout=120)
         if done.returncode != 0:
             return None
@@ -96,7 +97,7 @@ def library() -> ctypes.CDLL | None:
     if cc is None:
         return None
     try:
-        source = _SOURCE.read_bytes()
+        source = b"".join(p.read_bytes() for p in (_HEADER, *_SOURCES))
         for flags in _FLAGS:
             path = _build(cc, flags, source)
             if path is not None:

@@ -5,10 +5,10 @@ cell's own parameters, so they train exactly like ``torch.nn.RNN/LSTM/GRU``: on 
 C kernels (``rnn_kernel.py``, ``lstm_kernel.py``) where a C compiler is found, else our
 TorchScript BPTT kernels for SimpleRNN and GRU (``kernels.py``) and oneDNN for the LSTM;
 elsewhere PyTorch's (cuDNN on a GPU). The chapter's peephole LSTM and layer-norm SimpleRNN
-run in C too, with TorchScript BPTT kernels (``cell_kernels.py``) as their fallback. Any other cell runs through a TorchScript loop over its ``step`` with
-the input projection hoisted out of the loop (see ``loops.py``); a cell without
-``project``/``step`` has only its ``forward`` looped, and one TorchScript cannot compile
-runs eagerly.
+run in C too, with TorchScript BPTT kernels (``cell_kernels.py``) as their fallback. Any
+other cell runs through a TorchScript loop over its ``step`` with the input projection
+hoisted out of the loop (see ``loops.py``); a cell without ``project``/``step`` has only its
+``forward`` looped, and one TorchScript cannot compile runs eagerly.
 """
 
 from __future__ import annotations

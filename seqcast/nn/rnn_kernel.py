@@ -1,5 +1,5 @@
 """The Elman RNN, the GRU and the chapter's layer-norm SimpleRNN on the CPU through the C
-kernels of ``native.c``.
+kernels of ``csrc/recurrent.c``.
 
 As for the LSTM (``lstm_kernel.py``): one C call runs a whole layer over all steps, forward
 or backward, weight gradients included; the batch runs along the vector lanes and the

@@ -1,5 +1,5 @@
 """WaveNet's gated residual stack, and the chapter's simple WaveNet's stack of causal ReLU
-convolutions, on the CPU through the C kernels of ``native.c``.
+convolutions, on the CPU through the C kernels of ``csrc/wavenet.c``.
 
 A small WaveNet's training step is hundreds of small tensor operations (per layer: the
 taps' products, the gate, the 1x1's residual and skip parts, and as many again backward),
