@@ -12,7 +12,7 @@ def _count_calls(monkeypatch, name: str) -> list[int]:
     """Count the calls of ``seqcast.nn.recurrent.<name>`` in a one-element list."""
     from seqcast.nn import recurrent
 
-    calls, fn = [0], getattr(lstm_kernel, name)
+    calls, fn = [0], getattr(recurrent, name)
 
     def counted(*args, **kwargs):
         calls[0] += 1
@@ -65,14 +65,7 @@ def test_chapter_cell_kernels_equal_the_cell_step_values_and_gradients(name, use
         if library() is None:
             pytest.skip("no C compiler here")
         name = name[:-2]
-        kernel = "lstm_sequence" if name == "peephole" else "ln_rnn_sequence"
-        calls, real = [0], getattr(recurrent, kernel)
-
-        def counted(*args, **kwargs):
-            calls[0] += 1
-            return real(*args, **kwargs)
-
-        monkeypatch.setattr(recurrent, kernel, counted)
+        calls = _count_calls(monkeypatch, "lstm_sequence" if name == "peephole" else "ln_rnn_sequence")
     else:
         monkeypatch.setattr(recurrent, "native_available", lambda *args: False)
 

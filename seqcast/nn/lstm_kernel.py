@@ -18,10 +18,7 @@ from torch.autograd.function import once_differentiable
 
 from .kernels import _float32
 from .native import library
-
-
-def _ptr(t: Tensor | None) -> int | None:
-    return None if t is None else t.data_ptr()
+from .native import pointer as _ptr
 
 
 def _kept_sizes(T: int, I: int, H: int, Bp: int) -> tuple[int, int, int]:

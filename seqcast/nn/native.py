@@ -110,3 +110,8 @@ def library() -> ctypes.CDLL | None:
     except (OSError, subprocess.SubprocessError, AttributeError):
         pass
     return None
+
+
+def pointer(t) -> int | None:
+    """A tensor's data address for the C kernels, None for None."""
+    return None if t is None else t.data_ptr()

@@ -16,12 +16,9 @@ from torch.autograd.function import once_differentiable
 
 from .kernels import _float32
 from .native import library
+from .native import pointer as _ptr
 
 CELLS = {"rnn_tanh": 0, "gru": 1, "ln_rnn_tanh": 2}
-
-
-def _ptr(t: Tensor | None) -> int | None:
-    return None if t is None else t.data_ptr()
 
 
 def _sizes(cell: int, T: int, I: int, H: int, Bp: int) -> tuple[int, int, int]:

@@ -39,23 +39,15 @@ static int lstm_forward_(int T, int B, int I, int H, const float *R x, strides3 
         for (int k = 0; k < H; ++k) wt[(size_t)(I + k) * G + g] = w_hh[(size_t)g * H + k];
     }
     /* h_{-1}, c_{-1}: transposed into the lanes; lanes past B stay zero */
-    for (int j = 0; j < H; ++j)
-        for (int v = 0; v < nv; ++v) {
-            const int n = B - v * LANES;
-            V(xh + (size_t)(I + j) * ldx + v * LANES) =
-                h0 ? gather_(h0 + (size_t)v * LANES * H + j, H, n) : (vf){0};
-            if (c0) V(c_init + (size_t)j * step + v * LANES) = gather_(c0 + (size_t)v * LANES * H + j, H, n);
-        }
+    state_in_(xh + (size_t)I * ldx, ldx, h0, H, B, nv);
+    state_in_(c_init, step, c0, H, B, nv);
     for (int t = 0; t < T; ++t) {
         const int s = training ? t : t & 1, s1 = training ? t + 1 : (t + 1) & 1;
         float *xt = xh + (size_t)s * step, *hn = xh + (size_t)I * ldx + (size_t)s1 * step;
         float *a = training ? act + (size_t)t * G * step : act;
         const float *cp = t == 0 ? c_init : cs + (size_t)(training ? t - 1 : (t - 1) & 1) * H * step;
         float *c = cs + (size_t)s * H * step;
-        for (int k = 0; k < I; ++k)
-            for (int v = 0; v < nv; ++v)
-                V(xt + (size_t)k * ldx + v * LANES) =
-                    gather_(x + (size_t)v * LANES * xs.b + t * xs.t + k * xs.f, xs.b, B - v * LANES);
+        load_x_(xt, ldx, x, xs, t, I, B, nv);
         product_(a, Bp, wt, G, bias, xt, ldx, K, G, nv, 0);
         /* The gates first, as long streams of independent vectors (a loop over units that
            also carried each cell update would be bound by its chains of dependent
@@ -84,11 +76,11 @@ static int lstm_forward_(int T, int B, int I, int H, const float *R x, strides3 
                 V(c + o) = cn;
                 V(hn + (size_t)j * ldx + v * LANES) = h;
                 if (!training) V(hs + (size_t)j * T * step + (size_t)t * step + v * LANES) = h;
-                if (t == T - 1) {
-                    scatter_(hT + (size_t)v * LANES * H + j, H, B - v * LANES, h);
-                    scatter_(cT + (size_t)v * LANES * H + j, H, B - v * LANES, cn);
-                }
             }
+        }
+        if (t == T - 1) {
+            state_out_(hT, hn, ldx, H, B, nv);
+            state_out_(cT, c, step, H, B, nv);
         }
     }
     free(buf);
@@ -123,14 +115,9 @@ static int lstm_backward_(int T, int B, int I, int H, const float *R dy, strides
     float *dz = dwc_acc + (size_t)3 * H * LANES; /* (4H, T, Bp) */
     /* w[g][k - k0] = [W_ih W_hh][g][k], zero in the padding columns */
     pack_weights_(w, Kp, w_ih, w_hh, G, I, H, k0);
-    for (int j = 0; j < H; ++j)
-        for (int v = 0; v < nv; ++v) {
-            const int n = B - v * LANES;
-            const size_t o = (size_t)j * step + v * LANES;
-            if (dhT) V(dh + o) = gather_(dhT + (size_t)v * LANES * H + j, H, n);
-            if (dcT) V(dc + o) = gather_(dcT + (size_t)v * LANES * H + j, H, n);
-            if (c0) V(c_init + o) = gather_(c0 + (size_t)v * LANES * H + j, H, n);
-        }
+    state_in_(dh, step, dhT, H, B, nv);
+    state_in_(dc, step, dcT, H, B, nv);
+    state_in_(c_init, step, c0, H, B, nv);
     for (int t = T - 1; t >= 0; --t) {
         const float *a = act + (size_t)t * G * step, *c = cs + (size_t)t * H * step;
         const float *cp = t > 0 ? cs + (size_t)(t - 1) * H * step : c_init;
@@ -173,13 +160,8 @@ static int lstm_backward_(int T, int B, int I, int H, const float *R dy, strides
         /* [dx_t; dh_{t-1}] rows k0 .. K - 1 = w^T dz_t */
         step_back_(out, w, Kp, k0, d, ldz, G, I, H, B, nv, dh, dx, dxs, t);
     }
-    for (int j = 0; j < H; ++j)
-        for (int v = 0; v < nv; ++v) {
-            const int n = B - v * LANES;
-            const size_t o = (size_t)j * step + v * LANES;
-            if (dh0) scatter_(dh0 + (size_t)v * LANES * H + j, H, n, V(dh + o));
-            if (dc0) scatter_(dc0 + (size_t)v * LANES * H + j, H, n, V(dc + o));
-        }
+    if (dh0) state_out_(dh0, dh, step, H, B, nv);
+    if (dc0) state_out_(dc0, dc, step, H, B, nv);
     const int nt = T * Bp / LANES;
     const ptrdiff_t ldx = (ptrdiff_t)(T + 1) * Bp;
     weight_grads_(dw_ih, dw_hh, dz, ldz, G, xh, ldx, I, H, nt);
