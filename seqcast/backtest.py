@@ -5,6 +5,9 @@ exactly ``horizon`` steps. Every model is fitted once on the data before the fir
 (the network with its own early-stopping split inside that part, ARIMA with its order
 search), then forecasts from every origin with its parameters fixed, seeing the true history
 up to that origin. Nothing after the first origin influences any fitted parameter.
+With future covariates or calendar features, ARIMA is reported twice: plain, and with them
+as exogenous regressors (``arima_exog``, given their values over each horizon). Past
+covariates have no values over the horizon, so ARIMA does not use them.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .config import RunConfig
+from .data.covariate_io import model_covariates
 from .data.io import Panel, Series, check_length
 from .metrics import horizon_scores, mase_scale
 from .models.baselines import naive_forecast, seasonal_naive_forecast
@@ -84,11 +88,17 @@ def backtest(
         panel, need, "(folds - 1) * step + horizon + 2 * (input_len + differencing + horizon)"
     )
     origins = {s.id: origins_of(len(s), folds, step, H) for s in panel}
+    # Each series' covariates over its whole length (future ones are known by definition).
+    data = config.data
+    covs = {s.id: model_covariates(s, panel.freq, data.calendar, len(s), 0, panel.source)
+            for s in panel}
     head = Panel(
         panel.source,
         panel.freq,
         tuple(
-            Series(s.id, s.index[: origins[s.id][0]], s.values[: origins[s.id][0]]) for s in panel
+            Series(s.id, s.index[: origins[s.id][0]], s.values[: origins[s.id][0]],
+                   None if s.covariates is None else s.covariates.head(origins[s.id][0], 0))
+            for s in panel
         ),
     )
     truth = np.concatenate([np.stack([s.values[o : o + H] for o in origins[s.id]]) for s in panel])
@@ -102,7 +112,12 @@ def backtest(
     result = BacktestResult(folds=folds, horizon=H, origins=len(truth))
     start = time.perf_counter()
     forecaster, _, _ = fit_forecaster(head, config, progress=progress)
-    pred = forecaster.forecast_arrays(histories(), [s.id for s in panel for _ in range(folds)], H)
+    at_origins = None
+    if covs and forecaster.covariate_scaler is not None:
+        at_origins = [covs[s.id].head(o, H) for s in panel for o in origins[s.id]]
+    pred = forecaster.forecast_arrays(
+        histories(), [s.id for s in panel for _ in range(folds)], H, at_origins
+    )
     # A model that shares a baseline's name (e.g. "naive") keeps its own row.
     name = config.model.name + ("_model" if config.model.name in BASELINES else "")
     result.models[name] = _scores(pred, truth, scales, start)
@@ -116,16 +131,24 @@ def backtest(
         else:
             pred = _arima(panel, head, origins, season, H, arima_order)
         result.models[name] = _scores(pred, truth, scales, start)
+        exog = {k: c.future for k, c in covs.items() if c is not None and c.future is not None}
+        if name == "arima" and exog:  # the same search with the future-known regressors
+            start = time.perf_counter()
+            pred = _arima(panel, head, origins, season, H, arima_order, exog)
+            result.models["arima_exog"] = _scores(pred, truth, scales, start)
     return result
 
 
-def _arima(panel, head, origins, season, horizon, order) -> np.ndarray:
+def _arima(panel, head, origins, season, horizon, order, exog=None) -> np.ndarray:
     from .models.arima import ARIMA
 
     out = []
     for s, h in zip(panel, head, strict=False):
-        model = ARIMA.fit(h.values, season, *(order or (None, None)))
-        out += [model.forecast(s.values[:o], horizon) for o in origins[s.id]]
+        x = None if exog is None else exog[s.id]  # (T, K): user future columns and calendar
+        model = ARIMA.fit(h.values, season, *(order or (None, None)),
+                          exog=None if x is None else x[: len(h)])
+        out += [model.forecast(s.values[:o], horizon, None if x is None else x[: o + horizon])
+                for o in origins[s.id]]
     return np.stack(out)
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 
 from .cli import _positive
+from .config import FILLS
 
 STRATEGIES = ("direct", "seq2seq", "iterative")
-FILLS = ("ffill", "interpolate", "zero")
 
 
 def _fraction(text: str) -> float:
@@ -32,6 +32,13 @@ def _diff(text: str):
     return lags
 
 
+def _columns(text: str) -> tuple[str, ...]:
+    cols = tuple(c.strip() for c in text.split(",") if c.strip())
+    if not cols:
+        raise argparse.ArgumentTypeError(f"expected comma-separated column names, got {text!r}")
+    return cols
+
+
 def _arima_order(text: str):
     try:
         v = [int(x) for x in text.split(",")]
@@ -53,6 +60,18 @@ def _data_args(p: argparse.ArgumentParser, required: bool = True) -> None:
         "--fill", choices=FILLS, help="fill gaps and missing values (default: they are errors)"
     )
     p.add_argument("--freq", help="pandas frequency when it cannot be inferred (D, W, MS, QS, ...)")
+    p.add_argument("--past-covariates", type=_columns, metavar="COLS",
+                   help="columns observed up to the forecast origin only (comma-separated)")
+    p.add_argument("--future-covariates", type=_columns, metavar="COLS",
+                   help="columns known over the horizon too (rows after the last target value,"
+                        " or --future-data)")
+    p.add_argument("--static-covariates", type=_columns, metavar="COLS",
+                   help="columns with one value per series (text ones are embedded)")
+    p.add_argument("--calendar", metavar="auto|none|LIST",
+                   help="calendar features from the timestamps, e.g. hour_of_day,day_of_week"
+                        " (default: none)")
+    p.add_argument("--future-data", metavar="FILE",
+                   help="CSV or Parquet file with the future covariates over the horizon")
 
 
 def _model_args(p: argparse.ArgumentParser, required: bool) -> None:

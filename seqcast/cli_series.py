@@ -20,22 +20,36 @@ def _one_blas_thread() -> None:
             os.environ.setdefault(var, "1")
 
 
-def _panel_and_data(args):
-    """Read the data named on the command line; returns (panel, DataConfig without model parts)."""
-    from .config import DataConfig
-    from .data.io import load_panel
+COVARIATE_FLAGS = ("past_covariates", "future_covariates", "static_covariates")
 
-    data = DataConfig(
-        dataset=args.dataset or "",
-        path=args.data,
-        time_col=args.time_col,
-        targets=tuple(args.target) if args.target else None,
-        id_col=args.id_col,
-        fill=args.fill,
-        freq=args.freq,
-        task="forecast",
-    )
-    return load_panel(data), data
+
+def _panel_and_data(args, base=None):
+    """Read the data named on the command line; returns (panel, DataConfig without model parts).
+
+    ``base``: a run's ``DataConfig`` whose settings stand where no flag overrides them."""
+    import dataclasses
+
+    from .config import DataConfig
+    from .data.calendar import resolve
+    from .data.load import load_panel
+
+    flags = {
+        "time_col": args.time_col,
+        "targets": tuple(args.target) if args.target else None,
+        "id_col": args.id_col,
+        "fill": args.fill,
+        "freq": args.freq,
+        "future_path": args.future_data,
+        **{k: getattr(args, k) for k in COVARIATE_FLAGS},
+    }
+    flags = {k: v for k, v in flags.items() if v is not None}
+    if args.data or args.dataset:
+        flags.update(path=args.data, dataset=args.dataset or "")
+    data = dataclasses.replace(base or DataConfig(dataset="", task="forecast"), **flags)
+    panel = load_panel(data)
+    if args.calendar is not None or base is None:
+        data = dataclasses.replace(data, calendar=resolve(args.calendar or "none", panel.freq))
+    return panel, data
 
 
 def _run_config(args, panel, data):
@@ -123,6 +137,11 @@ def cmd_forecast(args) -> int:
         data["targets"] = tuple(args.target)
     if args.data or args.dataset:
         data.update(path=args.data, dataset=args.dataset or "")
+    data.update({k: getattr(args, k) for k in COVARIATE_FLAGS if getattr(args, k) is not None})
+    if args.future_data:
+        data["future_path"] = args.future_data
+    if args.calendar is not None:
+        data["calendar"] = args.calendar
     frame = forecast(args.run, data, args.horizon, args.output, args.plot)
     if args.output is None:
         frame.to_csv(sys.stdout, index=False)
@@ -145,12 +164,9 @@ def cmd_backtest(args) -> int:
         from .runs import load_run
 
         config = load_run(args.run).config
-        if args.data or args.dataset:
-            _, data = _panel_and_data(args)
-            config = dataclasses.replace(
-                config, data=dataclasses.replace(config.data, dataset=data.dataset, path=data.path)
-            )
-        panel = None
+        # The run's own data settings (columns, covariates) unless a flag overrides them.
+        panel, data = _panel_and_data(args, config.data)
+        config = dataclasses.replace(config, data=data)
     else:
         if args.model is None or not (args.data or args.dataset):
             raise ValueError(

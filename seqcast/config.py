@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 PRECISIONS = ("float32", "bf16")
+FILLS = ("ffill", "interpolate", "zero")  # how readers fill gaps and missing values
 
 
 @dataclass(frozen=True)
@@ -105,11 +106,21 @@ class DataConfig:
     stride: int = 1
     valid_frac: float = 0.2
     test_frac: float = 0.0
+    # Covariates (``seqcast.data.covariates``): column names of the data file; ``calendar``
+    # holds resolved feature names of ``seqcast.data.calendar.FEATURES``; ``future_path``
+    # names a file with the future covariates over the horizon.
+    past_covariates: tuple[str, ...] = ()
+    future_covariates: tuple[str, ...] = ()
+    static_covariates: tuple[str, ...] = ()
+    calendar: tuple[str, ...] = ()
+    future_path: str | None = None
 
     def __post_init__(self):  # JSON gives lists; keep the fields hashable tuples
         if self.targets is not None:
             object.__setattr__(self, "targets", tuple(self.targets))
         object.__setattr__(self, "diff", tuple(int(d) for d in self.diff))
+        for name in ("past_covariates", "future_covariates", "static_covariates", "calendar"):
+            object.__setattr__(self, name, tuple(str(c) for c in getattr(self, name)))
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,15 @@ import torch
 from torch import Tensor, nn
 
 from .config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from .data.covariate_io import panel_covariates, training_covariates
+from .data.covariates import Covariates, CovariateScaler, check_covariates
 from .data.io import Panel, check_length
 from .data.sliding import sliding_windows
 from .data.transforms import SeriesTransform, split_points
 from .forecast import predict
 from .metrics import horizon_scores, mase_scale
 from .models import MODELS, build_model
+from .models.static_embedding import StaticEmbedding
 from .seeding import seeded
 from .train import cpu_threads, fit
 
@@ -104,14 +107,21 @@ class LastStep(nn.Module):
         return self.inner(x)[:, -1]
 
 
-def build_forecaster_model(config: RunConfig) -> nn.Module:
-    """Build the model and check that its outputs fit the strategy (probed on zeros)."""
+def build_forecaster_model(config: RunConfig, scaler: CovariateScaler | None = None) -> nn.Module:
+    """Build the model and check that its outputs fit the strategy (probed on zeros).
+
+    With categorical static covariates (``scaler.categories``) the model reads their codes
+    through ``StaticEmbedding``; ``config.model.input_size`` counts the embedded channels."""
     cfg, strategy = config.model, config.data.strategy
+    channels = cfg.input_size
     with seeded(config.train.seed):
         model = build_model(cfg)
+        if scaler is not None and scaler.categories:
+            model = StaticEmbedding(model, scaler.embedding_sizes())
+            channels = 1 + sum(scaler.channels(cfg.horizon))
     model.eval()
     with torch.no_grad():
-        out = model(torch.zeros(2, cfg.input_len, 1))
+        out = model(torch.zeros(2, cfg.input_len, channels))
     model.train()
     if strategy == "seq2seq":
         if out.dim() != 3 or out.shape[1] != cfg.input_len:
@@ -130,19 +140,26 @@ class Forecaster:
     config: RunConfig
     model: nn.Module
     transforms: dict[str, SeriesTransform]
+    covariate_scaler: CovariateScaler | None = None  # set when the model reads covariates
 
     @property
     def min_history(self) -> int:
         return self.config.model.input_len + max(t.span for t in self.transforms.values())
 
     def forecast_arrays(
-        self, histories: Sequence[np.ndarray], ids: Sequence[str], horizon: int | None = None
+        self,
+        histories: Sequence[np.ndarray],
+        ids: Sequence[str],
+        horizon: int | None = None,
+        covariates: Sequence[Covariates] | None = None,
     ):
         """Forecast after each history on the original scale.
 
         Args:
             histories: N arrays (T_i,), each long enough for ``input_len`` plus differencing.
             ids: the series id of each history (picks its transform).
+            covariates: for a model trained with covariates, N ``Covariates``: past (T_i, P),
+                future (T_i + H, F + 2 * calendar features), static (S,).
 
         Returns:
             (N, horizon) float64.
@@ -154,12 +171,15 @@ class Forecaster:
                 f"horizon {horizon} exceeds the trained horizon {data.horizon};"
                 " retrain, or use --strategy iterative"
             )
+        if self.covariate_scaler is not None:
+            check_covariates(self.config.data, self.covariate_scaler, histories, covariates,
+                             max(horizon, 1 if data.strategy == "iterative" else data.horizon))
         with cpu_threads(self.config.train.num_threads):
-            z = self._predict(histories, ids, horizon)
+            z = self._predict(histories, ids, horizon, covariates)
         tfs = [self._transform(i) for i in ids]
         return np.stack([tf.inverse(zi, h) for tf, zi, h in zip(tfs, z, histories, strict=True)])
 
-    def _predict(self, histories, ids, horizon: int) -> np.ndarray:
+    def _predict(self, histories, ids, horizon: int, covariates=None) -> np.ndarray:
         """Forecasts (N, horizon) in the transformed space."""
         data, cfg = self.config.data, self.config.model
         tfs = [self._transform(i) for i in ids]
@@ -169,12 +189,21 @@ class Forecaster:
         if x.shape[1] < cfg.input_len:
             raise ValueError(f"histories must have at least {self.min_history} steps")
         x = x[:, :, None].astype(np.float32)  # (N, L, 1)
+        ahead = None
+        if self.covariate_scaler is not None:  # (N, L, C) in the window, (N, horizon, C) after
+            extra = horizon if data.strategy == "iterative" else 0
+            window, ahead = self.covariate_scaler.windows(
+                covariates, [len(h) for h in histories], cfg.input_len, cfg.horizon, extra
+            )
+            x = np.concatenate([x, window], axis=2)
         if data.strategy == "iterative":
             steps = []
-            for _ in range(horizon):  # feed each forecast back, keeping a window of L steps
+            for k in range(horizon):  # feed each forecast back, keeping a window of L steps
                 nxt = predict(self.model, x)[:, :1].numpy()  # (N, 1)
                 steps.append(nxt)
-                x = np.concatenate([x[:, 1:], nxt[:, :, None]], axis=1)
+                row = nxt[:, :, None] if ahead is None else np.concatenate(
+                    [nxt[:, :, None], ahead[:, k : k + 1]], axis=2)
+                x = np.concatenate([x[:, 1:], row], axis=1)
             z = np.concatenate(steps, axis=1)
         else:
             z = predict(self.model, x).numpy()
@@ -186,7 +215,10 @@ class Forecaster:
         """Forecast past the end of every series: columns ``id``, ``time``, ``forecast``."""
         horizon = self.config.data.horizon if horizon is None else horizon
         check_length(panel, self.min_history, "input_len + differencing")
-        pred = self.forecast_arrays([s.values for s in panel], [s.id for s in panel], horizon)
+        covs = panel_covariates(panel, self.config.data, horizon)
+        pred = self.forecast_arrays(
+            [s.values for s in panel], [s.id for s in panel], horizon, covs
+        )
         frames = [
             pd.DataFrame(
                 {"id": s.id, "time": future_index(s.index, panel.freq, horizon), "forecast": p}
@@ -226,12 +258,23 @@ def fit_forecaster(panel: Panel, config: RunConfig, progress: bool | None = None
     targets = "seq2seq" if data.strategy == "seq2seq" else "direct"
     transforms, parts, splits = {}, {"train": [], "valid": []}, {}
     for s in panel:
-        n_train, n_valid = split_points(len(s), data.valid_frac, data.test_frac)
+        splits[s.id] = split_points(len(s), data.valid_frac, data.test_frac)
+    covs, scaler = training_covariates(panel, data, splits)
+    if scaler is not None:  # the network's input channels: target, covariates, embeddings
+        size = scaler.input_size(H)
+        config = dataclasses.replace(config, model=dataclasses.replace(config.model, input_size=size))
+    for s in panel:
+        n_train, n_valid = splits[s.id]
         tf = SeriesTransform.fit(s.values[:n_train], data.diff, data.scale)
         z = tf.forward(s.values)  # z[j] is the value at original step j + span
-        transforms[s.id], splits[s.id] = tf, (n_train, n_valid)
-        parts["train"].append(sliding_windows(z, L, H, data.stride, targets, 0, n_train - span))
-        parts["valid"].append(sliding_windows(z, L, H, 1, targets, n_train - span, n_valid - span))
+        feats = None if scaler is None else scaler.features(covs[s.id], len(s), H)[span:]
+        transforms[s.id] = tf
+        parts["train"].append(
+            sliding_windows(z, L, H, data.stride, targets, 0, n_train - span, feats)
+        )
+        parts["valid"].append(
+            sliding_windows(z, L, H, 1, targets, n_train - span, n_valid - span, feats)
+        )
     train = tuple(np.concatenate(a) for a in zip(*parts["train"], strict=False))
     valid = tuple(np.concatenate(a) for a in zip(*parts["valid"], strict=False))
     if len(train[0]) == 0:
@@ -240,7 +283,7 @@ def fit_forecaster(panel: Panel, config: RunConfig, progress: bool | None = None
             f" input_len {L} + differencing {span} + {H} target step(s);"
             " lower input_len or valid_frac"
         )
-    model = build_forecaster_model(config)
+    model = build_forecaster_model(config, scaler)
     with cpu_threads(config.train.num_threads):
         history = fit(
             model,
@@ -252,20 +295,23 @@ def fit_forecaster(panel: Panel, config: RunConfig, progress: bool | None = None
             checkpoint=checkpoint,
             resume=resume,
         )
-    forecaster = Forecaster(config, model, transforms)
-    return forecaster, history, validation_scores(forecaster, panel, splits)
+    forecaster = Forecaster(config, model, transforms, scaler)
+    return forecaster, history, validation_scores(forecaster, panel, splits, covs)
 
 
-def validation_scores(forecaster: Forecaster, panel: Panel, splits: dict) -> dict:
+def validation_scores(forecaster: Forecaster, panel: Panel, splits: dict, covs=None) -> dict:
     """Scores of forecasts from every origin whose horizon lies in the validation part, and
-    in the test part when there is one: ``{"valid": {...}, "test": {...}}``."""
+    in the test part when there is one: ``{"valid": {...}, "test": {...}}``. ``covs`` maps
+    series id -> its ``Covariates`` over the whole series, for a model that reads them."""
     out = {}
     for part in ("valid", "test"):
         errors, scales = [], []
         for s in panel:
             n_train, n_valid = splits[s.id]
             start, end = (n_train, n_valid) if part == "valid" else (n_valid, len(s))
-            errs = _origin_errors(forecaster, s, max(start, forecaster.min_history), end)
+            errs = _origin_errors(
+                forecaster, s, max(start, forecaster.min_history), end, (covs or {}).get(s.id)
+            )
             if len(errs):
                 errors.append(errs)
                 scales += [mase_scale(s.values[:n_train], forecaster.config.data.season)] * len(
@@ -277,11 +323,14 @@ def validation_scores(forecaster: Forecaster, panel: Panel, splits: dict) -> dic
     return out
 
 
-def _origin_errors(forecaster: Forecaster, s, start: int, end: int) -> np.ndarray:
+def _origin_errors(forecaster: Forecaster, s, start: int, end: int, cov=None) -> np.ndarray:
     """Forecast errors (N, H) from every origin in [start, end - H]."""
     h = forecaster.config.data.horizon
     origins = range(start, end - h + 1)
     if not origins:
         return np.zeros((0, h))
-    pred = forecaster.forecast_arrays([s.values[:o] for o in origins], [s.id] * len(origins))
+    covs = None if cov is None else [cov.head(o, h) for o in origins]
+    pred = forecaster.forecast_arrays(
+        [s.values[:o] for o in origins], [s.id] * len(origins), covariates=covs
+    )
     return pred - np.stack([s.values[o : o + h] for o in origins])

@@ -1,7 +1,9 @@
 """Run directories: everything needed to forecast again, in plain files.
 
 ``config.json`` (``RunConfig``), ``model.safetensors`` (weights), ``transforms.json`` (each
-series' differencing lags and scaling), ``metrics.json``, ``history.csv`` and figures.
+series' differencing lags and scaling), ``metrics.json``, ``history.csv`` and figures;
+``covariates.json`` (the covariate scaling and categories) when the model reads covariates,
+whose columns and calendar features ``config.json`` names.
 Loading reads JSON and safetensors only, so it never unpickles anything. A run directory is
 written into a temporary sibling and renamed into place, so a failure leaves no half run.
 """
@@ -48,6 +50,8 @@ def save_run(
             tmp / "transforms.json", {k: t.to_dict() for k, t in forecaster.transforms.items()}
         )
         _write_json(tmp / "metrics.json", metrics)
+        if getattr(forecaster, "covariate_scaler", None) is not None:
+            _write_json(tmp / "covariates.json", forecaster.covariate_scaler.to_dict())
         _write_history(tmp / "history.csv", history)
         for name, fig in (figures or {}).items():
             fig.savefig(tmp / name, dpi=100)
@@ -72,6 +76,7 @@ def load_run(path: str | Path):
     """
     from safetensors.torch import load_file
 
+    from .data.covariates import CovariateScaler, uses_covariates
     from .pipeline import Forecaster, build_forecaster_model
 
     path = Path(path)
@@ -79,12 +84,17 @@ def load_run(path: str | Path):
     if missing:
         raise ValueError(f"{path} is not a seqcast run directory (missing {', '.join(missing)})")
     config = RunConfig.load(path / "config.json")
-    model = build_forecaster_model(config)
+    scaler = None
+    if uses_covariates(config.data):
+        if not (path / "covariates.json").is_file():
+            raise ValueError(f"{path}: config.json names covariates but covariates.json is missing")
+        scaler = CovariateScaler.from_dict(json.loads((path / "covariates.json").read_text()))
+    model = build_forecaster_model(config, scaler)
     model.load_state_dict(load_file(str(path / "model.safetensors")), strict=True)
     model.eval()
     raw = json.loads((path / "transforms.json").read_text())
     transforms = {k: SeriesTransform.from_dict(v) for k, v in raw.items()}
-    return Forecaster(config, model, transforms)
+    return Forecaster(config, model, transforms, scaler)
 
 
 def _write_json(path: Path, data) -> None:

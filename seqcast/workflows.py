@@ -49,7 +49,7 @@ def train(
     torchrun process group only rank 0 writes files.
     """
     from . import distributed
-    from .data.io import load_panel
+    from .data.load import load_panel
     from .pipeline import fit_forecaster
     from .plot import learning_curves_figure, series_forecast_figure
     from .runs import save_run
@@ -105,19 +105,32 @@ def forecast(
 
     Args:
         data: ``DataConfig`` fields that name other data (``path``, ``dataset``, ``time_col``,
-            ``targets``, ``id_col``, ``fill``, ``freq``); the rest is read as in training.
+            ``targets``, ``id_col``, ``fill``, ``freq``, ``future_path``); the rest is read as
+            in training. Covariate fields, if given, must be the run's own (``calendar`` may
+            be ``"auto"``): a model reads exactly the covariates it was trained with.
 
     Returns:
         DataFrame with columns ``id``, ``time``, ``forecast`` (also written to ``output``).
     """
     import dataclasses
 
-    from .data.io import load_panel
+    from .data.calendar import resolve
+    from .data.load import load_panel
     from .plot import series_forecast_figure
     from .runs import load_run
 
     forecaster = load_run(run)
-    panel = load_panel(dataclasses.replace(forecaster.config.data, **(data or {})))
+    data = dict(data or {})
+    calendar = data.pop("calendar", None)
+    trained = forecaster.config.data
+    for key in ("past_covariates", "future_covariates", "static_covariates"):
+        if key in data and tuple(data[key]) != getattr(trained, key):
+            raise ValueError(f"{run} reads {key.replace('_', ' ')} {list(getattr(trained, key))};"
+                             f" got {list(data[key])}")
+    panel = load_panel(dataclasses.replace(trained, **data))
+    if calendar is not None and resolve(calendar, panel.freq) != trained.calendar:
+        raise ValueError(f"{run} reads calendar features {list(trained.calendar)};"
+                         f" got {calendar!r}")
     frame = forecaster.forecast(panel, horizon)
     if output is not None:
         frame.to_csv(output, index=False)
@@ -140,7 +153,7 @@ def backtest(
 
     ``arima_order`` is ((p, d, q), (P, D, Q, s)) to skip the ARIMA order search."""
     from .backtest import backtest as run_backtest
-    from .data.io import load_panel
+    from .data.load import load_panel
 
     panel = load_panel(config.data) if panel is None else panel
     result = run_backtest(panel, config, folds, step, baselines, arima_order, progress)

@@ -5,7 +5,7 @@ import pytest
 
 from seqcast.backtest import backtest
 from seqcast.config import DataConfig
-from seqcast.data.io import load_panel
+from seqcast.data.load import load_panel
 from seqcast.pipeline import make_config
 
 CASES = [  # dataset, model, input_len, diff, horizon, season

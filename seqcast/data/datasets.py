@@ -7,6 +7,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from .io import from_frame
 from .synthetic import chapter_series
 from .windows import seq2seq_targets, split_input_target
 
@@ -149,8 +150,6 @@ def load_dataset(name: str):
         >>> panel = load_dataset("co2"); len(panel.series[0])
         526
     """
-    from .io import from_frame
-
     if name not in REAL_DATASETS:
         raise ValueError(f"unknown dataset {name!r}; valid datasets: {', '.join(REAL_DATASETS)}")
     frame = _load_frame(name).rename(columns={"value": name})

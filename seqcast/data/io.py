@@ -4,7 +4,8 @@ A file holds a time column, one or more value columns and, in long format, an id
 Every (id, value column) pair becomes one univariate ``Series``. Problems are reported, not
 guessed away: duplicate or unsorted timestamps, gaps, missing or non-numeric values each
 raise a one-line ``ValueError`` naming the file, the column and the 1-based data row (for a
-CSV file, row N is line N + 1). ``fill`` opts in to filling gaps and missing values.
+CSV file, row N is line N + 1). ``fill`` opts in to filling gaps and missing values;
+infinite values are errors even then. Covariate columns are read by ``covariate_io``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,12 @@ import numpy as np
 import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
-FILLS = ("ffill", "interpolate", "zero")
+from ..config import FILLS
+from .checks import numeric as _numeric
+from .checks import regularise as _regularise
+from .covariate_io import check_columns, future_rows, group_covariates
+from .covariates import Covariates
+
 TIME_NAMES = ("time", "date", "timestamp", "datetime", "ds")  # used when time_col is not given
 
 
@@ -28,6 +34,7 @@ class Series:
     id: str
     index: pd.Index
     values: np.ndarray
+    covariates: Covariates | None = None  # past (T, P), future (T + K, F), static (S,)
 
     def __len__(self) -> int:
         return len(self.values)
@@ -58,6 +65,7 @@ def read_series(
     id_col: str | None = None,
     fill: str | None = None,
     freq: str | None = None,
+    covariates: tuple[tuple[str, ...], ...] = ((), (), ()),
 ) -> Panel:
     """Read a CSV or Parquet file into a validated ``Panel``.
 
@@ -69,10 +77,18 @@ def read_series(
         fill: ``None`` (problems are errors), "ffill", "interpolate" or "zero": insert the
             missing timestamps of gaps and fill them and missing values this way.
         freq: pandas frequency ("MS", "D", ...) when it cannot be inferred.
+        covariates: (past, future, static) column names; trailing rows with every target
+            empty hold future covariate values over the horizon.
 
     Example:
         >>> panel = read_series("sales.csv", time_col="date", targets=["units"], id_col="store")
     """
+    frame = read_frame(path)
+    return from_frame(frame, str(path), time_col, targets, id_col, fill, freq, covariates)
+
+
+def read_frame(path: str | Path) -> pd.DataFrame:
+    """A CSV file (every cell as text) or a Parquet file as a DataFrame."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".parquet", ".pq"):
@@ -87,18 +103,7 @@ def read_series(
             frame = pd.read_parquet(path)
     except Exception as exc:  # parser errors carry their own line numbers
         raise ValueError(f"{path}: cannot read: {str(exc).splitlines()[0]}") from None
-    return from_frame(frame, str(path), time_col, targets, id_col, fill, freq)
-
-
-def load_panel(data) -> Panel:
-    """The series a ``DataConfig`` names: its CSV/Parquet ``path``, else the bundled ``dataset``."""
-    if data.path is not None:
-        return read_series(
-            data.path, data.time_col, data.targets, data.id_col, data.fill, data.freq
-        )
-    from .datasets import load_dataset
-
-    return load_dataset(data.dataset)
+    return frame
 
 
 def from_frame(
@@ -109,8 +114,12 @@ def from_frame(
     id_col: str | None = None,
     fill: str | None = None,
     freq: str | None = None,
+    covariates: tuple[tuple[str, ...], ...] = ((), (), ()),
 ) -> Panel:
-    """Validate a DataFrame as ``read_series`` does (``source`` names it in errors)."""
+    """Validate a DataFrame as ``read_series`` does (``source`` names it in errors).
+
+    A frame named as the peers name it (``unique_id``, ``ds``, ``y``) needs no column flags.
+    """
     if fill is not None and fill not in FILLS:
         raise ValueError(f"unknown fill {fill!r}; valid: {', '.join(FILLS)}")
     frame = frame.reset_index(drop=True)
@@ -118,21 +127,29 @@ def from_frame(
     frame.columns = columns
     if time_col is None:
         time_col = next((c for c in columns if c.lower() in TIME_NAMES), None)
+    if id_col is None and "unique_id" in columns and time_col == "ds":
+        id_col = "unique_id"
     for name, col in (("time", time_col), ("id", id_col)):
         if col is not None and col not in columns:
             raise ValueError(f"{source}: no {name} column {col!r}; columns: {', '.join(columns)}")
+    covariates = tuple(tuple(c) for c in covariates)
+    used = {time_col, id_col, *(c for kind in covariates for c in kind)}
+    if targets is None and id_col == "unique_id" and "y" in columns:
+        targets = ["y"]
     if targets is None:
-        targets = [c for c in columns if c not in (time_col, id_col)]
+        targets = [c for c in columns if c not in used]
     for col in targets:
-        if col not in columns or col in (time_col, id_col):
-            valid = [c for c in columns if c not in (time_col, id_col)]
+        if col not in columns or col in used:
+            valid = [c for c in columns if c not in used]
             raise ValueError(f"{source}: no value column {col!r}; valid: {', '.join(valid)}")
+    check_columns(columns, (time_col, id_col, *targets), covariates, source)
     if not targets:
         raise ValueError(f"{source}: no value columns")
     if len(frame) == 0:
         raise ValueError(f"{source}: no rows")
 
-    values = {col: _numeric(frame[col], source, col) for col in targets}
+    numbers = [*targets, *covariates[0], *covariates[1]]
+    values = {col: _numeric(frame[col], source, col) for col in numbers}
     times = _times(frame[time_col], source, time_col) if time_col is not None else None
     groups = [("", np.arange(len(frame)))]
     if id_col is not None:
@@ -140,16 +157,23 @@ def from_frame(
         groups = [(str(k), np.asarray(v)) for k, v in ids.groupby(ids, sort=False).indices.items()]
 
     series, freqs = [], set()
-    for key, rows in groups:
-        index, step = _index(times, rows, source, time_col, freq)
+    for key, all_rows in groups:
+        index, step = _index(times, all_rows, source, time_col, freq)
         if step is not None:
             freqs.add(step)
+        # Trailing rows with every target empty carry future covariates over the horizon.
+        n = future_rows(values, targets, all_rows, bool(covariates[1]))
+        rows = all_rows[:n]
+        cov = group_covariates(
+            values, frame, all_rows, n, index, step, source, time_col, covariates, fill
+        )
+        index = index[:n]
         for col in targets:
             name = col if id_col is None else (key if len(targets) == 1 else f"{key}/{col}")
             index_c, v = _regularise(
                 index, step, values[col][rows], rows, source, time_col, col, fill
             )
-            series.append(Series(name, index_c, v))
+            series.append(Series(name, index_c, v, cov))
     if len(freqs) > 1:
         raise ValueError(f"{source}: series have different frequencies: {', '.join(sorted(freqs))}")
     return Panel(source, freqs.pop() if freqs else None, tuple(series))
@@ -163,21 +187,6 @@ def check_length(panel: Panel, min_len: int, what: str) -> None:
                 f"{panel.source}: series {s.id!r} has {len(s)} rows (last row {len(s)}), "
                 f"too short for {what} = {min_len}"
             )
-
-
-def _numeric(column: pd.Series, source: str, col: str) -> np.ndarray:
-    numeric = pd.api.types.is_numeric_dtype(column)
-    text = None if numeric else column.astype(str).str.strip()
-    out = pd.to_numeric(column.replace("", np.nan) if text is not None else column, errors="coerce")
-    if text is not None:
-        missing_words = text.str.lower().isin(("", "nan", "na", "null", "none"))
-        bad = out.isna() & ~missing_words & column.notna()
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise ValueError(
-                f"{source}: column {col!r}, row {row + 1}: non-numeric value {column.iloc[row]!r}"
-            )
-    return out.to_numpy(dtype=np.float64)
 
 
 def _times(column: pd.Series, source: str, col: str) -> pd.DatetimeIndex:
@@ -237,46 +246,3 @@ def _infer_freq(t: pd.DatetimeIndex) -> str | None:
                 f = to_offset(f).freqstr
                 votes[f] = votes.get(f, 0) + 1
     return max(votes, key=votes.get) if votes else None
-
-
-def _regularise(index, freq, v, rows, source, col_t, col, fill):
-    """Check gaps and missing values on a regular grid; fill them only when asked."""
-    if freq is not None:
-        grid = pd.date_range(index[0], index[-1], freq=freq)
-        pos = grid.get_indexer(index)
-        if (pos < 0).any():
-            i = int(np.flatnonzero(pos < 0)[0])
-            raise ValueError(
-                f"{source}: column {col_t!r}, row {rows[i] + 1}: timestamp {index[i]} is off the"
-                f" {freq} grid"
-            )
-        if len(grid) != len(index):
-            if fill is None:
-                i = int(np.flatnonzero(np.diff(pos) > 1)[0]) + 1
-                raise ValueError(
-                    f"{source}: column {col_t!r}, row {rows[i] + 1}: gap of"
-                    f" {pos[i] - pos[i - 1] - 1} step(s) before {index[i]}"
-                    f" (to fill it: --fill ffill|interpolate|zero)"
-                )
-            full = np.full(len(grid), np.nan)
-            full[pos] = v
-            v, index = full, grid
-    missing = np.isnan(v)
-    if missing.any():
-        if fill is None:
-            i = int(np.flatnonzero(missing)[0])
-            raise ValueError(
-                f"{source}: column {col!r}, row {rows[i] + 1}: missing value"
-                f" (to fill it: --fill ffill|interpolate|zero)"
-            )
-        if missing.all():  # nothing to fill from
-            raise ValueError(f"{source}: column {col!r}: no values, every row is missing")
-        s = pd.Series(v)
-        if fill == "zero":
-            s = s.fillna(0.0)
-        elif fill == "ffill":
-            s = s.ffill().bfill()
-        else:
-            s = s.interpolate(limit_direction="both")
-        v = s.to_numpy()
-    return index, v

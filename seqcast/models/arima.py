@@ -16,7 +16,7 @@ import numpy as np
 CRITERIA = ("aic", "bic")
 
 
-def _sarimax(y, order, seasonal_order, simple_differencing: bool = False):
+def _sarimax(y, order, seasonal_order, simple_differencing: bool = False, exog=None):
     from statsmodels.tsa.statespace.sarimax import SARIMAX
 
     # SARIMAX adds the trend after differencing: a constant is the mean (d + D = 0) or a
@@ -28,6 +28,7 @@ def _sarimax(y, order, seasonal_order, simple_differencing: bool = False):
         seasonal_order=seasonal_order,
         trend=trend,
         simple_differencing=simple_differencing,
+        exog=exog,
     )
 
 
@@ -82,12 +83,14 @@ class ARIMA:
         max_p: int = 2,
         max_q: int = 2,
         criterion: str = "aic",
+        exog=None,
     ) -> ARIMA:
         """Fit given orders, or search p, q <= 2 (p + q <= 3) and P, Q <= 1 (P + Q <= 1).
 
         Args:
             y: (T,) training series.
             season: seasonal period s (1 for none).
+            exog: (T, K) exogenous regressors (future-known covariates), or None.
         """
         if criterion not in CRITERIA:
             raise ValueError(f"unknown criterion {criterion!r}; valid: {', '.join(CRITERIA)}")
@@ -119,7 +122,7 @@ class ARIMA:
                 # compare), about 4x faster than the exact likelihood; refit the winner.
                 for o, so in candidates:
                     try:
-                        res = _sarimax(y, o, so, simple_differencing=True).fit(
+                        res = _sarimax(y, o, so, True, exog).fit(
                             disp=False, maxiter=50
                         )
                     except (ValueError, np.linalg.LinAlgError):
@@ -131,19 +134,25 @@ class ARIMA:
                     raise ValueError("no ARIMA model could be fitted to this series")
                 candidates = [best[1:]]
             o, so = candidates[0]
-            res = _sarimax(y, o, so).fit(disp=False, maxiter=100)
+            res = _sarimax(y, o, so, exog=exog).fit(disp=False, maxiter=100)
         except np.linalg.LinAlgError as exc:
             raise ValueError(f"ARIMA{o}{so} could not be fitted: {exc}") from None
         finally:
             ctx.__exit__(None, None, None)
         return cls(o, so, np.asarray(res.params), float(getattr(res, criterion)))
 
-    def forecast(self, history, horizon: int) -> np.ndarray:
-        """Forecast ``horizon`` steps after ``history`` (T,) with the fitted parameters: (H,)."""
+    def forecast(self, history, horizon: int, exog=None) -> np.ndarray:
+        """Forecast ``horizon`` steps after ``history`` (T,) with the fitted parameters: (H,).
+
+        ``exog`` (T + horizon, K): the regressors over the history and the horizon, for a
+        model fitted with them."""
         ctx = _quiet()
         try:
-            model = _sarimax(np.asarray(history, dtype=np.float64), self.order, self.seasonal_order)
+            y = np.asarray(history, dtype=np.float64)
+            past = None if exog is None else exog[: len(y)]
+            model = _sarimax(y, self.order, self.seasonal_order, exog=past)
             res = model.filter(self.params)
-            return np.asarray(res.forecast(horizon), dtype=np.float64)
+            ahead = None if exog is None else exog[len(y) : len(y) + horizon]
+            return np.asarray(res.forecast(horizon, exog=ahead), dtype=np.float64)
         finally:
             ctx.__exit__(None, None, None)

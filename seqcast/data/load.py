@@ -1,0 +1,72 @@
+"""The series a ``DataConfig`` names: a file (with its covariates), or a bundled dataset."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .calendar import extend_index
+from .checks import numeric
+from .covariates import Covariates
+from .datasets import load_dataset
+from .io import TIME_NAMES, Panel, Series, _times, read_frame, read_series
+
+
+def load_panel(data) -> Panel:
+    """Read ``data.path`` (CSV/Parquet) with its covariate columns and, when
+    ``data.future_path`` is set, future covariates from that file; else the bundled
+    ``data.dataset``."""
+    covariates = (data.past_covariates, data.future_covariates, data.static_covariates)
+    if data.path is None:
+        if any(covariates) or data.future_path:
+            raise ValueError(f"dataset {data.dataset}: bundled series have no covariate columns")
+        return load_dataset(data.dataset)
+    panel = read_series(data.path, data.time_col, data.targets, data.id_col, data.fill,
+                        data.freq, covariates)
+    if data.future_path is not None:
+        if not data.future_covariates:
+            raise ValueError(f"{data.future_path}: future data given but no --future-covariates")
+        frame = read_frame(data.future_path)
+        panel = attach_future(panel, frame, str(data.future_path), data.time_col, data.id_col,
+                              data.future_covariates)
+    return panel
+
+
+def attach_future(panel, frame: pd.DataFrame, source: str, time_col, id_col, future):
+    """``panel`` with future covariates over the horizon taken from ``frame`` (a file given
+    by ``--future-data``): its rows after each series' last step, which must continue the
+    series without gaps. Rows at or before the last step are ignored."""
+    if panel.freq is None:
+        raise ValueError(f"{source}: future covariates from a file need timestamps in the data")
+    columns = [str(c) for c in frame.columns]
+    frame.columns = columns
+    time_col = time_col if time_col in columns else next(
+        (c for c in columns if c.lower() in TIME_NAMES), None)
+    for what, col in (("time", time_col), ("id", id_col), *(("future covariate", c) for c in future)):
+        if col is None and what == "id":
+            continue
+        if col not in columns:
+            raise ValueError(f"{source}: no {what} column {col!r}; columns: {', '.join(columns)}")
+    times = _times(frame[time_col], source, time_col)
+    values = {c: numeric(frame[c], source, c) for c in future}
+    keys = frame[id_col].astype(str).to_numpy() if id_col else None
+    out = []
+    for s in panel:
+        key = s.id if keys is None or s.id in set(keys) else s.id.rsplit("/", 1)[0]
+        rows = np.arange(len(frame)) if keys is None else np.flatnonzero(keys == key)
+        rows = rows[np.asarray(times[rows] > s.index[-1])]
+        expected = extend_index(s.index, panel.freq, len(rows))[len(s) :]
+        bad = np.flatnonzero(times[rows] != expected)
+        if len(bad):
+            i = int(bad[0])
+            raise ValueError(f"{source}: column {time_col!r}, row {rows[i] + 1}: time"
+                             f" {times[rows[i]]}, expected {expected[i]} for series {s.id!r}")
+        later = np.stack([values[c][rows] for c in future], axis=1)
+        nan = np.argwhere(np.isnan(later))
+        if len(nan):
+            r, c = nan[0]
+            raise ValueError(f"{source}: column {future[c]!r}, row {rows[r] + 1}: missing future value")
+        cov = s.covariates
+        out.append(Series(s.id, s.index, s.values, Covariates(
+            cov.past, np.concatenate([cov.future[: len(s)], later]), cov.static)))
+    return Panel(panel.source, panel.freq, tuple(out))
