@@ -46,6 +46,8 @@ def _panel_and_data(args, base=None):
     if args.data or args.dataset:
         flags.update(path=args.data, dataset=args.dataset or "")
     data = dataclasses.replace(base or DataConfig(dataset="", task="forecast"), **flags)
+    if args.calendar not in (None, "auto", "none"):  # unknown names fail before reading
+        resolve(args.calendar, "h")
     panel = load_panel(data)
     if args.calendar is not None or base is None:
         data = dataclasses.replace(data, calendar=resolve(args.calendar or "none", panel.freq))

@@ -49,6 +49,7 @@ def train(
     torchrun process group only rank 0 writes files.
     """
     from . import distributed
+    from .data.covariate_io import covers_horizon
     from .data.load import load_panel
     from .pipeline import fit_forecaster
     from .plot import learning_curves_figure, series_forecast_figure
@@ -72,7 +73,9 @@ def train(
         "seconds": float(sum(history.records.get("seconds", []))),
     }
     if out is not None and main:
-        figures = {"forecast.png": series_forecast_figure(panel, forecaster.forecast(panel))}
+        figures = {}
+        if covers_horizon(panel, config.data):  # future covariates may come only at forecast
+            figures["forecast.png"] = series_forecast_figure(panel, forecaster.forecast(panel))
         if history.records.get("loss"):
             figures["learning_curves.png"] = learning_curves_figure({config.model.name: history})
         save_run(out, forecaster, history, metrics, figures)

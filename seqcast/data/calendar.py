@@ -15,9 +15,9 @@ from pandas.tseries.frequencies import to_offset
 FEATURES = {
     "minute_of_hour": lambda t: (t.minute.to_numpy(), 60),
     "hour_of_day": lambda t: (t.hour.to_numpy() + t.minute.to_numpy() / 60, 24),
-    "day_of_week": lambda t: (t.dayofweek.to_numpy(), 7),
+    "day_of_week": lambda t: (t.day_of_week.to_numpy(), 7),
     "day_of_month": lambda t: (t.day.to_numpy() - 1, t.days_in_month.to_numpy()),
-    "day_of_year": lambda t: (t.dayofyear.to_numpy() - 1, 365.25),
+    "day_of_year": lambda t: (t.day_of_year.to_numpy() - 1, 365.25),
     "week_of_year": lambda t: (t.isocalendar().week.to_numpy(dtype=float) - 1, 52.18),
     "month_of_year": lambda t: (t.month.to_numpy() - 1, 12),
     "quarter_of_year": lambda t: (t.quarter.to_numpy() - 1, 4),
@@ -55,7 +55,7 @@ def resolve(spec: str | tuple[str, ...] | list[str], freq: str | None) -> tuple[
 
 def _unit(freq: str) -> str:
     """The base unit of a pandas frequency: "min", "h", "D", "B", "W", "M", "Q" or "Y"."""
-    name = to_offset(freq).name.split("-")[0].rstrip("SE") or "M"
+    name = to_offset(freq).rule_code.split("-")[0].rstrip("SE") or "M"
     return {"T": "min", "min": "min", "s": "min", "S": "min", "H": "h", "h": "h", "C": "B",
             "SM": "M", "BM": "M", "BQ": "Q", "A": "Y", "Y": "Y", "BY": "Y"}.get(name, name)
 

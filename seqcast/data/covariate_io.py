@@ -155,3 +155,9 @@ def panel_covariates(panel, data, horizon: int) -> list[Covariates] | None:
     need = horizon if data.strategy == "iterative" else max(horizon, data.horizon)
     return [model_covariates(s, panel.freq, data.calendar, len(s), need, panel.source)
             for s in panel]
+
+
+def covers_horizon(panel, data) -> bool:
+    """Whether every series has its future covariates over ``data.horizon`` steps."""
+    return all(s.covariates is None or s.covariates.future is None
+               or len(s.covariates.future) >= len(s) + data.horizon for s in panel)

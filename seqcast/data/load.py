@@ -21,11 +21,11 @@ def load_panel(data) -> Panel:
         if any(covariates) or data.future_path:
             raise ValueError(f"dataset {data.dataset}: bundled series have no covariate columns")
         return load_dataset(data.dataset)
+    if data.future_path is not None and not data.future_covariates:
+        raise ValueError(f"{data.future_path}: future data given but no --future-covariates")
     panel = read_series(data.path, data.time_col, data.targets, data.id_col, data.fill,
                         data.freq, covariates)
     if data.future_path is not None:
-        if not data.future_covariates:
-            raise ValueError(f"{data.future_path}: future data given but no --future-covariates")
         frame = read_frame(data.future_path)
         panel = attach_future(panel, frame, str(data.future_path), data.time_col, data.id_col,
                               data.future_covariates)
