@@ -34,6 +34,8 @@ _EXPORTS = {
     "SimpleWaveNet": "seqcast.models",
     "ConvRNN": "seqcast.models",
     "read_series": "seqcast.data.io",
+    "load_panel": "seqcast.data.load",
+    "Covariates": "seqcast.data.covariates",
     "load_dataset": "seqcast.data.datasets",
     "make_config": "seqcast.pipeline",
     "fit_forecaster": "seqcast.pipeline",

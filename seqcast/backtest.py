@@ -145,6 +145,9 @@ def _arima(panel, head, origins, season, horizon, order, exog=None) -> np.ndarra
     out = []
     for s, h in zip(panel, head, strict=False):
         x = None if exog is None else exog[s.id]  # (T, K): user future columns and calendar
+        if x is not None:  # a column constant over the training part is collinear with the mean
+            x = x[:, np.ptp(x[: len(h)], axis=0) > 0]
+            x = x if x.shape[1] else None
         model = ARIMA.fit(h.values, season, *(order or (None, None)),
                           exog=None if x is None else x[: len(h)])
         out += [model.forecast(s.values[:o], horizon, None if x is None else x[: o + horizon])

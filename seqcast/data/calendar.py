@@ -46,7 +46,10 @@ def resolve(spec: str | tuple[str, ...] | list[str], freq: str | None) -> tuple[
     if freq is None:
         raise ValueError("calendar features need timestamps; the data has a plain row index")
     if spec == ("auto",):
-        return AUTO.get(_unit(freq), ())
+        names = AUTO.get(_unit(freq), ())
+        if "minute_of_hour" in names and pd.Timedelta(to_offset(freq)) > pd.Timedelta("20min"):
+            names = names[1:]  # two or fewer positions in the hour: no cycle to encode
+        return names
     for name in spec:
         if name not in FEATURES:
             raise ValueError(f"unknown calendar feature {name!r}; valid: auto, none, {', '.join(FEATURES)}")

@@ -124,6 +124,8 @@ class CovariateScaler:
 
     @classmethod
     def from_dict(cls, data: dict) -> CovariateScaler:
+        if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
+            raise ValueError("covariates.json must map each scaler field to a list")
         unknown = set(data) - set(cls.__dataclass_fields__)
         if unknown:
             raise ValueError(f"unknown covariate scaler key(s): {', '.join(sorted(unknown))}")
