@@ -25,7 +25,7 @@ from .data.sliding import sliding_windows
 from .data.transforms import SeriesTransform, split_points
 from .forecast import predict
 from .metrics import horizon_scores, mase_scale
-from .models import MODELS, build_model
+from .models import MODELS, EncoderDecoder, build_model
 from .models.static_embedding import StaticEmbedding
 from .seeding import seeded
 from .train import cpu_threads, fit
@@ -111,11 +111,14 @@ def build_forecaster_model(config: RunConfig, scaler: CovariateScaler | None = N
     """Build the model and check that its outputs fit the strategy (probed on zeros).
 
     With categorical static covariates (``scaler.categories``) the model reads their codes
-    through ``StaticEmbedding``; ``config.model.input_size`` counts the embedded channels."""
+    through ``StaticEmbedding``; ``config.model.input_size`` counts the embedded channels.
+    An encoder-decoder's decoder also reads each horizon step's future covariates."""
     cfg, strategy = config.model, config.data.strategy
     channels = cfg.input_size
     with seeded(config.train.seed):
         model = build_model(cfg)
+        if isinstance(model, EncoderDecoder) and scaler is not None and scaler.future_mean:
+            model.feed_future(1 + len(scaler.past_mean), len(scaler.future_mean))
         if scaler is not None and scaler.categories:
             model = StaticEmbedding(model, scaler.embedding_sizes())
             channels = 1 + sum(scaler.channels(cfg.horizon))

@@ -149,3 +149,22 @@ def test_backtest_of_a_run_reads_its_data_with_the_runs_settings(tmp_path, capsy
     assert main(["backtest", str(run), "--data", str(data), "--folds", "1",
                  "--baselines", "naive"]) == 0
     assert "linear" in capsys.readouterr().out
+
+
+def test_the_decoder_reads_each_horizon_steps_future_covariates_causally():
+    import torch
+
+    from seqcast.models import EncoderDecoder
+
+    model = EncoderDecoder("gru", input_size=1 + 3, hidden_size=8, num_layers=1, horizon=3)
+    model.feed_future(offset=1, width=1)  # channels 1, 2, 3: future values of steps 1, 2, 3
+    with torch.no_grad():  # the encoder ignores the future channels: only the decoder reads them
+        for w in model.encoder[0].parameters():
+            if w.dim() == 2 and w.shape[1] == 4:
+                w[:, 1:] = 0
+    x = torch.randn(2, 5, 4)
+    y = model(x)
+    x2 = x.clone()
+    x2[:, -1, 2] += 1.0  # the future value of horizon step 2 at the origin
+    y2 = model(x2)
+    assert torch.equal(y[:, 0], y2[:, 0]) and not torch.allclose(y[:, 1], y2[:, 1])

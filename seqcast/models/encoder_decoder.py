@@ -3,6 +3,7 @@ decoder unrolls that vector over the horizon (Sutskever et al. 2014; Cho et al. 
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 from ..nn.dense import dense
@@ -55,14 +56,30 @@ class EncoderDecoder(nn.Module):
         )
         self.head = dense(hidden_size, 1)
         self.horizon, self.output = horizon, output
+        self.future: tuple[int, int] | None = None
+        self._make_decoder = lambda width: Recurrent(factory(hidden_size + width, hidden_size),
+                                                     **rates)
+
+    def feed_future(self, offset: int, width: int) -> None:
+        """Give the decoder, at horizon step k, the future covariates of that step beside the
+        context: input channels ``offset + (k - 1) * width`` to ``offset + k * width`` (the
+        layout of ``seqcast.data.covariates``). Replaces the first decoder layer."""
+        self.future = (offset, width)
+        self.decoder[0] = self._make_decoder(width)
 
     def forward(self, x: Tensor) -> Tensor:
+        inputs = x
         for layer in self.encoder:
             x = layer(x)[0]  # (B, T, H)
         batch, steps, hidden = x.shape
         # One context per forecast origin: (B, H), or (B*T, H) decoded as one batch
         context = x[:, -1] if self.output == "last" else x.reshape(batch * steps, hidden)
         y = context.unsqueeze(1).expand(-1, self.horizon, -1)  # (N, horizon, H)
+        if self.future is not None:  # (N, horizon, F) beside the context at each step
+            offset, width = self.future
+            f = inputs[..., offset : offset + self.horizon * width]  # (B, T, horizon * F)
+            f = f[:, -1] if self.output == "last" else f.reshape(batch * steps, -1)
+            y = torch.cat([y, f.reshape(-1, self.horizon, width)], dim=-1)
         for layer in self.decoder:
             y = layer(y)[0]
         y = self.head(y).squeeze(-1)  # (N, horizon, 1) -> (N, horizon)
