@@ -43,8 +43,8 @@ def _panel_and_data(args, base=None):
         **{k: getattr(args, k) for k in COVARIATE_FLAGS},
     }
     flags = {k: v for k, v in flags.items() if v is not None}
-    if args.data or args.dataset:
-        flags.update(path=args.data, dataset=args.dataset or "")
+    if args.data or args.dataset:  # other data: the run's future file does not belong to it
+        flags.update(path=args.data, dataset=args.dataset or "", future_path=args.future_data)
     data = dataclasses.replace(base or DataConfig(dataset="", task="forecast"), **flags)
     if args.calendar not in (None, "auto", "none"):  # unknown names fail before reading
         resolve(args.calendar, "h")

@@ -124,6 +124,8 @@ def forecast(
 
     forecaster = load_run(run)
     data = dict(data or {})
+    if ("path" in data or "dataset" in data) and "future_path" not in data:
+        data["future_path"] = None  # the training's future file belongs to the training data
     calendar = data.pop("calendar", None)
     trained = forecaster.config.data
     for key in ("past_covariates", "future_covariates", "static_covariates"):
