@@ -166,3 +166,14 @@ def test_run_without_its_covariate_file_is_refused(run, tmp_path, capsys):
             (broken / f.name).write_bytes(f.read_bytes())
     fails(["forecast", str(broken), "--output", str(tmp_path / "f.csv")],
           "covariates.json is missing", tmp_path, capsys)
+
+
+def test_non_finite_numbers_in_a_parquet_file_are_errors(tmp_path):
+    from seqcast.data.io import read_series
+
+    f = frame(future=0)
+    f.loc[7, "temp"] = -np.inf
+    path = tmp_path / "d.parquet"
+    f.to_parquet(path)
+    with pytest.raises(ValueError, match=r"d.parquet: column 'temp', row 8: non-finite value"):
+        read_series(path, targets=["y"], covariates=(("temp",), (), ()), fill="zero")
