@@ -78,7 +78,7 @@ def run_synthetic(models: list[str]) -> list[dict]:
     return rows
 
 
-def run_real(epochs: int) -> list[dict]:
+def run_real(epochs: int, seed: int = 42, baselines: bool = True) -> list[dict]:
     from pmdarima.datasets import load_taylor
 
     half_hourly = load_taylor()
@@ -90,11 +90,12 @@ def run_real(epochs: int) -> list[dict]:
     for calendar in ("none", "auto"):
         names = resolve(calendar, panel.freq)
         data = DataConfig(dataset="", task="forecast", horizon=24, season=24, calendar=names)
-        cfg = make_config("gru", data, 24, train={"epochs": epochs, "patience": None})
-        baselines = ("naive", "seasonal_naive", "arima") if calendar == "auto" else ()
-        result = backtest(panel, cfg, folds=7, baselines=baselines)
+        cfg = make_config("gru", data, 24, train={"epochs": epochs, "patience": None,
+                                                  "seed": seed})
+        others = ("naive", "seasonal_naive", "arima") if calendar == "auto" and baselines else ()
+        result = backtest(panel, cfg, folds=7, baselines=others)
         for name, scores in result.models.items():
-            row = {"calendar": calendar if name == "gru" else "-", "model": name,
+            row = {"calendar": calendar if name == "gru" else "-", "model": name, "seed": seed,
                    "features": list(names) if name in ("gru", "arima_exog") else [],
                    "mae_mean": scores["mae_mean"], "mase_mean": float(np.mean(scores["mase"])),
                    "seconds": scores["seconds"]}
@@ -108,13 +109,15 @@ def main() -> None:
     p.add_argument("--only", choices=["synthetic", "real"])
     p.add_argument("--models", default="gru,linear")
     p.add_argument("--epochs", type=int, default=30, help="epochs of the real-series GRU")
+    p.add_argument("--seed", type=int, default=42, help="seed of the real-series GRU")
+    p.add_argument("--no-baselines", action="store_true", help="real series: the GRU only")
     p.add_argument("--json", help="write the rows here")
     args = p.parse_args()
     out = {}
     if args.only in (None, "synthetic"):
         out["synthetic"] = run_synthetic(args.models.split(","))
     if args.only in (None, "real"):
-        out["real"] = run_real(args.epochs)
+        out["real"] = run_real(args.epochs, args.seed, not args.no_baselines)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(out, f, indent=2)
