@@ -12,6 +12,9 @@ from pathlib import Path
 from typing import Any
 
 PRECISIONS = ("float32", "bf16")
+# Forecasting strategies and gap fills, shared by the pipeline and the CLI.
+STRATEGIES = ("direct", "seq2seq", "iterative")
+FILLS = ("ffill", "interpolate", "zero")
 
 
 @dataclass(frozen=True)

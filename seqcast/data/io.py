@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
-FILLS = ("ffill", "interpolate", "zero")
+from ..config import FILLS
+
 TIME_NAMES = ("time", "date", "timestamp", "datetime", "ds")  # used when time_col is not given
 
 
