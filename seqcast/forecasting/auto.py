@@ -38,7 +38,8 @@ SEARCH_SHARE = 0.7  # of the budget; the rest is kept for refitting the chosen m
 class AutoConfig:
     """Search settings: ``budget`` seconds (search and refit), the most members
     ``ensemble``, ``seeds`` per network member, ``trials`` (None: until the budget),
-    ``folds`` validation origins per series, the network ``families`` and their ``epochs``."""
+    ``folds`` horizons of validation origins at least, the network ``families`` and their
+    ``epochs``, and whether ARIMA joins the candidates."""
 
     budget: float = 120.0
     ensemble: int = 3
@@ -48,6 +49,7 @@ class AutoConfig:
     folds: int = 3
     families: tuple[str, ...] = FAMILIES
     epochs: int = 100
+    arima: bool = True
 
     def __post_init__(self):
         object.__setattr__(self, "families", tuple(self.families))
@@ -127,11 +129,14 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
     for kind in ("naive", "seasonal_naive") if season > 1 else ("naive",):
         trial(Candidate(kind))
     for kind in usable_kinds(room + H + MIN_TRAIN_WINDOWS, season):
-        trial(Candidate("ets", {"ets": kind}))
+        if time.perf_counter() < search_end:  # many or long series: the budget still holds
+            trial(Candidate("ets", {"ets": kind}))
     for L in lens:
         for d in diffs:
-            if L + sum(d) <= room:
+            if L + sum(d) <= room and time.perf_counter() < search_end:
                 trial(Candidate("ridge", {"input_len": L, "diff": list(d), "scale": True}))
+    if search.arima and time.perf_counter() < search_end:
+        trial(Candidate("arima"))
     trials = _network_search(search, trial, lens, diffs, room, search_end) if search.families else 0
 
     ranked = sorted((p for p in pool if np.isfinite(p["mase"])), key=lambda p: p["mase"])
@@ -163,10 +168,16 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
 
 
 def _choose(ranked, search, truth, scales, deadline, start):
-    """The best k <= ``search.ensemble`` distinct candidates whose median forecast scores
+    """The best k <= ``search.ensemble`` candidates, one per group (model kind or network
+    family: diverse members combine better than near copies), whose median forecast scores
     lowest on the validation origins; networks only when their refit fits the budget."""
     left = deadline - time.perf_counter()
-    usable = [p for p in ranked if p["candidate"].kind != "network" or p["seconds"] < left]
+    usable, groups = [], set()
+    for p in ranked:
+        c = p["candidate"]
+        if c.group not in groups and (c.kind != "network" or p["seconds"] < left):
+            usable.append(p)
+            groups.add(c.group)
     scores = {}
     for k in range(1, min(search.ensemble, len(usable)) + 1):
         pred = np.median(np.stack([p["pred"] for p in usable[:k]]), axis=0)

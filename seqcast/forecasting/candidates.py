@@ -17,7 +17,7 @@ from ..config import DataConfig
 from ..data.io import Panel, Series
 from ..metrics import mase_scale
 
-KINDS = ("naive", "seasonal_naive", "ets", "ridge", "network")
+KINDS = ("naive", "seasonal_naive", "ets", "arima", "ridge", "network")
 
 
 @dataclass(frozen=True)
@@ -29,11 +29,16 @@ class Candidate:
     params: dict = field(default_factory=dict)
 
     @property
+    def group(self) -> str:
+        """Members of one group are near copies; an ensemble takes the best of each."""
+        return self.params["family"] if self.kind == "network" else self.kind
+
+    @property
     def name(self) -> str:
         p = self.params
         if self.kind == "ets":
             return f"ets:{p['ets']}"
-        if self.kind in ("naive", "seasonal_naive"):
+        if self.kind in ("naive", "seasonal_naive", "arima"):
             return self.kind
         diff = ",".join(map(str, p["diff"])) or "none"
         head = "ridge" if self.kind == "ridge" else p["family"]
@@ -58,6 +63,8 @@ def fit_candidate(panel: Panel, data: DataConfig, c: Candidate, seed: int = 42, 
     from .ridge import fit_ridge
 
     p = c.params
+    if c.kind == "arima":
+        return ETSForecaster.fit(panel, make_config("naive", data, 1), "arima")
     if c.kind == "ets":
         return ETSForecaster.fit(panel, make_config("naive", data, 1), p["ets"])
     if c.kind in ("naive", "seasonal_naive"):
