@@ -25,7 +25,8 @@ def predict(model: nn.Module, x, batch_size: int = 512) -> Tensor:
 
 
 @torch.no_grad()
-def rollout(model: nn.Module, x, steps: int, batch_size: int = 512) -> Tensor:
+def rollout(model: nn.Module, x, steps: int, batch_size: int = 512,
+            window: int | None = None) -> Tensor:
     """Iterative forecast: predict one step, append it to the input, repeat ``steps`` times.
 
     The model must map (B, T, 1) to (B, >=1) (its first output is the next value), as the
@@ -33,6 +34,8 @@ def rollout(model: nn.Module, x, steps: int, batch_size: int = 512) -> Tensor:
 
     Args:
         x: (B, T, 1) history.
+        window: feed only the last ``window`` steps each time (models trained on windows of
+            a fixed length, e.g. ``linear``); ``None`` feeds the whole growing input.
 
     Returns:
         (B, steps) forecasts.
@@ -44,7 +47,7 @@ def rollout(model: nn.Module, x, steps: int, batch_size: int = 512) -> Tensor:
     x = torch.as_tensor(np.asarray(x) if not isinstance(x, Tensor) else x, dtype=torch.float32)
     if x.dim() != 3 or x.shape[-1] != 1:
         raise ValueError(f"rollout needs a univariate history (B, T, 1), got {tuple(x.shape)}")
-    if hasattr(model, "generate"):  # cached generation (WaveNet): O(layers) per new step
+    if hasattr(model, "generate") and window is None:  # cached (WaveNet): O(layers) per step
         was_training = model.training
         model.eval()
         out = [model.generate(x[i : i + batch_size].to(_device_of(model)), steps).cpu()
@@ -52,6 +55,6 @@ def rollout(model: nn.Module, x, steps: int, batch_size: int = 512) -> Tensor:
         model.train(was_training)
         return torch.cat(out)
     for _ in range(steps):
-        nxt = predict(model, x, batch_size)[:, :1]  # (B, 1)
+        nxt = predict(model, x if window is None else x[:, -window:], batch_size)[:, :1]  # (B, 1)
         x = torch.cat([x, nxt.unsqueeze(-1)], dim=1)  # (B, T+1, 1)
     return x[:, -steps:, 0]

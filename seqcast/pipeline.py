@@ -21,7 +21,7 @@ from .config import STRATEGIES, DataConfig, ModelConfig, RunConfig, TrainConfig
 from .data.io import Panel, check_length
 from .data.sliding import sliding_windows
 from .data.transforms import SeriesTransform, split_points
-from .forecast import predict
+from .forecast import predict, rollout
 from .forecasting.defaults import MODEL_DEFAULTS, TRAIN_DEFAULTS, default_input_len
 from .metrics import horizon_scores, mase_scale
 from .models import MODELS, build_model
@@ -140,13 +140,8 @@ class Forecaster:
         if x.shape[1] < cfg.input_len:
             raise ValueError(f"histories must have at least {self.min_history} steps")
         x = x[:, :, None].astype(np.float32)  # (N, L, 1)
-        if data.strategy == "iterative":
-            steps = []
-            for _ in range(horizon):  # feed each forecast back, keeping a window of L steps
-                nxt = predict(self.model, x)[:, :1].numpy()  # (N, 1)
-                steps.append(nxt)
-                x = np.concatenate([x[:, 1:], nxt[:, :, None]], axis=1)
-            z = np.concatenate(steps, axis=1)
+        if data.strategy == "iterative":  # feed each forecast back, keeping a window of L steps
+            z = rollout(self.model, x, horizon, window=cfg.input_len).numpy()
         else:
             z = predict(self.model, x).numpy()
             z = z[:, -1] if z.ndim == 3 else z  # seq2seq: the forecast at the last input step

@@ -172,3 +172,17 @@ def test_ets_recursion_equals_statsmodels_smoothing(kind):
     params = _model(y[:90], kind, 12).fit(disp=False).params
     expected = _model(y, kind, 12).smooth(params).forecast(7)
     np.testing.assert_allclose(ets_forecast(y, params, kind, 12, 7), expected, rtol=1e-9)
+
+
+def test_cli_ensemble_of_seeds_trains_forecasts_and_backtests(tmp_path, capsys):
+    csv = tmp_path / "s.csv"
+    p = seasonal_panel(n=100)
+    pd.DataFrame({"date": p.series[0].index, "y": p.series[0].values}).to_csv(csv, index=False)
+    run = tmp_path / "run"
+    assert main(["train", "--data", str(csv), "--model", "linear", "--ensemble", "2",
+                 "--epochs", "2", "--horizon", "6", "--out", str(run)]) == 0
+    assert "validation MAE: linear" in capsys.readouterr().err
+    assert sorted(p.name for p in (run / "members").iterdir()) == ["0", "1"]
+    assert main(["forecast", str(run), "--output", str(tmp_path / "f.csv")]) == 0
+    assert len(pd.read_csv(tmp_path / "f.csv")) == 6
+    assert main(["backtest", str(run), "--folds", "2", "--baselines", "naive"]) == 0

@@ -32,6 +32,7 @@ from .ensemble import Ensemble
 
 FAMILIES = ("linear", "rnn", "lstm", "gru", "conv_gru", "wavenet")
 SEARCH_SHARE = 0.7  # of the budget; the rest is kept for refitting the chosen members
+MAX_ORIGINS = 40  # validation origins per series, spread evenly when there are more
 
 
 @dataclass(frozen=True)
@@ -64,15 +65,17 @@ def validation_origins(panel: Panel, horizon: int, folds: int, season: int,
                        valid_frac: float = 0.2):
     """Origins one step apart over the last ``valid_frac`` of each series, and at least its
     last ``folds`` horizons (the last origin leaves exactly one horizon); fewer horizons when
-    the series are too short to fit anything before them (at least one). Many overlapping
-    origins score more steadily than a few."""
+    the series are too short to fit anything before them (at least one); at most
+    ``MAX_ORIGINS``, evenly spread. Many overlapping origins score more steadily than a few."""
     shortest = min(len(s) for s in panel)
     need = max(2 * season, 8) + horizon + MIN_TRAIN_WINDOWS
     region = max(folds * horizon, int(valid_frac * shortest))
     while region > horizon and shortest - region < need:
         region -= horizon
     span = max(region, horizon) - horizon
-    return {s.id: list(range(len(s) - horizon - span, len(s) - horizon + 1)) for s in panel}
+    stride = -(-(span + 1) // MAX_ORIGINS)  # ARIMA and ETS forecast origin by origin
+    return {s.id: list(range(len(s) - horizon - span, len(s) - horizon + 1))[::-1][::stride][::-1]
+            for s in panel}
 
 
 def diff_choices(panel: Panel, season: int, valid_frac: float) -> list[tuple[int, ...]]:
@@ -146,7 +149,7 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
         c = entry["candidate"]
         seeds = search.seeds if c.kind == "network" else 1
         for k in range(seeds):
-            if c.kind == "network" and fitted and time.perf_counter() + entry["seconds"] > deadline:
+            if fitted and time.perf_counter() + entry["seconds"] > deadline:
                 break  # no time left for this member: the others carry the ensemble
             fitted.append(fit_candidate(panel, data, c, search.seed + 42 + k))
     info = {
@@ -170,12 +173,13 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
 def _choose(ranked, search, truth, scales, deadline, start):
     """The best k <= ``search.ensemble`` candidates, one per group (model kind or network
     family: diverse members combine better than near copies), whose median forecast scores
-    lowest on the validation origins; networks only when their refit fits the budget."""
+    lowest on the validation origins; after the first, only those whose refit (about the
+    time their search fit took) fits in the budget left."""
     left = deadline - time.perf_counter()
     usable, groups = [], set()
     for p in ranked:
         c = p["candidate"]
-        if c.group not in groups and (c.kind != "network" or p["seconds"] < left):
+        if c.group not in groups and (not usable or p["seconds"] < left):
             usable.append(p)
             groups.add(c.group)
     scores = {}
