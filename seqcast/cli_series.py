@@ -44,34 +44,21 @@ def _run_config(args, panel, data, holdout: bool = False):
     import dataclasses
 
     from .config import TrainConfig
-    from .data.datasets import REAL_DATASETS
-    from .forecasting.defaults import default_input_len, resolve_diff, season_of
+    from .forecasting.defaults import data_defaults
     from .pipeline import make_config  # imports torch, after the data is valid
 
-    meta = REAL_DATASETS.get(data.dataset) if data.path is None else None
-    season = args.season or (meta.season if meta else season_of(panel.freq))
-    horizon = args.horizon or (meta.horizon if meta else max(season, 1))
-    # A backtest's defaults see only the data before its first origin.
-    cut = (args.folds - 1) * (args.step or horizon) + horizon if holdout else 0
-    diff = args.diff
-    if diff == "auto" and args.model != "auto":  # auto chooses differencing itself
-        diff = resolve_diff(panel, season, args.valid_frac, cut)
-    elif diff in ("none", "auto"):
-        diff = ()
-    shortest = min(len(s) for s in panel) - cut
-    input_len = args.input_len or default_input_len(
-        season, horizon, shortest, sum(diff), args.valid_frac)
     data = dataclasses.replace(
         data,
-        horizon=horizon,
         strategy=args.strategy,
-        season=season,
-        diff=diff,
         scale=not args.no_scale,
         stride=args.stride,
         valid_frac=args.valid_frac,
         test_frac=args.test_frac,
     )
+    # A backtest's defaults see only the data before its first origin.
+    data, input_len = data_defaults(
+        panel, data, args.season, args.horizon, "none" if args.model == "auto" else args.diff,
+        args.input_len, args.folds if holdout else 0, getattr(args, "step", None))
     model = {
         k: getattr(args, k) for k in ("hidden_size", "num_layers") if getattr(args, k) is not None
     }

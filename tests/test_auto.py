@@ -121,7 +121,7 @@ def test_auto_run_directory_round_trip_and_cli(tmp_path, capsys):
     f = load_run(run)
     assert isinstance(f, Ensemble)
     info = json.loads((run / "metrics.json").read_text())["search"]
-    assert info["search_seconds"] <= 4 * 1.1 + 5  # loose: a shared machine
+    assert info["search_seconds"] <= 4 * 1.1 + 10  # loose: a shared machine, not a timing
     assert main(["forecast", str(run), "--output", str(tmp_path / "f.csv")]) == 0
     frame = pd.read_csv(tmp_path / "f.csv")
     assert list(frame.columns) == ["id", "time", "forecast"] and len(frame) == 6

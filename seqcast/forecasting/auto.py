@@ -138,7 +138,8 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
         for d in diffs:
             if L + sum(d) <= room and time.perf_counter() < search_end:
                 trial(Candidate("ridge", {"input_len": L, "diff": list(d), "scale": True}))
-    if search.arima and time.perf_counter() < search_end:
+    # ARIMA's order search cannot be stopped midway: start it only with half the time left.
+    if search.arima and search_end - time.perf_counter() > 0.5 * SEARCH_SHARE * search.budget:
         trial(Candidate("arima"))
     trials = _network_search(search, trial, lens, diffs, room, search_end) if search.families else 0
 

@@ -69,3 +69,38 @@ def resolve_diff(panel, season: int, valid_frac: float = VALID_FRAC,
         lags = (1,) * d + (season,) * D
         votes[lags] = votes.get(lags, 0) + 1
     return max(votes, key=votes.get)
+
+
+def data_defaults(panel, data, season: int | None = None, horizon: int | None = None,
+                  diff="auto", input_len: int | None = None, folds: int = 0,
+                  step: int | None = None):
+    """``data`` with the season, horizon and differencing filled in as the CLI fills them,
+    and the input window: ``(DataConfig, input_len)``.
+
+    ``None`` takes the default: the bundled dataset's season and horizon, else the
+    frequency's season and one season ahead; ``diff`` is lags, ``"none"`` or ``"auto"`` (the
+    tests). ``folds`` > 0: for a backtest of that many folds ``step`` apart, whose choices
+    may only look at the data before the first origin.
+
+    Example:
+        >>> data, input_len = data_defaults(panel, DataConfig(dataset="co2"))
+        >>> make_config("gru", data, input_len)
+    """
+    import dataclasses
+
+    from ..data.datasets import REAL_DATASETS
+
+    meta = REAL_DATASETS.get(data.dataset) if data.path is None else None
+    season = season or (meta.season if meta else season_of(panel.freq))
+    horizon = horizon or (meta.horizon if meta else max(season, 1))
+    cut = (folds - 1) * (step or horizon) + horizon if folds else 0
+    if diff == "auto":
+        diff = resolve_diff(panel, season, data.valid_frac, cut)
+    elif diff == "none":
+        diff = ()
+    shortest = min(len(s) for s in panel) - cut
+    input_len = input_len or default_input_len(season, horizon, shortest, sum(diff),
+                                               data.valid_frac)
+    data = dataclasses.replace(data, task="forecast", horizon=horizon, season=season,
+                               diff=tuple(diff))
+    return data, input_len
