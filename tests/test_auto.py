@@ -186,3 +186,27 @@ def test_cli_ensemble_of_seeds_trains_forecasts_and_backtests(tmp_path, capsys):
     assert main(["forecast", str(run), "--output", str(tmp_path / "f.csv")]) == 0
     assert len(pd.read_csv(tmp_path / "f.csv")) == 6
     assert main(["backtest", str(run), "--folds", "2", "--baselines", "naive"]) == 0
+
+
+def test_auto_is_within_five_percent_of_the_true_coefficients_on_an_autoregression():
+    rng = np.random.default_rng(0)
+    phi = np.array([0.5, -0.3, 0.2])
+    x = np.zeros(700)
+    for t in range(3, 700):
+        x[t] = phi @ x[t - 3 : t][::-1] + rng.normal()
+    x = x[100:] + 10.0
+    frame = pd.DataFrame({"date": pd.date_range("2000-01-01", periods=600, freq="D"), "y": x})
+    panel = from_frame(frame, "ar3", time_col="date")
+    H, folds = 3, 60
+    res = backtest(panel, make_config("auto", data_cfg(horizon=H, season=1)), folds, step=1,
+                   baselines=(), search=CLASSICAL)
+    oracle, truth = [], []
+    for o in range(600 - H - folds + 1, 600 - H + 1):  # the conditional mean, true phi
+        hist = list(x[:o] - 10.0)
+        for _ in range(H):
+            hist.append(phi @ np.array(hist[-3:][::-1]))
+        oracle.append(np.array(hist[-H:]) + 10.0)
+        truth.append(x[o : o + H])
+    oracle_mse = np.mean((np.stack(oracle) - np.stack(truth)) ** 2)
+    auto_mse = np.mean(np.square(res.models["auto"]["rmse"]))
+    assert auto_mse <= 1.05 * oracle_mse
