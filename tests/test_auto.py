@@ -210,3 +210,15 @@ def test_auto_is_within_five_percent_of_the_true_coefficients_on_an_autoregressi
     oracle_mse = np.mean((np.stack(oracle) - np.stack(truth)) ** 2)
     auto_mse = np.mean(np.square(res.models["auto"]["rmse"]))
     assert auto_mse <= 1.05 * oracle_mse
+
+
+def test_arima_member_forecasts_prefixes_as_if_each_were_filtered_alone():
+    from seqcast.models.arima import ARIMA
+
+    x = seasonal_panel(n=120).series[0].values
+    f = ETSForecaster.fit(seasonal_panel(n=100), make_config("naive", data_cfg()), "arima")
+    p = f.params["y"]
+    alone = ARIMA(tuple(map(int, p[:3])), tuple(map(int, p[3:7])), np.array(p[7:]), 0.0)
+    hist = [x[:100], x[:110], x]
+    expected = np.stack([alone.forecast(h, 6) for h in hist])
+    np.testing.assert_allclose(f.forecast_arrays(hist, ["y"] * 3, 6), expected, rtol=1e-8)

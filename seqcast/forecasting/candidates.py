@@ -64,7 +64,7 @@ def fit_candidate(panel: Panel, data: DataConfig, c: Candidate, seed: int = 42, 
 
     p = c.params
     if c.kind == "arima":
-        return ETSForecaster.fit(panel, make_config("naive", data, 1), "arima")
+        return ETSForecaster.fit(panel, make_config("naive", data, 1), "arima", p.get("orders"))
     if c.kind == "ets":
         return ETSForecaster.fit(panel, make_config("naive", data, 1), p["ets"])
     if c.kind in ("naive", "seasonal_naive"):
