@@ -222,3 +222,14 @@ def test_arima_member_forecasts_prefixes_as_if_each_were_filtered_alone():
     hist = [x[:100], x[:110], x]
     expected = np.stack([alone.forecast(h, 6) for h in hist])
     np.testing.assert_allclose(f.forecast_arrays(hist, ["y"] * 3, 6), expected, rtol=1e-8)
+
+
+def test_auto_on_a_series_too_short_is_a_one_line_error(tmp_path, capsys):
+    csv = tmp_path / "short.csv"
+    pd.DataFrame({"date": pd.date_range("2000-01-01", periods=15, freq="MS"),
+                  "y": np.arange(15.0)}).to_csv(csv, index=False)
+    assert main(["train", "--data", str(csv), "--model", "auto", "--horizon", "6",
+                 "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "too short for --model auto: 2 * horizon + 4 = 16" in err
+    assert "Traceback" not in err and not (tmp_path / "run").exists()

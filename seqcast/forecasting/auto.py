@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import RunConfig
-from ..data.io import Panel
+from ..data.io import Panel, check_length
 from .candidates import Candidate, fit_candidate, forecasts, head_panel, mase, truth_and_scales
 from .classical import usable_kinds
 from .defaults import MIN_TRAIN_WINDOWS, resolve_diff
@@ -107,6 +107,7 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
     deadline, search_end = start + search.budget, start + SEARCH_SHARE * search.budget
     data = dataclasses.replace(config.data, task="forecast")
     H, season = data.horizon, data.season
+    check_length(panel, 2 * H + 4, "--model auto: 2 * horizon + 4")
     origins = validation_origins(panel, H, search.folds, season, data.valid_frac)
     inner = head_panel(panel, {k: v[0] for k, v in origins.items()})
     truth, scales = truth_and_scales(panel, origins, H, season)
@@ -146,6 +147,9 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
     trials = _network_search(search, trial, lens, diffs, room, search_end) if search.families else 0
 
     ranked = sorted((p for p in pool if np.isfinite(p["mase"])), key=lambda p: p["mase"])
+    if not ranked:
+        raise ValueError(f"{panel.source}: no candidate could be fitted on"
+                         f" {min(len(s) for s in panel)} steps with horizon {H}")
     members, weights_info = _choose(ranked, search, truth, scales, deadline, start)
     fitted = []
     for entry in members:

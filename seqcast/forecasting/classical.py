@@ -112,7 +112,7 @@ class ETSForecaster:
     @property
     def min_history(self) -> int:
         if self.kind == "arima":
-            return max(int(sum(p[1:3]) + p[4] * p[6]) + 2 for p in self.params.values())
+            return max(int(p[1] + p[4] * p[6]) + 2 for p in self.params.values())  # d + D s
         _, _, seasonal = ETS_KINDS[self.kind]
         return 2 * self.config.data.season + 2 if seasonal else 3
 
