@@ -15,6 +15,7 @@ PRECISIONS = ("float32", "bf16")
 # Forecasting strategies and gap fills, shared by the pipeline and the CLI.
 STRATEGIES = ("direct", "seq2seq", "iterative")
 FILLS = ("ffill", "interpolate", "zero")
+OUTPUTS = ("last", "sequence")  # ModelConfig.output: seq2vec (B, H) or seq2seq (B, T, H)
 
 
 @dataclass(frozen=True)
