@@ -22,7 +22,12 @@ from .data.io import Panel, check_length
 from .data.sliding import sliding_windows
 from .data.transforms import SeriesTransform, split_points
 from .forecast import predict, rollout
-from .forecasting.defaults import MODEL_DEFAULTS, TRAIN_DEFAULTS, default_input_len
+from .forecasting.defaults import (  # season_of: still importable from here
+    MODEL_DEFAULTS,
+    TRAIN_DEFAULTS,
+    default_input_len,
+    season_of,  # noqa: F401
+)
 from .metrics import horizon_scores, mase_scale
 from .models import MODELS, build_model
 from .seeding import seeded
