@@ -120,7 +120,8 @@ def test_auto_run_directory_round_trip_and_cli(tmp_path, capsys):
     assert (run / "ensemble.json").is_file() and (run / "members" / "0").is_dir()
     f = load_run(run)
     assert isinstance(f, Ensemble)
-    info = json.loads((run / "metrics.json").read_text())["search"]
+    strict = {"parse_constant": lambda c: pytest.fail(f"not JSON: {c}")}  # no Infinity/NaN
+    info = json.loads((run / "metrics.json").read_text(), **strict)["search"]
     assert info["search_seconds"] <= 4 * 1.1 + 10  # loose: a shared machine, not a timing
     assert main(["forecast", str(run), "--output", str(tmp_path / "f.csv")]) == 0
     frame = pd.read_csv(tmp_path / "f.csv")
