@@ -36,6 +36,7 @@ class BacktestResult:
     folds: int = 0
     horizon: int = 0
     origins: int = 0
+    search: dict = field(default_factory=dict)  # what an auto search chose and tried
 
     def to_dict(self) -> dict:
         return {
@@ -43,6 +44,7 @@ class BacktestResult:
             "folds": self.folds,
             "horizon": self.horizon,
             "origins": self.origins,
+            **({"search": self.search} if self.search else {}),
         }
 
 
@@ -59,6 +61,7 @@ def backtest(
     baselines: tuple[str, ...] = BASELINES,
     arima_order: tuple | None = None,
     progress: bool | None = None,
+    search=None,
 ) -> BacktestResult:
     """Rolling-origin evaluation of ``config``'s model and ``baselines`` on every series.
 
@@ -66,6 +69,7 @@ def backtest(
         folds: origins per series, ``step`` apart (default: the horizon, so the
             forecast windows tile the end of the series without overlap).
         arima_order: ((p, d, q), (P, D, Q, s)) for ARIMA instead of the search.
+        search: ``AutoConfig`` for ``config.model.name == "auto"`` (or seeds to ensemble).
 
     Example:
         >>> data = DataConfig(dataset="co2", horizon=12, season=12, diff=(1,))
@@ -82,10 +86,13 @@ def backtest(
     if step < 1:
         raise ValueError(f"step must be >= 1, got {step}")
     span = sum(config.data.diff)
-    # The part before the first origin must still train the model with a validation split.
-    need = (folds - 1) * step + H + 2 * (config.model.input_len + span + H)
+    # The part before the first origin must still hold training windows and a validation
+    # part of at least one horizon; fit_forecaster says so when it has too few windows.
+    need = (folds - 1) * step + 2 * H + config.model.input_len + span + H + 1
+    if config.model.name == "auto":  # the search adapts its windows; it needs a little data
+        need = (folds - 1) * step + 2 * H + 3 * H + 8
     check_length(
-        panel, need, "(folds - 1) * step + horizon + 2 * (input_len + differencing + horizon)"
+        panel, need, "(folds - 1) * step + 2 * horizon + input_len + differencing + horizon + 1"
     )
     origins = {s.id: origins_of(len(s), folds, step, H) for s in panel}
     # Each series' covariates over its whole length (future ones are known by definition).
@@ -111,9 +118,10 @@ def backtest(
 
     result = BacktestResult(folds=folds, horizon=H, origins=len(truth))
     start = time.perf_counter()
-    forecaster, _, _ = fit_forecaster(head, config, progress=progress)
+    forecaster, _, _ = fit_forecaster(head, config, progress=progress, search=search)
+    result.search = getattr(forecaster, "info", {})
     at_origins = None
-    if covs and forecaster.covariate_scaler is not None:
+    if covs and getattr(forecaster, "covariate_scaler", None) is not None:
         at_origins = [covs[s.id].head(o, H) for s in panel for o in origins[s.id]]
     pred = forecaster.forecast_arrays(
         histories(), [s.id for s in panel for _ in range(folds)], H, at_origins

@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 
 from .cli import _positive
-from .config import FILLS
-
-STRATEGIES = ("direct", "seq2seq", "iterative")
+from .config import FILLS, STRATEGIES
 
 
 def _fraction(text: str) -> float:
@@ -76,10 +74,17 @@ def _data_args(p: argparse.ArgumentParser, required: bool = True) -> None:
 
 def _model_args(p: argparse.ArgumentParser, required: bool) -> None:
     p.add_argument(
-        "--model", required=required, help="a name from seqcast.models.MODELS (lstm, gru, ...)"
+        "--model", required=required,
+        help="auto (search within --budget), or a name from seqcast.models.MODELS (lstm, gru, ...)",
     )
+    p.add_argument("--budget", type=_positive, default=120,
+                   help="--model auto: seconds for the search and refit (default 120)")
+    p.add_argument("--ensemble", type=_positive,
+                   help="--model auto: at most K members (default 3); another model: K seeds,"
+                        " combined by the median")
     p.add_argument(
-        "--input-len", type=_positive, help="input window (default: max(3*season, 2*horizon, 12))"
+        "--input-len", type=_positive,
+        help="input window (default: max(3*season, 2*horizon, 12), shorter for short series)",
     )
     p.add_argument(
         "--horizon",

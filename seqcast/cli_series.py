@@ -54,34 +54,27 @@ def _panel_and_data(args, base=None):
     return panel, data
 
 
-def _run_config(args, panel, data):
+def _run_config(args, panel, data, holdout: bool = False):
+    """The ``RunConfig`` the arguments ask for; ``holdout``: for a backtest, whose data-driven
+    defaults may only look before the first origin."""
     import dataclasses
 
     from .config import TrainConfig
-    from .data.datasets import REAL_DATASETS
-    from .pipeline import make_config, season_of  # imports torch, after the data is valid
-    from .workflows import resolve_diff
+    from .forecasting.defaults import data_defaults
+    from .pipeline import make_config  # imports torch, after the data is valid
 
-    meta = REAL_DATASETS.get(data.dataset) if data.path is None else None
-    season = args.season or (meta.season if meta else season_of(panel.freq))
-    horizon = args.horizon or (meta.horizon if meta else max(season, 1))
-    input_len = args.input_len or max(3 * season, 2 * horizon, 12)
-    diff = args.diff
-    if diff == "auto":
-        diff = resolve_diff(panel, season, args.valid_frac)
-    elif diff == "none":
-        diff = ()
     data = dataclasses.replace(
         data,
-        horizon=horizon,
         strategy=args.strategy,
-        season=season,
-        diff=diff,
         scale=not args.no_scale,
         stride=args.stride,
         valid_frac=args.valid_frac,
         test_frac=args.test_frac,
     )
+    # A backtest's defaults see only the data before its first origin.
+    data, input_len = data_defaults(
+        panel, data, args.season, args.horizon, "none" if args.model == "auto" else args.diff,
+        args.input_len, args.folds if holdout else 0, getattr(args, "step", None))
     model = {
         k: getattr(args, k) for k in ("hidden_size", "num_layers") if getattr(args, k) is not None
     }
@@ -93,6 +86,18 @@ def _run_config(args, panel, data):
         if k in train_keys and getattr(args, k) is not None
     }
     return make_config(args.model, data, input_len, model, train)
+
+
+def _search(args):
+    """The ``AutoConfig`` of ``--model auto`` or ``--ensemble K`` (None otherwise)."""
+    if args.model != "auto" and not args.ensemble:
+        return None
+    from .forecasting.auto import AutoConfig
+
+    if args.model != "auto":
+        return AutoConfig(ensemble=args.ensemble)
+    return AutoConfig(budget=float(args.budget), ensemble=args.ensemble or 3,
+                      seed=args.seed if args.seed is not None else 0)
 
 
 def cmd_train(args) -> int:
@@ -109,8 +114,9 @@ def cmd_train(args) -> int:
         panel, data = _panel_and_data(args)
         config = _run_config(args, panel, data)
         out = args.out or f"runs/{args.model}"
+    search = _search(args) if args.resume is None else None
     try:
-        metrics = train(config, out, panel, resume=args.resume is not None)
+        metrics = train(config, out, panel, resume=args.resume is not None, search=search)
     except KeyboardInterrupt:
         raise KeyboardInterrupt(f"interrupted; continue with: seqcast train --resume {out}") from None
     if not distributed.context().main:
@@ -119,14 +125,28 @@ def cmd_train(args) -> int:
 
     config = RunConfig.load(f"{out}/config.json")
     valid = metrics.get("valid")
+    if "search" in metrics:
+        from .report import print_search
+
+        print_search(metrics["search"])
+        print(f"auto: run written to {out}", file=sys.stderr)
+        return 0
     score = (
-        f"validation MAE {valid['mae_mean']:.6g} over {valid['origins']} origins, " if valid else ""
+        f"validation MAE {valid['mae_mean']:.6g} over {valid['origins']} origins, "
+        if valid and "mae_mean" in valid else ""
     )
     print(
         f"{config.model.name}: {score}{metrics['epochs']} epochs in {metrics['seconds']:.1f} s;"
         f" run written to {out}",
         file=sys.stderr,
     )
+    if valid and valid.get("baselines"):
+        from .forecasting.guard import comparison
+
+        line, warning = comparison(valid, config.model.name)
+        print(line, file=sys.stderr)
+        if warning:
+            print(warning, file=sys.stderr)
     return 0
 
 
@@ -175,14 +195,20 @@ def cmd_backtest(args) -> int:
                 "backtest needs RUN_DIR, or --model NAME with --data FILE or --dataset NAME"
             )
         panel, data = _panel_and_data(args)
-        config = _run_config(args, panel, data)
+        config = _run_config(args, panel, data, holdout=True)
     order = None
     if args.arima_order is not None:
         o = args.arima_order
         season = config.data.season if len(o) == 6 and config.data.season > 1 else 0
         order = (tuple(o[:3]), (*o[3:], season) if season else (0, 0, 0, 0))
-    result = backtest(config, args.folds, args.step, baselines, args.json, panel, order)
+    search = _search(args) if args.run is None else None
+    result = backtest(config, args.folds, args.step, baselines, args.json, panel, order,
+                      search=search)
     print_backtest(result, config)
+    if result.search.get("chosen"):
+        from .report import print_search
+
+        print_search(result.search)
     return 0
 
 

@@ -12,7 +12,10 @@ from pathlib import Path
 from typing import Any
 
 PRECISIONS = ("float32", "bf16")
-FILLS = ("ffill", "interpolate", "zero")  # how readers fill gaps and missing values
+# Forecasting strategies and gap fills, shared by the pipeline and the CLI.
+STRATEGIES = ("direct", "seq2seq", "iterative")
+FILLS = ("ffill", "interpolate", "zero")
+OUTPUTS = ("last", "sequence")  # ModelConfig.output: seq2vec (B, H) or seq2seq (B, T, H)
 
 
 @dataclass(frozen=True)

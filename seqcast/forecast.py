@@ -25,7 +25,8 @@ def predict(model: nn.Module, x, batch_size: int = 512) -> Tensor:
 
 
 @torch.no_grad()
-def rollout(model: nn.Module, x, steps: int, batch_size: int = 512) -> Tensor:
+def rollout(model: nn.Module, x, steps: int, batch_size: int = 512,
+            window: int | None = None, ahead=None) -> Tensor:
     """Iterative forecast: predict one step, append it to the input, repeat ``steps`` times.
 
     The model must map (B, T, 1) to (B, >=1) (its first output is the next value), as the
@@ -33,6 +34,10 @@ def rollout(model: nn.Module, x, steps: int, batch_size: int = 512) -> Tensor:
 
     Args:
         x: (B, T, 1) history.
+        window: feed only the last ``window`` steps each time (models trained on windows of
+            a fixed length, e.g. ``linear``); ``None`` feeds the whole growing input.
+        ahead: (B, steps, C - 1) covariate channels of each future step, fed back beside
+            that step's forecast; ``None`` for a univariate history (B, T, 1).
 
     Returns:
         (B, steps) forecasts.
@@ -42,16 +47,22 @@ def rollout(model: nn.Module, x, steps: int, batch_size: int = 512) -> Tensor:
         torch.Size([2000, 10])
     """
     x = torch.as_tensor(np.asarray(x) if not isinstance(x, Tensor) else x, dtype=torch.float32)
-    if x.dim() != 3 or x.shape[-1] != 1:
-        raise ValueError(f"rollout needs a univariate history (B, T, 1), got {tuple(x.shape)}")
-    if hasattr(model, "generate"):  # cached generation (WaveNet): O(layers) per new step
+    channels = 1 if ahead is None else 1 + np.shape(ahead)[-1]
+    if x.dim() != 3 or x.shape[-1] != channels:
+        raise ValueError(f"rollout needs a history (B, T, {channels}), got {tuple(x.shape)}")
+    if ahead is not None:
+        ahead = torch.as_tensor(np.asarray(ahead), dtype=torch.float32)
+    # cached (WaveNet): O(layers) per step
+    if hasattr(model, "generate") and window is None and ahead is None:
         was_training = model.training
         model.eval()
         out = [model.generate(x[i : i + batch_size].to(_device_of(model)), steps).cpu()
                for i in range(0, len(x), batch_size)]
         model.train(was_training)
         return torch.cat(out)
-    for _ in range(steps):
-        nxt = predict(model, x, batch_size)[:, :1]  # (B, 1)
-        x = torch.cat([x, nxt.unsqueeze(-1)], dim=1)  # (B, T+1, 1)
+    for k in range(steps):
+        nxt = predict(model, x if window is None else x[:, -window:], batch_size)[:, :1]  # (B, 1)
+        row = nxt.unsqueeze(-1)  # (B, 1, 1), then the step's covariates beside it
+        row = row if ahead is None else torch.cat([row, ahead[:, k : k + 1]], dim=2)
+        x = torch.cat([x, row], dim=1)  # (B, T+1, C)
     return x[:, -steps:, 0]

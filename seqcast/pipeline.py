@@ -17,65 +17,41 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 
-from .config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from .config import STRATEGIES, DataConfig, ModelConfig, RunConfig, TrainConfig
 from .data.covariate_io import panel_covariates, training_covariates
 from .data.covariates import Covariates, CovariateScaler, check_covariates
 from .data.io import Panel, check_length
 from .data.sliding import sliding_windows
 from .data.transforms import SeriesTransform, split_points
-from .forecast import predict
+from .forecast import predict, rollout
+from .forecasting.defaults import (  # season_of: still importable from here
+    MODEL_DEFAULTS,
+    TRAIN_DEFAULTS,
+    default_input_len,
+    season_of,  # noqa: F401
+)
 from .metrics import horizon_scores, mase_scale
 from .models import MODELS, EncoderDecoder, build_model
 from .models.static_embedding import StaticEmbedding
 from .seeding import seeded
 from .train import cpu_threads, fit
 
-STRATEGIES = ("direct", "seq2seq", "iterative")
-
-# Sizes and training that work on short real series (hundreds of steps) in about a minute
-# on 2 CPU cores; anything the user passes overrides them. Families not listed keep their
-# ModelConfig defaults and get TRAIN_DEFAULTS.
-# One CPU thread: these models are small, and on a busy 2-core machine a second thread made
-# an LSTM epoch ~70x slower (0.19 s vs 13.9 s, measured while other jobs ran).
-TRAIN_DEFAULTS = {"epochs": 200, "lr": 3e-3, "patience": 20, "num_threads": 1}
-_RECURRENT = ({"hidden_size": 32, "num_layers": 1}, TRAIN_DEFAULTS)
-MODEL_DEFAULTS: dict[str, tuple[dict, dict]] = {
-    "naive": ({}, {"epochs": 1, "num_threads": 1}),
-    "seasonal_naive": ({}, {"epochs": 1, "num_threads": 1}),
-    "linear": ({}, TRAIN_DEFAULTS),
-    **{n: _RECURRENT for n in ("rnn", "lstm", "gru", "ln_rnn", "peephole_lstm", "conv_gru")},
-}
-
-
-def season_of(freq: str | None) -> int:
-    """The usual seasonal period of a pandas frequency (1 when there is none)."""
-    if not freq:
-        return 1
-    base = freq.split("-")[0].lstrip("0123456789").upper()
-    return {
-        "MS": 12,
-        "ME": 12,
-        "M": 12,
-        "QS": 4,
-        "QE": 4,
-        "Q": 4,
-        "W": 52,
-        "D": 7,
-        "B": 5,
-        "H": 24,
-    }.get(base, 1)
-
 
 def make_config(
     name: str,
     data: DataConfig,
-    input_len: int,
+    input_len: int | None = None,
     model: dict | None = None,
     train: dict | None = None,
 ) -> RunConfig:
-    """A ``RunConfig`` for model ``name``: its defaults, then ``model`` and ``train`` overrides."""
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; valid models: {', '.join(MODELS)}")
+    """A ``RunConfig`` for model ``name``: its defaults, then ``model`` and ``train`` overrides.
+
+    ``name="auto"`` searches models and settings when fitted (``seqcast.forecasting.auto``);
+    ``input_len=None`` takes ``default_input_len`` of the season and horizon.
+    """
+    if name not in MODELS and name != "auto":
+        raise ValueError(f"unknown model {name!r}; valid models: auto, {', '.join(MODELS)}")
+    input_len = default_input_len(data.season, data.horizon) if input_len is None else input_len
     if data.strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {data.strategy!r}; valid: {', '.join(STRATEGIES)}")
     if data.horizon < 1 or input_len < 1:
@@ -199,15 +175,8 @@ class Forecaster:
                 covariates, [len(h) for h in histories], cfg.input_len, cfg.horizon, extra
             )
             x = np.concatenate([x, window], axis=2)
-        if data.strategy == "iterative":
-            steps = []
-            for k in range(horizon):  # feed each forecast back, keeping a window of L steps
-                nxt = predict(self.model, x)[:, :1].numpy()  # (N, 1)
-                steps.append(nxt)
-                row = nxt[:, :, None] if ahead is None else np.concatenate(
-                    [nxt[:, :, None], ahead[:, k : k + 1]], axis=2)
-                x = np.concatenate([x[:, 1:], row], axis=1)
-            z = np.concatenate(steps, axis=1)
+        if data.strategy == "iterative":  # feed each forecast back, keeping a window of L steps
+            z = rollout(self.model, x, horizon, window=cfg.input_len, ahead=ahead).numpy()
         else:
             z = predict(self.model, x).numpy()
             z = z[:, -1] if z.ndim == 3 else z  # seq2seq: the forecast at the last input step
@@ -247,13 +216,26 @@ def future_index(index: pd.Index, freq: str | None, horizon: int) -> pd.Index:
 
 
 def fit_forecaster(panel: Panel, config: RunConfig, progress: bool | None = None,
-                   checkpoint=None, resume: bool = False):
+                   checkpoint=None, resume: bool = False, search=None, on_epoch=None):
     """Train ``config``'s model on every series of ``panel``.
+
+    ``config.model.name == "auto"`` runs the search of ``seqcast.forecasting.auto`` with the
+    settings ``search`` (an ``AutoConfig``; default settings when ``None``). ``on_epoch`` is
+    passed to ``fit``.
 
     Returns:
         (Forecaster, History, metrics): metrics are validation MAE/RMSE/MASE per horizon step
-        on the original scale (empty when there is no validation part).
+        on the original scale (empty when there is no validation part), with the naive and
+        seasonal naive scores of the same origins under ``"baselines"``.
     """
+    if config.model.name == "auto":
+        from .forecasting.auto import fit_auto
+
+        return fit_auto(panel, config, search, progress)
+    if search is not None and search.ensemble > 1:
+        from .forecasting.ensemble import fit_seeds
+
+        return fit_seeds(panel, config, search.ensemble, progress)
     data, L = config.data, config.model.input_len
     H = config.model.horizon
     span = sum(data.diff)
@@ -297,6 +279,7 @@ def fit_forecaster(panel: Panel, config: RunConfig, progress: bool | None = None
             description=f"{config.model.name} on {panel.source}",
             checkpoint=checkpoint,
             resume=resume,
+            on_epoch=on_epoch,
         )
     forecaster = Forecaster(config, model, transforms, scaler)
     return forecaster, history, validation_scores(forecaster, panel, splits, covs)
@@ -323,6 +306,10 @@ def validation_scores(forecaster: Forecaster, panel: Panel, splits: dict, covs=N
         if errors:
             scores = horizon_scores(np.concatenate(errors), np.array(scales))
             out[part] = {**scores, "origins": len(scales)}
+            if part == "valid":
+                from .forecasting.guard import baseline_scores
+
+                out[part]["baselines"] = baseline_scores(forecaster, panel, splits)
     return out
 
 

@@ -102,3 +102,26 @@ def print_bench(result) -> None:
                        if "kernel_tf32_samples_per_s" in g else "")
                     + (" samples/s)" if "graph_samples_per_s" in g else "")
                 )
+
+
+def print_search(info: dict) -> None:
+    """What ``--model auto`` chose: members with their validation MASE, and the best tried."""
+    import sys
+
+    err = sys.stderr
+    scores = info.get("ensemble_valid_mase", {})
+    others = sum(c["kind"] != "network" for c in info["candidates"])
+    scored = sum(c["kind"] == "network" and "error" not in c for c in info["candidates"])
+    print(f"auto: {info['network_trials']} network trials ({scored} trained to the end, the"
+          f" others pruned or unfit for the data) and {others} other candidates in"
+          f" {info['search_seconds']:.1f} s (budget {info['budget_seconds']:g} s), scored on"
+          f" {info['validation_origins']} validation origins", file=err)
+    print("auto: median of " + ", ".join(m["name"] for m in info["chosen"])
+          + f"; validation MASE {scores.get(str(len(info['chosen'])), float('nan')):.4g}"
+          + " (members: " + ", ".join(f"{m['valid_mase']:.4g}" for m in info["chosen"]) + ")",
+          file=err)
+    base = {c["name"]: c["valid_mase"] for c in info["candidates"]
+            if c["name"] in ("naive", "seasonal_naive") and "error" not in c}
+    if base:
+        print("auto: baselines' validation MASE: "
+              + ", ".join(f"{k} {v:.4g}" for k, v in base.items()), file=err)

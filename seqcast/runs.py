@@ -35,6 +35,16 @@ def save_run(
     """
     from safetensors.torch import save_file
 
+    if hasattr(forecaster, "save"):  # an ensemble or a classical member: its own files
+        from .forecasting.ensemble import write_atomically
+
+        def write(tmp: Path) -> None:
+            forecaster.save(tmp)
+            _write_json(tmp / "metrics.json", metrics)
+            for name, fig in (figures or {}).items():
+                fig.savefig(tmp / name, dpi=100)
+
+        return write_atomically(out, write)
     out = Path(out)
     if out.exists() and (
         not out.is_dir() or (any(out.iterdir()) and not (out / "config.json").is_file())
@@ -68,8 +78,21 @@ def save_run(
     return out
 
 
+def save_member(out: Path, forecaster) -> None:
+    """Write one ensemble member's run directory at ``out`` (no history, metrics or figures)."""
+    from .train import History
+
+    if hasattr(forecaster, "save"):
+        out.mkdir(parents=True)
+        forecaster.save(out)
+    else:
+        save_run(out, forecaster, History(), {})
+
+
 def load_run(path: str | Path):
-    """Load the ``Forecaster`` saved in a run directory (JSON and safetensors only).
+    """Load the forecaster saved in a run directory (JSON and safetensors only): a
+    ``seqcast.pipeline.Forecaster``, or an ``Ensemble`` / ``ETSForecaster`` of
+    ``seqcast.forecasting`` when the folder holds ``ensemble.json`` / ``classical.json``.
 
     Example:
         >>> load_run("runs/co2").forecast(load_panel(DataConfig(dataset="co2")))
@@ -80,6 +103,17 @@ def load_run(path: str | Path):
     from .pipeline import Forecaster, build_forecaster_model
 
     path = Path(path)
+    try:
+        if (path / "ensemble.json").is_file():
+            from .forecasting.ensemble import Ensemble
+
+            return Ensemble.load(path)
+        if (path / "classical.json").is_file():
+            from .forecasting.classical import ETSForecaster
+
+            return ETSForecaster.load(path)
+    except (OSError, KeyError, TypeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path}: damaged run directory ({type(e).__name__}: {e})") from None
     missing = [f for f in FILES[:3] if not (path / f).is_file()]
     if missing:
         raise ValueError(f"{path} is not a seqcast run directory (missing {', '.join(missing)})")

@@ -144,6 +144,7 @@ def fit(
     description: str = "training",
     checkpoint: str | Path | None = None,
     resume: bool = False,
+    on_epoch: Callable[[int, dict], None] | None = None,
 ) -> History:
     """Train ``model`` with Adam on MSE; returns the per-epoch ``History``.
 
@@ -156,6 +157,8 @@ def fit(
         checkpoint: file written atomically at every epoch end and, with
             ``config.checkpoint_every``, every that many steps.
         resume: continue from ``checkpoint`` instead of starting afresh.
+        on_epoch: called with (epoch, record) after every epoch; it may raise to stop
+            training (a search prunes unpromising trials this way).
 
     Example:
         >>> history = fit(model, (task.train.x, task.train.y), (task.valid.x, task.valid.y))
@@ -224,6 +227,8 @@ def fit(
             record["seconds"] = time.perf_counter() - start
             history.add(**record)
             bar.update(epoch, record)
+            if on_epoch is not None:
+                on_epoch(epoch, record)
             stop = loop.early_stop(record, config, model, history, epoch, valid is not None)
             save(epoch + 1, 0, generator.get_state(), torch.zeros(()))
             if stop:

@@ -11,21 +11,7 @@ import numpy as np
 
 from .config import RunConfig
 from .data.io import Panel
-
-
-def resolve_diff(panel: Panel, season: int, valid_frac: float) -> tuple[int, ...]:
-    """``diff="auto"``: the lags ARIMA's tests pick (KPSS for lag 1, variance for lag s), by
-    majority over the first 20 series' training parts."""
-    from .data.transforms import split_points
-    from .models.arima import choose_differences
-
-    votes: dict[tuple[int, ...], int] = {}
-    for s in list(panel)[:20]:
-        n_train = split_points(len(s), valid_frac)[0]
-        d, D = choose_differences(s.values[:n_train], season)
-        lags = (1,) * d + (season,) * D
-        votes[lags] = votes.get(lags, 0) + 1
-    return max(votes, key=votes.get)
+from .forecasting.defaults import resolve_diff  # noqa: F401  (the CLI and API share it)
 
 
 def partial_dir(out: str | Path) -> Path:
@@ -41,12 +27,14 @@ def train(
     panel: Panel | None = None,
     progress: bool | None = None,
     resume: bool = False,
+    search=None,
 ) -> dict:
     """Train ``config`` on its data and write a run directory at ``out``; returns the metrics.
 
     While training, ``out.partial/`` holds ``config.json`` and a checkpoint written at every
     epoch; ``resume=True`` continues from it (``config`` may then be ``None``). Inside a
-    torchrun process group only rank 0 writes files.
+    torchrun process group only rank 0 writes files. ``search`` (an ``AutoConfig``) sets
+    the budget and ensemble of ``--model auto``, or the seeds to ensemble for one model.
     """
     from . import distributed
     from .data.covariate_io import covers_horizon
@@ -66,7 +54,8 @@ def train(
     distributed.barrier()
     panel = load_panel(config.data) if panel is None else panel
     checkpoint = partial / "checkpoint.pt" if partial is not None else None
-    forecaster, history, metrics = fit_forecaster(panel, config, progress, checkpoint, resume)
+    forecaster, history, metrics = fit_forecaster(panel, config, progress, checkpoint, resume,
+                                                  search=search)
     metrics = {
         **metrics,
         "epochs": len(history.records.get("loss", [])),
@@ -76,7 +65,7 @@ def train(
         figures = {}
         if covers_horizon(panel, config.data):  # future covariates may come only at forecast
             figures["forecast.png"] = series_forecast_figure(panel, forecaster.forecast(panel))
-        if history.records.get("loss"):
+        if history.records.get("loss") and hasattr(forecaster, "model"):
             figures["learning_curves.png"] = learning_curves_figure({config.model.name: history})
         save_run(out, forecaster, history, metrics, figures)
         shutil.rmtree(partial, ignore_errors=True)
@@ -153,15 +142,18 @@ def backtest(
     panel: Panel | None = None,
     arima_order: tuple | None = None,
     progress: bool | None = None,
+    search=None,
 ):
     """Rolling-origin backtest of ``config`` against ``baselines``; optionally saved as JSON.
 
-    ``arima_order`` is ((p, d, q), (P, D, Q, s)) to skip the ARIMA order search."""
+    ``arima_order`` is ((p, d, q), (P, D, Q, s)) to skip the ARIMA order search; ``search``
+    is the ``AutoConfig`` of ``--model auto``."""
     from .backtest import backtest as run_backtest
     from .data.load import load_panel
 
     panel = load_panel(config.data) if panel is None else panel
-    result = run_backtest(panel, config, folds, step, baselines, arima_order, progress)
+    result = run_backtest(panel, config, folds, step, baselines, arima_order, progress,
+                          search)
     if json_path is not None:
         Path(json_path).write_text(json.dumps(result.to_dict(), indent=2) + "\n")
     return result

@@ -6,12 +6,13 @@ from collections.abc import Callable
 
 from torch import Tensor, nn
 
+from ..config import OUTPUTS
 from ..nn.cells import CELLS, make_cell
 from ..nn.dense import dense
 from ..nn.recurrent import Recurrent
 
 CellFactory = Callable[[int, int], nn.Module]
-OUTPUTS, HEADS, NORMS = ("last", "sequence"), ("dense", "recurrent"), ("none", "batch")
+HEADS, NORMS = ("dense", "recurrent"), ("none", "batch")
 
 
 def _check(name: str, value: str, options: tuple[str, ...]) -> None:

@@ -15,13 +15,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..config import OUTPUTS
 from ..nn import wavenet_stack
 from ..nn.conv import Alignment, Conv1d, ConvQueue, ResidualLayer, receptive_field, stack_alignment
 from ..nn.dense import dense
 from ..nn.mulaw import mu_law_decode
 from . import wavenet_kernel
 
-OUTPUTS, HEADS = ("last", "sequence"), ("dense", "mulaw")
+HEADS = ("dense", "mulaw")
 
 
 def _check(name: str, value: str, options: tuple[str, ...]) -> None:

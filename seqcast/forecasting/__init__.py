@@ -1,0 +1,1 @@
+"""A forecaster end to end: defaults, closed-form and classical members, ensembles, search."""

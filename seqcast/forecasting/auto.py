@@ -1,0 +1,253 @@
+"""``--model auto``: choose models and settings on validation origins, within a time budget.
+
+The search only ever sees the panel it is given (in a backtest, the data before the first
+origin). Inside it, the origins one step apart over the last fifth (``valid_frac``) of each
+series, and at least its last ``folds`` horizons, are validation origins; every candidate
+is fitted on the data before them and scored by MASE from them: naive, seasonal naive,
+exponential smoothing (ETS), ridge autoregressions over input windows and differencing,
+and networks whose family, window, differencing, scaling, size, learning rate, dropout and
+strategy Optuna's TPE sampler proposes (seeded; epochs of unpromising trials pruned by the
+median rule). The median of the best k <= ``ensemble`` candidates, k also chosen on the
+validation origins, is refitted on the whole panel.
+
+The budget counts wall-clock seconds from the start of the search to the end of the refit.
+With ``trials`` set and a budget that is not reached, the search is reproducible exactly;
+with the budget as the limit, how many network trials run depends on the machine.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..config import RunConfig
+from ..data.io import Panel, check_length
+from .candidates import Candidate, fit_candidate, forecasts, head_panel, mase, truth_and_scales
+from .classical import usable_kinds
+from .defaults import MIN_TRAIN_WINDOWS, resolve_diff
+from .ensemble import Ensemble
+
+FAMILIES = ("linear", "rnn", "lstm", "gru", "conv_gru", "wavenet")
+SEARCH_SHARE = 0.7  # of the budget; the rest is kept for refitting the chosen members
+MAX_ORIGINS = 120  # validation origins per series, spread evenly when there are more
+
+
+@dataclass(frozen=True)
+class AutoConfig:
+    """Search settings: ``budget`` seconds (search and refit), the most members
+    ``ensemble``, ``seeds`` per network member, ``trials`` (None: until the budget),
+    ``folds`` horizons of validation origins at least, the network ``families`` and their
+    ``epochs``, and whether ARIMA joins the candidates."""
+
+    budget: float = 120.0
+    ensemble: int = 3
+    seeds: int = 1
+    seed: int = 0
+    trials: int | None = None
+    folds: int = 3
+    families: tuple[str, ...] = FAMILIES
+    epochs: int = 100
+    arima: bool = True
+
+    def __post_init__(self):
+        object.__setattr__(self, "families", tuple(self.families))
+        bad = [f for f in self.families if f not in FAMILIES]
+        if bad:
+            raise ValueError(f"unknown family {bad[0]!r}; valid: {', '.join(FAMILIES)}")
+        if self.budget <= 0 or self.ensemble < 1 or self.seeds < 1 or self.folds < 1:
+            raise ValueError("budget, ensemble, seeds and folds must be positive")
+
+
+def validation_origins(panel: Panel, horizon: int, folds: int, season: int,
+                       valid_frac: float = 0.2):
+    """Origins one step apart over the last ``valid_frac`` of each series, and at least its
+    last ``folds`` horizons (the last origin leaves exactly one horizon); fewer horizons when
+    the series are too short to fit anything before them (at least one); at most
+    ``MAX_ORIGINS``, evenly spread. Many overlapping origins score more steadily than a few."""
+    shortest = min(len(s) for s in panel)
+    need = max(2 * season, 8) + horizon + MIN_TRAIN_WINDOWS
+    region = max(folds * horizon, int(valid_frac * shortest))
+    while region > horizon and shortest - region < need:
+        region -= horizon
+    span = max(region, horizon) - horizon
+    stride = -(-(span + 1) // MAX_ORIGINS)  # ARIMA and ETS forecast origin by origin
+    return {s.id: list(range(len(s) - horizon - span, len(s) - horizon + 1))[::-1][::stride][::-1]
+            for s in panel}
+
+
+def diff_choices(panel: Panel, season: int, valid_frac: float) -> list[tuple[int, ...]]:
+    """The lags the tests choose on ``panel``'s training parts first, then the usual others."""
+    tested = resolve_diff(panel, season, valid_frac)
+    others = [(), (1,)] + ([(season,), (1, season)] if season > 1 else [])
+    return [tested] + [d for d in others if d != tested]
+
+
+def input_lens(season: int, horizon: int, room: int) -> list[int]:
+    """Windows around the season and horizon that fit in ``room`` steps."""
+    wanted = {season, 2 * season, 3 * season, horizon, 2 * horizon, 4 * horizon, 12, 24}
+    fits = sorted(L for L in wanted if 2 <= L <= room)
+    return fits or [max(2, min(room, 2))]
+
+
+def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
+             progress: bool | None = None):
+    """Search, then refit the chosen ensemble on all of ``panel``.
+
+    Returns:
+        (Ensemble, History (empty), metrics): metrics ``valid`` holds the chosen ensemble's
+        validation MASE and ``search`` what was tried (also in ``Ensemble.info``).
+    """
+    from ..train import History
+
+    search = search or AutoConfig()
+    start = time.perf_counter()
+    deadline, search_end = start + search.budget, start + SEARCH_SHARE * search.budget
+    data = dataclasses.replace(config.data, task="forecast")
+    H, season = data.horizon, data.season
+    check_length(panel, 2 * H + 4, "--model auto: 2 * horizon + 4")
+    origins = validation_origins(panel, H, search.folds, season, data.valid_frac)
+    inner = head_panel(panel, {k: v[0] for k, v in origins.items()})
+    truth, scales = truth_and_scales(panel, origins, H, season)
+    room = min(len(s) for s in inner)
+    room = room - int(round(room * data.valid_frac)) - H - MIN_TRAIN_WINDOWS
+    diffs = diff_choices(inner, season, data.valid_frac)
+    lens = input_lens(season, H, room - max(sum(d) for d in diffs))
+    pool: list[dict] = []
+
+    def trial(c: Candidate, on_epoch=None) -> float:
+        t0 = time.perf_counter()
+        try:
+            f = fit_candidate(inner, data, c, search.seed + 42, on_epoch)
+            pred = forecasts(f, panel, origins, H)
+        except (ValueError, RuntimeError, ArithmeticError) as e:  # a combination that fails
+            pool.append({"candidate": c, "mase": float("inf"), "error": str(e)[:200]})
+            return float("inf")
+        score = mase(pred, truth, scales)
+        seconds = time.perf_counter() - t0
+        # Refit time: about the search fit's; ARIMA keeps its orders, one fit of several.
+        pool.append({"candidate": c, "mase": score, "pred": pred, "fitted": f,
+                     "seconds": seconds / 4 if c.kind == "arima" else seconds})
+        return score
+
+    for kind in ("naive", "seasonal_naive") if season > 1 else ("naive",):
+        trial(Candidate(kind))
+    for kind in usable_kinds(room + H + MIN_TRAIN_WINDOWS, season):
+        if time.perf_counter() < search_end:  # many or long series: the budget still holds
+            trial(Candidate("ets", {"ets": kind}))
+    for L in lens:
+        for d in diffs:
+            if L + sum(d) <= room and time.perf_counter() < search_end:
+                trial(Candidate("ridge", {"input_len": L, "diff": list(d), "scale": True}))
+    # ARIMA's order search cannot be stopped midway: start it only with half the time left.
+    if search.arima and search_end - time.perf_counter() > 0.5 * SEARCH_SHARE * search.budget:
+        trial(Candidate("arima"))
+    trials = _network_search(search, trial, lens, diffs, room, search_end) if search.families else 0
+
+    ranked = sorted((p for p in pool if np.isfinite(p["mase"])), key=lambda p: p["mase"])
+    if not ranked:
+        raise ValueError(f"{panel.source}: no candidate could be fitted on"
+                         f" {min(len(s) for s in panel)} steps with horizon {H}")
+    members, weights_info = _choose(ranked, search, truth, scales, deadline, start)
+    fitted = []
+    for entry in members:
+        c = entry["candidate"]
+        if c.kind == "arima":  # keep the orders the search found; refit the coefficients
+            orders = {k: v[:7] for k, v in entry["fitted"].params.items()}
+            c = entry["candidate"] = Candidate("arima", {"orders": orders})
+        seeds = search.seeds if c.kind == "network" else 1
+        for k in range(seeds):
+            if fitted and time.perf_counter() + entry["seconds"] > deadline:
+                break  # no time left for this member: the others carry the ensemble
+            fitted.append(fit_candidate(panel, data, c, search.seed + 42 + k))
+    info = {
+        "chosen": [{"name": m["candidate"].name, "kind": m["candidate"].kind,
+                    "params": m["candidate"].params, "valid_mase": m["mase"]} for m in members],
+        "ensemble_valid_mase": weights_info,
+        "candidates": [{"name": p["candidate"].name, "kind": p["candidate"].kind,
+                        "valid_mase": p["mase"] if np.isfinite(p["mase"]) else None,
+                        **({"error": p["error"]} if "error" in p else {})} for p in pool],
+        "network_trials": trials,
+        "validation_origins": sum(len(v) for v in origins.values()),
+        "budget_seconds": search.budget,
+        "search_seconds": time.perf_counter() - start,
+    }
+    ensemble = Ensemble(dataclasses.replace(config, data=data), fitted, (), info)
+    metrics = {"valid": {"mase_mean": weights_info[str(len(members))],
+                         "origins": info["validation_origins"]}, "search": info}
+    return ensemble, History(), metrics
+
+
+def _choose(ranked, search, truth, scales, deadline, start):
+    """The best k <= ``search.ensemble`` candidates, one per group (model kind or network
+    family: diverse members combine better than near copies), whose median forecast scores
+    lowest on the validation origins; after the first, only those whose refit (about the
+    time their search fit took) fits in the budget left."""
+    left = deadline - time.perf_counter()
+    usable, groups = [], set()
+    for p in ranked:
+        c = p["candidate"]
+        if c.group not in groups and p["seconds"] < left:
+            usable.append(p)
+            groups.add(c.group)
+    usable = usable or ranked[:1]  # none fits: the best one, late rather than nothing
+    scores = {}
+    for k in range(1, min(search.ensemble, len(usable)) + 1):
+        pred = np.median(np.stack([p["pred"] for p in usable[:k]]), axis=0)
+        scores[str(k)] = mase(pred, truth, scales)
+    # A few origins score every k: a larger ensemble within 2% of the best is kept, since
+    # medians of good members are steadier than the single winner on so little data.
+    best = min(scores.values())
+    best_k = max(int(k) for k, v in scores.items() if v <= 1.02 * best)
+    return usable[:best_k], scores
+
+
+def _network_search(search, trial, lens, diffs, room, search_end) -> int:
+    """Optuna TPE over network settings until ``search_end`` or ``search.trials``."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    sampler = optuna.samplers.TPESampler(seed=search.seed)
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=5)
+    study = optuna.create_study(direction="minimize", sampler=sampler, pruner=pruner)
+    diff_names = [",".join(map(str, d)) or "none" for d in diffs]
+
+    def objective(t: optuna.Trial) -> float:
+        family = t.suggest_categorical("family", list(search.families))
+        d = diffs[diff_names.index(t.suggest_categorical("diff", diff_names))]
+        L = t.suggest_categorical("input_len", [x for x in lens if x + sum(d) <= room] or lens[:1])
+        params = {
+            "family": family, "input_len": L, "diff": list(d),
+            "scale": t.suggest_categorical("scale", [True, False]),
+            "strategy": t.suggest_categorical("strategy", ["direct", "seq2seq"]),
+            "model": {"hidden_size": t.suggest_categorical("hidden_size", [16, 32, 64]),
+                      "num_layers": t.suggest_int("num_layers", 1, 2),
+                      "dropout": t.suggest_categorical("dropout", [0.0, 0.1, 0.2])},
+            "train": {"lr": t.suggest_float("lr", 1e-3, 1e-2, log=True),
+                      "epochs": search.epochs, "patience": 10},
+        }
+        if family in ("linear", "wavenet"):  # no recurrent layers: size is filters or none
+            size = params["model"].pop("hidden_size")
+            params["model"] = {"filters": size} if family == "wavenet" else {}
+
+        def on_epoch(epoch: int, record: dict) -> None:
+            if time.perf_counter() > search_end:
+                study.stop()
+                raise optuna.TrialPruned("out of time")
+            if "val_loss" in record:
+                t.report(record["val_loss"], epoch)
+                if t.should_prune():
+                    raise optuna.TrialPruned()
+
+        return trial(Candidate("network", params), on_epoch)
+
+    def stop_at_deadline(study, _trial) -> None:
+        if time.perf_counter() > search_end:
+            study.stop()
+
+    if time.perf_counter() < search_end:
+        study.optimize(objective, n_trials=search.trials, timeout=None, catch=(),
+                       callbacks=[stop_at_deadline])
+    return len(study.trials)

@@ -1,0 +1,104 @@
+"""The candidates a search chooses from, fitted and scored the same way.
+
+A candidate is a plain JSON-ready description (``kind`` and ``params``): a baseline, an ETS
+model, a ridge autoregression or a network configuration. ``fit_candidate`` fits it on a
+panel; ``score`` forecasts from given origins and returns the mean MASE over origins and
+horizon steps (each series' scale from its data before its first origin).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..config import DataConfig
+from ..data.io import Panel, Series
+from ..metrics import mase_scale
+
+KINDS = ("naive", "seasonal_naive", "ets", "arima", "ridge", "network")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """``kind`` in ``KINDS``; ``params``: ``input_len``, ``diff``, ``scale``, ``strategy``,
+    ``family``, ``model`` and ``train`` overrides, or ``ets`` (the ETS kind)."""
+
+    kind: str
+    params: dict = field(default_factory=dict)
+
+    @property
+    def group(self) -> str:
+        """Members of one group are near copies; an ensemble takes the best of each."""
+        return self.params["family"] if self.kind == "network" else self.kind
+
+    @property
+    def name(self) -> str:
+        p = self.params
+        if self.kind == "ets":
+            return f"ets:{p['ets']}"
+        if self.kind in ("naive", "seasonal_naive", "arima"):
+            return self.kind
+        diff = ",".join(map(str, p["diff"])) or "none"
+        head = "ridge" if self.kind == "ridge" else p["family"]
+        extra = "".join(f" {k}={v:g}" if isinstance(v, float) else f" {k}={v}"
+                        for k, v in {**p.get("model", {}), **p.get("train", {})}.items()
+                        if k not in ("epochs", "patience", "seed", "num_threads"))
+        strategy = "" if p.get("strategy", "direct") == "direct" else f" {p['strategy']}"
+        return f"{head} L={p['input_len']} diff={diff}{'' if p['scale'] else ' unscaled'}" \
+               f"{strategy}{extra}"
+
+
+def head_panel(panel: Panel, first: dict[str, int]) -> Panel:
+    """Each series cut before its ``first[id]`` step."""
+    return Panel(panel.source, panel.freq,
+                 tuple(Series(s.id, s.index[: first[s.id]], s.values[: first[s.id]]) for s in panel))
+
+
+def fit_candidate(panel: Panel, data: DataConfig, c: Candidate, seed: int = 42, on_epoch=None):
+    """Fit candidate ``c`` on ``panel``; ``data`` gives horizon, season and splits."""
+    from ..pipeline import fit_forecaster, make_config
+    from .classical import ETSForecaster
+    from .ridge import fit_ridge
+
+    p = c.params
+    if c.kind == "arima":
+        return ETSForecaster.fit(panel, make_config("naive", data, 1), "arima", p.get("orders"))
+    if c.kind == "ets":
+        return ETSForecaster.fit(panel, make_config("naive", data, 1), p["ets"])
+    if c.kind in ("naive", "seasonal_naive"):
+        flat = dataclasses.replace(data, diff=(), scale=False, strategy="direct")
+        cfg = make_config(c.kind, flat, max(data.season, 1))
+        return fit_forecaster(panel, cfg, progress=False)[0]
+    d = dataclasses.replace(data, diff=tuple(p["diff"]), scale=p["scale"],
+                            strategy=p.get("strategy", "direct"))
+    if c.kind == "ridge":
+        return fit_ridge(panel, make_config("linear", d, p["input_len"]))[0]
+    if c.kind != "network":
+        raise ValueError(f"unknown candidate kind {c.kind!r}; valid: {', '.join(KINDS)}")
+    train = {**p.get("train", {}), "seed": seed}
+    cfg = make_config(p["family"], d, p["input_len"], p.get("model", {}), train)
+    return fit_forecaster(panel, cfg, progress=False, on_epoch=on_epoch)[0]
+
+
+def forecasts(forecaster, panel: Panel, origins: dict[str, list[int]], horizon: int):
+    """Forecasts (N, H) from every origin of every series, series by series."""
+    hist = [s.values[:o] for s in panel for o in origins[s.id]]
+    ids = [s.id for s in panel for _ in origins[s.id]]
+    return forecaster.forecast_arrays(hist, ids, horizon)
+
+
+def truth_and_scales(panel: Panel, origins: dict[str, list[int]], horizon: int, season: int):
+    """True values (N, H) after every origin and each row's MASE scale (N,)."""
+    truth = np.concatenate([np.stack([s.values[o : o + horizon] for o in origins[s.id]])
+                            for s in panel])
+    scales = np.concatenate([[mase_scale(s.values[: origins[s.id][0]], season)]
+                             * len(origins[s.id]) for s in panel])
+    return truth, scales
+
+
+def mase(pred: np.ndarray, truth: np.ndarray, scales: np.ndarray) -> float:
+    """Mean absolute scaled error over every row and horizon step (inf for non-finite)."""
+    value = float(np.mean(np.abs(pred - truth) / scales[:, None]))
+    return value if np.isfinite(value) else float("inf")

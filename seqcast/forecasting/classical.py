@@ -1,0 +1,192 @@
+"""Classical members: exponential smoothing (statsmodels' ETS) and ARIMA, one local model
+per series.
+
+What a statistician tries first: simple, damped-trend and seasonal exponential smoothing
+with additive errors, and a small ARIMA order search (``seqcast.models.arima``). Each
+series' parameters are fitted once on its training part; a forecast runs the history
+through the same model with those parameters fixed (``ETSModel.smooth``, SARIMAX
+``filter``), so later data move the states, never the parameters. Histories must start
+where the training series started (the ETS initial states belong to that step).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..config import RunConfig
+from ..data.io import Panel
+
+# name -> (trend, damped, seasonal); "arima" is the ARIMA search instead
+ETS_KINDS = {
+    "ses": (None, False, False),
+    "holt_damped": ("add", True, False),
+    "ets_seasonal": (None, False, True),
+    "holt_winters_damped": ("add", True, True),
+}
+KINDS = (*ETS_KINDS, "arima")
+
+
+def _model(y: np.ndarray, kind: str, season: int):
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    trend, damped, seasonal = ETS_KINDS[kind]
+    return ETSModel(np.asarray(y, dtype=np.float64), error="add", trend=trend,
+                    damped_trend=damped, seasonal="add" if seasonal else None,
+                    seasonal_periods=season if seasonal else None)
+
+
+def usable_kinds(length: int, season: int) -> list[str]:
+    """The ETS kinds a series of ``length`` training steps can fit (seasonal ones need two
+    full seasons and more)."""
+    kinds = ["ses", "holt_damped"]
+    if season > 1 and length >= 3 * season + 4:
+        kinds += ["ets_seasonal", "holt_winters_damped"]
+    return kinds
+
+
+def ets_forecast(y: np.ndarray, params, kind: str, season: int, horizon: int) -> np.ndarray:
+    """Run ``y`` (T,) through additive-error ETS with fixed ``params`` (statsmodels' order:
+    smoothing level, trend, seasonal, damping, initial level, trend, seasons) and forecast
+    ``horizon`` steps: (H,). Equal to ``ETSModel.smooth(params).forecast`` (tested), ~100x
+    faster, since statsmodels also computes a covariance matrix for each call.
+
+    Error-correction form (Hyndman & Athanasopoulos, FPP3 8.5): e_t = y_t - (l + phi b + s),
+    l <- l + phi b + alpha e, b <- phi b + beta e, s_t = s_{t-m} + gamma e.
+    """
+    trend, damped, seasonal = ETS_KINDS[kind]
+    p, i = [float(v) for v in params], 1
+    alpha = p[0]
+    beta = p[i] if trend else 0.0
+    i += bool(trend)
+    gamma = p[i] if seasonal else 0.0
+    i += seasonal
+    phi = p[i] if damped else 1.0
+    i += damped
+    level, slope = p[i], (p[i + 1] if trend else 0.0)
+    i += 1 + bool(trend)
+    seasons = p[i : i + season][::-1] if seasonal else [0.0]  # oldest first: s_{t-m} leads
+    for yt in np.asarray(y, dtype=np.float64).tolist():
+        s = seasons[0]
+        e = yt - (level + phi * slope + s)
+        level, slope = level + phi * slope + alpha * e, phi * slope + beta * e
+        if seasonal:
+            seasons = seasons[1:] + [s + gamma * e]
+    damp = np.cumsum(phi ** np.arange(1, horizon + 1))
+    s = np.array([seasons[h % len(seasons)] for h in range(horizon)]) if seasonal else 0.0
+    return level + damp * slope + s
+
+
+def _arima_prefixes(histories, p: list[float], horizon: int) -> list[np.ndarray]:
+    """ARIMA forecasts after histories of one series. When each is a prefix of the longest
+    (the rolling origins of a backtest), one Kalman filter pass over the longest serves
+    them all: the dynamic prediction from step o uses the data before o only, equal to
+    filtering that prefix, and ~15x faster than a filter per origin."""
+    from ..models.arima import ARIMA, _sarimax
+
+    o = tuple(int(v) for v in p[:7])
+    longest = max(histories, key=len)
+    if not all(np.array_equal(h, longest[: len(h)]) for h in histories):
+        model = ARIMA(o[:3], o[3:], np.array(p[7:]), float("nan"))
+        return [model.forecast(h, horizon) for h in histories]
+    res = _sarimax(np.asarray(longest, dtype=np.float64), o[:3], o[3:]).filter(np.array(p[7:]))
+    return [np.asarray(res.get_prediction(start=len(h), end=len(h) + horizon - 1,
+                                          dynamic=0).predicted_mean, dtype=np.float64)
+            for h in histories]
+
+
+@dataclass
+class ETSForecaster:
+    """ETS or ARIMA (``kind`` in ``KINDS``) with fitted ``params`` per series id; the shared
+    forecaster interface. ARIMA's params are ``[p, d, q, P, D, Q, s, *coefficients]``."""
+
+    config: RunConfig
+    kind: str
+    params: dict[str, list[float]]
+
+    @property
+    def min_history(self) -> int:
+        if self.kind == "arima":
+            return max(int(p[1] + p[4] * p[6]) + 2 for p in self.params.values())  # d + D s
+        _, _, seasonal = ETS_KINDS[self.kind]
+        return 2 * self.config.data.season + 2 if seasonal else 3
+
+    @classmethod
+    def fit(cls, panel: Panel, config: RunConfig, kind: str, orders: dict | None = None
+            ) -> ETSForecaster:
+        """Fit each series; ``orders`` (ARIMA only): series id -> [p, d, q, P, D, Q, s] to
+        fit instead of searching."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown classical kind {kind!r}; valid: {', '.join(KINDS)}")
+        from ..models.arima import ARIMA
+
+        params = {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # convergence chatter from statsmodels
+            for s in panel:
+                if kind == "arima":
+                    o = [int(v) for v in orders[s.id]] if orders else [None] * 7
+                    m = ARIMA.fit(s.values, config.data.season, *(
+                        (o[:3], o[3:]) if orders else ()))
+                    params[s.id] = [*map(float, m.order + m.seasonal_order), *map(float, m.params)]
+                else:
+                    res = _model(s.values, kind, config.data.season).fit(disp=False, maxiter=200)
+                    params[s.id] = [float(p) for p in res.params]
+        return cls(config, kind, params)
+
+    def _one(self, history: np.ndarray, p: list[float], horizon: int) -> np.ndarray:
+        if self.kind == "arima":
+            from ..models.arima import ARIMA
+
+            o = tuple(int(v) for v in p[:7])
+            return ARIMA(o[:3], o[3:], np.array(p[7:]), float("nan")).forecast(history, horizon)
+        return ets_forecast(history, p, self.kind, self.config.data.season, horizon)
+
+    def forecast_arrays(self, histories, ids, horizon: int | None = None, covariates=None):
+        """Forecasts (N, horizon) after each history (T_i,), on the original scale."""
+        horizon = self.config.data.horizon if horizon is None else horizon
+        for i in ids:
+            if i not in self.params:
+                raise ValueError(f"series {i!r} was not in the training data;"
+                                 f" known series: {', '.join(list(self.params)[:10])}")
+        out: list = [None] * len(ids)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if self.kind == "arima":  # one filter per series, not one per history
+                for i in dict.fromkeys(ids):
+                    rows = [k for k, j in enumerate(ids) if j == i]
+                    for k, f in zip(rows, _arima_prefixes([histories[k] for k in rows],
+                                                          self.params[i], horizon), strict=True):
+                        out[k] = f
+            else:
+                out = [self._one(h, self.params[i], horizon)
+                       for h, i in zip(histories, ids, strict=True)]
+        return np.stack(out)
+
+    def forecast_quantiles(self, histories, ids, quantiles, horizon=None, covariates=None):
+        raise ValueError(f"classical member {self.kind!r} gives point forecasts only;"
+                         " intervals come from --intervals conformal")
+
+    def forecast(self, panel: Panel, horizon: int | None = None, levels=()) -> pd.DataFrame:
+        from .ensemble import frame_of
+
+        return frame_of(self, panel, horizon, levels)
+
+    def save(self, out: Path) -> None:
+        self.config.save(out / "config.json")
+        (out / "classical.json").write_text(
+            json.dumps({"kind": self.kind, "params": self.params}, indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> ETSForecaster:
+        raw = json.loads((path / "classical.json").read_text())
+        kind, params = raw.get("kind"), raw.get("params")
+        if kind not in KINDS or not isinstance(params, dict):
+            raise ValueError(f"{path}/classical.json: not a classical member (kind {kind!r})")
+        return cls(RunConfig.load(path / "config.json"), kind,
+                   {str(k): [float(v) for v in p] for k, p in params.items()})

@@ -1,0 +1,155 @@
+"""Ensembles: the median (or a weighted mean) of several forecasters' forecasts.
+
+Any mix of members that implement the shared forecaster interface (networks, ridge, ETS,
+baselines). Saved as a run directory: ``config.json``, ``ensemble.json`` (weights, the
+search's record) and ``members/<k>/``, each a run directory of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..config import RunConfig
+from ..data.io import Panel, check_length
+
+
+@dataclass
+class Ensemble:
+    """``members`` combined by the median (``weights`` empty) or a weighted mean.
+
+    ``info`` is what chose them (JSON-ready), e.g. the search's candidates and scores.
+    """
+
+    config: RunConfig
+    members: list
+    weights: tuple[float, ...] = ()
+    info: dict = field(default_factory=dict)
+
+    @property
+    def min_history(self) -> int:
+        return max(m.min_history for m in self.members)
+
+    def _combine(self, preds: np.ndarray) -> np.ndarray:
+        """(K, ...) member outputs -> (...)."""
+        if not self.weights:
+            return np.median(preds, axis=0)
+        w = np.asarray(self.weights, dtype=np.float64)
+        return np.tensordot(w / w.sum(), preds, axes=1)
+
+    def forecast_arrays(self, histories, ids, horizon: int | None = None, covariates=None):
+        """Combined point forecasts (N, horizon) on the original scale."""
+        preds = [m.forecast_arrays(histories, ids, horizon) if covariates is None
+                 else m.forecast_arrays(histories, ids, horizon, covariates=covariates)
+                 for m in self.members]
+        return self._combine(np.stack(preds))
+
+    def forecast_quantiles(self, histories, ids, quantiles, horizon=None, covariates=None):
+        """Members' quantiles (N, H, Q) combined like their point forecasts; every member
+        must give quantiles."""
+        preds = []
+        for m in self.members:
+            if not hasattr(m, "forecast_quantiles"):
+                raise ValueError("this ensemble gives point forecasts only (a member has no"
+                                 " quantiles); intervals come from --intervals conformal")
+            preds.append(m.forecast_quantiles(histories, ids, quantiles, horizon, covariates))
+        return np.sort(self._combine(np.stack(preds)), axis=-1)  # keep quantiles ordered
+
+    def forecast(self, panel: Panel, horizon: int | None = None, levels=()) -> pd.DataFrame:
+        """Forecast past the end of every series: ``id``, ``time``, ``forecast`` (+ lo/hi)."""
+        return frame_of(self, panel, horizon, levels)
+
+    def save(self, out: Path) -> None:
+        """Write into the (new, empty) folder ``out``."""
+        from ..runs import save_member
+
+        self.config.save(out / "config.json")
+        for k, m in enumerate(self.members):
+            save_member(out / "members" / str(k), m)
+        (out / "ensemble.json").write_text(json.dumps(
+            {"members": len(self.members), "weights": list(self.weights), "info": self.info},
+            indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> Ensemble:
+        from ..runs import load_run
+
+        raw = json.loads((path / "ensemble.json").read_text())
+        k = raw.get("members")
+        if not isinstance(k, int) or k < 1:
+            raise ValueError(f"{path}/ensemble.json: 'members' must be a positive count")
+        members = [load_run(path / "members" / str(i)) for i in range(k)]
+        weights = tuple(float(w) for w in raw.get("weights", ()))
+        if weights and len(weights) != k:
+            raise ValueError(f"{path}/ensemble.json: {len(weights)} weights for {k} members")
+        return cls(RunConfig.load(path / "config.json"), members, weights, raw.get("info", {}))
+
+
+def fit_seeds(panel: Panel, config: RunConfig, k: int, progress: bool | None = None):
+    """``config``'s model trained with ``k`` seeds (``seed``, ``seed + 1``, ...), combined by
+    the median; returns (Ensemble, History of the first seed, metrics)."""
+    import dataclasses
+
+    from ..data.transforms import split_points
+    from ..pipeline import fit_forecaster, validation_scores
+
+    members, first = [], None
+    for i in range(k):
+        train = dataclasses.replace(config.train, seed=config.train.seed + i)
+        f, history, _ = fit_forecaster(panel, dataclasses.replace(config, train=train), progress)
+        members.append(f)
+        first = first or history
+    ens = Ensemble(config, members, (), {"seeds": [config.train.seed + i for i in range(k)]})
+    d = config.data
+    splits = {s.id: split_points(len(s), d.valid_frac, d.test_frac) for s in panel}
+    return ens, first, validation_scores(ens, panel, splits)
+
+
+def frame_of(forecaster, panel: Panel, horizon: int | None, levels=()) -> pd.DataFrame:
+    """The forecast table of any forecaster: ``id,time,forecast`` and ``lo-L,hi-L`` per level."""
+    from ..pipeline import future_index
+
+    horizon = forecaster.config.data.horizon if horizon is None else horizon
+    check_length(panel, forecaster.min_history, "the model's input window and differencing")
+    histories, ids = [s.values for s in panel], [s.id for s in panel]
+    pred = forecaster.forecast_arrays(histories, ids, horizon)
+    qs = sorted({q for lv in levels for q in (0.5 - lv / 200, 0.5 + lv / 200)})
+    quant = forecaster.forecast_quantiles(histories, ids, qs, horizon) if qs else None
+    frames = []
+    for i, (s, p) in enumerate(zip(panel, pred, strict=True)):
+        cols = {"id": s.id, "time": future_index(s.index, panel.freq, horizon), "forecast": p}
+        for lv in levels:
+            lo, hi = qs.index(0.5 - lv / 200), qs.index(0.5 + lv / 200)
+            cols[f"lo-{lv:g}"], cols[f"hi-{lv:g}"] = quant[i, :, lo], quant[i, :, hi]
+        frames.append(pd.DataFrame(cols))
+    return pd.concat(frames, ignore_index=True)
+
+
+def write_atomically(out: str | Path, write) -> Path:
+    """Call ``write(tmp)`` on a fresh sibling folder of ``out``, then swap it into place."""
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or (any(out.iterdir())
+                                              and not (out / "config.json").is_file())):
+        raise ValueError(f"{out} exists and is not a seqcast run directory; choose another --out")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        write(tmp)
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+            os.replace(out, old / "run")
+            os.replace(tmp, out)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out

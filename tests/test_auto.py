@@ -1,0 +1,237 @@
+import dataclasses
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from seqcast.backtest import backtest
+from seqcast.cli import main
+from seqcast.config import DataConfig
+from seqcast.data.io import from_frame
+from seqcast.forecasting.auto import AutoConfig, fit_auto
+from seqcast.forecasting.classical import ETSForecaster
+from seqcast.forecasting.defaults import default_input_len, resolve_diff
+from seqcast.forecasting.ensemble import Ensemble
+from seqcast.forecasting.guard import comparison
+from seqcast.forecasting.ridge import fit_ridge
+from seqcast.pipeline import fit_forecaster, make_config
+from seqcast.runs import load_run
+
+# Searches small enough for the default suite: no networks, or a few short linear trials.
+CLASSICAL = AutoConfig(budget=600, families=(), ensemble=3, arima=False)
+TINY = AutoConfig(budget=600, trials=2, epochs=3, families=("linear",), ensemble=3, arima=False)
+
+
+def seasonal_panel(n=150, seed=0, name="y"):
+    t = np.arange(n)
+    rng = np.random.default_rng(seed)
+    x = 100 + 0.5 * t + 10 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 1.0, n).cumsum() * 0.5
+    frame = pd.DataFrame({"date": pd.date_range("2000-01-01", periods=n, freq="MS"), name: x})
+    return from_frame(frame, "test", time_col="date")
+
+
+def perturbed(panel, first: int):
+    """The same panel with every value from step ``first`` on replaced by noise."""
+    s = panel.series[0]
+    values = s.values.copy()
+    values[first:] = np.random.default_rng(9).normal(0, 1000, len(values) - first)
+    return dataclasses.replace(panel, series=(dataclasses.replace(s, values=values),))
+
+
+def data_cfg(**kw):
+    return DataConfig(**{**dict(dataset="", task="forecast", horizon=6, season=12), **kw})
+
+
+@pytest.mark.parametrize("search", [
+    CLASSICAL, pytest.param(AutoConfig(budget=600, trials=6, epochs=10), marks=pytest.mark.slow)])
+def test_auto_choice_ignores_everything_after_the_first_backtest_origin(search):
+    panel = seasonal_panel()
+    folds, H = 3, 6
+    first = len(panel.series[0]) - folds * H
+    cfg = make_config("auto", data_cfg())
+    a = backtest(panel, cfg, folds, baselines=(), search=search)
+    b = backtest(perturbed(panel, first), cfg, folds, baselines=(), search=search)
+    assert a.search["chosen"] == b.search["chosen"]
+    assert [c["valid_mase"] for c in a.search["candidates"]] == [
+        c["valid_mase"] for c in b.search["candidates"]
+    ]
+    # ...while the scores, which do look at those steps, differ.
+    assert a.models["auto"]["mae_mean"] != b.models["auto"]["mae_mean"]
+
+
+def test_diff_auto_in_a_backtest_looks_only_before_the_first_origin():
+    panel = seasonal_panel(n=120)
+    holdout = 4 * 12 + 12
+    wild = perturbed(panel, len(panel.series[0]) - holdout)
+    assert resolve_diff(panel, 12, 0.2, holdout) == resolve_diff(wild, 12, 0.2, holdout)
+
+
+def test_search_is_seeded_and_reproducible():
+    panel = seasonal_panel(n=120)
+    f1, _, m1 = fit_auto(panel, make_config("auto", data_cfg()), TINY)
+    f2, _, m2 = fit_auto(panel, make_config("auto", data_cfg()), TINY)
+    assert m1["search"]["chosen"] == m2["search"]["chosen"]
+    h = [panel.series[0].values]
+    np.testing.assert_array_equal(f1.forecast_arrays(h, ["y"]), f2.forecast_arrays(h, ["y"]))
+
+
+def test_ridge_recovers_an_autoregression():
+    rng = np.random.default_rng(0)
+    x = np.zeros(600)
+    for t in range(2, 600):
+        x[t] = 0.6 * x[t - 1] - 0.3 * x[t - 2] + rng.normal(0, 0.01)
+    frame = pd.DataFrame({"date": pd.date_range("2000-01-01", periods=600, freq="D"), "y": x})
+    panel = from_frame(frame, "ar2", time_col="date")
+    cfg = make_config("linear", data_cfg(horizon=1, season=1, scale=False), 2)
+    f, penalty = fit_ridge(panel, cfg, penalties=(1e-6, 100.0))
+    w = f.model.dense.weight.detach().numpy()[0]  # oldest input first
+    np.testing.assert_allclose(w, [-0.3, 0.6], atol=0.03)
+    assert penalty == 1e-6  # the validation windows reject the heavy penalty
+
+
+@pytest.mark.parametrize("kind", ["holt_damped", "arima"])
+def test_classical_member_keeps_its_parameters_and_round_trips(kind, tmp_path):
+    panel = seasonal_panel(n=120)
+    x = panel.series[0].values
+    cfg = make_config("naive", data_cfg())
+    f = ETSForecaster.fit(dataclasses.replace(panel, series=(
+        dataclasses.replace(panel.series[0], values=x[:100], index=panel.series[0].index[:100]),
+    )), cfg, kind)
+    a = f.forecast_arrays([x[:100], x], ["y", "y"], 6)
+    assert a.shape == (2, 6) and np.isfinite(a).all()
+    assert not np.allclose(a[0], a[1])  # the states follow each history; params are fixed
+    (tmp_path / "m").mkdir()
+    f.save(tmp_path / "m")
+    np.testing.assert_array_equal(load_run(tmp_path / "m").forecast_arrays([x], ["y"]), a[1:])
+    with pytest.raises(ValueError, match="point forecasts only"):
+        f.forecast_quantiles([x], ["y"], [0.1, 0.9])
+
+
+def test_auto_run_directory_round_trip_and_cli(tmp_path, capsys):
+    csv = tmp_path / "s.csv"
+    p = seasonal_panel(n=100)
+    pd.DataFrame({"date": p.series[0].index, "y": p.series[0].values}).to_csv(csv, index=False)
+    run = tmp_path / "run"
+    assert main(["train", "--data", str(csv), "--model", "auto", "--budget", "4",
+                 "--horizon", "6", "--out", str(run)]) == 0
+    err = capsys.readouterr().err
+    assert "auto: median of" in err and "validation MASE" in err
+    assert (run / "ensemble.json").is_file() and (run / "members" / "0").is_dir()
+    f = load_run(run)
+    assert isinstance(f, Ensemble)
+    strict = {"parse_constant": lambda c: pytest.fail(f"not JSON: {c}")}  # no Infinity/NaN
+    info = json.loads((run / "metrics.json").read_text(), **strict)["search"]
+    assert info["search_seconds"] <= 4 * 1.1 + 10  # loose: a shared machine, not a timing
+    assert main(["forecast", str(run), "--output", str(tmp_path / "f.csv")]) == 0
+    frame = pd.read_csv(tmp_path / "f.csv")
+    assert list(frame.columns) == ["id", "time", "forecast"] and len(frame) == 6
+    with pytest.raises(ValueError, match="point forecasts only"):
+        f.forecast_quantiles([p.series[0].values], ["y"], [0.1, 0.9])
+    with pytest.raises(SystemExit) as e:
+        main(["backtest", "--data", str(csv), "--model", "auto", "--budget", "0"])
+    assert e.value.code == 2
+
+
+def test_ensemble_of_seeds_is_the_median_of_its_members():
+    panel = seasonal_panel(n=120)
+    cfg = make_config("linear", data_cfg(diff=(1,)), 12, train={"epochs": 3})
+    ens, _, metrics = fit_forecaster(panel, cfg, search=AutoConfig(ensemble=3))
+    x = [panel.series[0].values]
+    each = np.stack([m.forecast_arrays(x, ["y"]) for m in ens.members])
+    assert len(ens.members) == 3 and not np.allclose(each[0], each[1])
+    np.testing.assert_allclose(ens.forecast_arrays(x, ["y"]), np.median(each, axis=0))
+    assert metrics["valid"]["origins"] > 0
+
+
+def test_short_monthly_series_backtests_with_defaults():
+    # 144 months, horizon 12, 3 folds: the window shrinks to fit instead of a refusal.
+    # Before: refused, needing (3 - 1) * 12 + 12 + 2 * (36 + 13 + 12) = 158 steps.
+    panel = seasonal_panel(n=144)
+    L = default_input_len(12, 12, 144 - 36, 13)
+    cfg = make_config("linear", data_cfg(horizon=12, diff=(1, 12)), L, train={"epochs": 2})
+    result = backtest(panel, cfg, 3, baselines=("naive",))
+    assert np.isfinite(result.models["linear"]["mae_mean"])
+
+
+def test_network_worse_than_seasonal_naive_is_warned_about():
+    line, warning = comparison(
+        {"mae_mean": 2.0, "baselines": {"naive": {"mae_mean": 3.0},
+                                        "seasonal_naive": {"mae_mean": 1.0}}}, "gru")
+    assert "gru 2" in line and "seasonal_naive 1" in line
+    assert warning is not None and "2.00x" in warning
+    _, fine = comparison({"mae_mean": 0.5, "baselines": {"seasonal_naive": {"mae_mean": 1.0}}},
+                         "gru")
+    assert fine is None
+
+
+@pytest.mark.parametrize("kind", ["ses", "holt_damped", "ets_seasonal", "holt_winters_damped"])
+def test_ets_recursion_equals_statsmodels_smoothing(kind):
+    from seqcast.forecasting.classical import _model, ets_forecast
+
+    y = seasonal_panel(n=120).series[0].values
+    params = _model(y[:90], kind, 12).fit(disp=False).params
+    expected = _model(y, kind, 12).smooth(params).forecast(7)
+    np.testing.assert_allclose(ets_forecast(y, params, kind, 12, 7), expected, rtol=1e-9)
+
+
+def test_cli_ensemble_of_seeds_trains_forecasts_and_backtests(tmp_path, capsys):
+    csv = tmp_path / "s.csv"
+    p = seasonal_panel(n=100)
+    pd.DataFrame({"date": p.series[0].index, "y": p.series[0].values}).to_csv(csv, index=False)
+    run = tmp_path / "run"
+    assert main(["train", "--data", str(csv), "--model", "linear", "--ensemble", "2",
+                 "--epochs", "2", "--horizon", "6", "--out", str(run)]) == 0
+    assert "validation MAE: linear" in capsys.readouterr().err
+    assert sorted(p.name for p in (run / "members").iterdir()) == ["0", "1"]
+    assert main(["forecast", str(run), "--output", str(tmp_path / "f.csv")]) == 0
+    assert len(pd.read_csv(tmp_path / "f.csv")) == 6
+    assert main(["backtest", str(run), "--folds", "2", "--baselines", "naive"]) == 0
+
+
+def test_auto_is_within_five_percent_of_the_true_coefficients_on_an_autoregression():
+    rng = np.random.default_rng(0)
+    phi = np.array([0.5, -0.3, 0.2])
+    x = np.zeros(700)
+    for t in range(3, 700):
+        x[t] = phi @ x[t - 3 : t][::-1] + rng.normal()
+    x = x[100:] + 10.0
+    frame = pd.DataFrame({"date": pd.date_range("2000-01-01", periods=600, freq="D"), "y": x})
+    panel = from_frame(frame, "ar3", time_col="date")
+    H, folds = 3, 60
+    res = backtest(panel, make_config("auto", data_cfg(horizon=H, season=1)), folds, step=1,
+                   baselines=(), search=CLASSICAL)
+    oracle, truth = [], []
+    for o in range(600 - H - folds + 1, 600 - H + 1):  # the conditional mean, true phi
+        hist = list(x[:o] - 10.0)
+        for _ in range(H):
+            hist.append(phi @ np.array(hist[-3:][::-1]))
+        oracle.append(np.array(hist[-H:]) + 10.0)
+        truth.append(x[o : o + H])
+    oracle_mse = np.mean((np.stack(oracle) - np.stack(truth)) ** 2)
+    auto_mse = np.mean(np.square(res.models["auto"]["rmse"]))
+    assert auto_mse <= 1.05 * oracle_mse
+
+
+def test_arima_member_forecasts_prefixes_as_if_each_were_filtered_alone():
+    from seqcast.models.arima import ARIMA
+
+    x = seasonal_panel(n=120).series[0].values
+    f = ETSForecaster.fit(seasonal_panel(n=100), make_config("naive", data_cfg()), "arima",
+                          orders={"y": [1, 1, 0, 0, 1, 1, 12]})  # no order search: faster
+    p = f.params["y"]
+    alone = ARIMA(tuple(map(int, p[:3])), tuple(map(int, p[3:7])), np.array(p[7:]), 0.0)
+    hist = [x[:100], x[:110], x]
+    expected = np.stack([alone.forecast(h, 6) for h in hist])
+    np.testing.assert_allclose(f.forecast_arrays(hist, ["y"] * 3, 6), expected, rtol=1e-8)
+
+
+def test_auto_on_a_series_too_short_is_a_one_line_error(tmp_path, capsys):
+    csv = tmp_path / "short.csv"
+    pd.DataFrame({"date": pd.date_range("2000-01-01", periods=15, freq="MS"),
+                  "y": np.arange(15.0)}).to_csv(csv, index=False)
+    assert main(["train", "--data", str(csv), "--model", "auto", "--horizon", "6",
+                 "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "too short for --model auto: 2 * horizon + 4 = 16" in err
+    assert "Traceback" not in err and not (tmp_path / "run").exists()
