@@ -182,18 +182,22 @@ class Forecaster:
             z = z[:, :horizon]
         return z
 
-    def forecast(self, panel: Panel, horizon: int | None = None) -> pd.DataFrame:
-        """Forecast past the end of every series: columns ``id``, ``time``, ``forecast``."""
-        horizon = self.config.data.horizon if horizon is None else horizon
-        check_length(panel, self.min_history, "input_len + differencing")
-        pred = self.forecast_arrays([s.values for s in panel], [s.id for s in panel], horizon)
-        frames = [
-            pd.DataFrame(
-                {"id": s.id, "time": future_index(s.index, panel.freq, horizon), "forecast": p}
-            )
-            for s, p in zip(panel, pred, strict=False)
-        ]
-        return pd.concat(frames, ignore_index=True)
+    def forecast(self, panel: Panel | pd.DataFrame, horizon: int | None = None) -> pd.DataFrame:
+        """Forecast past the end of every series: columns ``id``, ``time``, ``forecast``.
+
+        ``panel`` may also be a DataFrame laid out as the training data (its columns named by
+        the run's config); only each series' last ``min_history`` rows are read.
+        """
+        from .forecasting.predict import forecast_frame
+
+        return forecast_frame(self, panel, horizon)
+
+    def predict(self, history, series=None, horizon: int | None = None) -> np.ndarray:
+        """Fast forecasts from arrays: history (B, T) or (T,) in the data's units ->
+        (B, horizon) or (horizon,); see ``seqcast.forecasting.predict.Predictor.predict``."""
+        from .forecasting.predict import predictor
+
+        return predictor(self).predict(history, series, horizon)
 
     def _transform(self, series_id: str) -> SeriesTransform:
         if series_id not in self.transforms:

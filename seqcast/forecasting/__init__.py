@@ -1,0 +1,1 @@
+"""A forecaster end to end: export and fast prediction (more modules join this package)."""
