@@ -26,7 +26,8 @@ def trained(name="gru", strategy="direct", diff=(1, 12), epochs=1, model=None):
                       targets=("y",), freq="MS", horizon=4, season=12, diff=diff,
                       strategy=strategy)
     sizes = {"hidden_size": 8, "filters": 4, "blocks": 1, "layers_per_block": 2}
-    config = make_config(name, data, 8, {**sizes, **(model or {})}, {"epochs": epochs})
+    input_len = 12 if name == "seasonal_naive" else 8  # it reads one season back
+    config = make_config(name, data, input_len, {**sizes, **(model or {})}, {"epochs": epochs})
     return fit_forecaster(panel, config, progress=False)[0], panel
 
 

@@ -1,4 +1,8 @@
 import json
+import re
+import runpy
+import shlex
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -13,6 +17,8 @@ from seqcast.forecasting.export import export_onnx
 from seqcast.models import MODELS, RNNForecaster
 from seqcast.pipeline import fit_forecaster, make_config
 from seqcast.runs import save_run
+
+README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def _run_onnx(path, history, rows):
@@ -50,28 +56,39 @@ def test_onnx_equals_forecast_for_every_family_and_strategy(name, strategy, tmp_
     _parity(name, strategy, tmp_path)
 
 
-def test_cli_export_equals_cli_forecast_and_records_its_metadata(tmp_path, capsys):
-    # iterative with differencing: the rollout and the inverse are inside the graph
-    data = tmp_path / "sales.csv"
-    two_series_frame().to_csv(data, index=False)
-    run, out = tmp_path / "run", tmp_path / "model.onnx"
-    assert main(["train", "--data", str(data), "--time-col", "date", "--id-col", "store",
-                 "--model", "lstm", "--hidden-size", "8", "--input-len", "8", "--horizon", "3",
-                 "--strategy", "iterative", "--diff", "1", "--epochs", "1",
-                 "--out", str(run)]) == 0
-    assert main(["export", str(run), "--format", "onnx", "--out", str(out)]) == 0
-    assert main(["forecast", str(run)]) == 0
-    frame = pd.read_csv(__import__("io").StringIO(capsys.readouterr().out))
-    meta = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
+def _readme_block(lang, marker):
+    blocks = re.findall(rf"```{lang}\n(.*?)```", README.read_text(), flags=re.S)
+    return next(b for b in blocks if marker in b)
+
+
+def test_readme_deploy_example_gives_the_numbers_of_seqcast_forecast(tmp_path, monkeypatch):
+    # the README's commands as written (training shortened), then its onnxruntime code
+    monkeypatch.chdir(tmp_path)
+    frame = two_series_frame().rename(columns={"y": "units"})
+    frame.to_csv("sales.csv", index=False)
+    commands = _readme_block("bash", "seqcast export").replace("\\\n", " ").splitlines()
+    for line in commands:
+        argv = shlex.split(line)[1:]
+        if argv[0] == "train":
+            argv += ["--epochs", "1", "--hidden-size", "8", "--input-len", "8"]
+        assert main(argv) == 0, line
+    got = runpy.run_path(str(_write(tmp_path, _readme_block("python", "onnxruntime"))))
+    want = pd.read_csv("sales-forecast.csv")
+    meta = {p.key: p.value for p in onnx.load("sales.onnx").metadata_props}
     n, ids = int(meta["history_len"]), json.loads(meta["series_ids"])
-    assert (n, int(meta["horizon"]), meta["freq"]) == (9, 3, "MS")
+    assert (n, int(meta["horizon"]), meta["freq"], meta["strategy"]) == (9, 8, "MS", "direct")
     assert ids == ["s0", "s1"] and json.loads(meta["columns"]) == ["id", "time", "forecast"]
-    assert json.loads(meta["levels"]) == [] and meta["strategy"] == "iterative"
-    raw = two_series_frame()
-    history = np.stack([raw.loc[raw.store == i, "y"].to_numpy()[-n:] for i in ids])
-    got = _run_onnx(out, history, np.arange(2))
-    want = frame["forecast"].to_numpy().reshape(2, 3)
-    assert scale_error(got, want, history) <= 1e-4
+    assert json.loads(meta["levels"]) == [] and json.loads(meta["diff"]) == [1]
+    assert list(want["id"].unique()) == ids
+    history = got["history"]
+    assert history.shape == (2, n)
+    assert scale_error(got["forecast"], want["forecast"].to_numpy().reshape(2, 8), history) <= 1e-4
+
+
+def _write(folder, code):
+    path = folder / "deploy.py"
+    path.write_text(code)
+    return path
 
 
 class _Branchy(torch.nn.Module):

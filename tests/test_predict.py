@@ -42,6 +42,8 @@ def test_many_rows_go_through_in_chunks_with_the_same_results(monkeypatch):
     whole = forecaster.predict(many, many_rows)
     monkeypatch.setattr(fast, "CHUNK", 3)
     np.testing.assert_allclose(forecaster.predict(many, many_rows), whole, rtol=1e-6)
+    torch.set_num_threads(2)  # chunks on two threads (conftest sets one for the next test)
+    np.testing.assert_allclose(forecaster.predict(many, many_rows), whole, rtol=1e-6)
     np.testing.assert_allclose(whole[::5], forecaster.predict(history, rows), rtol=1e-12)
 
 

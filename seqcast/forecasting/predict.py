@@ -5,7 +5,8 @@ series, validation of every history. ``Predictor`` does the same arithmetic once
 each series' scaling statistics stacked in arrays, differencing and its inverse on the whole
 batch in numpy (float64), the network under ``torch.inference_mode`` on its fastest kernels
 (the C kernels on a CPU), in chunks of rows that keep a recurrent layer's per-step state in
-the CPU's caches. Results equal ``forecast_arrays``'s (tests/test_predict.py).
+the CPU's caches, spread over ``torch.get_num_threads()`` threads. Results equal
+``forecast_arrays``'s (tests/test_predict.py).
 
 Example:
     >>> load_run("runs/co2").predict(co2_values[-48:])  # doctest: +SKIP
@@ -15,6 +16,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -97,9 +99,14 @@ class Predictor:
         for lag in self.lags:
             levels.append(levels[-1][:, lag:] - levels[-1][:, :-lag])
         x = torch.from_numpy(((levels[-1] - mean) / std).astype(np.float32)[:, :, None])
-        with torch.inference_mode():
-            parts = [self._network(x[i : i + CHUNK], horizon) for i in range(0, len(x), CHUNK)]
-            z = (parts[0] if len(parts) == 1 else torch.cat(parts)).numpy()
+        chunks = [x[i : i + CHUNK] for i in range(0, len(x), CHUNK)]
+        threads = min(torch.get_num_threads(), len(chunks))
+        if threads > 1:  # the C kernels release the GIL: chunks run on torch's thread count
+            with ThreadPoolExecutor(threads) as pool:
+                parts = list(pool.map(lambda c: self._network(c, horizon), chunks))
+        else:
+            parts = [self._network(c, horizon) for c in chunks]
+        z = (parts[0] if len(parts) == 1 else torch.cat(parts)).numpy()
         d = z.astype(np.float64) * std + mean
         for lag, level in zip(reversed(self.lags), reversed(levels[:-1])):
             d = undifference(d, level, lag)
@@ -113,6 +120,7 @@ class Predictor:
                              f" {horizon}; retrain, or use --strategy iterative")
         return horizon
 
+    @torch.inference_mode()
     def _network(self, x: torch.Tensor, horizon: int) -> torch.Tensor:
         """(B, L, 1) scaled inputs -> (B, horizon) scaled forecasts, by the strategy."""
         if self.strategy != "iterative":
