@@ -74,7 +74,7 @@ def test_fast_forecast_frame_equals_the_per_series_one():
     (lambda f, h: f.predict(h, ["s0", "nope"]), "'nope' was not in the training data"),
     (lambda f, h: f.predict(h, [0, 2]), "positions in 0..1"),
     (lambda f, h: f.predict(h, [0]), "2 positions"),
-    (lambda f, h: f.predict(h, [0, 1], horizon=5), "1..4"),
+    (lambda f, h: f.predict(h, [0, 1], horizon=5), "exceeds the trained horizon 4"),
 ])
 def test_bad_calls_name_what_is_wrong(call, message):
     forecaster, panel = trained("linear", "direct")

@@ -115,9 +115,11 @@ class Predictor:
     def _horizon(self, horizon: int | None) -> int:
         if horizon is None:
             return self.horizon
-        if horizon < 1 or (self.strategy != "iterative" and horizon > self.horizon):
-            raise ValueError(f"horizon must be in 1..{self.horizon} (the trained horizon), got"
-                             f" {horizon}; retrain, or use --strategy iterative")
+        if horizon < 1:
+            raise ValueError(f"horizon must be >= 1, got {horizon}")
+        if self.strategy != "iterative" and horizon > self.horizon:
+            raise ValueError(f"horizon {horizon} exceeds the trained horizon {self.horizon};"
+                             " retrain, or use --strategy iterative")
         return horizon
 
     @torch.inference_mode()
