@@ -99,14 +99,11 @@ class Predictor:
         for lag in self.lags:
             levels.append(levels[-1][:, lag:] - levels[-1][:, :-lag])
         x = torch.from_numpy(((levels[-1] - mean) / std).astype(np.float32)[:, :, None])
-        chunks = [x[i : i + CHUNK] for i in range(0, len(x), CHUNK)]
-        threads = min(torch.get_num_threads(), len(chunks))
-        if threads > 1:  # the C kernels release the GIL: chunks run on torch's thread count
-            with ThreadPoolExecutor(threads) as pool:
-                parts = list(pool.map(lambda c: self._network(c, horizon), chunks))
+        if len(x) <= CHUNK:  # one call, nothing to split (a few microseconds count here)
+            with torch.inference_mode():
+                z = self._network(x, horizon).numpy()
         else:
-            parts = [self._network(c, horizon) for c in chunks]
-        z = (parts[0] if len(parts) == 1 else torch.cat(parts)).numpy()
+            z = self._chunked(x, horizon)
         d = z.astype(np.float64) * std + mean
         for lag, level in zip(reversed(self.lags), reversed(levels[:-1])):
             d = undifference(d, level, lag)
@@ -122,7 +119,21 @@ class Predictor:
                              " retrain, or use --strategy iterative")
         return horizon
 
-    @torch.inference_mode()
+    def _chunked(self, x: torch.Tensor, horizon: int) -> np.ndarray:
+        """``_network`` over chunks of rows, on torch's thread count (the C kernels release
+        the GIL, so chunks run side by side)."""
+
+        def run(chunk):
+            with torch.inference_mode():
+                return self._network(chunk, horizon)
+
+        chunks = [x[i : i + CHUNK] for i in range(0, len(x), CHUNK)]
+        threads = min(torch.get_num_threads(), len(chunks))
+        if threads > 1:
+            with ThreadPoolExecutor(threads) as pool:
+                return torch.cat(list(pool.map(run, chunks))).numpy()
+        return torch.cat([run(c) for c in chunks]).numpy()
+
     def _network(self, x: torch.Tensor, horizon: int) -> torch.Tensor:
         """(B, L, 1) scaled inputs -> (B, horizon) scaled forecasts, by the strategy."""
         if self.strategy != "iterative":
