@@ -104,3 +104,21 @@ def test_forecast_graph_in_torch_equals_the_forecaster(name):
         want = forecaster.forecast_arrays([s.values for s in panel], [s.id for s in panel])
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7 * np.abs(want).max(),
                                    err_msg=f"{name} {strategy}")
+
+
+def test_runs_with_settings_not_reproduced_yet_are_refused():
+    import dataclasses
+    from types import SimpleNamespace
+
+    from seqcast.forecasting.predict import check_supported
+
+    forecaster, _ = trained("linear", "direct")
+    check_supported(forecaster.config)  # a plain run passes
+    data = SimpleNamespace(**dataclasses.asdict(forecaster.config.data), past_covariates=["t"])
+    with pytest.raises(ValueError, match="data.past_covariates"):
+        check_supported(SimpleNamespace(data=data, model=forecaster.config.model))
+    model = SimpleNamespace(quantiles=(0.1, 0.9), likelihood="none")
+    with pytest.raises(ValueError, match="model.quantiles"):
+        check_supported(SimpleNamespace(data=forecaster.config.data, model=model))
+    ok = SimpleNamespace(quantiles=[], likelihood="none")
+    check_supported(SimpleNamespace(data=forecaster.config.data, model=ok))

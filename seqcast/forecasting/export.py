@@ -33,6 +33,7 @@ from torch import nn
 
 from ..nn.recurrent import set_backend
 from .graph import ForecastGraph
+from .predict import check_supported
 
 FORMATS = ("onnx",)
 
@@ -74,6 +75,7 @@ def metadata(forecaster, horizon: int, freq: str | None = None) -> dict[str, str
 
 def build_graph(forecaster, horizon: int | None = None) -> ForecastGraph:
     """The forecaster as one module (a copy: the forecaster itself is left as it was)."""
+    check_supported(forecaster.config)
     data, cfg = forecaster.config.data, forecaster.config.model
     horizon = data.horizon if horizon is None else horizon
     if data.strategy != "iterative" and not 1 <= horizon <= data.horizon:

@@ -28,6 +28,26 @@ import torch
 CHUNK = 1024
 
 
+# Run settings this module and the exporter do not handle yet (covariates, intervals and
+# distribution heads), with the value that means "not used": such runs are refused, never
+# forecast without them.
+_NOT_YET = {"data": {"past_covariates": (), "future_covariates": (), "static_covariates": (),
+                     "calendar": (), "intervals": "none"},
+            "model": {"quantiles": (), "likelihood": "none"}}
+
+
+def check_supported(config) -> None:
+    """Raise for a run whose settings the fast path and the exporter cannot reproduce."""
+    for section, fields in _NOT_YET.items():
+        part = getattr(config, section)
+        for name, unused in fields.items():
+            value = getattr(part, name, unused)
+            value = tuple(value) if isinstance(value, list) else value  # JSON gives lists
+            if value is not None and value != unused:
+                raise ValueError(f"runs with {section}.{name}={value!r} cannot be exported or"
+                                 " fast-predicted yet; use forecast_arrays")
+
+
 class Predictor:
     """A ``Forecaster``'s forecasts without the per-series work (built once, then reused).
 
@@ -36,6 +56,7 @@ class Predictor:
     """
 
     def __init__(self, forecaster):
+        check_supported(forecaster.config)
         tfs = forecaster.transforms
         lags = {t.lags for t in tfs.values()}
         if len(lags) != 1:
