@@ -10,8 +10,9 @@ interleaved rounds so that a drifting load hits all alike:
 - ``predict``: ``Forecaster.predict``, history in the data's units to forecasts in them;
 - ``onnxruntime``: the exported graph (``seqcast.forecasting.export``), the same.
 
-Latency is for one series (p50 and p99 over many calls); throughput for 10,000 series in
-one call. Weights are the untrained initial ones: speed does not depend on their values.
+Latency is for one series (p50 and p99 over 2,000 calls per path, in rounds of 100
+consecutive calls per path); throughput for 10,000 series in one call (best of 3). Weights
+are the untrained initial ones: speed does not depend on their values.
 """
 
 from __future__ import annotations
@@ -79,8 +80,13 @@ def _figures(lat: list, thr: list, batch: int) -> dict:
 
 
 @torch.no_grad()
-def bench_model(name: str, calls: int = 2000, batch: int = 10_000, repeats: int = 3) -> dict:
-    """One model's figures: latency per path (ms), throughput (series/s) and the ratios."""
+def bench_model(name: str, calls: int = 2000, batch: int = 10_000, repeats: int = 3,
+                block: int = 100) -> dict:
+    """One model's figures: latency per path (ms), throughput (series/s) and the ratios.
+
+    Latency: ``calls`` one-series calls per path, in rounds of ``block`` consecutive calls
+    per path (a service calling one model repeatedly; ``block=1`` alternates every call, so
+    each path finds the caches filled by the others)."""
     import onnxruntime as ort
 
     from .export import export_onnx
@@ -114,9 +120,9 @@ def bench_model(name: str, calls: int = 2000, batch: int = 10_000, repeats: int 
     for single, _ in paths.values():
         for _ in range(50):  # warm-up: caches, allocators, the predictor's arrays
             single()
-    for _ in range(calls):  # interleaved rounds
+    for _ in range(max(calls // block, 1)):  # rounds: a block of calls per path in turn
         for k, (single, _) in paths.items():
-            lat[k].append(_time(single))
+            lat[k] += [_time(single) for _ in range(block)]
     for _ in range(repeats):
         for k, (_, batched) in paths.items():
             thr[k].append(_time(batched))
@@ -129,15 +135,16 @@ def bench_model(name: str, calls: int = 2000, batch: int = 10_000, repeats: int 
     return row
 
 
-def bench_predict(models=MODELS, calls: int = 2000, batch: int = 10_000, on_row=None) -> dict:
-    """Every model's figures: ``{"rows": [...], "torch", "threads", "batch", "calls"}``."""
+def bench_predict(models=MODELS, calls: int = 2000, batch: int = 10_000, block: int = 100,
+                  on_row=None) -> dict:
+    """Every model's figures: ``{"rows": [...], "torch", "threads", "batch", "calls", "block"}``."""
     rows = []
     for name in models:
-        rows.append(bench_model(name, calls, batch))
+        rows.append(bench_model(name, calls, batch, block=block))
         if on_row is not None:
             on_row(rows[-1])
     return {"rows": rows, "torch": torch.__version__, "threads": torch.get_num_threads(),
-            "batch": batch, "calls": calls}
+            "batch": batch, "calls": calls, "block": block}
 
 
 def table(result: dict) -> str:
