@@ -126,3 +126,20 @@ def test_bad_export_arguments_exit_2(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["export", str(tmp_path), "--format", "tflite", "--out", "m"])
     assert exit_.value.code == 2 and "invalid choice" in capsys.readouterr().err
+
+
+def test_bench_predict_rejects_unknown_models_before_importing_torch(capsys):
+    assert main(["bench", "--predict", "--only", "wavenet"]) == 2
+    assert "unknown model 'wavenet' for --predict; valid: gru, lstm, rnn" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_bench_predict_reports_every_path_against_eager():
+    from seqcast.forecasting.bench_predict import bench_predict, table
+
+    result = bench_predict(["gru"], calls=20, batch=300, block=5)
+    row = result["rows"][0]
+    for path in ("eager", "predict", "onnxruntime"):
+        assert row[path]["p50_ms"] > 0 and row[path]["series_per_s"] > 0
+    assert row["predict_over_eager_p50"] == row["predict"]["p50_ms"] / row["eager"]["p50_ms"]
+    assert "onnxruntime" in table(result)
