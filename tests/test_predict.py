@@ -31,6 +31,12 @@ def test_iterative_predict_goes_past_the_trained_horizon():
     history, rows = last_windows(forecaster, panel)
     want = forecaster.forecast_arrays([s.values for s in panel], [s.id for s in panel], 9)
     np.testing.assert_allclose(forecaster.predict(history, rows, horizon=9), want, rtol=1e-12)
+    with torch.no_grad():  # the graph that is exported with --horizon 9
+        got = build_graph(forecaster, 9)(torch.from_numpy(history), torch.from_numpy(rows))
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-5)
+    direct, _ = trained("gru", "direct")
+    with pytest.raises(ValueError, match="horizon must be in 1..4"):
+        build_graph(direct, 9)
 
 
 def test_many_rows_go_through_in_chunks_with_the_same_results(monkeypatch):
