@@ -128,3 +128,12 @@ def test_runs_with_settings_not_reproduced_yet_are_refused():
         check_supported(SimpleNamespace(data=forecaster.config.data, model=model))
     ok = SimpleNamespace(quantiles=[], likelihood="none")
     check_supported(SimpleNamespace(data=forecaster.config.data, model=ok))
+
+
+def test_predict_runs_in_eval_mode_and_leaves_the_mode_as_it_was():
+    forecaster, panel = trained("gru", "direct", model={"dropout": 0.5})
+    history, rows = last_windows(forecaster, panel)
+    want = forecaster.forecast_arrays([s.values for s in panel], [s.id for s in panel])
+    forecaster.model.train()
+    np.testing.assert_allclose(forecaster.predict(history, rows), want, rtol=1e-12)
+    assert forecaster.model.training

@@ -66,7 +66,7 @@ class Predictor:
         self.index = {k: i for i, k in enumerate(self.ids)}
         self.mean = np.array([t.mean for t in tfs.values()])  # (S,)
         self.std = np.array([t.std for t in tfs.values()])
-        self.model = forecaster.model.eval()
+        self.model, self.transforms = forecaster.model, tfs
         data, cfg = forecaster.config.data, forecaster.config.model
         self.strategy, self.horizon, self.input_len = data.strategy, data.horizon, cfg.input_len
         self.history_len = cfg.input_len + sum(self.lags)
@@ -120,11 +120,18 @@ class Predictor:
         for lag in self.lags:
             levels.append(levels[-1][:, lag:] - levels[-1][:, :-lag])
         x = torch.from_numpy(((levels[-1] - mean) / std).astype(np.float32)[:, :, None])
-        if len(x) <= CHUNK:  # one call, nothing to split (a few microseconds count here)
-            with torch.inference_mode():
-                z = self._network(x, horizon).numpy()
-        else:
-            z = self._chunked(x, horizon)
+        training = self.model.training  # a model still in training mode is left so
+        if training:
+            self.model.eval()
+        try:
+            if len(x) <= CHUNK:  # one call, nothing to split (a few microseconds count here)
+                with torch.inference_mode():
+                    z = self._network(x, horizon).numpy()
+            else:
+                z = self._chunked(x, horizon)
+        finally:
+            if training:
+                self.model.train()
         d = z.astype(np.float64) * std + mean
         for lag, level in zip(reversed(self.lags), reversed(levels[:-1])):
             d = undifference(d, level, lag)
@@ -189,7 +196,7 @@ def undifference(d: np.ndarray, level: np.ndarray, lag: int) -> np.ndarray:
 def predictor(forecaster) -> Predictor:
     """The forecaster's ``Predictor``, built on first use and kept with it."""
     fast = forecaster.__dict__.get("_predictor")
-    if fast is None or fast.model is not forecaster.model:
+    if fast is None or fast.model is not forecaster.model or fast.transforms is not forecaster.transforms:
         fast = forecaster.__dict__["_predictor"] = Predictor(forecaster)
     return fast
 
