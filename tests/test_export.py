@@ -143,3 +143,11 @@ def test_bench_predict_reports_every_path_against_eager():
         assert row[path]["p50_ms"] > 0 and row[path]["series_per_s"] > 0
     assert row["predict_over_eager_p50"] == row["predict"]["p50_ms"] / row["eager"]["p50_ms"]
     assert "onnxruntime" in table(result)
+
+
+def test_export_without_the_export_extra_says_what_to_install(tmp_path, monkeypatch):
+    forecaster, _ = trained("linear", "direct")
+    monkeypatch.setitem(__import__("sys").modules, "onnxscript", None)  # as if not installed
+    with pytest.raises(ValueError, match=r"needs onnxscript: pip install 'seqcast\[export\]'"):
+        export_onnx(forecaster, tmp_path / "m.onnx")
+    assert not list(tmp_path.iterdir())
