@@ -103,6 +103,10 @@ def cmd_info(args) -> int:
 def cmd_bench(args) -> int:
     import json
 
+    if args.predict:
+        from .cli_export import cmd_bench_predict
+
+        return cmd_bench_predict(args)
     from .experiments.table import select
 
     select(args.only)  # unknown ids fail before torch is even imported
@@ -157,11 +161,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=_positive, default=1, help="torch CPU threads for both sides")
     p.add_argument("--no-generation", action="store_true", help="skip the WaveNet generation figures")
     p.add_argument("--json", help="also write the results to this JSON file")
+    p.add_argument("--predict", action="store_true",
+                   help="forecast latency and throughput instead (--only: gru,lstm,rnn)")
     p.set_defaults(handler=cmd_bench)
 
     from .cli_args import add_parsers
 
     add_parsers(sub)  # train, forecast, backtest, datasets
+    from .cli_export import add_parser as add_export
+
+    add_export(sub)
     return parser
 
 

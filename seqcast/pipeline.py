@@ -183,8 +183,17 @@ class Forecaster:
             z = z[:, :horizon]
         return z
 
-    def forecast(self, panel: Panel, horizon: int | None = None) -> pd.DataFrame:
-        """Forecast past the end of every series: columns ``id``, ``time``, ``forecast``."""
+    def forecast(self, panel: Panel | pd.DataFrame, horizon: int | None = None) -> pd.DataFrame:
+        """Forecast past the end of every series: columns ``id``, ``time``, ``forecast``.
+
+        ``panel`` may also be a DataFrame laid out as the training data (its columns named by
+        the run's config); only each series' last ``min_history`` rows are read. Runs the
+        fast path handles go through it (``seqcast.forecasting.predict``).
+        """
+        from .forecasting.predict import forecast_frame, supported
+
+        if supported(self.config):
+            return forecast_frame(self, panel, horizon)
         horizon = self.config.data.horizon if horizon is None else horizon
         check_length(panel, self.min_history, "input_len + differencing")
         covs = panel_covariates(panel, self.config.data, horizon)
@@ -198,6 +207,13 @@ class Forecaster:
             for s, p in zip(panel, pred, strict=False)
         ]
         return pd.concat(frames, ignore_index=True)
+
+    def predict(self, history, series=None, horizon: int | None = None) -> np.ndarray:
+        """Fast forecasts from arrays: history (B, T) or (T,) in the data's units ->
+        (B, horizon) or (horizon,); see ``seqcast.forecasting.predict.Predictor.predict``."""
+        from .forecasting.predict import predictor
+
+        return predictor(self).predict(history, series, horizon)
 
     def _transform(self, series_id: str) -> SeriesTransform:
         if series_id not in self.transforms:

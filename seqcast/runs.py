@@ -131,6 +131,40 @@ def load_run(path: str | Path):
     return Forecaster(config, model, transforms, scaler)
 
 
+def export(run: str | Path, out: str | Path, format: str = "onnx", horizon: int | None = None
+           ) -> Path:
+    """Export the run directory ``run`` as one self-contained model file at ``out``.
+
+    ``format="onnx"``: raw history in the data's units to forecasts in them, scaling,
+    differencing and the strategy inside (``seqcast.forecasting.export``).
+
+    Example:
+        >>> export("runs/co2", "co2.onnx")  # doctest: +SKIP
+    """
+    from .forecasting.export import FORMATS, export_onnx
+
+    if format not in FORMATS:
+        raise ValueError(f"unknown export format {format!r}; valid: {', '.join(FORMATS)}")
+    out = Path(out)
+    if out.is_dir():
+        raise ValueError(f"{out} is a directory; --out names the .onnx file to write")
+    forecaster = load_run(run)
+    return export_onnx(forecaster, out, horizon, freq=_freq_of(forecaster.config.data))
+
+
+def _freq_of(data) -> str | None:
+    """The run's frequency: as configured, else as inferred from its data where still readable
+    (a config keeps ``freq=None`` when the data's timestamps gave it)."""
+    if data.freq is not None:
+        return data.freq
+    from .data.io import load_panel
+
+    try:
+        return load_panel(data).freq
+    except (ValueError, OSError):
+        return None
+
+
 def _write_json(path: Path, data) -> None:
     path.write_text(json.dumps(data, indent=2) + "\n")
 

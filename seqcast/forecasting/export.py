@@ -1,0 +1,207 @@
+"""Export a trained forecaster as one ONNX graph, usable without seqcast.
+
+The graph (``seqcast.forecasting.graph.ForecastGraph``) takes
+
+- ``history``: float64 (batch, history_len), the last ``history_len`` values of each series
+  before the forecast origin, in the data's own units;
+- ``series``: int64 (batch,), which series each row is: its position in the ``series_ids``
+  metadata list (each series has its own scaling statistics, baked into the graph);
+
+and returns ``forecast``: float64 (batch, horizon) in the data's own units. Scaling,
+differencing and its inverse, the network and the strategy (the iterative rollout unrolled)
+are all inside; the batch is dynamic. The model's metadata (``metadata_props``, string
+values, JSON for lists) holds everything a caller needs: see ``metadata``.
+
+The network is exported on torch's own kernels (``set_backend(..., "torch")``): the C
+kernels are opaque to tracing, and a stock cell then becomes ONNX's own GRU/LSTM/RNN node.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import logging
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..nn.recurrent import set_backend
+from .graph import ForecastGraph
+from .predict import check_supported
+
+FORMATS = ("onnx",)
+
+
+def io_names(forecaster) -> tuple[list[str], list[str]]:
+    """The graph's input and output names (covariates and quantiles would join these)."""
+    return ["history", "series"], ["forecast"]
+
+
+def metadata(forecaster, horizon: int, freq: str | None = None) -> dict[str, str]:
+    """What a caller needs, as ONNX ``metadata_props`` (strings; lists and objects as JSON).
+
+    ``freq``: the pandas frequency of the timestamps ("" for none or unknown); default the
+    run's configured one."""
+    from .. import __version__
+
+    data, model = forecaster.config.data, forecaster.config.model
+    inputs, outputs = io_names(forecaster)
+    return {
+        "producer": f"seqcast {__version__}",
+        "inputs": json.dumps(inputs),
+        "outputs": json.dumps(outputs),
+        "history_len": str(forecaster.min_history),
+        "horizon": str(horizon),
+        "freq": freq or data.freq or "",
+        "series_ids": json.dumps(list(forecaster.transforms)),
+        "levels": json.dumps([]),
+        "columns": json.dumps(["id", "time", "forecast"]),
+        "target_columns": json.dumps(list(data.targets or [])),
+        "time_col": data.time_col or "",
+        "id_col": data.id_col or "",
+        "model": model.name,
+        "strategy": data.strategy,
+        "input_len": str(model.input_len),
+        "diff": json.dumps(list(data.diff)),
+        "dtype": "history float64, series int64, forecast float64",
+    }
+
+
+def build_graph(forecaster, horizon: int | None = None) -> ForecastGraph:
+    """The forecaster as one module (a copy: the forecaster itself is left as it was)."""
+    check_supported(forecaster.config)
+    data, cfg = forecaster.config.data, forecaster.config.model
+    horizon = data.horizon if horizon is None else horizon
+    if data.strategy != "iterative" and not 1 <= horizon <= data.horizon:
+        raise ValueError(f"horizon must be in 1..{data.horizon} for strategy {data.strategy!r},"
+                         f" got {horizon}")
+    tfs = list(forecaster.transforms.values())
+    lags = {t.lags for t in tfs}
+    if len(lags) != 1:
+        raise ValueError(f"series are differenced by different lags {sorted(lags)}; cannot export")
+    network = set_backend(copy.deepcopy(forecaster.model), "torch").eval()
+    for p in network.parameters():
+        p.requires_grad_(False)
+    return ForecastGraph(network, [t.mean for t in tfs], [t.std for t in tfs], lags.pop(),
+                         cfg.input_len, horizon, data.strategy)
+
+
+def export_onnx(forecaster, out: str | Path, horizon: int | None = None,
+                check: bool = True, freq: str | None = None) -> Path:
+    """Write ``forecaster`` as an ONNX file at ``out`` (replaced only once complete).
+
+    Args:
+        horizon: steps per forecast (default: the run's; up to it, or any for "iterative").
+        check: run the graph with onnxruntime on random-walk histories of (up to 64 of)
+            the series and compare with ``forecaster.forecast_arrays`` (within 1e-4 of each
+            history's scale) before writing the file.
+        freq: recorded in the metadata (default: the run's configured frequency).
+
+    Example:
+        >>> export_onnx(load_run("runs/co2"), "co2.onnx")  # doctest: +SKIP
+    """
+    try:
+        import onnx
+        import onnxruntime  # noqa: F401  (the check runs the graph)
+        import onnxscript  # noqa: F401  (torch's exporter writes the graph with it)
+    except ImportError as exc:
+        raise ValueError(f"ONNX export needs {exc.name}: pip install 'seqcast[export]'") from None
+    graph = build_graph(forecaster, horizon)
+    n = max(2, min(len(forecaster.transforms), 4))
+    example = (torch.zeros(n, forecaster.min_history, dtype=torch.float64),
+               torch.arange(n, dtype=torch.int64) % len(forecaster.transforms))
+    inputs, outputs = io_names(forecaster)
+    batch = torch.export.Dim("batch")
+    with _quiet(), _blame(graph.network, forecaster.config.model.name):
+        program = torch.onnx.export(graph, example, dynamo=True, input_names=inputs,
+                                    output_names=outputs, verbose=False,
+                                    dynamic_shapes={"history": {0: batch}, "series": {0: batch}})
+    proto = program.model_proto
+    for key, value in metadata(forecaster, graph.horizon, freq).items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    if check:
+        _check(proto.SerializeToString(), forecaster, graph.horizon)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+    os.close(fd)
+    try:
+        onnx.save_model(proto, tmp)
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return out
+
+
+def _check(model: bytes, forecaster, horizon: int) -> None:
+    """Compare onnxruntime with the forecaster on random-walk histories of every series."""
+    import onnxruntime as ort
+
+    ids = list(forecaster.transforms)[:64]
+    rng = np.random.default_rng(0)
+    tfs = [forecaster.transforms[i] for i in ids]
+    scale = np.array([t.std for t in tfs])
+    hist = np.cumsum(rng.standard_normal((len(ids), forecaster.min_history)), axis=1)
+    hist = hist * scale[:, None] + np.array([t.mean for t in tfs])[:, None]
+    want = forecaster.forecast_arrays(list(hist), ids, horizon)
+    session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+    got = session.run(["forecast"], {"history": hist, "series": np.arange(len(ids))})[0]
+    err = np.max(np.abs(got - want) / np.maximum(hist.std(axis=1), 1e-12)[:, None])
+    if not err <= 1e-4:
+        raise ValueError(f"the exported graph differs from the model by {err:.2g} of the series'"
+                         " scale; not written")
+
+
+@contextlib.contextmanager
+def _quiet():
+    """The exporter's progress lines and warnings are about its internals, not the user's model."""
+    logger = logging.getLogger("torch")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    with warnings.catch_warnings(), open(os.devnull, "w") as null, \
+            contextlib.redirect_stdout(null), contextlib.redirect_stderr(null):
+        warnings.simplefilter("ignore")
+        try:
+            yield
+        finally:
+            logger.setLevel(level)
+
+
+@contextlib.contextmanager
+def _blame(network: nn.Module, name: str):
+    """Turn a tracing failure into a one-line ValueError naming the innermost module that was
+    running (hooks keep the stack of modules entered and not yet left)."""
+    stack: list[str] = []
+    names = {m: n for n, m in network.named_modules()}
+
+    def leave(module, args, output) -> None:  # returns None: a returned value would replace output
+        stack.pop()
+
+    hooks = []
+    for module in names:
+        hooks.append(module.register_forward_pre_hook(lambda m, a: stack.append(names[m])))
+        hooks.append(module.register_forward_hook(leave))
+    try:
+        yield
+    except Exception as exc:
+        part = stack[-1] if stack else ""
+        module = network.get_submodule(part) if part else network
+        kind = type(getattr(module, "cell", module)).__name__
+        where = f"part {part!r} ({kind})" if part else f"network ({kind})"
+        while exc.__cause__ is not None:  # the exporter wraps the tracing error in its own
+            exc = exc.__cause__
+        text = str(exc).replace("\x1b", "")
+        reason = next((line for line in text.splitlines() if line.strip()), type(exc).__name__)
+        raise ValueError(f"cannot export model {name!r}: {where} cannot be traced: {reason[:200]}") \
+            from None
+    finally:
+        for h in hooks:
+            h.remove()

@@ -1,0 +1,75 @@
+"""A whole forecast as one module: raw history in the data's units to forecasts in them.
+
+``ForecastGraph`` does what ``Forecaster.forecast_arrays`` does, in torch operations only, so
+that it can be exported as one ONNX graph: pick each row's scaling statistics by its series
+index, difference, scale, run the network by the run's strategy (the iterative rollout
+unrolled over the horizon), then undo scaling and differencing exactly. Transforms run in
+float64 as ``SeriesTransform`` does; the network runs in float32 as in training.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+
+def undifference(d: Tensor, level: Tensor, lag: int) -> Tensor:
+    """``seqcast.data.transforms.undifference`` in torch: d (B, H) after level (B, T) -> (B, H).
+
+    ``out[t] = d[t] + (level ++ out)[T + t - lag]``, unrolled (H is small), the same
+    additions in the same order as the numpy version, so the results are identical.
+    """
+    past, outs = level[:, -lag:], []
+    for t in range(d.shape[1]):
+        base = past[:, t : t + 1] if t < lag else outs[t - lag]
+        outs.append(d[:, t : t + 1] + base)
+    return torch.cat(outs, dim=1)
+
+
+class ForecastGraph(nn.Module):
+    """history (B, history_len) float64, series (B,) int64 -> forecast (B, horizon) float64.
+
+    Args:
+        network: the trained model in eval mode, on torch's own kernels (traceable).
+        mean, std: (S,) each series' scaling statistics, indexed by ``series``.
+        lags: the differencing lags, applied in order.
+        input_len: steps the network reads; ``history_len = input_len + sum(lags)``.
+        strategy: "direct", "seq2seq" (the forecast at the last input step) or "iterative".
+
+    Further named inputs (covariates) and outputs (quantiles per level) join ``forward``'s
+    signature and ``seqcast.forecasting.export.io_names``.
+    """
+
+    def __init__(self, network: nn.Module, mean, std, lags: tuple[int, ...], input_len: int,
+                 horizon: int, strategy: str):
+        super().__init__()
+        self.network = network
+        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float64))
+        self.register_buffer("std", torch.as_tensor(std, dtype=torch.float64))
+        self.lags, self.input_len, self.horizon, self.strategy = lags, input_len, horizon, strategy
+
+    def _step(self, x: Tensor) -> Tensor:
+        out = self.network(x)  # (B, H') or (B, L, H') for a sequence model
+        return out[:, -1] if out.dim() == 3 else out
+
+    def forward(self, history: Tensor, series: Tensor) -> Tensor:
+        mean = self.mean[series].unsqueeze(1)  # (B,) -> (B, 1)
+        std = self.std[series].unsqueeze(1)
+        levels = [history]  # levels[k]: history differenced by lags[:k]
+        for lag in self.lags:
+            levels.append(levels[-1][:, lag:] - levels[-1][:, :-lag])
+        z = (levels[-1][:, -self.input_len :] - mean) / std
+        x = z.to(torch.float32).unsqueeze(-1)  # (B, L, 1)
+        if self.strategy == "iterative":
+            steps = []
+            for _ in range(self.horizon):  # unrolled: feed each forecast back, window of L
+                nxt = self._step(x)[:, :1]  # (B, 1)
+                steps.append(nxt)
+                x = torch.cat([x[:, 1:], nxt.unsqueeze(-1)], dim=1)
+            out = torch.cat(steps, dim=1)
+        else:
+            out = self._step(x)[:, : self.horizon]
+        d = out.to(torch.float64) * std + mean  # (B, H)
+        for lag, level in zip(reversed(self.lags), reversed(levels[:-1])):
+            d = undifference(d, level, lag)
+        return d

@@ -1,0 +1,44 @@
+"""Small panels and quickly trained forecasters shared by the export and prediction tests."""
+
+import numpy as np
+import pandas as pd
+
+from seqcast.config import DataConfig
+from seqcast.data.io import from_frame
+from seqcast.pipeline import fit_forecaster, make_config
+
+
+def two_series_frame(n=72):
+    """Two monthly series on very different scales (trend, season, noise)."""
+    t, frames = np.arange(n), []
+    for k, (level, amp) in enumerate([(1000.0, 30.0), (0.5, 0.02)]):
+        rng = np.random.default_rng(k)
+        v = level + amp * (0.1 * t + np.sin(2 * np.pi * t / 12) + rng.normal(0, 0.3, n))
+        frames.append(pd.DataFrame({"date": pd.date_range("2010-01-01", periods=n, freq="MS"),
+                                    "store": f"s{k}", "y": v}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def trained(name="gru", strategy="direct", diff=(1, 12), epochs=1, model=None):
+    """(forecaster, panel): ``name`` briefly trained on ``two_series_frame``."""
+    panel = from_frame(two_series_frame(), "test", time_col="date", id_col="store")
+    data = DataConfig(dataset="", task="forecast", time_col="date", id_col="store",
+                      targets=("y",), freq="MS", horizon=4, season=12, diff=diff,
+                      strategy=strategy)
+    sizes = {"hidden_size": 8, "filters": 4, "blocks": 1, "layers_per_block": 2}
+    input_len = 12 if name == "seasonal_naive" else 8  # it reads one season back
+    config = make_config(name, data, input_len, {**sizes, **(model or {})}, {"epochs": epochs})
+    return fit_forecaster(panel, config, progress=False)[0], panel
+
+
+def last_windows(forecaster, panel):
+    """(history (N, history_len), series positions (N,)) at the end of every series."""
+    n = forecaster.min_history
+    ids = list(forecaster.transforms)
+    return (np.stack([s.values[-n:] for s in panel]),
+            np.array([ids.index(s.id) for s in panel]))
+
+
+def scale_error(got, want, history):
+    """Largest |got - want| relative to each series' scale (the std of its history)."""
+    return float(np.max(np.abs(got - want) / history.std(axis=1, keepdims=True)))
