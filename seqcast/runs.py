@@ -157,7 +157,7 @@ def _freq_of(data) -> str | None:
     (a config keeps ``freq=None`` when the data's timestamps gave it)."""
     if data.freq is not None:
         return data.freq
-    from .data.io import load_panel
+    from .data.load import load_panel
 
     try:
         return load_panel(data).freq

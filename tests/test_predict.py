@@ -120,7 +120,7 @@ def test_runs_with_settings_not_reproduced_yet_are_refused():
 
     forecaster, _ = trained("linear", "direct")
     check_supported(forecaster.config)  # a plain run passes
-    data = SimpleNamespace(**dataclasses.asdict(forecaster.config.data), past_covariates=["t"])
+    data = SimpleNamespace(**{**dataclasses.asdict(forecaster.config.data), "past_covariates": ["t"]})
     with pytest.raises(ValueError, match="data.past_covariates"):
         check_supported(SimpleNamespace(data=data, model=forecaster.config.model))
     model = SimpleNamespace(quantiles=(0.1, 0.9), likelihood="none")
