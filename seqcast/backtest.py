@@ -17,6 +17,7 @@ import numpy as np
 from .config import RunConfig
 from .data.io import Panel, Series, check_length
 from .metrics import horizon_scores, mase_scale
+from .forecasting.baselines import naive_std, seasonal_naive_std
 from .models.baselines import naive_forecast, seasonal_naive_forecast
 from .pipeline import fit_forecaster
 
@@ -55,6 +56,7 @@ def backtest(
     baselines: tuple[str, ...] = BASELINES,
     arima_order: tuple | None = None,
     progress: bool | None = None,
+    levels: tuple[float, ...] = (),
 ) -> BacktestResult:
     """Rolling-origin evaluation of ``config``'s model and ``baselines`` on every series.
 
@@ -62,6 +64,8 @@ def backtest(
         folds: origins per series, ``step`` apart (default: the horizon, so the
             forecast windows tile the end of the series without overlap).
         arima_order: ((p, d, q), (P, D, Q, s)) for ARIMA instead of the search.
+        levels: interval levels in percent: adds ``intervals`` (coverage, width, MSIS per
+            level) and ``crps`` to every model's scores (``seqcast.forecasting.scores``).
 
     Example:
         >>> data = DataConfig(dataset="co2", horizon=12, season=12, diff=(1,))
@@ -102,31 +106,51 @@ def backtest(
     result = BacktestResult(folds=folds, horizon=H, origins=len(truth))
     start = time.perf_counter()
     forecaster, _, _ = fit_forecaster(head, config, progress=progress)
-    pred = forecaster.forecast_arrays(histories(), [s.id for s in panel for _ in range(folds)], H)
+    ids = [s.id for s in panel for _ in range(folds)]
+    pred = forecaster.forecast_arrays(histories(), ids, H)
     # A model that shares a baseline's name (e.g. "naive") keeps its own row.
     name = config.model.name + ("_model" if config.model.name in BASELINES else "")
-    result.models[name] = _scores(pred, truth, scales, start)
+    if levels:
+        from .forecasting.baselines import crps_levels
+        from .forecasting.scores import distribution_scores
+
+        result.models[name] = distribution_scores(
+            lambda q: forecaster.forecast_quantiles(histories(), ids, q, H), truth, scales,
+            levels, crps_levels(forecaster))
+    result.models[name] = {**_scores(pred, truth, scales, start), **result.models.get(name, {})}
 
     for name in baselines:
         start = time.perf_counter()
+        std = None
         if name == "naive":
             pred = np.stack([naive_forecast(h, H) for h in histories()])
+            if levels:
+                std = np.stack([naive_std(h.values, H) for h in head for _ in range(folds)])
         elif name == "seasonal_naive":
             pred = np.stack([seasonal_naive_forecast(h, season, H) for h in histories()])
+            if levels:
+                std = np.stack([seasonal_naive_std(h.values, season, H)
+                                for h in head for _ in range(folds)])
         else:
-            pred = _arima(panel, head, origins, season, H, arima_order)
+            pred, std = _arima(panel, head, origins, season, H, arima_order)
         result.models[name] = _scores(pred, truth, scales, start)
+        if levels:
+            from .forecasting.scores import distribution_scores, normal_quantiles
+
+            result.models[name].update(distribution_scores(
+                lambda q, m=pred, sd=std: normal_quantiles(m, sd, q), truth, scales, levels))
     return result
 
 
-def _arima(panel, head, origins, season, horizon, order) -> np.ndarray:
+def _arima(panel, head, origins, season, horizon, order) -> tuple[np.ndarray, np.ndarray]:
+    """Means and standard deviations (N, H) of ARIMA's forecasts from every origin."""
     from .models.arima import ARIMA
 
     out = []
     for s, h in zip(panel, head, strict=False):
         model = ARIMA.fit(h.values, season, *(order or (None, None)))
-        out += [model.forecast(s.values[:o], horizon) for o in origins[s.id]]
-    return np.stack(out)
+        out += [model.forecast_distribution(s.values[:o], horizon) for o in origins[s.id]]
+    return np.stack([m for m, _ in out]), np.stack([sd for _, sd in out])
 
 
 def _scores(pred, truth, scales, start) -> dict:

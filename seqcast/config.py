@@ -51,6 +51,13 @@ class ModelConfig:
     blocks: int = 2
     layers_per_block: int = 4
     season: int = 1  # seasonal period, read by the seasonal naive baseline
+    # Distribution heads (seqcast.models.heads): quantile levels in (0, 1), increasing, trained
+    # with the pinball loss; or a likelihood ("normal", "studentt") trained by its NLL.
+    quantiles: tuple[float, ...] = ()
+    likelihood: str = "none"
+
+    def __post_init__(self):  # JSON gives lists; keep the fields hashable tuples
+        object.__setattr__(self, "quantiles", tuple(float(q) for q in self.quantiles))
 
 
 @dataclass(frozen=True)
@@ -105,6 +112,7 @@ class DataConfig:
     stride: int = 1
     valid_frac: float = 0.2
     test_frac: float = 0.0
+    intervals: str = "none"  # "conformal": split-conformal intervals from validation residuals
 
     def __post_init__(self):  # JSON gives lists; keep the fields hashable tuples
         if self.targets is not None:

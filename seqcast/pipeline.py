@@ -77,6 +77,10 @@ def make_config(
         raise ValueError(f"unknown strategy {data.strategy!r}; valid: {', '.join(STRATEGIES)}")
     if data.horizon < 1 or input_len < 1:
         raise ValueError(f"horizon and input_len must be >= 1, got {data.horizon}, {input_len}")
+    from .forecasting.conformal import check_intervals
+    from .models.heads import check_head
+
+    check_intervals(data.intervals)
     m_default, t_default = MODEL_DEFAULTS.get(name, ({}, TRAIN_DEFAULTS))
     model_cfg = ModelConfig(
         name=name,
@@ -90,6 +94,12 @@ def make_config(
     m_default = {k: v for k, v in m_default.items() if k in known}
     model_cfg = dataclasses.replace(model_cfg, **{**m_default, **(model or {})})
     train_cfg = dataclasses.replace(TrainConfig(), **{**t_default, **(train or {})})
+    check_head(model_cfg.quantiles, model_cfg.likelihood)
+    if (model_cfg.quantiles or model_cfg.likelihood != "none") and name in (
+        "naive", "seasonal_naive"
+    ):
+        raise ValueError(f"model {name!r} has nothing to train for --quantiles/--likelihood;"
+                         " use --intervals conformal")
     return RunConfig(dataclasses.replace(data, task="forecast"), model_cfg, train_cfg)
 
 
@@ -106,9 +116,11 @@ class LastStep(nn.Module):
 
 def build_forecaster_model(config: RunConfig) -> nn.Module:
     """Build the model and check that its outputs fit the strategy (probed on zeros)."""
+    from .models.heads import widened, with_head
+
     cfg, strategy = config.model, config.data.strategy
-    with seeded(config.train.seed):
-        model = build_model(cfg)
+    with seeded(config.train.seed):  # a head's K outputs per step: the family built K times wider
+        model = build_model(widened(cfg))
     model.eval()
     with torch.no_grad():
         out = model(torch.zeros(2, cfg.input_len, 1))
@@ -119,8 +131,8 @@ def build_forecaster_model(config: RunConfig) -> nn.Module:
                 f"model {cfg.name!r} gives outputs {tuple(out.shape)} for {cfg.input_len} inputs,"
                 " not one forecast per input step; valid strategies for it: direct, iterative"
             )
-        return model
-    return LastStep(model) if out.dim() == 3 else model
+        return with_head(model, cfg)
+    return with_head(LastStep(model) if out.dim() == 3 else model, cfg)
 
 
 @dataclass
@@ -159,16 +171,25 @@ class Forecaster:
         tfs = [self._transform(i) for i in ids]
         return np.stack([tf.inverse(zi, h) for tf, zi, h in zip(tfs, z, histories, strict=True)])
 
-    def _predict(self, histories, ids, horizon: int) -> np.ndarray:
-        """Forecasts (N, horizon) in the transformed space."""
-        data, cfg = self.config.data, self.config.model
+    def _inputs(self, histories, ids) -> np.ndarray:
+        """The last ``input_len`` transformed values of each history: (N, L, 1) float32."""
+        cfg = self.config.model
         tfs = [self._transform(i) for i in ids]
         x = np.stack(
             [tf.forward(h)[-cfg.input_len :] for tf, h in zip(tfs, histories, strict=False)]
         )
         if x.shape[1] < cfg.input_len:
             raise ValueError(f"histories must have at least {self.min_history} steps")
-        x = x[:, :, None].astype(np.float32)  # (N, L, 1)
+        return x[:, :, None].astype(np.float32)  # (N, L, 1)
+
+    def _predict(self, histories, ids, horizon: int) -> np.ndarray:
+        """Forecasts (N, horizon) in the transformed space (a head's per-step median)."""
+        from .forecasting.intervals import has_head, head_rollout, param_quantiles
+
+        data, cfg = self.config.data, self.config.model
+        x = self._inputs(histories, ids)
+        if has_head(cfg):  # the median of each step, fed back along the path if iterative
+            return param_quantiles(head_rollout(self, x, horizon), cfg, [0.5])[..., 0]
         if data.strategy == "iterative":
             steps = []
             for _ in range(horizon):  # feed each forecast back, keeping a window of L steps
@@ -182,8 +203,26 @@ class Forecaster:
             z = z[:, :horizon]
         return z
 
-    def forecast(self, panel: Panel, horizon: int | None = None) -> pd.DataFrame:
-        """Forecast past the end of every series: columns ``id``, ``time``, ``forecast``."""
+    def forecast_quantiles(self, histories, ids, quantiles, horizon: int | None = None,
+                           covariates=None) -> np.ndarray:
+        """Quantiles (N, horizon, Q) on the original scale (``seqcast.forecasting.intervals``)."""
+        from .forecasting.intervals import quantiles_of
+
+        return quantiles_of(self, histories, ids, quantiles, horizon)
+
+    def forecast_samples(self, histories, ids, samples: int, horizon: int | None = None):
+        """Sample paths (N, samples, horizon) on the original scale."""
+        from .forecasting.intervals import sample_paths
+
+        return sample_paths(self, histories, ids, samples, horizon)
+
+    def forecast(self, panel: Panel, horizon: int | None = None, levels=()) -> pd.DataFrame:
+        """Forecast past the end of every series: columns ``id``, ``time``, ``forecast``, and
+        ``lo-L``, ``hi-L`` per interval level L (percent)."""
+        if levels:
+            from .forecasting.intervals import forecast_frame
+
+            return forecast_frame(self, panel, horizon, levels)
         horizon = self.config.data.horizon if horizon is None else horizon
         check_length(panel, self.min_history, "input_len + differencing")
         pred = self.forecast_arrays([s.values for s in panel], [s.id for s in panel], horizon)
@@ -240,6 +279,9 @@ def fit_forecaster(panel: Panel, config: RunConfig, progress: bool | None = None
             f" input_len {L} + differencing {span} + {H} target step(s);"
             " lower input_len or valid_frac"
         )
+    from .forecasting.intervals import has_head as model_has_head
+    from .forecasting.losses import loss_for
+
     model = build_forecaster_model(config)
     with cpu_threads(config.train.num_threads):
         history = fit(
@@ -251,9 +293,19 @@ def fit_forecaster(panel: Panel, config: RunConfig, progress: bool | None = None
             description=f"{config.model.name} on {panel.source}",
             checkpoint=checkpoint,
             resume=resume,
+            loss_sum=loss_for(config.model) if model_has_head(config.model) else None,
         )
     forecaster = Forecaster(config, model, transforms)
-    return forecaster, history, validation_scores(forecaster, panel, splits)
+    if data.intervals == "conformal":  # residuals of the validation windows, inside the training part
+        from .forecasting.conformal import calibrate
+
+        forecaster = calibrate(forecaster, panel, splits)
+    metrics = validation_scores(forecaster, panel, splits)
+    from .forecasting.scores import validation_distribution_scores
+
+    for part, scores in validation_distribution_scores(forecaster, panel, splits).items():
+        metrics.setdefault(part, {}).update(scores)
+    return forecaster, history, metrics
 
 
 def validation_scores(forecaster: Forecaster, panel: Panel, splits: dict) -> dict:

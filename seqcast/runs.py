@@ -1,7 +1,8 @@
 """Run directories: everything needed to forecast again, in plain files.
 
 ``config.json`` (``RunConfig``), ``model.safetensors`` (weights), ``transforms.json`` (each
-series' differencing lags and scaling), ``metrics.json``, ``history.csv`` and figures.
+series' differencing lags and scaling), ``metrics.json``, ``history.csv`` and figures;
+``calibration.json`` for conformal intervals.
 Loading reads JSON and safetensors only, so it never unpickles anything. A run directory is
 written into a temporary sibling and renamed into place, so a failure leaves no half run.
 """
@@ -48,6 +49,8 @@ def save_run(
             tmp / "transforms.json", {k: t.to_dict() for k, t in forecaster.transforms.items()}
         )
         _write_json(tmp / "metrics.json", metrics)
+        if hasattr(forecaster, "calibration"):  # conformal intervals' validation scores
+            _write_json(tmp / "calibration.json", forecaster.calibration())
         _write_history(tmp / "history.csv", history)
         for name, fig in (figures or {}).items():
             fig.savefig(tmp / name, dpi=100)
@@ -84,7 +87,18 @@ def load_run(path: str | Path):
     model.eval()
     raw = json.loads((path / "transforms.json").read_text())
     transforms = {k: SeriesTransform.from_dict(v) for k, v in raw.items()}
-    return Forecaster(config, model, transforms)
+    forecaster = Forecaster(config, model, transforms)
+    if config.data.intervals == "conformal":
+        from .forecasting.conformal import ConformalForecaster
+
+        if not (path / "calibration.json").is_file():
+            raise ValueError(f"{path} has conformal intervals but no calibration.json")
+        try:
+            raw = json.loads((path / "calibration.json").read_text())
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}/calibration.json is not valid JSON: {exc}") from None
+        return ConformalForecaster.from_calibration(forecaster, raw)
+    return forecaster
 
 
 def _write_json(path: Path, data) -> None:

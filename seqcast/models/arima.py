@@ -147,3 +147,15 @@ class ARIMA:
             return np.asarray(res.forecast(horizon), dtype=np.float64)
         finally:
             ctx.__exit__(None, None, None)
+
+    def forecast_distribution(self, history, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard deviation (H,) of the Gaussian forecast after ``history`` (T,):
+        statsmodels' own prediction intervals are mean +/- z * std."""
+        ctx = _quiet()
+        try:
+            model = _sarimax(np.asarray(history, dtype=np.float64), self.order, self.seasonal_order)
+            fc = model.filter(self.params).get_forecast(horizon)
+            mean = np.asarray(fc.predicted_mean, dtype=np.float64)
+            return mean, np.sqrt(np.maximum(np.asarray(fc.var_pred_mean, dtype=np.float64), 0.0))
+        finally:
+            ctx.__exit__(None, None, None)

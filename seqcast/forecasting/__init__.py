@@ -1,0 +1,1 @@
+"""Forecasting end to end: intervals, calibration and scores on top of ``seqcast.pipeline``."""
