@@ -16,8 +16,8 @@ import numpy as np
 
 from .config import RunConfig
 from .data.io import Panel, Series, check_length
-from .metrics import horizon_scores, mase_scale
 from .forecasting.baselines import naive_std, seasonal_naive_std
+from .metrics import horizon_scores, mase_scale
 from .models.baselines import naive_forecast, seasonal_naive_forecast
 from .pipeline import fit_forecaster
 
@@ -77,6 +77,10 @@ def backtest(
             raise ValueError(f"unknown baseline {b!r}; valid: {', '.join(BASELINES)}")
     if folds < 1:
         raise ValueError(f"folds must be >= 1, got {folds}")
+    if levels and config.data.intervals != "conformal":  # fail before any training
+        from .forecasting.intervals import check_quantiles, level_quantiles
+
+        check_quantiles(config.model, level_quantiles(levels))
     H, season = config.data.horizon, config.data.season
     step = H if step is None else step
     if step < 1:

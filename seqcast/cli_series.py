@@ -65,9 +65,12 @@ def _run_config(args, panel, data):
         stride=args.stride,
         valid_frac=args.valid_frac,
         test_frac=args.test_frac,
+        intervals=getattr(args, "intervals", None) or "none",
     )
     model = {
-        k: getattr(args, k) for k in ("hidden_size", "num_layers") if getattr(args, k) is not None
+        k: getattr(args, k)
+        for k in ("hidden_size", "num_layers", "quantiles", "likelihood")
+        if getattr(args, k, None) is not None
     }
     train_keys = {f.name for f in dataclasses.fields(TrainConfig)}
     train = {
@@ -123,7 +126,9 @@ def cmd_forecast(args) -> int:
         data["targets"] = tuple(args.target)
     if args.data or args.dataset:
         data.update(path=args.data, dataset=args.dataset or "")
-    frame = forecast(args.run, data, args.horizon, args.output, args.plot)
+    if args.samples and args.level:
+        raise ValueError("choose --level (interval columns) or --samples (sample paths), not both")
+    frame = forecast(args.run, data, args.horizon, args.output, args.plot, args.level, args.samples)
     if args.output is None:
         frame.to_csv(sys.stdout, index=False)
     return 0
@@ -163,7 +168,8 @@ def cmd_backtest(args) -> int:
         o = args.arima_order
         season = config.data.season if len(o) == 6 and config.data.season > 1 else 0
         order = (tuple(o[:3]), (*o[3:], season) if season else (0, 0, 0, 0))
-    result = backtest(config, args.folds, args.step, baselines, args.json, panel, order)
+    result = backtest(config, args.folds, args.step, baselines, args.json, panel, order,
+                      levels=args.level)
     print_backtest(result, config)
     return 0
 

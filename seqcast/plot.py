@@ -59,7 +59,8 @@ def series_forecast_figure(series, forecasts, tail: int = 120) -> Figure:
 
     Args:
         series: ``seqcast.data.io.Series`` objects (``id``, ``index``, ``values``).
-        forecasts: a DataFrame with columns ``id``, ``time``, ``forecast``.
+        forecasts: a DataFrame with columns ``id``, ``time``, ``forecast`` and, per interval
+            level L, ``lo-L``, ``hi-L`` (drawn as shaded bands).
     """
     series = list(series)[:6]
     fig = Figure(figsize=(7, 2.6 * len(series)), layout="constrained")
@@ -68,6 +69,11 @@ def series_forecast_figure(series, forecasts, tail: int = 120) -> Figure:
         f = forecasts[forecasts["id"] == s.id]
         ax.plot(s.index[-tail:], s.values[-tail:], "-", color="tab:blue", label="history")
         ax.plot(f["time"], f["forecast"], ".-", color="tab:red", label="forecast")
+        levels = sorted((float(c[3:]) for c in f.columns if c.startswith("lo-")), reverse=True)
+        for k, level in enumerate(levels):  # widest band palest, drawn first
+            lo, hi = f[f"lo-{level:g}"], f[f"hi-{level:g}"]
+            ax.fill_between(f["time"], lo, hi, color="tab:red", alpha=0.15 + 0.15 * k, lw=0,
+                            label=f"{level:g}% interval")
         ax.set_title(s.id, fontsize=9)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8)

@@ -67,6 +67,16 @@ def print_backtest(result, config) -> None:
         table.add_row(name, *(f"{s['mae'][h - 1]:.4g}" for h in shown), f"{s['mae_mean']:.4g}",
                       f"{mean(s['rmse']):.4g}", f"{mean(s['mase']):.3f}", f"{s['seconds']:.1f}")
     Console(width=200).print(table)
+    rows = [(name, level, sc, s["crps"]) for name, s in result.models.items()
+            for level, sc in s.get("intervals", {}).items()]
+    if rows:
+        table = Table(title="intervals: coverage, mean width and MSIS per level; CRPS")
+        for col in ("model", "level", "coverage", "width", "MSIS", "CRPS"):
+            table.add_column(col, justify="left" if col == "model" else "right")
+        for name, level, sc, crps in rows:
+            table.add_row(name, f"{level}%", f"{sc['coverage']:.3f}", f"{sc['width']:.4g}",
+                          f"{sc['msis']:.3f}", f"{crps:.4g}")
+        Console(width=200).print(table)
 
 
 def print_bench(result) -> None:

@@ -68,6 +68,11 @@ class ConformalForecaster:
                              " raise --valid-frac or lower --level")
         return self.scores[k - 1] if k >= 1 else np.zeros(self.scores.shape[1])
 
+    def gives(self, level: float) -> bool:
+        """Whether there are enough calibration windows for a ``level`` percent interval."""
+        n = len(self.scores)
+        return math.ceil((n + 1) * level / 100 - 1e-9) <= n
+
     def forecast_samples(self, histories, ids, samples: int, horizon: int | None = None):
         raise ValueError("conformal intervals give quantiles, not sample paths;"
                          " train with --likelihood for --samples")

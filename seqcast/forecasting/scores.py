@@ -102,6 +102,8 @@ def validation_distribution_scores(forecaster, panel, splits: dict, levels=(80, 
     if cfg.quantiles and not conformal:
         levels = [lv for lv in levels if min(level_quantiles([lv])) >= cfg.quantiles[0] - 1e-9
                   and max(level_quantiles([lv])) <= cfg.quantiles[-1] + 1e-9]
+    if conformal:
+        levels = [lv for lv in levels if forecaster.gives(lv)]
     out = {}
     for part in ("valid", "test"):
         hist, ids, truth, scales = [], [], [], []
