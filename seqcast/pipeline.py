@@ -94,12 +94,7 @@ def make_config(
     m_default = {k: v for k, v in m_default.items() if k in known}
     model_cfg = dataclasses.replace(model_cfg, **{**m_default, **(model or {})})
     train_cfg = dataclasses.replace(TrainConfig(), **{**t_default, **(train or {})})
-    check_head(model_cfg.quantiles, model_cfg.likelihood)
-    if (model_cfg.quantiles or model_cfg.likelihood != "none") and name in (
-        "naive", "seasonal_naive"
-    ):
-        raise ValueError(f"model {name!r} has nothing to train for --quantiles/--likelihood;"
-                         " use --intervals conformal")
+    check_head(model_cfg)
     return RunConfig(dataclasses.replace(data, task="forecast"), model_cfg, train_cfg)
 
 
@@ -279,7 +274,6 @@ def fit_forecaster(panel: Panel, config: RunConfig, progress: bool | None = None
             f" input_len {L} + differencing {span} + {H} target step(s);"
             " lower input_len or valid_frac"
         )
-    from .forecasting.intervals import has_head as model_has_head
     from .forecasting.losses import loss_for
 
     model = build_forecaster_model(config)
@@ -293,19 +287,13 @@ def fit_forecaster(panel: Panel, config: RunConfig, progress: bool | None = None
             description=f"{config.model.name} on {panel.source}",
             checkpoint=checkpoint,
             resume=resume,
-            loss_sum=loss_for(config.model) if model_has_head(config.model) else None,
+            loss_sum=loss_for(config.model),
         )
-    forecaster = Forecaster(config, model, transforms)
-    if data.intervals == "conformal":  # residuals of the validation windows, inside the training part
-        from .forecasting.conformal import calibrate
+    from .forecasting.conformal import calibrated
 
-        forecaster = calibrate(forecaster, panel, splits)
-    metrics = validation_scores(forecaster, panel, splits)
-    from .forecasting.scores import validation_distribution_scores
-
-    for part, scores in validation_distribution_scores(forecaster, panel, splits).items():
-        metrics.setdefault(part, {}).update(scores)
-    return forecaster, history, metrics
+    # conformal intervals, if asked for, from the validation windows inside the training part
+    forecaster = calibrated(Forecaster(config, model, transforms), panel, splits)
+    return forecaster, history, validation_scores(forecaster, panel, splits)
 
 
 def validation_scores(forecaster: Forecaster, panel: Panel, splits: dict) -> dict:
@@ -326,6 +314,10 @@ def validation_scores(forecaster: Forecaster, panel: Panel, splits: dict) -> dic
         if errors:
             scores = horizon_scores(np.concatenate(errors), np.array(scales))
             out[part] = {**scores, "origins": len(scales)}
+    from .forecasting.scores import validation_distribution_scores
+
+    for part, scores in validation_distribution_scores(forecaster, panel, splits).items():
+        out.setdefault(part, {}).update(scores)  # intervals and CRPS where the forecaster gives them
     return out
 
 

@@ -112,3 +112,18 @@ def print_bench(result) -> None:
                        if "kernel_tf32_samples_per_s" in g else "")
                     + (" samples/s)" if "graph_samples_per_s" in g else "")
                 )
+
+
+def print_bench_heads(result) -> None:
+    """The heads table: CPU seconds per epoch of each head and its ratio to the point model."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"seqcast bench --heads: {result['dataset']}, {result['windows']} windows,"
+                        " CPU s/epoch (best of repeats), head / point model")
+    for name in ("family", "head", "s/epoch", "point s/epoch", "ratio"):
+        table.add_column(name, justify="left" if name in ("family", "head") else "right")
+    for r in result["rows"]:
+        table.add_row(r["family"], r["head"], f"{r['s_per_epoch']:.3f}",
+                      f"{r['point_s_per_epoch']:.3f}", f"{r['ratio']:.2f}")
+    Console(width=120).print(table)

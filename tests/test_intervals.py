@@ -166,3 +166,15 @@ def test_bad_heads_are_one_line_errors(bad, match):
         make_config("gru", DataConfig(dataset="", task="forecast"), 8, bad)
     with pytest.raises(ValueError, match="unknown intervals 'bootstrap'; valid: none, conformal"):
         make_config("gru", DataConfig(dataset="", task="forecast", intervals="bootstrap"), 8)
+
+
+def test_readme_interval_example_runs(capsys):
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    code = next(b for b in re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+                if "levels=(80,)" in b)
+    exec(compile(code, "README.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert "lo-80" in out and "hi-80" in out

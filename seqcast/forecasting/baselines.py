@@ -28,10 +28,13 @@ def seasonal_naive_std(train: np.ndarray, season: int, horizon: int) -> np.ndarr
 
 
 def crps_levels(forecaster):
-    """Levels for a forecaster's CRPS: a quantile head's own, else the 0.05..0.95 grid."""
+    """Levels for a forecaster's CRPS: the 0.05..0.95 grid, for a quantile head the part of it
+    inside its range (its own levels if none is), so that models compare alike."""
     from .scores import CRPS_GRID
 
     cfg = forecaster.config.model
     if cfg.quantiles and not hasattr(forecaster, "calibration"):
-        return cfg.quantiles
+        lo, hi = cfg.quantiles[0] - 1e-9, cfg.quantiles[-1] + 1e-9
+        inside = tuple(q for q in CRPS_GRID if lo <= q <= hi)
+        return inside or cfg.quantiles
     return CRPS_GRID

@@ -101,6 +101,13 @@ class ConformalForecaster:
                    {str(k): float(v) for k, v in data["scales"].items()})
 
 
+def calibrated(forecaster, panel, splits: dict):
+    """``forecaster`` wrapped with conformal intervals when its data config asks for them."""
+    if forecaster.config.data.intervals != "conformal":
+        return forecaster
+    return calibrate(forecaster, panel, splits)
+
+
 def calibrate(forecaster, panel, splits: dict) -> ConformalForecaster:
     """Wrap ``forecaster`` with conformal intervals from the validation part of each series.
 

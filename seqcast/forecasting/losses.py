@@ -1,8 +1,8 @@
 """Training losses of the heads, each summed over a batch (``fit`` divides by the targets).
 
 Pinball (quantile) loss for ``QuantileHead``; negative log-likelihoods for ``NormalHead``
-and ``StudentTHead``; MSE for point models. Each maps (pred, y) to a scalar sum, where
-pred is (..., H, K) and y is (..., H) (point models: pred is (..., H)).
+and ``StudentTHead``. Each maps (pred, y) to a scalar sum, where
+pred is (..., H, K) and y is (..., H).
 """
 
 from __future__ import annotations
@@ -13,18 +13,16 @@ import torch
 from torch import Tensor
 
 
-def mse_sum(pred: Tensor, y: Tensor) -> Tensor:
-    return torch.nn.functional.mse_loss(pred, y, reduction="sum")
-
-
 def pinball_sum(quantiles: tuple[float, ...]):
-    """Sum over quantiles and elements of max(q e, (q - 1) e), e = y - q-th prediction."""
+    """Sum over quantiles and elements of max(q e, (q - 1) e), e = y - q-th prediction,
+    written as e * (q or q - 1 by the sign of e): the weight needs no gradient, so the
+    backward pass is one product."""
     levels = torch.tensor(quantiles, dtype=torch.float32)
 
     def loss(pred: Tensor, y: Tensor) -> Tensor:
-        q = levels.to(pred.device)
         e = y.unsqueeze(-1) - pred  # (..., H, Q)
-        return torch.maximum(q * e, (q - 1) * e).sum()
+        q = levels if levels.device == e.device else levels.to(e.device)
+        return (e * torch.where(e < 0, q - 1, q)).sum()
 
     return loss
 
@@ -48,7 +46,8 @@ def studentt_nll_sum(pred: Tensor, y: Tensor) -> Tensor:
 
 
 def loss_for(cfg):
-    """The summed training loss of ``cfg`` (a ``ModelConfig``): chosen by its head."""
+    """The summed training loss of ``cfg`` (a ``ModelConfig``), chosen by its head; ``None``
+    for a point model (``fit`` then trains on MSE)."""
     if cfg.quantiles:
         return pinball_sum(cfg.quantiles)
-    return {"normal": normal_nll_sum, "studentt": studentt_nll_sum}.get(cfg.likelihood, mse_sum)
+    return {"normal": normal_nll_sum, "studentt": studentt_nll_sum}.get(cfg.likelihood)
