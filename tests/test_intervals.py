@@ -69,6 +69,11 @@ def test_losses_match_torch_distributions_and_the_pinball_definition():
     student = -torch.distributions.StudentT(df, mu, sigma).log_prob(y).sum()
     got = losses.studentt_nll_sum(torch.stack([mu, sigma, df], -1), y)
     assert torch.allclose(got, student, rtol=1e-5)
+    for fn, k in ((losses.normal_nll_sum, 2), (losses.studentt_nll_sum, 3),
+                  (losses.pinball_sum((0.1, 0.5, 0.9)), 3)):
+        # the written-out gradients equal autograd's of the plain formulas (float64)
+        p = torch.stack([mu, sigma, df][:k], -1).double().requires_grad_()
+        assert torch.autograd.gradcheck(lambda p, fn=fn: fn(p, y.double()), (p,))
     pred = torch.tensor([[[0.0, 1.0]]])  # one step, quantiles 0.1 and 0.9
     # y = 2: errors 2 and 1 above the 0.1 and 0.9 quantiles -> 0.1 * 2 + 0.9 * 1
     assert losses.pinball_sum((0.1, 0.9))(pred, torch.tensor([[2.0]])).item() == pytest.approx(1.1)
