@@ -9,7 +9,8 @@ from matplotlib.figure import Figure
 
 
 def learning_curves_figure(histories: Mapping[str, object]) -> Figure:
-    """Training loss and validation figure per epoch, one panel per run (log scale)."""
+    """Training loss and validation figure per epoch, one panel per run (log scale unless a
+    value is not positive)."""
     n = len(histories)
     cols = min(n, 3)
     rows = (n + cols - 1) // cols
@@ -22,7 +23,9 @@ def learning_curves_figure(histories: Mapping[str, object]) -> Figure:
         for key, values in records.items():
             if key.startswith("val_"):
                 ax.plot(epochs, values, ".-", label=f"validation {key[4:]}")
-        ax.set_yscale("log")
+        positive = all(v > 0 for k, vs in records.items() if k == "loss" or k.startswith("val_")
+                       for v in vs)
+        ax.set_yscale("log" if positive else "linear")  # a negative log-likelihood can be < 0
         ax.set_title(name)
         ax.set_xlabel("epoch")
         ax.grid(True, alpha=0.3)
