@@ -126,6 +126,7 @@ def test_intervals_cover_nominal_on_known_noise(model, data_kw, epochs):
     assert abs(covered["80"] - 0.80) <= 0.03 and abs(covered["95"] - 0.95) <= 0.03
 
 
+@pytest.mark.slow  # ~18 s on a busy 2-core machine; benchmarks/intervals.py covers it too
 def test_sample_paths_through_differencing_cover_nominal_on_a_random_walk():
     covered, origins = _coverage({"likelihood": "normal"}, {"diff": (1,)}, 60, walk=True)
     assert origins >= 2000
