@@ -1,1 +1,0 @@
-"""Forecasting end to end: intervals, calibration and scores on top of ``seqcast.pipeline``."""
