@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from .cells import State
-from .dispatch import reference, select
+from .dispatch import available, reference, select
 
 
 def _check_rate(name: str, p: float) -> float:
@@ -76,6 +76,13 @@ class Recurrent(nn.Module):
         impl = select("recurrent", self.backend, self, x, state, mask)
         outputs, state = impl.run(self, x, state, mask)
         return (outputs if self.return_sequences else outputs[:, -1]), state
+
+    def backends(self, x: Tensor, state: State | None = None) -> list[str]:
+        """The implementations that can run ``x`` (and ``state``) here, best first: "auto"
+        takes the first. Example: ``['native', 'script', 'torch', 'loop', 'python']``."""
+        check_inputs(self.cell, x, state)
+        dropout = self.training and self.recurrent_dropout > 0  # only step loops apply it
+        return available("recurrent", self, x, state, x.new_ones(1) if dropout else None)
 
     def plain_backend(self) -> str:
         """What plain PyTorch code runs for this layer: torch's fused kernel where torch has
