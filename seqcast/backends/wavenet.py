@@ -15,8 +15,9 @@ from .native import wavenet as native
 from .triton import wavenet as triton_wavenet
 
 
+# The selector has just called the reason function: the checked entry points skip a second
 def _stack_native(layers, h):
-    return native.residual_stack(h.transpose(0, 1), layers).transpose(0, 1)  # (T, B, S)
+    return native.residual_stack_checked(h.transpose(0, 1), layers).transpose(0, 1)  # (T, B, S)
 
 
 def _stack_reason(layers, h):
@@ -24,7 +25,7 @@ def _stack_reason(layers, h):
 
 
 def _convs_native(convs, x):
-    return native.conv_stack(x, convs).transpose(0, 1)  # (T, B, C_out)
+    return native.conv_stack_checked(x, convs).transpose(0, 1)  # (T, B, C_out)
 
 
 def _generation_reason(g) -> str | None:

@@ -47,7 +47,7 @@ def _input_reason(x: Tensor, channels: int, params) -> str | None:
     """Why the C kernels cannot take input ``x`` (B, T, channels) with these parameters."""
     if library() is None:
         return "the C kernels could not be built here"
-    if x.device.type != "cpu" or any(p.device.type != "cpu" for p in params):
+    if not x.is_cpu or not all(p.is_cpu for p in params):
         return "the C kernels run on the CPU"
     if x.dtype != torch.float32 and not torch.is_autocast_enabled("cpu"):
         return f"the C kernels need float32 inputs, got {x.dtype}"
@@ -124,6 +124,11 @@ def residual_stack(h: Tensor, layers) -> Tensor:
     reason = stack_reason(h, layers)
     if reason is not None:
         raise ValueError(reason)
+    return residual_stack_checked(h, layers)
+
+
+def residual_stack_checked(h: Tensor, layers) -> Tensor:
+    """``residual_stack`` for a caller that has just had None from ``stack_reason``."""
     first = layers[0]
     weights = ([layer.conv.weight for layer in layers] + [layer.conv.bias for layer in layers]
                + [layer.out.weight for layer in layers] + [layer.out.bias for layer in layers])
@@ -190,6 +195,11 @@ def conv_stack(x: Tensor, convs) -> Tensor:
     reason = convs_reason(x, convs)
     if reason is not None:
         raise ValueError(reason)
+    return conv_stack_checked(x, convs)
+
+
+def conv_stack_checked(x: Tensor, convs) -> Tensor:
+    """``conv_stack`` for a caller that has just had None from ``convs_reason``."""
     weights = [conv.weight for conv in convs] + [conv.bias for conv in convs]
     return _Convs.apply(x, [conv.dilation for conv in convs], convs[0].kernel_size,
                         torch.is_grad_enabled(), *weights)
