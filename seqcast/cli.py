@@ -162,6 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_args import add_parsers
 
     add_parsers(sub)  # train, forecast, backtest, datasets
+    from .cli_audio import add_parsers as add_audio_parsers
+
+    add_audio_parsers(sub)  # audio train, evaluate, generate
     return parser
 
 

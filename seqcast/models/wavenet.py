@@ -37,6 +37,15 @@ def dilations(blocks: int, layers_per_block: int) -> list[int]:
     return [2**i for i in range(layers_per_block)] * blocks
 
 
+def sample_mulaw(logits: Tensor, u: Tensor, temperature: float = 1.0) -> Tensor:
+    """Decoded amplitudes (B, 1) of the classes drawn from softmax(logits / temperature)
+    (logits (B, Q)) at uniforms ``u`` (B, 1) in [0, 1): the first class whose cumulative
+    probability exceeds u (inverse-CDF sampling, which the C generation loop repeats)."""
+    cdf = F.softmax(logits / temperature, dim=-1).cumsum(-1)  # (B, Q)
+    k = torch.searchsorted(cdf, u.contiguous(), right=True).clamp_(max=logits.shape[-1] - 1)
+    return mu_law_decode(k, logits.shape[-1])
+
+
 class _Generative(nn.Module):
     """What both WaveNets share: output arrangement, alignment, receptive field, generation.
     Subclasses define ``_run(x, queues)`` (full pass, (B, T, C) -> (B, T, out), optionally
@@ -66,7 +75,9 @@ class _Generative(nn.Module):
         """Continue ``history`` (B, T, 1) by ``steps`` values, feeding each back as input.
 
         The dense head feeds back its first output (the next value); the mu-law head samples
-        a class from softmax(logits / temperature) and feeds back its decoded value. On a CUDA
+        a class from softmax(logits / temperature) at a uniform draw from ``generator``
+        (``sample_mulaw``) and feeds back its decoded value. On a CPU the full WaveNet's
+        steps run in C for either head, drawing the same classes from the same uniforms. On a CUDA
         device the dense head's steps replay as CUDA graphs (``cuda_graph``), or, for the full
         WaveNet with TF32 allowed (``torch.set_float32_matmul_precision("high")``), run as one
         persistent Triton kernel (``fused``, see ``wavenet_kernel``); elsewhere, and for
@@ -84,21 +95,27 @@ class _Generative(nn.Module):
                 f"generate needs a univariate history (B, T>=1, 1), got {tuple(history.shape)}")
         if steps < 1:
             raise ValueError(f"steps must be >= 1, got {steps}")
+        if not temperature > 0:
+            raise ValueError(f"temperature must be positive, got {temperature}")
         queues: list[ConvQueue] = []
         out = self._run(history, queues)[:, -1]  # (B, out): the forecast made at the last step
         state = self._state(queues)
+        uniforms = None
+        if self.head == "mulaw":  # one draw per value, so every path samples the same classes
+            uniforms = torch.rand(out.shape[0], steps, generator=generator, device=out.device)
         if (fused and isinstance(self, WaveNet) and wavenet_kernel.tf32_allowed()
                 and wavenet_kernel.eligible(self, history)):
             return wavenet_kernel.generate(self, queues, out[:, :1], steps)
         if cuda_graph and history.is_cuda and self.head == "dense" and steps > 1:
             return self._graphed(out[:, :1], state, steps)
         if isinstance(self, WaveNet) and wavenet_stack.generation_available(self, history):
-            return wavenet_stack.generate(self, queues, out[:, :1], steps)  # in C
+            first = (sample_mulaw(out, uniforms[:, :1], temperature) if self.head == "mulaw"
+                     else out[:, :1])
+            return wavenet_stack.generate(self, queues, first, steps, temperature, uniforms)  # in C
         values = []
         for i in range(steps):
             if self.head == "mulaw":
-                probs = F.softmax(out / temperature, dim=-1)
-                nxt = mu_law_decode(torch.multinomial(probs, 1, generator=generator), out.shape[-1])
+                nxt = sample_mulaw(out, uniforms[:, i:i + 1], temperature)
             else:
                 nxt = out[:, :1]  # (B, 1)
             values.append(nxt)

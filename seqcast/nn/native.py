@@ -36,7 +36,7 @@ _SIGNATURES = {
     "seqcast_convs_backward": [_I, _P, _I, _P] + [_I] * 3 + [_P] * 2 + [_S] * 3 + [_P] * 2
     + [_S] * 3 + [_P] * 2,
     "seqcast_wavenet_generate": [_I] * 4 + [_P] + [_I] * 3 + [ctypes.c_longlong] + [_P] * 8
-    + [_I] + [_P] * 2 + [_I] + [_P] * 3,
+    + [_I] + [_P] * 2 + [_I] + [_P] * 3 + [_I, ctypes.c_float, _P, _P],
     "seqcast_wavenet_forward": [_I] * 4 + [_P] + [_I] * 3 + [_P] * 5 + [_S] * 3 + [_P] * 3 + [_I],
     "seqcast_wavenet_backward": [_I] * 4 + [_P] + [_I] * 3 + [_P] * 3 + [_S] * 3 + [_P] * 3
     + [_S] * 3 + [_P] * 4,

@@ -19,7 +19,10 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 from .kernels import _float32
+from .mulaw import mu_law_decode
 from .native import library
+
+HEADS = ("dense", "mulaw")  # the C code's HEAD_DENSE, HEAD_MULAW
 
 
 def _pointers(tensors) -> ctypes.Array:
@@ -162,11 +165,11 @@ def conv_stack(x: Tensor, convs) -> Tensor:
 
 
 def generation_available(model, history: Tensor) -> bool:
-    """Whether ``generate`` can run this full WaveNet's dense head in C: float32 on the CPU,
-    one input channel, one kernel size, kernels built here."""
+    """Whether ``generate`` can run this full WaveNet's steps in C (either head): float32
+    on the CPU, one input channel, one kernel size, kernels built here."""
     post = list(model.post)
     return (history.device.type == "cpu" and history.dtype == torch.float32
-            and model.head == "dense" and model.input_conv.in_channels == 1
+            and model.head in HEADS and model.input_conv.in_channels == 1
             and available(history, model.layers)
             and model.input_conv.kernel_size == model.layers[0].conv.kernel_size
             and model.input_conv.bias is not None and len(post) == 4
@@ -174,10 +177,22 @@ def generation_available(model, history: Tensor) -> bool:
             and all(isinstance(p, torch.nn.Linear) and p.bias is not None for p in post[1::2]))
 
 
-def generate(model, queues, first: Tensor, steps: int) -> Tensor:
-    """``steps`` fed-back values (B, steps) of a full WaveNet's dense head from its forecast
-    ``first`` (B, 1) at the end of the history, whose ring buffers ``queues`` (``ConvQueue``s
-    of the input convolution and of each layer, as ``_run`` makes them) advance in place."""
+def generate(model, queues, first: Tensor, steps: int, temperature: float = 1.0,
+             uniforms: Tensor | None = None) -> Tensor:
+    """``steps`` fed-back values (B, steps) of a full WaveNet from ``first`` (B, 1), the value
+    that follows the history, whose ring buffers ``queues`` (``ConvQueue``s of the input
+    convolution and of each layer, as ``_run`` makes them) advance in place.
+
+    The dense head feeds back its first output. The mu-law head draws class k from
+    softmax(logits / temperature) at ``uniforms`` (B, steps) (column i for value i; column 0
+    is ``first``'s) as ``sample_mulaw`` does, and feeds back its decoded amplitude."""
+    mulaw = model.head == "mulaw"
+    if mulaw and (uniforms is None or uniforms.shape != (first.shape[0], steps)
+                  or uniforms.dtype != torch.float32 or uniforms.device != first.device):
+        raise ValueError(f"the mu-law head needs uniforms (B, steps) = ({first.shape[0]}, {steps}),"
+                         f" float32 on {first.device}")
+    if not temperature > 0:
+        raise ValueError(f"temperature must be positive, got {temperature}")
     layers, (_, lin1, _, lin2) = model.layers, list(model.post)
     B, R = first.shape[0], layers[0].channels
     # Held in variables: the C code reads them after the lines that make them
@@ -190,6 +205,7 @@ def generate(model, queues, first: Tensor, steps: int) -> Tensor:
     buffers = [q.buffer if q.size else None for q in queues]
     if any(b is not None and not b.is_contiguous() for b in buffers):
         raise RuntimeError("generation needs contiguous queue buffers")
+    table = mu_law_decode(torch.arange(lin2.out_features), lin2.out_features)  # (O,) amplitudes
     values = first.new_empty(B, steps)
     values[:, 0] = first[:, 0]
     status = library().seqcast_wavenet_generate(
@@ -200,7 +216,9 @@ def generate(model, queues, first: Tensor, steps: int) -> Tensor:
         _pointers(b_conv), _pointers(w_out), _pointers(b_out),
         (ctypes.c_void_p * len(layers))(*[None if b is None else b.data_ptr() for b in buffers[1:]]),
         lin1.out_features, head[0].data_ptr(), head[1].data_ptr(), lin2.out_features,
-        head[2].data_ptr(), head[3].data_ptr(), values.data_ptr())
+        head[2].data_ptr(), head[3].data_ptr(), values.data_ptr(), HEADS.index(model.head),
+        float(temperature), uniforms.contiguous().data_ptr() if mulaw else None,
+        table.data_ptr() if mulaw else None)
     if status:
         raise MemoryError("the WaveNet kernel could not allocate its scratch memory")
     for q in queues:

@@ -350,24 +350,45 @@ static void pack_b_(float *R out, const float *R b, int n, int split, int at) {
    zero slots the queue starts with) */
 static inline size_t slot_(long long s, int size) { return (size_t)(((s % size) + size) % size); }
 
+/* What the output head's values become: the next input itself, or logits of mu-law classes */
+enum { HEAD_DENSE = 0, HEAD_MULAW = 1 };
+
+/* The class drawn from softmax(y / temperature) over n logits at the uniform u in [0, 1):
+   the first class whose cumulative probability exceeds u (the last class if rounding leaves
+   u above them all), the order of operations of the eager steps (softmax, then
+   searchsorted over its cumulative sum), so both draw the same class from the same u */
+static int sample_class_(const float *R y, float *R e, int n, float temperature, float u) {
+    float m = y[0] / temperature, sum = 0.0f, cum = 0.0f;
+    for (int k = 1; k < n; ++k) m = y[k] / temperature > m ? y[k] / temperature : m;
+    for (int v = 0; v < n; v += LANES) V(e + v) = exp_(V(y + v) / temperature - m); /* e: whole vectors */
+    for (int k = 0; k < n; ++k) sum += e[k];
+    for (int k = 0; k < n; ++k) {
+        cum += e[k] / sum;
+        if (cum > u) return k;
+    }
+    return n - 1;
+}
+
 /* Continue B streams by steps - 1 samples after values[b][0] (the forecast made at the end
    of the history, step t0 = history length). q_in and q[l] are the ring buffers of the
    input convolution (C_in = 1) and of each layer's convolution (B, (Kt - 1) d, R), updated
    in place. post: ReLU, w1 (H1, S) + b1, ReLU, w2 (O, H1) + b2; the value fed back is its
-   first output. values (B, steps). */
+   first output (HEAD_DENSE), or the amplitude table[k] of the class k drawn from its O
+   logits (HEAD_MULAW, see sample_class_) at the uniform uniforms[b][i]. values (B, steps). */
 int seqcast_wavenet_generate(int L, int R_, int S, int Kt, const int *dil, int d_in, int B,
                              int steps, long long t0, const float *R w_in, const float *R b_in,
                              float *R q_in, const float *const *w_conv,
                              const float *const *b_conv, const float *const *w_out,
                              const float *const *b_out, float *const *q, int H1,
                              const float *R w1, const float *R b1, int O, const float *R w2,
-                             const float *R b2, float *R values) {
+                             const float *R b2, float *R values, int head, float temperature,
+                             const float *R uniforms, const float *R table) {
     const int Rp = PAD_(R_), Sp = PAD_(S), Hp = PAD_(H1), Op = PAD_(O);
     const int Gp = 2 * Rp, Mp = Rp + Sp; /* z: f then g; 1x1: residual then skip */
     const size_t n_conv = (size_t)Kt * R_ * Gp, n_out = (size_t)R_ * Mp;
     float *buf = alloc_((size_t)L * (n_conv + n_out + Gp + Mp) + (size_t)Kt * Rp + Rp +
                         (size_t)S * Hp + Hp + (size_t)H1 * Op + Op +
-                        (size_t)Kt * Rp + Gp + 3 * (size_t)Mp + Rp + Hp + Op);
+                        (size_t)Kt * Rp + Gp + 3 * (size_t)Mp + Rp + Hp + 2 * (size_t)Op);
     if (!buf) return 1;
     float *wc = buf, *wo = wc + (size_t)L * n_conv, *bc = wo + (size_t)L * n_out;
     float *bo = bc + (size_t)L * Gp, *wi = bo + (size_t)L * Mp, *bi = wi + (size_t)Kt * Rp;
@@ -437,7 +458,10 @@ int seqcast_wavenet_generate(int L, int R_, int S, int Kt, const int *dil, int d
             gemv_(y1, Hp, w1t, sb, S, b1p, 0);
             for (int v = 0; v < Hp; v += LANES) V(y1 + v) = relu_(V(y1 + v));
             gemv_(y, Op, w2t, y1, H1, b2p, 0);
-            values[(size_t)b * steps + i] = y[0];
+            values[(size_t)b * steps + i] =
+                head == HEAD_MULAW
+                    ? table[sample_class_(y, y + Op, O, temperature, uniforms[(size_t)b * steps + i])]
+                    : y[0];
         }
     }
     free(hs);
