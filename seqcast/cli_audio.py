@@ -53,7 +53,8 @@ def cmd_generate(args) -> int:
     r = api.generate(args.run, args.seconds, args.out, args.prime, args.temperature, args.seed,
                      args.speaker)
     print(f"{r['seconds']:.2f} s of audio in {r['generation_seconds']:.2f} s: real-time factor "
-          f"{r['real_time_factor']:.3f}; written to {args.out}")
+          f"{r['real_time_factor']:.3f} ({r['cpu_real_time_factor']:.3f} by CPU time); "
+          f"written to {args.out}")
     return 0
 
 

@@ -41,7 +41,7 @@ def train(wavs: list[str], out: str, config: AudioConfig, valid: list[str] | Non
     real = held[0].inputs.numpy()
     prime_len = min(model.receptive_field, len(real) // 2)
     samples = int(SAMPLE_SECONDS * config.sample_rate)
-    generated, _ = generate_audio(model, samples, held[0].inputs[:prime_len], seed=config.seed,
+    generated, _, _ = generate_audio(model, samples, held[0].inputs[:prime_len], seed=config.seed,
                                   speaker=_index(config, held[0].speaker))
     wav = io.BytesIO()
     write_wav(wav, generated, config.sample_rate)  # soundfile writes to file objects too
@@ -80,7 +80,7 @@ def evaluate(run: str, wavs: list[str], json_path: str | None = None,
 def generate(run: str, seconds: float, out: str, prime: str | None = None,
              temperature: float = 1.0, seed: int = 0, speaker: str | None = None) -> dict:
     """Write ``seconds`` of sampled audio to ``out`` (16-bit WAV); returns the real-time
-    factor (generation seconds / audio seconds)."""
+    factor (generation seconds / audio seconds), by wall time and by this process's CPU time."""
     if not seconds > 0:
         raise ValueError(f"--seconds must be positive, got {seconds}")
     config, model, _, _ = load_audio_run(run)
@@ -94,11 +94,12 @@ def generate(run: str, seconds: float, out: str, prime: str | None = None,
         raise ValueError(f"this model is conditioned on speakers; give --speaker, one of: "
                          f"{', '.join(config.speakers)}")
     samples = int(round(seconds * config.sample_rate))
-    audio, took = generate_audio(model, samples, primer, temperature, seed,
-                                 _index(config, speaker))
+    audio, wall, cpu = generate_audio(model, samples, primer, temperature, seed,
+                                      _index(config, speaker))
     write_wav(out, audio, config.sample_rate)
-    return {"seconds": samples / config.sample_rate, "generation_seconds": took,
-            "real_time_factor": took / (samples / config.sample_rate),
+    seconds = samples / config.sample_rate
+    return {"seconds": seconds, "generation_seconds": wall, "cpu_seconds": cpu,
+            "real_time_factor": wall / seconds, "cpu_real_time_factor": cpu / seconds,
             "rms": float(np.sqrt(np.mean(np.square(audio))))}
 
 

@@ -13,9 +13,10 @@ from .model import AudioModel
 @torch.no_grad()
 def generate_audio(model: AudioModel, samples: int, prime: torch.Tensor | None = None,
                    temperature: float = 1.0, seed: int = 0, speaker: int | None = None
-                   ) -> tuple[np.ndarray, float]:
+                   ) -> tuple[np.ndarray, float, float]:
     """``samples`` new amplitudes (samples,) after ``prime`` (decoded amplitudes (P,); the
-    last receptive field of it is used) or after silence, and the wall seconds it took.
+    last receptive field of it is used) or after silence, and the wall and CPU seconds it
+    took (CPU: this process's, fair on a shared machine).
 
     Each sample is drawn from softmax(logits / temperature) and fed back; on a CPU the whole
     loop runs natively (``seqcast.nn.wavenet_stack.generate``)."""
@@ -29,6 +30,6 @@ def generate_audio(model: AudioModel, samples: int, prime: torch.Tensor | None =
     else:
         history = prime[-model.receptive_field:].reshape(1, -1, 1).float()
     generator = torch.Generator().manual_seed(seed)
-    start = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     values = net.generate(history, samples, temperature=temperature, generator=generator)
-    return values[0].numpy(), time.perf_counter() - start
+    return values[0].numpy(), time.perf_counter() - wall, time.process_time() - cpu
