@@ -39,7 +39,7 @@ def test_train_writes_a_run_directory(trained):
     d, _ = trained
     run = d / "run"
     for name in ("config.json", "model.safetensors", "baselines.json", "history.csv",
-                 "spectrogram.png", "sample.wav"):
+                 "spectrogram.png", "learning_curve.png", "sample.wav"):
         assert (run / name).stat().st_size > 0
     header = (run / "history.csv").read_text().splitlines()[0]
     assert header == "step,cpu_seconds,wall_seconds,train_bits,valid_bits"
@@ -182,3 +182,12 @@ def test_espeak_speech_trains_and_scores_or_is_skipped(tmp_path, capsys):
     assert main(["audio", "train", "--wav", a, "--out", run, *SMALL]) == 0
     assert main(["audio", "evaluate", run, "--wav", str(tmp_path / "b.wav")]) == 0
     assert "b.wav" in capsys.readouterr().out
+
+
+def test_an_unwritable_output_folder_is_reported_before_training(tmp_path, capsys):
+    a = write(tmp_path / "a.wav", chirp(0.3, 8000), 8000)
+    (tmp_path / "file").write_text("x")
+    assert main(["audio", "train", "--wav", a, "--out", str(tmp_path / "file" / "run"),
+                 *SMALL]) == 2
+    assert "cannot write a run into" in capsys.readouterr().err
+    assert (tmp_path / "file").read_text() == "x"

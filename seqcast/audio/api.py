@@ -12,10 +12,10 @@ import torch
 
 from .config import AudioConfig
 from .data import load_recordings, quantise, speaker_labels
-from .figure import spectrogram_figure
+from .figure import learning_curve_figure, spectrogram_figure
 from .generate import generate_audio
 from .model import bits_per_sample
-from .run import check_out, load_audio_run, save_audio_run
+from .run import check_out, check_writable, load_audio_run, save_audio_run
 from .train import train_audio, valid_bits
 from .wav import load_exact_audio, write_wav
 
@@ -28,6 +28,7 @@ def train(wavs: list[str], out: str, config: AudioConfig, valid: list[str] | Non
     """Train on ``wavs``, validate on ``valid`` (or the last 10% of each training file), and
     write the run directory ``out``; returns a summary (validation and baseline bits)."""
     check_out(out)  # before any work
+    check_writable(out)
     labels = speaker_labels(speakers, wavs + (valid or [])) if speakers else None
     recordings = load_recordings(wavs, config.sample_rate, labels)
     if valid:
@@ -47,7 +48,8 @@ def train(wavs: list[str], out: str, config: AudioConfig, valid: list[str] | Non
     write_wav(wav, generated, config.sample_rate)  # soundfile writes to file objects too
     figure = spectrogram_figure(real[prime_len:prime_len + samples], generated, config.sample_rate)
     save_audio_run(out, config, model, unigram, lpc, history,
-                   {"sample.wav": wav.getvalue(), "spectrogram.png": figure})
+                   {"sample.wav": wav.getvalue(), "spectrogram.png": figure,
+                    "learning_curve.png": learning_curve_figure(history)})
     n = sum(len(r.classes) - 1 for r in held)
     return {"valid_bits": score, "samples": n,
             "unigram_bits": sum(unigram.bits(r.classes.numpy()) * (len(r.classes) - 1) for r in held) / n,

@@ -27,3 +27,22 @@ def spectrogram_figure(real: np.ndarray, generated: np.ndarray, sample_rate: int
     axes[1].set_xlabel("seconds")
     fig.tight_layout()
     return fig
+
+
+def learning_curve_figure(history: list[dict]):
+    """Training and validation bits per sample against CPU seconds (rows of ``history``)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 4))
+    ax = fig.subplots()
+    seconds = [row["cpu_seconds"] for row in history]
+    ax.plot(seconds, [row["train_bits"] for row in history], label="training windows")
+    ax.plot(seconds, [row["valid_bits"] for row in history], label="held-out audio")
+    ax.set_xlabel("CPU seconds")
+    ax.set_ylabel("bits per sample")
+    ax.legend()
+    fig.tight_layout()
+    return fig

@@ -1,6 +1,7 @@
 """Audio run directories: ``config.json`` (``AudioConfig``), ``model.safetensors``,
 ``baselines.json`` (the unigram and linear-predictor baselines fitted on the training audio),
-``history.csv`` (bits per sample during training) and figures. Written into a temporary
+``history.csv`` (bits per sample during training), ``learning_curve.png``, and a generated
+``sample.wav`` with ``spectrogram.png`` (held-out audio above, generated below). Written into a temporary
 sibling and renamed into place; loaded from JSON and safetensors only."""
 
 from __future__ import annotations
@@ -26,6 +27,16 @@ def check_out(out: str | Path) -> Path:
                                               and not (out / "baselines.json").is_file())):
         raise ValueError(f"{out} exists and is not a seqcast audio run; choose another --out")
     return out
+
+
+def check_writable(out: str | Path) -> None:
+    """Fail before training if the folder that will hold ``out`` cannot be written."""
+    parent = Path(out).absolute().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryDirectory(prefix=".probe.", dir=parent).cleanup()
+    except OSError as exc:
+        raise ValueError(f"cannot write a run into {parent}: {exc.strerror or exc}") from None
 
 
 def save_audio_run(out: str | Path, config: AudioConfig, model: AudioModel, unigram: Unigram,

@@ -50,6 +50,9 @@ def train_audio(train: list[Recording], valid: list[Recording], config: AudioCon
         if len(r.classes) < width + 1:
             raise ValueError(f"{r.name}: {len(r.classes)} samples after resampling, fewer than "
                              f"one window ({width} + 1); use a shorter --window")
+    for r in valid:
+        if len(r.classes) < 2:
+            raise ValueError(f"{r.name}: held-out audio needs at least two samples")
     unigram = Unigram.fit([r.classes.numpy() for r in train])
     lpc = LinearPredictor.fit([r.classes.numpy() for r in train])
     inputs = [r.inputs for r in train]
@@ -90,6 +93,9 @@ def train_audio(train: list[Recording], valid: list[Recording], config: AudioCon
                 waiting += 1
             if waiting >= config.patience or time.process_time() - cpu0 >= budget:
                 break
+    if best_state is None:
+        raise ValueError("the validation bits were never finite (training diverged); "
+                         "lower --lr")
     model.load_state_dict(best_state)
     return model.eval(), config, history, unigram, lpc
 
