@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..models.wavenet import WaveNet
-from ..nn import wavenet_stack
+from ..nn.dispatch import select
 from .baselines import LN2
 from .config import AudioConfig
 
@@ -44,14 +44,9 @@ class AudioModel(nn.Module):
             return self.wavenet(x)
         net = self.wavenet
         h = net.input_conv(x.transpose(0, 1), time_major=True) + self.speaker(speakers)  # (T, B, R)
-        if wavenet_stack.available(h, net.layers):  # the whole stack in one native call
-            skips = wavenet_stack.residual_stack(h.transpose(0, 1), net.layers)  # (B, T, S)
-            return net.post(skips.transpose(0, 1)).transpose(0, 1)
-        skips = 0
-        for layer in net.layers:
-            h, skip = layer(h, time_major=True)
-            skips = skips + skip
-        return net.post(skips).transpose(0, 1)
+        # the stack as the network runs it (natively where it can): (T, B, S)
+        skips = select("wavenet_stack", net.backend, net.layers, h).run(net.layers, h)
+        return net.post(skips).transpose(0, 1)  # (B, T, 256)
 
     def for_speaker(self, speaker: int | None) -> WaveNet:
         """The WaveNet that generates as ``speaker`` (the network itself without one)."""

@@ -15,11 +15,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..nn import wavenet_stack
 from ..nn.conv import Alignment, Conv1d, ConvQueue, ResidualLayer, receptive_field, stack_alignment
 from ..nn.dense import dense
-from ..nn.mulaw import mu_law_decode
-from . import wavenet_kernel
+from ..nn.dispatch import select
+from ..nn.mulaw import sample_mulaw
+from ..nn.wavenet import Generation
 
 OUTPUTS, HEADS = ("last", "sequence"), ("dense", "mulaw")
 
@@ -27,6 +27,20 @@ OUTPUTS, HEADS = ("last", "sequence"), ("dense", "mulaw")
 def _check(name: str, value: str, options: tuple[str, ...]) -> None:
     if value not in options:
         raise ValueError(f"unknown {name} {value!r}; valid: {', '.join(options)}")
+
+
+def _check_like(x: Tensor, weight: Tensor, name: str) -> None:
+    """Raise unless ``x`` (B, T, C) is non-empty and has the channels, dtype (any float
+    under autocast) and device of the first convolution's ``weight`` (C_out, C, K)."""
+    if x.dim() != 3 or x.shape[0] < 1 or x.shape[1] < 1:
+        raise ValueError(f"{name} must be a non-empty (B, T, C), got shape {tuple(x.shape)}")
+    if x.shape[2] != weight.shape[1]:
+        raise ValueError(f"{name} has {x.shape[2]} channels, expected {weight.shape[1]}")
+    autocast = x.is_floating_point() and torch.is_autocast_enabled(x.device.type)
+    if x.dtype != weight.dtype and not autocast:
+        raise ValueError(f"{name} dtype ({x.dtype}) does not match weight dtype ({weight.dtype})")
+    if x.device != weight.device:
+        raise ValueError(f"{name} is on {x.device} but the weights are on {weight.device}")
 
 
 def dilations(blocks: int, layers_per_block: int) -> list[int]:
@@ -37,15 +51,6 @@ def dilations(blocks: int, layers_per_block: int) -> list[int]:
     return [2**i for i in range(layers_per_block)] * blocks
 
 
-def sample_mulaw(logits: Tensor, u: Tensor, temperature: float = 1.0) -> Tensor:
-    """Decoded amplitudes (B, 1) of the classes drawn from softmax(logits / temperature)
-    (logits (B, Q)) at uniforms ``u`` (B, 1) in [0, 1): the first class whose cumulative
-    probability exceeds u (inverse-CDF sampling, which the C generation loop repeats)."""
-    cdf = F.softmax(logits / temperature, dim=-1).cumsum(-1)  # (B, Q)
-    k = torch.searchsorted(cdf, u.contiguous(), right=True).clamp_(max=logits.shape[-1] - 1)
-    return mu_law_decode(k, logits.shape[-1])
-
-
 class _Generative(nn.Module):
     """What both WaveNets share: output arrangement, alignment, receptive field, generation.
     Subclasses define ``_run(x, queues)`` (full pass, (B, T, C) -> (B, T, out), optionally
@@ -54,6 +59,13 @@ class _Generative(nn.Module):
 
     output: str
     head: str = "dense"
+    # How the stack runs (see seqcast.backends.wavenet): "auto", "native" or "python" (the
+    # reference); ``set_backend(model, "torch")`` makes it "python" with F.conv1d convolutions
+    backend = "auto"
+    BACKENDS = ("auto", "native", "python")
+
+    def plain_backend(self) -> str:
+        return "python"
 
     def forward(self, x: Tensor) -> Tensor:
         """(B, T, C) -> (B, T, out) for output="sequence", (B, out) for "last"."""
@@ -71,17 +83,19 @@ class _Generative(nn.Module):
     @torch.no_grad()
     def generate(self, history: Tensor, steps: int, temperature: float = 1.0,
                  generator: torch.Generator | None = None, cuda_graph: bool = True,
-                 fused: bool = True) -> Tensor:
+                 fused: bool = True, backend: str = "auto") -> Tensor:
         """Continue ``history`` (B, T, 1) by ``steps`` values, feeding each back as input.
 
         The dense head feeds back its first output (the next value); the mu-law head samples
         a class from softmax(logits / temperature) at a uniform draw from ``generator``
-        (``sample_mulaw``) and feeds back its decoded value. On a CPU the full WaveNet's
-        steps run in C for either head, drawing the same classes from the same uniforms. On a CUDA
-        device the dense head's steps replay as CUDA graphs (``cuda_graph``), or, for the full
-        WaveNet with TF32 allowed (``torch.set_float32_matmul_precision("high")``), run as one
-        persistent Triton kernel (``fused``, see ``wavenet_kernel``); elsewhere, and for
-        sampling, they run eagerly.
+        (``seqcast.nn.mulaw.sample_mulaw``) and feeds back its decoded value; the C kernels
+        draw the same classes from the same uniforms. How the
+        full WaveNet's steps run is chosen among the implementations of "wavenet_generate"
+        (``backend``: "auto", "triton", "native" or "python"; see seqcast.backends): one
+        persistent Triton kernel on a GPU with TF32 allowed
+        (``torch.set_float32_matmul_precision("high")``; ``fused=False`` skips it), the C
+        kernels on the CPU; the reference steps replay as CUDA graphs on a GPU
+        (``cuda_graph``) and run eagerly elsewhere, and for sampling.
 
         Returns:
             (B, steps) float32.
@@ -95,6 +109,7 @@ class _Generative(nn.Module):
                 f"generate needs a univariate history (B, T>=1, 1), got {tuple(history.shape)}")
         if steps < 1:
             raise ValueError(f"steps must be >= 1, got {steps}")
+        _check_like(history, next(self.parameters()), "history")
         if not temperature > 0:
             raise ValueError(f"temperature must be positive, got {temperature}")
         queues: list[ConvQueue] = []
@@ -103,15 +118,23 @@ class _Generative(nn.Module):
         uniforms = None
         if self.head == "mulaw":  # one draw per value, so every path samples the same classes
             uniforms = torch.rand(out.shape[0], steps, generator=generator, device=out.device)
-        if (fused and isinstance(self, WaveNet) and wavenet_kernel.tf32_allowed()
-                and wavenet_kernel.eligible(self, history)):
-            return wavenet_kernel.generate(self, queues, out[:, :1], steps)
-        if cuda_graph and history.is_cuda and self.head == "dense" and steps > 1:
+
+        def steps_of_the_model() -> Tensor:
+            return self._reference_generate(out, state, steps, temperature, uniforms, cuda_graph)
+
+        if not isinstance(self, WaveNet):
+            return steps_of_the_model()
+        if backend == "auto" and not fused and history.is_cuda:
+            backend = "python"  # the Triton kernel is the only fast path on a GPU
+        g = Generation(self.input_conv, self.layers, self.post, self.head, queues, out, steps,
+                       steps_of_the_model, temperature, uniforms)
+        return select("wavenet_generate", backend, g).run(g)
+
+    def _reference_generate(self, out: Tensor, state, steps: int, temperature: float,
+                            uniforms: Tensor | None, cuda_graph: bool) -> Tensor:
+        """The model's own steps from ``out`` (B, out), the head's output at the last step."""
+        if cuda_graph and out.is_cuda and self.head == "dense" and steps > 1:
             return self._graphed(out[:, :1], state, steps)
-        if isinstance(self, WaveNet) and wavenet_stack.generation_available(self, history):
-            first = (sample_mulaw(out, uniforms[:, :1], temperature) if self.head == "mulaw"
-                     else out[:, :1])
-            return wavenet_stack.generate(self, queues, first, steps, temperature, uniforms)  # in C
         values = []
         for i in range(steps):
             if self.head == "mulaw":
@@ -178,9 +201,10 @@ class SimpleWaveNet(_Generative):
         self.output = output
 
     def _run(self, x: Tensor, queues: list | None = None) -> Tensor:
-        if queues is None and wavenet_stack.convs_available(x, self.convs):  # one C call
-            h = wavenet_stack.conv_stack(x, self.convs)  # (B, T, filters), feature-major
-            return self.head_layer(h.transpose(0, 1)).transpose(0, 1)  # (B, T, out)
+        if queues is None:
+            _check_like(x, self.convs[0].weight, "input")
+            h = select("conv_stack", self.backend, self.convs, x).run(self.convs, x)  # (T, B, C)
+            return self.head_layer(h).transpose(0, 1)  # (B, T, out)
         x = x.transpose(0, 1)  # time major (T, B, C): each causal conv is a few matmuls
         for conv in self.convs:
             if queues is not None:
@@ -227,6 +251,7 @@ class WaveNet(_Generative):
     def _run(self, x: Tensor, queues: list | None = None) -> Tensor:
         if queues is None and self.input_conv.backend != "torch":
             return self._run_fast(x)
+        _check_like(x, self.input_conv.weight, "input")
         if queues is not None:
             queues.append(ConvQueue(self.input_conv, x))
         x = x.transpose(0, 1)  # time major (T, B, C): each causal conv is a few matmuls
@@ -239,17 +264,12 @@ class WaveNet(_Generative):
         return self.post(skips).transpose(0, 1)  # (B, T, out)
 
     def _run_fast(self, x: Tensor) -> Tensor:
-        """``_run`` without queues: time major, the skips summed in place (see
-        ``ResidualLayer.accumulate``), their biases added once."""
-        h = self.input_conv(x.transpose(0, 1), time_major=True)  # (T, B, R)
-        if wavenet_stack.available(h, self.layers):  # the whole stack in one C call
-            skips = wavenet_stack.residual_stack(h.transpose(0, 1), self.layers)  # (B, T, S)
-            return self.post(skips.transpose(0, 1)).transpose(0, 1)
-        r = self.layers[0].channels
-        skips = torch.stack([layer.out.bias[r:] for layer in self.layers]).sum(0)  # (S,)
-        for layer in self.layers:
-            h, skips = layer.accumulate(h, skips)
-        return self.post(skips.view(h.shape[0], h.shape[1], -1)).transpose(0, 1)  # (B, T, out)
+        """``_run`` without queues: time major, the stack by the selected implementation of
+        "wavenet_stack" (the reference sums the skips in place, see ``nn.wavenet``)."""
+        _check_like(x, self.input_conv.weight, "input")
+        h = self.input_conv(x.transpose(0, 1), time_major=True)  # (T, B, C)
+        skips = select("wavenet_stack", self.backend, self.layers, h).run(self.layers, h)
+        return self.post(skips).transpose(0, 1)  # (T, B, S) -> (B, T, out)
 
     def _state(self, queues: list[ConvQueue]) -> _Stream:
         return _Stream(self, queues)
