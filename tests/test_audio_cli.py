@@ -108,6 +108,9 @@ def test_speaker_conditioning_from_file_names(tmp_path, capsys):
     assert main(["audio", "generate", run, "--seconds", "0.1", "--out", str(tmp_path / "c.wav"),
                  "--speaker", "carol"]) == 2
     assert "unknown speaker 'carol'; valid: alice, bob" in capsys.readouterr().err
+    assert main(["audio", "evaluate", run, "--wav", a, "--speaker-labels", "names"]) == 0
+    assert main(["audio", "evaluate", run, "--wav", a]) == 2
+    assert "give --speaker-labels" in capsys.readouterr().err
 
 
 def _bad(tmp_path, kind):

@@ -63,6 +63,8 @@ def evaluate(run: str, wavs: list[str], json_path: str | None = None,
     """Bits per sample of the model and both baselines on each file (mono, the run's rate)."""
     config, model, unigram, lpc = load_audio_run(run)
     torch.set_num_threads(config.threads)
+    if config.speakers and not speakers:
+        raise ValueError("this model is conditioned on speakers; give --speaker-labels")
     labels = speaker_labels(speakers, wavs) if speakers else {}
     files = {}
     for path in wavs:

@@ -18,7 +18,7 @@ from .wav import load_training_audio
 @dataclass(frozen=True)
 class Recording:
     """One file's audio: ``classes`` (N,) long mu-law ids, ``inputs`` (N,) their decoded
-    amplitudes (what the network reads), ``speaker`` its index in the config's speakers."""
+    amplitudes (what the network reads), ``speaker`` its speaker's id (None: unlabelled)."""
 
     name: str
     classes: Tensor
