@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import argparse
 
-from .cli import _positive
+
+def _positive(text: str) -> int:
+    """An argparse type: an integer >= 1 (cli.py uses it too; it imports this module, never
+    the other way round)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
 
 STRATEGIES = ("direct", "seq2seq", "iterative")
 FILLS = ("ffill", "interpolate", "zero")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .cli import _Parser, _positive
+from .cli_args import _positive
 
 
 def _positive_float(text: str) -> float:
@@ -61,7 +61,8 @@ def cmd_generate(args) -> int:
 def add_parsers(sub) -> None:
     """Add ``audio`` and its verbs to the ``seqcast`` subcommand parser."""
     audio = sub.add_parser("audio", help="WaveNet on WAV recordings: train, evaluate, generate")
-    verbs = audio.add_subparsers(dest="audio_command", required=True, parser_class=_Parser)
+    # the verbs' parsers are of the same class as ``audio``'s: one-line errors, exit 2
+    verbs = audio.add_subparsers(dest="audio_command", required=True, parser_class=type(audio))
 
     p = verbs.add_parser("train", help="train a mu-law WaveNet on WAV files; write a run directory")
     p.add_argument("--wav", nargs="+", required=True, metavar="FILE", help="training recordings")

@@ -45,7 +45,8 @@ def train(
     """Train ``config`` on its data and write a run directory at ``out``; returns the metrics.
 
     While training, ``out.partial/`` holds ``config.json`` and a checkpoint written at every
-    epoch; ``resume=True`` continues from it (``config`` may then be ``None``). Inside a
+    epoch; ``resume=True`` continues from it (``config`` may then be ``None``), or starts
+    the saved configuration afresh when the run was stopped before its first checkpoint. Inside a
     torchrun process group only rank 0 writes files.
     """
     from . import distributed
@@ -60,6 +61,9 @@ def train(
         if partial is None or not (partial / "config.json").is_file():
             raise ValueError(f"{out}: no interrupted run to resume (no {partial}/config.json)")
         config = RunConfig.load(partial / "config.json")
+        # Killed before its first checkpoint: nothing to continue, so the run starts from the
+        # beginning with its saved configuration (same seeds: the same weights as unbroken)
+        resume = (partial / "checkpoint.pt").is_file()
     elif partial is not None and main:
         _prepare(partial, config)
     distributed.barrier()

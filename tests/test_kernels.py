@@ -241,13 +241,13 @@ if _cpu_has("avx512f") and _cpu_has("avx2"):  # 8 lanes, AVX2's gathers
 
 @needs_c
 @pytest.mark.parametrize("flags", NARROWER, ids=lambda f: " ".join(f[1:]))
-def test_c_lstm_kernel_built_for_narrower_vectors(flags, monkeypatch, tmp_path):
+def test_c_lstm_kernel_built_for_narrower_vectors(flags, monkeypatch, build_cache):
     # The lane count follows the instruction set; every build equals torch.lstm
     from seqcast.backends.native import build
 
     widest = library().seqcast_lanes()
     monkeypatch.setattr(build, "_FLAGS", (flags,))
-    lib = _fresh_library(monkeypatch, tmp_path)
+    lib = _fresh_library(monkeypatch, build_cache)
     assert lib is not None and lib.seqcast_lanes() <= widest
     monkeypatch.setattr(native, "library", lambda: lib)
     torch.manual_seed(0)

@@ -8,7 +8,6 @@ new sample instead of re-running the receptive field.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import torch
@@ -20,27 +19,10 @@ from ..nn.dense import dense
 from ..nn.dispatch import select
 from ..nn.mulaw import sample_mulaw
 from ..nn.wavenet import Generation
+from .checks import OUTPUTS, check_choice, check_input
+from .wavenet_stream import Stream, graphed
 
-OUTPUTS, HEADS = ("last", "sequence"), ("dense", "mulaw")
-
-
-def _check(name: str, value: str, options: tuple[str, ...]) -> None:
-    if value not in options:
-        raise ValueError(f"unknown {name} {value!r}; valid: {', '.join(options)}")
-
-
-def _check_like(x: Tensor, weight: Tensor, name: str) -> None:
-    """Raise unless ``x`` (B, T, C) is non-empty and has the channels, dtype (any float
-    under autocast) and device of the first convolution's ``weight`` (C_out, C, K)."""
-    if x.dim() != 3 or x.shape[0] < 1 or x.shape[1] < 1:
-        raise ValueError(f"{name} must be a non-empty (B, T, C), got shape {tuple(x.shape)}")
-    if x.shape[2] != weight.shape[1]:
-        raise ValueError(f"{name} has {x.shape[2]} channels, expected {weight.shape[1]}")
-    autocast = x.is_floating_point() and torch.is_autocast_enabled(x.device.type)
-    if x.dtype != weight.dtype and not autocast:
-        raise ValueError(f"{name} dtype ({x.dtype}) does not match weight dtype ({weight.dtype})")
-    if x.device != weight.device:
-        raise ValueError(f"{name} is on {x.device} but the weights are on {weight.device}")
+HEADS = ("dense", "mulaw")
 
 
 def dilations(blocks: int, layers_per_block: int) -> list[int]:
@@ -109,7 +91,7 @@ class _Generative(nn.Module):
                 f"generate needs a univariate history (B, T>=1, 1), got {tuple(history.shape)}")
         if steps < 1:
             raise ValueError(f"steps must be >= 1, got {steps}")
-        _check_like(history, next(self.parameters()), "history")
+        check_input(history, next(self.parameters()), "history")
         if not temperature > 0:
             raise ValueError(f"temperature must be positive, got {temperature}")
         queues: list[ConvQueue] = []
@@ -134,7 +116,8 @@ class _Generative(nn.Module):
                             uniforms: Tensor | None, cuda_graph: bool) -> Tensor:
         """The model's own steps from ``out`` (B, out), the head's output at the last step."""
         if cuda_graph and out.is_cuda and self.head == "dense" and steps > 1:
-            return self._graphed(out[:, :1], state, steps)
+            spans = [m.span for m in self.modules() if isinstance(m, Conv1d)]
+            return graphed(self._step, out[:, :1], state, steps, spans)
         values = []
         for i in range(steps):
             if self.head == "mulaw":
@@ -148,35 +131,6 @@ class _Generative(nn.Module):
 
     def _state(self, queues: list[ConvQueue]):
         return queues
-
-    def _period(self, x: Tensor, state, n: int) -> tuple[Tensor, Tensor]:
-        """``n`` fed-back steps of the dense head from the value ``x`` (B, 1): (B, n), last."""
-        values = []
-        for _ in range(n):
-            x = self._step(x, state)[:, :1]
-            values.append(x)
-        return torch.cat(values, dim=1), x
-
-    def _graphed(self, x: Tensor, state, steps: int) -> Tensor:
-        """Generation with the per-sample steps captured once as a CUDA graph and replayed,
-        so kernel launches stop dominating. Each queue's ring slot is baked into the graph,
-        so one graph spans a whole period of slots: the lcm of the queue sizes (512 for
-        dilations up to 512), which keeps every replay's slots right."""
-        period = math.lcm(*(m.span or 1 for m in self.modules() if isinstance(m, Conv1d)))
-        side = torch.cuda.Stream()
-        side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side):  # warm-up (cuBLAS, allocator): one real period
-            warm, nxt = self._period(x, state, period)
-        torch.cuda.current_stream().wait_stream(side)
-        chunks, static_x = [x, warm], nxt.clone()
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):  # records only; queue positions advance by a period
-            static_values, static_next = self._period(static_x, state, period)
-        while sum(c.shape[1] for c in chunks) < steps:
-            graph.replay()
-            chunks.append(static_values.clone())
-            static_x.copy_(static_next)
-        return torch.cat(chunks, dim=1)[:, :steps]
 
 
 class SimpleWaveNet(_Generative):
@@ -192,7 +146,7 @@ class SimpleWaveNet(_Generative):
                  dilations: Sequence[int] = (1, 2, 4, 8), kernel_size: int = 2, horizon: int = 10,
                  output: str = "sequence"):
         super().__init__()
-        _check("output", output, OUTPUTS)
+        check_choice("output", output, OUTPUTS)
         sizes = [input_size] + [filters] * len(dilations)
         self.convs = nn.ModuleList(
             Conv1d(a, b, kernel_size, dilation=d)
@@ -202,7 +156,7 @@ class SimpleWaveNet(_Generative):
 
     def _run(self, x: Tensor, queues: list | None = None) -> Tensor:
         if queues is None:
-            _check_like(x, self.convs[0].weight, "input")
+            check_input(x, self.convs[0].weight, "input")
             h = select("conv_stack", self.backend, self.convs, x).run(self.convs, x)  # (T, B, C)
             return self.head_layer(h).transpose(0, 1)  # (B, T, out)
         x = x.transpose(0, 1)  # time major (T, B, C): each causal conv is a few matmuls
@@ -237,8 +191,8 @@ class WaveNet(_Generative):
                  layers_per_block: int = 10, kernel_size: int = 2, horizon: int = 1,
                  output: str = "sequence", head: str = "dense", quantization: int = 256):
         super().__init__()
-        _check("output", output, OUTPUTS)
-        _check("head", head, HEADS)
+        check_choice("output", output, OUTPUTS)
+        check_choice("head", head, HEADS)
         self.input_conv = Conv1d(input_size, channels, kernel_size)
         self.layers = nn.ModuleList(
             ResidualLayer(channels, channels, kernel_size, d)
@@ -251,7 +205,7 @@ class WaveNet(_Generative):
     def _run(self, x: Tensor, queues: list | None = None) -> Tensor:
         if queues is None and self.input_conv.backend != "torch":
             return self._run_fast(x)
-        _check_like(x, self.input_conv.weight, "input")
+        check_input(x, self.input_conv.weight, "input")
         if queues is not None:
             queues.append(ConvQueue(self.input_conv, x))
         x = x.transpose(0, 1)  # time major (T, B, C): each causal conv is a few matmuls
@@ -266,15 +220,15 @@ class WaveNet(_Generative):
     def _run_fast(self, x: Tensor) -> Tensor:
         """``_run`` without queues: time major, the stack by the selected implementation of
         "wavenet_stack" (the reference sums the skips in place, see ``nn.wavenet``)."""
-        _check_like(x, self.input_conv.weight, "input")
+        check_input(x, self.input_conv.weight, "input")
         h = self.input_conv(x.transpose(0, 1), time_major=True)  # (T, B, C)
         skips = select("wavenet_stack", self.backend, self.layers, h).run(self.layers, h)
         return self.post(skips).transpose(0, 1)  # (T, B, S) -> (B, T, out)
 
-    def _state(self, queues: list[ConvQueue]) -> _Stream:
-        return _Stream(self, queues)
+    def _state(self, queues: list[ConvQueue]) -> Stream:
+        return Stream(self.layers, queues)
 
-    def _step(self, x_t: Tensor, state: _Stream) -> Tensor:
+    def _step(self, x_t: Tensor, state: Stream) -> Tensor:
         h, gated = state.input(x_t), []  # (B, R)
         for queue, res_weight, res_bias in state.layers:
             f, g = queue(h).chunk(2, dim=-1)
@@ -283,18 +237,3 @@ class WaveNet(_Generative):
             h = torch.addmm(res_bias, a, res_weight).add_(h)  # residual
         # the skips of every layer in one matmul: sum_l a_l W_l = [a_1 .. a_L] [W_1; ..; W_L]
         return self.post(torch.addmm(state.skip_bias, torch.cat(gated, -1), state.skip_weight))
-
-
-class _Stream:
-    """A WaveNet's streaming state: its queues plus weights laid out for the per-sample step
-    (transposed for addmm; each layer's 1x1 split into residual and skip, the skips stacked)
-    so a step costs few small ops: at batch 1 the step is bound by per-op overhead."""
-
-    def __init__(self, model: WaveNet, queues: list[ConvQueue]):
-        r = model.layers[0].channels
-        self.input = queues[0]
-        weights = [(layer.out.weight.detach(), layer.out.bias.detach()) for layer in model.layers]
-        self.layers = [(q, w[:r].t().contiguous(), b[:r])
-                       for q, (w, b) in zip(queues[1:], weights, strict=True)]
-        self.skip_weight = torch.cat([w[r:].t() for w, _ in weights]).contiguous()  # (L*R, S)
-        self.skip_bias = torch.stack([b[r:] for _, b in weights]).sum(0)

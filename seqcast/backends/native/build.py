@@ -94,31 +94,40 @@ def _compile(cc: str, flags: list[str], target: Path) -> str | None:
         tmp.unlink(missing_ok=True)
 
 
+def _source() -> bytes:
+    return b"".join(p.read_bytes() for p in (*_HEADERS, *_SOURCES))
+
+
+def target(cc: str, flags: list[str], source: bytes) -> Path:
+    """Where the library built from ``source`` by ``cc`` with ``flags`` is cached."""
+    key = hashlib.sha256(source + cc.encode() + " ".join(flags).encode() + _cpu_tag().encode())
+    return cache_dir() / f"native-{key.hexdigest()[:16]}.so"
+
+
 def _build(cc: str, flags: list[str], source: bytes) -> Path:
     """The cached library for ``flags``, built under a lock if need be; raises
     ``NativeUnavailable`` with the reason when there is none."""
-    key = hashlib.sha256(source + cc.encode() + " ".join(flags).encode() + _cpu_tag().encode())
-    folder = cache_dir()
-    target = folder / f"native-{key.hexdigest()[:16]}.so"
-    failed = target.with_suffix(".failed")
-    if target.exists():
-        return target
+    target_ = target(cc, flags, source)
+    folder = target_.parent
+    failed = target_.with_suffix(".failed")
+    if target_.exists():
+        return target_
     if failed.exists():
         raise NativeUnavailable(f"{failed.read_text().strip()} (recorded in {failed})")
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        lock = open(target.with_suffix(".lock"), "a")  # noqa: SIM115 (held across the build)
+        lock = open(target_.with_suffix(".lock"), "a")  # noqa: SIM115 (held across the build)
     except OSError as exc:
         raise NativeUnavailable(f"cache folder {folder} is not writable: {exc.strerror}") from None
     with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # others wait here, then find the library built
-        if target.exists():
-            return target
+        if target_.exists():
+            return target_
         if failed.exists():
             raise NativeUnavailable(f"{failed.read_text().strip()} (recorded in {failed})")
-        reason = _compile(cc, flags, target)
+        reason = _compile(cc, flags, target_)
         if reason is None:
-            return target
+            return target_
         try:
             failed.write_text(reason + "\n")
         except OSError:
@@ -147,7 +156,7 @@ def _library() -> ctypes.CDLL:
     cc = _compiler()
     if cc is None:
         raise NativeUnavailable("no C compiler found (set CC)")
-    source = b"".join(p.read_bytes() for p in (*_HEADERS, *_SOURCES))
+    source = _source()
     reasons = []
     for flags in _FLAGS:  # the widest vectors first
         try:
@@ -168,8 +177,9 @@ def library() -> ctypes.CDLL | None:
     except NativeUnavailable as exc:
         if mode == "1":
             raise
-        warnings.warn(f"seqcast's C kernels are off, PyTorch paths run instead: {exc}",
-                      RuntimeWarning, stacklevel=2)
+        # one line, whoever called first: no source line under it
+        warnings.warn_explicit(f"seqcast's C kernels are off, PyTorch paths run instead: {exc}",
+                               RuntimeWarning, "seqcast", 0)
         return None
 
 

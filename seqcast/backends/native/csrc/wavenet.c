@@ -119,7 +119,11 @@ static int wavenet_backward_(const wavenet_ *m, const float *R dy, strides3 dys,
         }
         for (int r = 0; r < 2 * R_; ++r) memset(dz + (size_t)r * (N + P) + N, 0, sizeof(float) * P);
         /* weight and bias gradients of the 1x1: [dh_out; dS] a^T */
-        gram_(dw_out[l], R_, 1, dh_out, N, R_, a, N, R_, nv, 0);
+        if (l == L - 1) /* no gradient reaches the last residual: zero, as autograd's (not 0 a,
+                           which is NaN where a is) */
+            memset(dw_out[l], 0, sizeof(float) * R_ * R_);
+        else
+            gram_(dw_out[l], R_, 1, dh_out, N, R_, a, N, R_, nv, 0);
         gram_(dw_out[l] + (size_t)R_ * R_, R_, 1, dS, N, S, a, N, R_, nv, 0);
         row_sums_(db_out[l], dh_out, N, R_, nv);
         memcpy(db_out[l] + R_, skip_bias_grad, sizeof(float) * S);
