@@ -41,7 +41,7 @@ def _kernel_reason(layer, x, mask, table, what: str) -> str | None:
 
 def _native_reason(layer, x, state, mask) -> str | None:
     why = _kernel_reason(layer, x, mask, _NATIVE, "C")
-    if why is None and (x.device.type != "cpu" or x.shape[0] == 0):
+    if why is None and (not x.is_cpu or x.shape[0] == 0):
         why = "the C kernels run non-empty batches on the CPU"
     if why is None and (x.dtype != torch.float32 or layer.cell.weight_hh.dtype != torch.float32):
         why = "the C kernels are float32"

@@ -40,6 +40,7 @@ class Implementation:
 
 _REFERENCE: dict[str, Implementation] = {}  # op -> the layer's own code
 _FAST: dict[str, list[Implementation]] = {}  # op -> the backends', in order of preference
+_ORDER: dict[str, tuple[Implementation, ...]] = {}  # op -> both, made once (select is per call)
 _loaded = False
 
 
@@ -47,21 +48,26 @@ def reference(op: str, name: str, run: Callable[..., Any]) -> Implementation:
     """Declare ``run`` the reference implementation of ``op`` (it runs any input)."""
     impl = Implementation(name, lambda *args: None, run)
     _REFERENCE[op] = impl
+    _ORDER.clear()
     return impl
 
 
 def install(op: str, implementations: list[Implementation]) -> None:
     """Put the fast implementations of ``op``, best first, in front of its reference."""
     _FAST[op] = list(implementations)
+    _ORDER.clear()
 
 
-def implementations(op: str) -> list[Implementation]:
+def implementations(op: str) -> tuple[Implementation, ...]:
     """Every implementation of ``op`` in order of preference, the reference last."""
-    global _loaded
-    if not _loaded:
-        _loaded = True
-        importlib.import_module("seqcast.backends")  # installs the fast implementations
-    return [*_FAST.get(op, []), _REFERENCE[op]]
+    order = _ORDER.get(op)
+    if order is None:
+        global _loaded
+        if not _loaded:
+            _loaded = True
+            importlib.import_module("seqcast.backends")  # installs the fast implementations
+        order = _ORDER[op] = (*_FAST.get(op, []), _REFERENCE[op])
+    return order
 
 
 def names(op: str) -> list[str]:
@@ -73,7 +79,9 @@ def select(op: str, backend: str, *args) -> Implementation:
     the one named, which must be able to (``BackendUnavailable`` says why not)."""
     impls = implementations(op)
     if backend == "auto":
-        return next(impl for impl in impls if impl.reason(*args) is None)
+        for impl in impls:
+            if impl.reason(*args) is None:
+                return impl
     for impl in impls:
         if impl.name == backend:
             why = impl.reason(*args)

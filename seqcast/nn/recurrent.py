@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from .cells import State
-from .dispatch import reference, select
+from .dispatch import available, reference, select
 
 
 def _check_rate(name: str, p: float) -> float:
@@ -76,6 +76,13 @@ class Recurrent(nn.Module):
         impl = select("recurrent", self.backend, self, x, state, mask)
         outputs, state = impl.run(self, x, state, mask)
         return (outputs if self.return_sequences else outputs[:, -1]), state
+
+    def backends(self, x: Tensor, state: State | None = None) -> list[str]:
+        """The implementations that can run ``x`` (and ``state``) here, best first: "auto"
+        takes the first. Example: ``['native', 'script', 'torch', 'loop', 'python']``."""
+        check_inputs(self.cell, x, state)
+        dropout = self.training and self.recurrent_dropout > 0  # only step loops apply it
+        return available("recurrent", self, x, state, x.new_ones(1) if dropout else None)
 
     def plain_backend(self) -> str:
         """What plain PyTorch code runs for this layer: torch's fused kernel where torch has
@@ -179,12 +186,11 @@ def check_inputs(cell: nn.Module, x: Tensor, state) -> None:
         raise ValueError("Expected sequence length to be larger than 0 in RNN")
     weight = getattr(cell, "weight_hh", None)
     if isinstance(weight, Tensor):
-        autocast = x.is_floating_point() and torch.is_autocast_enabled(x.device.type)
-        if x.dtype != weight.dtype and not autocast:
+        if x.dtype != weight.dtype and not _autocast(x):
             raise ValueError(
                 f"Recurrent input dtype ({x.dtype}) does not match weight dtype ({weight.dtype}). "
                 f"Convert input: input.to({weight.dtype}), or convert model: model.to({x.dtype})")
-        if x.device != weight.device:
+        if not (x.is_cpu and weight.is_cpu) and x.device != weight.device:
             raise ValueError("Input and parameter tensors are not at the same device, found "
                              f"input tensor at {x.device} and parameter tensor at {weight.device}")
     if state is None:
@@ -200,11 +206,16 @@ def check_inputs(cell: nn.Module, x: Tensor, state) -> None:
         if not isinstance(s, Tensor) or tuple(s.shape) != want:
             got = list(s.shape) if isinstance(s, Tensor) else type(s).__name__
             raise ValueError(f"Expected {name} size {want}, got {got}")
-        if s.dtype != x.dtype and not torch.is_autocast_enabled(x.device.type):
+        if s.dtype != x.dtype and not _autocast(x):
             raise ValueError(f"{name} dtype ({s.dtype}) does not match input dtype ({x.dtype})")
-        if s.device != x.device:
+        if not (s.is_cpu and x.is_cpu) and s.device != x.device:
             raise ValueError("Input and hidden tensors are not at the same device, found input "
                              f"tensor at {x.device} and hidden tensor at {s.device}")
+
+
+def _autocast(x: Tensor) -> bool:
+    """Whether autocast may have changed x's dtype (then any float dtype is accepted)."""
+    return x.is_floating_point() and torch.is_autocast_enabled(x.device.type)
 
 
 def _mask(like: Tensor, rate: float) -> Tensor:

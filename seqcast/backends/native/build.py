@@ -185,6 +185,8 @@ def library() -> ctypes.CDLL | None:
 
 def unavailable_reason() -> str | None:
     """Why ``library()`` is None, for the strict selector; None when it loads."""
+    if library() is not None:
+        return None
     if os.environ.get("SEQCAST_NATIVE", "") == "0":
         return "turned off by SEQCAST_NATIVE=0"
-    return None if library() is not None else "the C kernels could not be built here (see the warning)"
+    return "the C kernels could not be built here (see the warning)"
