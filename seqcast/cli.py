@@ -176,6 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_export import add_parser as add_export
 
     add_export(sub)
+    from .cli_audio import add_parsers as add_audio_parsers
+
+    add_audio_parsers(sub)  # audio train, evaluate, generate
     return parser
 
 

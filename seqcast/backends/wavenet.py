@@ -11,6 +11,7 @@ it cannot run given inputs (the models' own code is the reference, last):
 from __future__ import annotations
 
 from ..nn.dispatch import Implementation
+from ..nn.mulaw import sample_mulaw
 from .native import wavenet as native
 from .triton import wavenet as triton_wavenet
 
@@ -29,12 +30,16 @@ def _convs_native(convs, x):
 
 
 def _generation_reason(g) -> str | None:
-    if g.head != "dense":
-        return "the C generation feeds back the dense head's value only"
+    if g.head == "mulaw" and g.uniforms is None:
+        return "the C generation of the mu-law head needs its uniform draws"
     return native.generation_reason(g.input_conv, g.layers, list(g.post), g.first)
 
 
 def _generate_native(g):
+    if g.head == "mulaw":  # the first value is drawn here, the rest in C from the same stream
+        first = sample_mulaw(g.first, g.uniforms[:, :1], g.temperature)
+        return native.generate(g.input_conv, g.layers, list(g.post), g.queues, first, g.steps,
+                               g.temperature, g.uniforms)
     return native.generate(g.input_conv, g.layers, list(g.post), g.queues, g.first[:, :1], g.steps)
 
 

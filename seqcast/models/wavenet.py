@@ -17,7 +17,7 @@ from torch import Tensor, nn
 from ..nn.conv import Alignment, Conv1d, ConvQueue, ResidualLayer, receptive_field, stack_alignment
 from ..nn.dense import dense
 from ..nn.dispatch import select
-from ..nn.mulaw import mu_law_decode
+from ..nn.mulaw import sample_mulaw
 from ..nn.wavenet import Generation
 from .checks import OUTPUTS, check_choice, check_input
 from .wavenet_stream import Stream, graphed
@@ -69,7 +69,9 @@ class _Generative(nn.Module):
         """Continue ``history`` (B, T, 1) by ``steps`` values, feeding each back as input.
 
         The dense head feeds back its first output (the next value); the mu-law head samples
-        a class from softmax(logits / temperature) and feeds back its decoded value. How the
+        a class from softmax(logits / temperature) at a uniform draw from ``generator``
+        (``seqcast.nn.mulaw.sample_mulaw``) and feeds back its decoded value; the C kernels
+        draw the same classes from the same uniforms. How the
         full WaveNet's steps run is chosen among the implementations of "wavenet_generate"
         (``backend``: "auto", "triton", "native" or "python"; see seqcast.backends): one
         persistent Triton kernel on a GPU with TF32 allowed
@@ -90,23 +92,28 @@ class _Generative(nn.Module):
         if steps < 1:
             raise ValueError(f"steps must be >= 1, got {steps}")
         check_input(history, next(self.parameters()), "history")
+        if not temperature > 0:
+            raise ValueError(f"temperature must be positive, got {temperature}")
         queues: list[ConvQueue] = []
         out = self._run(history, queues)[:, -1]  # (B, out): the forecast made at the last step
         state = self._state(queues)
+        uniforms = None
+        if self.head == "mulaw":  # one draw per value, so every path samples the same classes
+            uniforms = torch.rand(out.shape[0], steps, generator=generator, device=out.device)
 
         def steps_of_the_model() -> Tensor:
-            return self._reference_generate(out, state, steps, temperature, generator, cuda_graph)
+            return self._reference_generate(out, state, steps, temperature, uniforms, cuda_graph)
 
         if not isinstance(self, WaveNet):
             return steps_of_the_model()
         if backend == "auto" and not fused and history.is_cuda:
             backend = "python"  # the Triton kernel is the only fast path on a GPU
         g = Generation(self.input_conv, self.layers, self.post, self.head, queues, out, steps,
-                       steps_of_the_model)
+                       steps_of_the_model, temperature, uniforms)
         return select("wavenet_generate", backend, g).run(g)
 
     def _reference_generate(self, out: Tensor, state, steps: int, temperature: float,
-                            generator: torch.Generator | None, cuda_graph: bool) -> Tensor:
+                            uniforms: Tensor | None, cuda_graph: bool) -> Tensor:
         """The model's own steps from ``out`` (B, out), the head's output at the last step."""
         if cuda_graph and out.is_cuda and self.head == "dense" and steps > 1:
             spans = [m.span for m in self.modules() if isinstance(m, Conv1d)]
@@ -114,8 +121,7 @@ class _Generative(nn.Module):
         values = []
         for i in range(steps):
             if self.head == "mulaw":
-                probs = F.softmax(out / temperature, dim=-1)
-                nxt = mu_law_decode(torch.multinomial(probs, 1, generator=generator), out.shape[-1])
+                nxt = sample_mulaw(out, uniforms[:, i:i + 1], temperature)
             else:
                 nxt = out[:, :1]  # (B, 1)
             values.append(nxt)

@@ -50,6 +50,9 @@ class Generation:
         first: (B, out) the head's output at the last step of the history.
         steps: how many values to return, the first included.
         reference: the model's own step loop, ``() -> (B, steps)``.
+        temperature: the mu-law head's softmax temperature.
+        uniforms: (B, steps) the mu-law head's draws in [0, 1), column i for value i
+            (``seqcast.nn.mulaw.sample_mulaw``); None for the dense head.
     """
 
     input_conv: Conv1d
@@ -60,6 +63,8 @@ class Generation:
     first: Tensor
     steps: int
     reference: Callable[[], Tensor]
+    temperature: float = 1.0
+    uniforms: Tensor | None = None
 
 
 reference("wavenet_stack", "python", residual_stack)

@@ -30,9 +30,11 @@ class Cell(enum.IntEnum):
 
 
 class Head(enum.IntEnum):
-    """What generation feeds back: ``DENSE``, the first output of a regression head."""
+    """What generation feeds back: ``DENSE``, the first output of a regression head;
+    ``MULAW``, the amplitude of a class drawn from the head's logits."""
 
     DENSE = 0
+    MULAW = 1
 
 
 def _fields(spec: str, kinds: dict) -> list[tuple[str, object]]:
@@ -84,7 +86,7 @@ class WavenetGenerate(ctypes.Structure):
     _fields_ = _fields(
         "L:i C:i S:i K:i dilations:pi input_dilation:i B:i steps:i t0:i w_in:p b_in:p q_in:p "
         "w_conv:pp b_conv:pp w_out:pp b_out:pp queues:pp head:i hidden:i outputs:i w1:p b1:p "
-        "w2:p b2:p values:p", _K)
+        "w2:p b2:p values:p temperature:f uniforms:p table:p", _K)
 
 
 # entry point -> its struct, in seqcast_struct_size's order

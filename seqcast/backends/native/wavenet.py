@@ -18,6 +18,7 @@ import torch
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
+from ...nn.mulaw import mu_law_decode
 from .build import library
 from .structs import (
     ConvsBackward,
@@ -222,13 +223,29 @@ def generation_reason(input_conv, layers, head, first: Tensor) -> str | None:
 
 
 @torch.no_grad()
-def generate(input_conv, layers, head, queues, first: Tensor, steps: int) -> Tensor:
-    """``steps`` fed-back values (B, steps) from the dense head's forecast ``first`` (B, 1)
-    at the end of the history; ``queues`` are the ``ConvQueue``s of ``input_conv`` and of
-    each layer after the history, advanced in place."""
+def generate(input_conv, layers, head, queues, first: Tensor, steps: int,
+             temperature: float = 1.0, uniforms: Tensor | None = None) -> Tensor:
+    """``steps`` fed-back values (B, steps) from ``first`` (B, 1), the value that follows the
+    history; ``queues`` are the ``ConvQueue``s of ``input_conv`` and of each layer after the
+    history, advanced in place.
+
+    Without ``uniforms`` the head is a dense head whose first output is fed back. With
+    ``uniforms`` (B, steps) it is a mu-law head: value i is the amplitude of the class drawn
+    from softmax(logits / temperature) at uniforms[:, i] (``seqcast.nn.mulaw.sample_mulaw``;
+    column 0 drew ``first``)."""
     reason = generation_reason(input_conv, layers, head, first)
     if reason is not None:
         raise ValueError(reason)
+    mulaw, outputs = uniforms is not None, head[3].out_features
+    if mulaw:
+        if (tuple(uniforms.shape) != (first.shape[0], steps) or uniforms.dtype != torch.float32
+                or uniforms.device.type != "cpu"):
+            raise ValueError(f"uniforms must be ({first.shape[0]}, {steps}) float32 on the CPU, "
+                             f"got {tuple(uniforms.shape)} {uniforms.dtype} on {uniforms.device}")
+        if not temperature > 0:
+            raise ValueError(f"temperature must be positive, got {temperature}")
+        uniforms = uniforms.contiguous()
+    table = mu_law_decode(torch.arange(outputs), outputs)  # (O,) each class's amplitude
     if first.dim() != 2 or first.shape[1] != 1 or len(queues) != len(layers) + 1:
         raise ValueError("generate needs first (B, 1) and one queue per convolution")
     B, C = first.shape[0], layers[0].channels
@@ -255,9 +272,11 @@ def generate(input_conv, layers, head, queues, first: Tensor, steps: int) -> Ten
         dilations=int64s([layer.conv.dilation for layer in layers]),
         input_dilation=input_conv.dilation, B=B, steps=steps, t0=queues[0].t,
         w_in=w_in.data_ptr(), b_in=b_in.data_ptr(), q_in=ptr(buffers[0]), w_conv=arrays[0],
-        b_conv=arrays[1], w_out=arrays[2], b_out=arrays[3], queues=arrays[4], head=Head.DENSE,
-        hidden=lin1.out_features, outputs=lin2.out_features, w1=w1.data_ptr(), b1=b1.data_ptr(),
-        w2=w2.data_ptr(), b2=b2.data_ptr(), values=values.data_ptr())
+        b_conv=arrays[1], w_out=arrays[2], b_out=arrays[3], queues=arrays[4],
+        head=Head.MULAW if mulaw else Head.DENSE, hidden=lin1.out_features,
+        outputs=lin2.out_features, w1=w1.data_ptr(), b1=b1.data_ptr(), w2=w2.data_ptr(),
+        b2=b2.data_ptr(), values=values.data_ptr(), temperature=float(temperature),
+        uniforms=ptr(uniforms), table=table.data_ptr() if mulaw else None)
     _status(library().seqcast_wavenet_generate(args), "WaveNet generation")
     for q in queues:
         q.t += steps - 1

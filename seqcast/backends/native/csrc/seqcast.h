@@ -20,8 +20,9 @@ enum seqcast_cell {
     SEQCAST_PEEPHOLE_LSTM = 4, /* the LSTM with w_ch */
 };
 
-/* What generation feeds back from the head's output: the first value (dense regression) */
-enum seqcast_head { SEQCAST_HEAD_DENSE = 0 };
+/* What generation feeds back from the head's output: the first value (dense regression),
+   or the amplitude of a class drawn from its logits (mu-law) */
+enum seqcast_head { SEQCAST_HEAD_DENSE = 0, SEQCAST_HEAD_MULAW = 1 };
 
 /* One recurrent layer over T steps. Training when xh is given: then act (and cs for the
    LSTMs) are kept for the backward pass and hs is NULL; otherwise the outputs go to hs. */
@@ -136,6 +137,9 @@ typedef struct {
     const float *w1, *b1;        /* (H1, S), (H1) */
     const float *w2, *b2;        /* (O, H1), (O) */
     float *values;               /* (B, steps) */
+    double temperature;          /* SEQCAST_HEAD_MULAW: softmax(logits / temperature) */
+    const float *uniforms;       /* SEQCAST_HEAD_MULAW: (B, steps) draws in [0, 1) */
+    const float *table;          /* SEQCAST_HEAD_MULAW: (O) each class's amplitude */
 } seqcast_wavenet_generate_args;
 
 int seqcast_lanes(void);

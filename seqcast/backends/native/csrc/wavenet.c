@@ -330,7 +330,7 @@ int seqcast_convs_backward(const seqcast_convs_backward_args *a) {
 
 /* ---- WaveNet generation: one sample at a time, from ring buffers -------------------------
 
-   The per-sample steps of a full WaveNet with the dense head (Paine et al. 2016's cached
+   The per-sample steps of a full WaveNet, either head (Paine et al. 2016's cached
    queues): each causal convolution keeps its last (Kt - 1) d inputs in a ring buffer (B,
    size, C), the input of step s at slot s % size, as seqcast's ConvQueue does; a step
    reads its taps from there and pushes its input. The output's first value is fed back as
@@ -377,11 +377,30 @@ static void pack_b_(float *R out, const float *R b, int n, int split, int at) {
    zero slots the queue starts with) */
 static inline size_t slot_(long long s, int size) { return (size_t)(((s % size) + size) % size); }
 
+/* The class drawn from softmax(y / temperature) over n logits at the uniform u in [0, 1):
+   the first class whose cumulative probability exceeds u (the last class if rounding leaves
+   u above them all), in the order of operations of the eager steps (softmax, then
+   searchsorted over its cumulative sum), so both draw the same class from the same u.
+   e: scratch of n floats padded to whole vectors. */
+static int sample_class_(const float *R y, float *R e, int n, float temperature, float u) {
+    float m = y[0] / temperature, sum = 0.0f, cum = 0.0f;
+    for (int k = 1; k < n; ++k) m = y[k] / temperature > m ? y[k] / temperature : m;
+    for (int v = 0; v < n; v += LANES) V(e + v) = exp_(V(y + v) / temperature - m);
+    for (int k = 0; k < n; ++k) sum += e[k];
+    for (int k = 0; k < n; ++k) {
+        cum += e[k] / sum;
+        if (cum > u) return k;
+    }
+    return n - 1;
+}
+
 /* Continue B streams by steps - 1 samples after values[b][0] (the forecast made at the end
    of the history, step t0 = history length). q_in and queues[l] are the ring buffers of
    the input convolution (C_in = 1) and of each layer's convolution (B, (Kt - 1) d, R),
    updated in place. The head: ReLU, w1 (H1, S) + b1, ReLU, w2 (O, H1) + b2; what is fed
-   back depends on a->head (SEQCAST_HEAD_DENSE: its first output). values (B, steps). */
+   back depends on a->head: SEQCAST_HEAD_DENSE its first output; SEQCAST_HEAD_MULAW the
+   amplitude table[k] of the class k drawn from its O logits at uniforms[b][i]
+   (sample_class_). values (B, steps). */
 static int generate_(const seqcast_wavenet_generate_args *a) {
     const int L = (int)a->L, R_ = (int)a->C, S = (int)a->S, Kt = (int)a->K;
     const int d_in = (int)a->input_dilation, B = (int)a->B, steps = (int)a->steps;
@@ -390,6 +409,7 @@ static int generate_(const seqcast_wavenet_generate_args *a) {
     const int64_t *dil = a->dilations;
     const float *R w_in = a->w_in, *R b_in = a->b_in, *R w1 = a->w1, *R b1 = a->b1;
     const float *R w2 = a->w2, *R b2 = a->b2;
+    const float temperature = (float)a->temperature;
     const float *const *w_conv = a->w_conv, *const *b_conv = a->b_conv;
     const float *const *w_out = a->w_out, *const *b_out = a->b_out;
     float *const *q = a->queues;
@@ -399,7 +419,7 @@ static int generate_(const seqcast_wavenet_generate_args *a) {
     const size_t n_conv = (size_t)Kt * R_ * Gp, n_out = (size_t)R_ * Mp;
     float *buf = alloc_((size_t)L * (n_conv + n_out + Gp + Mp) + (size_t)Kt * Rp + Rp +
                         (size_t)S * Hp + Hp + (size_t)H1 * Op + Op +
-                        (size_t)Kt * Rp + Gp + 3 * (size_t)Mp + Rp + Hp + Op);
+                        (size_t)Kt * Rp + Gp + 3 * (size_t)Mp + Rp + Hp + 2 * (size_t)Op);
     if (!buf) return 1;
     float *wc = buf, *wo = wc + (size_t)L * n_conv, *bc = wo + (size_t)L * n_out;
     float *bo = bc + (size_t)L * Gp, *wi = bo + (size_t)L * Mp, *bi = wi + (size_t)Kt * Rp;
@@ -469,7 +489,10 @@ static int generate_(const seqcast_wavenet_generate_args *a) {
             gemv_(y1, Hp, w1t, sb, S, b1p, 0);
             for (int v = 0; v < Hp; v += LANES) V(y1 + v) = relu_(V(y1 + v));
             gemv_(y, Op, w2t, y1, H1, b2p, 0);
-            values[(size_t)b * steps + i] = y[0]; /* SEQCAST_HEAD_DENSE */
+            values[(size_t)b * steps + i] =
+                a->head == SEQCAST_HEAD_MULAW
+                    ? a->table[sample_class_(y, y + Op, O, temperature, a->uniforms[(size_t)b * steps + i])]
+                    : y[0];
         }
     }
     free(hs);
@@ -480,7 +503,9 @@ static int generate_(const seqcast_wavenet_generate_args *a) {
 int seqcast_wavenet_generate(const seqcast_wavenet_generate_args *a) {
     if (!a || !SIZE_OK_(a->L) || !SIZE_OK_(a->C) || !SIZE_OK_(a->S) || !SIZE_OK_(a->K) ||
         !SIZE_OK_(a->B) || !SIZE_OK_(a->steps) || !SIZE_OK_(a->hidden) || !SIZE_OK_(a->outputs) ||
-        a->head != SEQCAST_HEAD_DENSE || a->input_dilation < 1 || a->t0 < 0 || !a->dilations ||
+        (a->head != SEQCAST_HEAD_DENSE && a->head != SEQCAST_HEAD_MULAW) ||
+        (a->head == SEQCAST_HEAD_MULAW && (!a->uniforms || !a->table || !(a->temperature > 0))) ||
+        a->input_dilation < 1 || a->t0 < 0 || !a->dilations ||
         !a->w_in || !a->b_in || (a->K > 1 && !a->q_in) || !a->w_conv || !a->b_conv || !a->w_out ||
         !a->b_out || !a->queues || !a->w1 || !a->b1 || !a->w2 || !a->b2 || !a->values)
         return SEQCAST_BAD_ARGUMENT;
