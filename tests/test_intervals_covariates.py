@@ -44,7 +44,7 @@ QUANTILES, NORMAL = (("quantiles", (0.1, 0.5, 0.9)),), (("likelihood", "normal")
 
 @pytest.mark.parametrize("strategy,model,heads,intervals,epochs", [
     ("direct", "linear", QUANTILES, "none", 40),
-    ("iterative", "gru", QUANTILES, "none", 40),
+    pytest.param("iterative", "gru", QUANTILES, "none", 40, marks=pytest.mark.slow),
     ("iterative", "gru", NORMAL, "none", 30),  # sample paths, each step's draw fed back
     ("direct", "linear", (), "conformal", 40),
 ])

@@ -40,6 +40,7 @@ class ConformalForecaster:
     transforms = property(lambda self: self.inner.transforms)
     min_history = property(lambda self: self.inner.min_history)
     covariate_scaler = property(lambda self: getattr(self.inner, "covariate_scaler", None))
+    info = property(lambda self: getattr(self.inner, "info", {}))  # an ensemble's search record
 
     def forecast_arrays(self, histories, ids, horizon: int | None = None, covariates=None):
         """Point forecasts (N, H) of the wrapped forecaster (``covariates``: one per history,
