@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from .config import STRATEGIES, DataConfig, ModelConfig, RunConfig, TrainConfig
 from .data.covariate_io import panel_covariates, training_covariates
-from .data.covariates import Covariates, CovariateScaler, check_covariates, uses_covariates
+from .data.covariates import Covariates, CovariateScaler, check_covariates
 from .data.io import Panel, check_length
 from .data.sliding import sliding_windows
 from .data.transforms import SeriesTransform, split_points
@@ -291,9 +291,6 @@ def fit_forecaster(panel: Panel, config: RunConfig, progress: bool | None = None
     if config.model.name == "auto":
         from .forecasting.auto import fit_auto
 
-        if uses_covariates(config.data):
-            raise ValueError("--model auto does not take covariates yet; name a model"
-                             " (e.g. --model gru) to train with covariates")
         return fit_auto(panel, config, search, progress)
     if search is not None and search.ensemble > 1:
         from .forecasting.ensemble import fit_seeds

@@ -76,3 +76,44 @@ def test_auto_conformal_intervals_cover_near_nominal_on_later_origins():
     # calibrated only inside the part before the first origin; scored on 2 x 40 later ones
     assert 0.7 <= result.models["auto"]["intervals"]["80"]["coverage"] <= 0.9
     assert result.search["chosen"]  # the search's record is kept around the calibration
+
+
+def _driven_panel():
+    from test_intervals_covariates import driven
+
+    from seqcast.data.io import from_frame
+
+    return from_frame(driven(n=200), "t", covariates=((), ("c",), ()))
+
+
+def test_auto_with_a_future_covariate_lets_networks_read_it(tmp_path):
+    from seqcast.pipeline import fit_forecaster
+    from seqcast.runs import save_run
+
+    panel = _driven_panel()
+    data = DataConfig(dataset="", task="forecast", horizon=4, future_covariates=("c",),
+                      intervals="conformal")
+    search = AutoConfig(budget=600, trials=2, epochs=20, families=("linear",), arima=False)
+    forecaster, history, metrics = fit_forecaster(panel, make_config("auto", data), search=search)
+    scores = {c["name"]: c["valid_mase"] for c in metrics["search"]["candidates"]}
+    blind = min(v for k, v in scores.items() if not k.startswith("linear"))  # ETS, ridge, naive
+    # y = 2 c + noise: only the networks read c, and they win by far
+    assert metrics["valid"]["mase_mean"] < 0.6 * blind
+    assert all(c["kind"] == "network" for c in metrics["search"]["chosen"])
+    save_run(tmp_path / "run", forecaster, history, metrics)
+    frame = load_run(tmp_path / "run").forecast(panel, levels=(80,))
+    assert len(frame) == 8 and (frame["lo-80"] < frame["hi-80"]).all()
+    np.testing.assert_allclose(frame["forecast"], forecaster.forecast(panel)["forecast"], rtol=1e-5)
+
+
+def test_seed_ensemble_with_a_future_covariate_is_calibrated_once(tmp_path):
+    from seqcast.pipeline import fit_forecaster
+
+    panel = _driven_panel()
+    data = DataConfig(dataset="", task="forecast", horizon=4, future_covariates=("c",),
+                      valid_frac=0.2, test_frac=0.2, intervals="conformal")
+    config = make_config("linear", data, 8, train={"epochs": 30, "patience": None})
+    forecaster, _, metrics = fit_forecaster(panel, config, search=AutoConfig(ensemble=2))
+    assert type(forecaster.inner).__name__ == "Ensemble"
+    assert metrics["test"]["mae_mean"] < 1.0  # the members read c at each origin
+    assert 0.65 <= metrics["test"]["intervals"]["80"]["coverage"] <= 0.95

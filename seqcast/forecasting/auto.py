@@ -8,7 +8,8 @@ exponential smoothing (ETS), ridge autoregressions over input windows and differ
 and networks whose family, window, differencing, scaling, size, learning rate, dropout and
 strategy Optuna's TPE sampler proposes (seeded; epochs of unpromising trials pruned by the
 median rule). The median of the best k <= ``ensemble`` candidates, k also chosen on the
-validation origins, is refitted on the whole panel.
+validation origins, is refitted on the whole panel. With covariates, the network candidates
+read them (each origin's, as a single network does); the others read the target only.
 
 The budget counts wall-clock seconds from the start of the search to the end of the refit.
 With ``trials`` set and a budget that is not reached, the search is reproducible exactly;
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import RunConfig
+from ..data.covariate_io import training_covariates
 from ..data.io import Panel, check_length
 from .candidates import Candidate, fit_candidate, forecasts, head_panel, mase, truth_and_scales
 from .classical import usable_kinds
@@ -111,6 +113,7 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
     origins = validation_origins(panel, H, search.folds, season, data.valid_frac)
     inner = head_panel(panel, {k: v[0] for k, v in origins.items()})
     truth, scales = truth_and_scales(panel, origins, H, season)
+    covs = training_covariates(panel, data, {s.id: (len(s), len(s)) for s in panel})[0]
     room = min(len(s) for s in inner)
     room = room - int(round(room * data.valid_frac)) - H - MIN_TRAIN_WINDOWS
     diffs = diff_choices(inner, season, data.valid_frac)
@@ -124,7 +127,7 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
         t0 = time.perf_counter()
         try:
             f = fit_candidate(inner, plain, c, search.seed + 42, on_epoch)
-            pred = forecasts(f, panel, origins, H)
+            pred = forecasts(f, panel, origins, H, covs)
         except (ValueError, RuntimeError, ArithmeticError) as e:  # a combination that fails
             pool.append({"candidate": c, "mase": float("inf"), "error": str(e)[:200]})
             return float("inf")
