@@ -98,6 +98,9 @@ def test_cli_run_with_covariates_forecasts_and_backtests_intervals(flags, tmp_pa
     frame = pd.read_csv(out)
     assert list(frame.columns) == ["id", "time", "forecast", "lo-80", "hi-80"]
     assert len(frame) == 2 * H and (frame["lo-80"] < frame["hi-80"]).all()
+    if "--quantiles" in flags:  # sample paths read each series' future covariate too
+        assert main(["forecast", str(run), "--samples", "5", "--output", str(out)]) == 0
+        assert len(pd.read_csv(out)) == 2 * 5 * H
     bt = tmp_path / "bt.json"
     past = tmp_path / "past.csv"
     pd.read_csv(data).dropna(subset=["y"]).to_csv(past, index=False)

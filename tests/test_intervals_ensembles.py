@@ -55,6 +55,7 @@ def test_ensemble_runs_give_intervals_through_forecast_metrics_and_backtest(flag
     frame = pd.read_csv(out)
     assert list(frame.columns) == ["id", "time", "forecast", "lo-80", "hi-80"] and len(frame) == 6
     assert (frame["lo-80"] <= frame["forecast"]).all() and (frame["forecast"] <= frame["hi-80"]).all()
+    assert main(["forecast", str(run), "--samples", "3"]) == 2  # one line: quantiles, not paths
     bt = tmp_path / "bt.json"
     assert main(["backtest", "--data", csv, *flags, "--folds", "2", "--level", "80",
                  "--baselines", "naive", "--json", str(bt)]) == 0

@@ -76,7 +76,8 @@ class ConformalForecaster:
         n = len(self.scores)
         return math.ceil((n + 1) * level / 100 - 1e-9) <= n
 
-    def forecast_samples(self, histories, ids, samples: int, horizon: int | None = None):
+    def forecast_samples(self, histories, ids, samples: int, horizon: int | None = None,
+                         covariates=None):
         raise ValueError("conformal intervals give quantiles, not sample paths;"
                          " train with --likelihood for --samples")
 

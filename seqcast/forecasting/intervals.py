@@ -122,9 +122,12 @@ def samples_frame(forecaster, panel, horizon: int | None, samples: int) -> pd.Da
 
     horizon = forecaster.config.data.horizon if horizon is None else horizon
     check_length(panel, forecaster.min_history, "input_len + differencing")
+    if not hasattr(forecaster, "forecast_samples"):
+        raise ValueError("this ensemble gives quantiles, not sample paths; use --level")
+    covs = panel_covariates_of(forecaster, panel, horizon)
     paths = forecaster.forecast_samples([s.values for s in panel], [s.id for s in panel],
-                                        samples, horizon,
-                                        panel_covariates_of(forecaster, panel, horizon))
+                                        samples, horizon, **({} if covs is None else
+                                                             {"covariates": covs}))
     frames = []
     for s, p in zip(panel, paths, strict=True):
         times = future_index(s.index, panel.freq, horizon)
