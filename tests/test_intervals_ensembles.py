@@ -49,6 +49,7 @@ def test_ensemble_runs_give_intervals_through_forecast_metrics_and_backtest(flag
     if conformal:  # one calibration around the ensemble's median forecast
         assert type(loaded).__name__ == "ConformalForecaster"
         assert type(loaded.inner).__name__ == "Ensemble"
+        assert not (run / "members" / "0" / "calibration.json").exists()  # members give points
     assert "80" in json.loads((run / "metrics.json").read_text())["valid"]["intervals"]
     out = tmp_path / "f.csv"
     assert main(["forecast", str(run), "--level", "80", "--output", str(out)]) == 0

@@ -111,9 +111,11 @@ def fit_seeds(panel: Panel, config: RunConfig, k: int, progress: bool | None = N
     from .conformal import calibrated
 
     members, first = [], None
+    points = dataclasses.replace(config.data, intervals="none")  # calibrated once, below
     for i in range(k):
         train = dataclasses.replace(config.train, seed=config.train.seed + i)
-        f, history, _ = fit_forecaster(panel, dataclasses.replace(config, train=train), progress)
+        f, history, _ = fit_forecaster(panel, dataclasses.replace(config, data=points, train=train),
+                                       progress)
         members.append(f)
         first = first or history
     ens = Ensemble(config, members, (), {"seeds": [config.train.seed + i for i in range(k)]})
