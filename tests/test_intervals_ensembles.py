@@ -37,7 +37,7 @@ AUTO = [*COMMON, "--model", "auto", "--budget", "3", "--ensemble", "2"]
 @pytest.mark.parametrize("flags,conformal", [
     ([*SEEDS, "--intervals", "conformal"], True),
     ([*SEEDS, "--quantiles", "0.1,0.5,0.9"], False),
-    ([*AUTO, "--intervals", "conformal"], True),
+    pytest.param([*AUTO, "--intervals", "conformal"], True, marks=pytest.mark.slow),
 ])
 def test_ensemble_runs_give_intervals_through_forecast_metrics_and_backtest(flags, conformal,
                                                                             tmp_path):
