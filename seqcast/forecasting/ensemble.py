@@ -129,11 +129,10 @@ def fit_seeds(panel: Panel, config: RunConfig, k: int, progress: bool | None = N
 def frame_of(forecaster, panel: Panel, horizon: int | None, levels=()) -> pd.DataFrame:
     """The forecast table of any forecaster: ``id,time,forecast`` and ``lo-L,hi-L`` per level."""
     from ..pipeline import future_index
+    from .intervals import panel_covariates_of
 
     horizon = forecaster.config.data.horizon if horizon is None else horizon
     check_length(panel, forecaster.min_history, "the model's input window and differencing")
-    from .intervals import panel_covariates_of
-
     histories, ids = [s.values for s in panel], [s.id for s in panel]
     covs = panel_covariates_of(forecaster, panel, horizon)
     pred = forecaster.forecast_arrays(histories, ids, horizon, covs)
