@@ -140,7 +140,7 @@ def backtest(
         from .forecasting.scores import distribution_scores
 
         result.models[name] = distribution_scores(
-            lambda q: forecaster.forecast_quantiles(histories(), ids, q, H), truth, scales,
+            lambda q: forecaster.forecast_quantiles(histories(), ids, q, H, at_origins), truth, scales,
             levels, crps_levels(forecaster))
     result.models[name] = {**_scores(pred, truth, scales, start), **result.models.get(name, {})}
 

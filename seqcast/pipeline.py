@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from .config import STRATEGIES, DataConfig, ModelConfig, RunConfig, TrainConfig
 from .data.covariate_io import panel_covariates, training_covariates
-from .data.covariates import Covariates, CovariateScaler, check_covariates, uses_covariates
+from .data.covariates import Covariates, CovariateScaler, check_covariates
 from .data.io import Panel, check_length
 from .data.sliding import sliding_windows
 from .data.transforms import SeriesTransform, split_points
@@ -159,9 +159,6 @@ class Forecaster:
                 f"horizon {horizon} exceeds the trained horizon {data.horizon};"
                 " retrain, or use --strategy iterative"
             )
-        if self.covariate_scaler is not None:
-            check_covariates(self.config.data, self.covariate_scaler, histories, covariates,
-                             max(horizon, 1 if data.strategy == "iterative" else data.horizon))
         with cpu_threads(self.config.train.num_threads):
             z = self._predict(histories, ids, horizon, covariates)
         tfs = [self._transform(i) for i in ids]
@@ -178,21 +175,30 @@ class Forecaster:
             raise ValueError(f"histories must have at least {self.min_history} steps")
         return x[:, :, None].astype(np.float32)  # (N, L, 1)
 
+    def network_inputs(self, histories, ids, horizon: int, covariates=None):
+        """The network's inputs after each history: x (N, L, C) (the transformed target and,
+        for a model that reads covariates, their channels) and ``ahead`` (N, horizon, C - 1),
+        the covariate channels of each step an iterative rollout feeds back (else ``None``)."""
+        data, cfg = self.config.data, self.config.model
+        x = self._inputs(histories, ids)
+        if self.covariate_scaler is None:
+            return x, None
+        check_covariates(data, self.covariate_scaler, histories, covariates,
+                         max(horizon, 1 if data.strategy == "iterative" else data.horizon))
+        extra = horizon if data.strategy == "iterative" else 0
+        window, ahead = self.covariate_scaler.windows(
+            covariates, [len(h) for h in histories], cfg.input_len, cfg.horizon, extra
+        )
+        return np.concatenate([x, window], axis=2), (ahead if extra else None)
+
     def _predict(self, histories, ids, horizon: int, covariates=None) -> np.ndarray:
         """Forecasts (N, horizon) in the transformed space (a head's per-step median)."""
         from .forecasting.intervals import has_head, head_rollout, param_quantiles
 
         data, cfg = self.config.data, self.config.model
-        x = self._inputs(histories, ids)
+        x, ahead = self.network_inputs(histories, ids, horizon, covariates)
         if has_head(cfg):  # the median of each step, fed back along the path if iterative
-            return param_quantiles(head_rollout(self, x, horizon), cfg, [0.5])[..., 0]
-        ahead = None
-        if self.covariate_scaler is not None:  # (N, L, C) in the window, (N, horizon, C) after
-            extra = horizon if data.strategy == "iterative" else 0
-            window, ahead = self.covariate_scaler.windows(
-                covariates, [len(h) for h in histories], cfg.input_len, cfg.horizon, extra
-            )
-            x = np.concatenate([x, window], axis=2)
+            return param_quantiles(head_rollout(self, x, horizon, ahead), cfg, [0.5])[..., 0]
         if data.strategy == "iterative":  # feed each forecast back, keeping a window of L steps
             z = rollout(self.model, x, horizon, window=cfg.input_len, ahead=ahead).numpy()
         else:
@@ -206,13 +212,14 @@ class Forecaster:
         """Quantiles (N, horizon, Q) on the original scale (``seqcast.forecasting.intervals``)."""
         from .forecasting.intervals import quantiles_of
 
-        return quantiles_of(self, histories, ids, quantiles, horizon)
+        return quantiles_of(self, histories, ids, quantiles, horizon, covariates)
 
-    def forecast_samples(self, histories, ids, samples: int, horizon: int | None = None):
+    def forecast_samples(self, histories, ids, samples: int, horizon: int | None = None,
+                         covariates=None):
         """Sample paths (N, samples, horizon) on the original scale."""
         from .forecasting.intervals import sample_paths
 
-        return sample_paths(self, histories, ids, samples, horizon)
+        return sample_paths(self, histories, ids, samples, horizon, covariates)
 
     def forecast(self, panel: Panel | pd.DataFrame, horizon: int | None = None, levels=()
                  ) -> pd.DataFrame:
@@ -284,10 +291,6 @@ def fit_forecaster(panel: Panel, config: RunConfig, progress: bool | None = None
     if config.model.name == "auto":
         from .forecasting.auto import fit_auto
 
-        if uses_covariates(config.data):
-            raise ValueError("--model auto does not take covariates yet; name a model"
-                             " (e.g. --model gru) to train with covariates")
-
         return fit_auto(panel, config, search, progress)
     if search is not None and search.ensemble > 1:
         from .forecasting.ensemble import fit_seeds
@@ -296,10 +299,6 @@ def fit_forecaster(panel: Panel, config: RunConfig, progress: bool | None = None
     data, L = config.data, config.model.input_len
     H = config.model.horizon
     span = sum(data.diff)
-    if uses_covariates(data) and (data.intervals != "none" or config.model.quantiles
-                                  or config.model.likelihood != "none"):
-        raise ValueError("intervals (--quantiles, --likelihood, --intervals) do not take"
-                         " covariates yet: train the interval model without covariates")
     check_length(panel, L + span + data.horizon + 1, "input_len + differencing + horizon + 1")
     targets = "seq2seq" if data.strategy == "seq2seq" else "direct"
     transforms, parts, splits = {}, {"train": [], "valid": []}, {}
@@ -348,7 +347,7 @@ def fit_forecaster(panel: Panel, config: RunConfig, progress: bool | None = None
     from .forecasting.conformal import calibrated
 
     # conformal intervals, if asked for, from the validation windows inside the training part
-    forecaster = calibrated(Forecaster(config, model, transforms, scaler), panel, splits)
+    forecaster = calibrated(Forecaster(config, model, transforms, scaler), panel, splits, covs)
     return forecaster, history, validation_scores(forecaster, panel, splits, covs)
 
 
@@ -379,7 +378,8 @@ def validation_scores(forecaster: Forecaster, panel: Panel, splits: dict, covs=N
                 out[part]["baselines"] = baseline_scores(forecaster, panel, splits)
     from .forecasting.scores import validation_distribution_scores
 
-    for part, scores in validation_distribution_scores(forecaster, panel, splits).items():
+    for part, scores in validation_distribution_scores(forecaster, panel, splits,
+                                                       covs=covs).items():
         out.setdefault(part, {}).update(scores)  # intervals and CRPS where the forecaster gives them
     return out
 

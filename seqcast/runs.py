@@ -36,11 +36,14 @@ def save_run(
     """
     from safetensors.torch import save_file
 
-    if hasattr(forecaster, "save"):  # an ensemble or a classical member: its own files
+    own = forecaster if hasattr(forecaster, "save") else getattr(forecaster, "inner", None)
+    if hasattr(own, "save"):  # an ensemble or a classical member (conformal or not): its files
         from .forecasting.ensemble import write_atomically
 
         def write(tmp: Path) -> None:
-            forecaster.save(tmp)
+            own.save(tmp)
+            if hasattr(forecaster, "calibration"):  # conformal intervals around the ensemble
+                _write_json(tmp / "calibration.json", forecaster.calibration())
             _write_json(tmp / "metrics.json", metrics)
             for name, fig in (figures or {}).items():
                 fig.savefig(tmp / name, dpi=100)
@@ -110,7 +113,10 @@ def load_run(path: str | Path):
         if (path / "ensemble.json").is_file():
             from .forecasting.ensemble import Ensemble
 
-            return Ensemble.load(path)
+            ensemble = Ensemble.load(path)
+            if (path / "calibration.json").is_file():  # calibrated on the ensemble's residuals
+                return _conformal(path, ensemble)
+            return ensemble
         if (path / "classical.json").is_file():
             from .forecasting.classical import ETSForecaster
 
@@ -133,16 +139,21 @@ def load_run(path: str | Path):
     transforms = {k: SeriesTransform.from_dict(v) for k, v in raw.items()}
     forecaster = Forecaster(config, model, transforms, scaler)
     if config.data.intervals == "conformal":
-        from .forecasting.conformal import ConformalForecaster
-
-        if not (path / "calibration.json").is_file():
-            raise ValueError(f"{path} has conformal intervals but no calibration.json")
-        try:
-            raw = json.loads((path / "calibration.json").read_text())
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}/calibration.json is not valid JSON: {exc}") from None
-        return ConformalForecaster.from_calibration(forecaster, raw)
+        return _conformal(path, forecaster)
     return forecaster
+
+
+def _conformal(path: Path, forecaster):
+    """``forecaster`` wrapped with the conformal calibration saved beside it."""
+    from .forecasting.conformal import ConformalForecaster
+
+    if not (path / "calibration.json").is_file():
+        raise ValueError(f"{path} has conformal intervals but no calibration.json")
+    try:
+        raw = json.loads((path / "calibration.json").read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}/calibration.json is not valid JSON: {exc}") from None
+    return ConformalForecaster.from_calibration(forecaster, raw)
 
 
 def export(run: str | Path, out: str | Path, format: str = "onnx", horizon: int | None = None

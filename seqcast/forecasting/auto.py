@@ -8,7 +8,8 @@ exponential smoothing (ETS), ridge autoregressions over input windows and differ
 and networks whose family, window, differencing, scaling, size, learning rate, dropout and
 strategy Optuna's TPE sampler proposes (seeded; epochs of unpromising trials pruned by the
 median rule). The median of the best k <= ``ensemble`` candidates, k also chosen on the
-validation origins, is refitted on the whole panel.
+validation origins, is refitted on the whole panel. With covariates, the network candidates
+read them (each origin's, as a single network does); the others read the target only.
 
 The budget counts wall-clock seconds from the start of the search to the end of the refit.
 With ``trials`` set and a budget that is not reached, the search is reproducible exactly;
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import RunConfig
+from ..data.covariate_io import training_covariates
 from ..data.io import Panel, check_length
 from .candidates import Candidate, fit_candidate, forecasts, head_panel, mase, truth_and_scales
 from .classical import usable_kinds
@@ -111,17 +113,21 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
     origins = validation_origins(panel, H, search.folds, season, data.valid_frac)
     inner = head_panel(panel, {k: v[0] for k, v in origins.items()})
     truth, scales = truth_and_scales(panel, origins, H, season)
+    covs = training_covariates(panel, data, {s.id: (len(s), len(s)) for s in panel})[0]
     room = min(len(s) for s in inner)
     room = room - int(round(room * data.valid_frac)) - H - MIN_TRAIN_WINDOWS
     diffs = diff_choices(inner, season, data.valid_frac)
     lens = input_lens(season, H, room - max(sum(d) for d in diffs))
     pool: list[dict] = []
 
+    plain = dataclasses.replace(data, intervals="none")  # members give points; the ensemble
+    # gets conformal intervals from its validation errors below
+
     def trial(c: Candidate, on_epoch=None) -> float:
         t0 = time.perf_counter()
         try:
-            f = fit_candidate(inner, data, c, search.seed + 42, on_epoch)
-            pred = forecasts(f, panel, origins, H)
+            f = fit_candidate(inner, plain, c, search.seed + 42, on_epoch)
+            pred = forecasts(f, panel, origins, H, covs)
         except (ValueError, RuntimeError, ArithmeticError) as e:  # a combination that fails
             pool.append({"candidate": c, "mase": float("inf"), "error": str(e)[:200]})
             return float("inf")
@@ -161,7 +167,7 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
         for k in range(seeds):
             if fitted and time.perf_counter() + entry["seconds"] > deadline:
                 break  # no time left for this member: the others carry the ensemble
-            fitted.append(fit_candidate(panel, data, c, search.seed + 42 + k))
+            fitted.append(fit_candidate(panel, plain, c, search.seed + 42 + k))
     info = {
         "chosen": [{"name": m["candidate"].name, "kind": m["candidate"].kind,
                     "params": m["candidate"].params, "valid_mase": m["mase"]} for m in members],
@@ -177,7 +183,31 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
     ensemble = Ensemble(dataclasses.replace(config, data=data), fitted, (), info)
     metrics = {"valid": {"mase_mean": weights_info[str(len(members))],
                          "origins": info["validation_origins"]}, "search": info}
+    if data.intervals == "conformal":
+        ensemble = _conformal(ensemble, members, truth, scales, panel, origins, metrics["valid"])
     return ensemble, History(), metrics
+
+
+def _conformal(ensemble, members, truth, scales, panel, origins, valid: dict):
+    """``ensemble`` with conformal intervals from the chosen members' median forecasts at the
+    validation origins (fitted before them, inside the training data); adds their in-sample
+    interval scores to ``valid``."""
+    from .conformal import ConformalForecaster
+    from .scores import distribution_scores
+
+    pred = np.median(np.stack([m["pred"] for m in members]), axis=0)  # (N, H)
+    rows = np.cumsum([0] + [len(origins[s.id]) for s in panel])[:-1]  # each series' first row
+    per_series = {s.id: float(scales[r]) for s, r in zip(panel, rows, strict=True)}
+    f = ConformalForecaster(ensemble, np.sort(np.abs(pred - truth) / scales[:, None], axis=0),
+                            per_series)
+
+    def quantiles(qs):  # (N, H, Q) around the validation forecasts, as forecast_quantiles is
+        return np.stack([pred + np.sign(q - 0.5) * scales[:, None] * f.radius(abs(2 * q - 1))
+                         for q in qs], axis=-1)
+
+    levels = [lv for lv in (80, 95) if f.gives(lv)]
+    valid.update(distribution_scores(quantiles, truth, scales, levels), in_sample=True)
+    return f
 
 
 def _choose(ranked, search, truth, scales, deadline, start):

@@ -51,9 +51,17 @@ class Candidate:
 
 
 def head_panel(panel: Panel, first: dict[str, int]) -> Panel:
-    """Each series cut before its ``first[id]`` step."""
-    return Panel(panel.source, panel.freq,
-                 tuple(Series(s.id, s.index[: first[s.id]], s.values[: first[s.id]]) for s in panel))
+    """Each series (and its covariates) cut before its ``first[id]`` step."""
+    return Panel(panel.source, panel.freq, tuple(
+        Series(s.id, s.index[: first[s.id]], s.values[: first[s.id]],
+               None if s.covariates is None else s.covariates.head(first[s.id], 0))
+        for s in panel))
+
+
+def without_covariates(data: DataConfig) -> DataConfig:
+    """``data`` naming no covariates: for the candidates that read the target only."""
+    return dataclasses.replace(data, past_covariates=(), future_covariates=(),
+                               static_covariates=(), calendar=(), future_path=None)
 
 
 def fit_candidate(panel: Panel, data: DataConfig, c: Candidate, seed: int = 42, on_epoch=None):
@@ -63,6 +71,8 @@ def fit_candidate(panel: Panel, data: DataConfig, c: Candidate, seed: int = 42, 
     from .ridge import fit_ridge
 
     p = c.params
+    if c.kind != "network":  # only the networks read covariates (ETS, ARIMA, ridge do not)
+        data = without_covariates(data)
     if c.kind == "arima":
         return ETSForecaster.fit(panel, make_config("naive", data, 1), "arima", p.get("orders"))
     if c.kind == "ets":
@@ -82,10 +92,15 @@ def fit_candidate(panel: Panel, data: DataConfig, c: Candidate, seed: int = 42, 
     return fit_forecaster(panel, cfg, progress=False, on_epoch=on_epoch)[0]
 
 
-def forecasts(forecaster, panel: Panel, origins: dict[str, list[int]], horizon: int):
-    """Forecasts (N, H) from every origin of every series, series by series."""
+def forecasts(forecaster, panel: Panel, origins: dict[str, list[int]], horizon: int,
+              covs: dict | None = None):
+    """Forecasts (N, H) from every origin of every series, series by series; ``covs`` maps
+    series id -> its ``Covariates`` over the whole series (read by a model trained on them)."""
     hist = [s.values[:o] for s in panel for o in origins[s.id]]
     ids = [s.id for s in panel for _ in origins[s.id]]
+    if covs and getattr(forecaster, "covariate_scaler", None) is not None:
+        at = [covs[s.id].head(o, horizon) for s in panel for o in origins[s.id]]
+        return forecaster.forecast_arrays(hist, ids, horizon, at)
     return forecaster.forecast_arrays(hist, ids, horizon)
 
 

@@ -39,10 +39,13 @@ class ConformalForecaster:
     model = property(lambda self: self.inner.model)
     transforms = property(lambda self: self.inner.transforms)
     min_history = property(lambda self: self.inner.min_history)
+    covariate_scaler = property(lambda self: getattr(self.inner, "covariate_scaler", None))
+    info = property(lambda self: getattr(self.inner, "info", {}))  # an ensemble's search record
 
     def forecast_arrays(self, histories, ids, horizon: int | None = None, covariates=None):
-        """Point forecasts (N, H) of the wrapped forecaster."""
-        return self.inner.forecast_arrays(histories, ids, horizon)
+        """Point forecasts (N, H) of the wrapped forecaster (``covariates``: one per history,
+        for a model that reads them)."""
+        return self.inner.forecast_arrays(histories, ids, horizon, covariates)
 
     def forecast_quantiles(self, histories, ids, quantiles, horizon: int | None = None,
                            covariates=None) -> np.ndarray:
@@ -52,7 +55,7 @@ class ConformalForecaster:
         if horizon > self.scores.shape[1]:
             raise ValueError(f"conformal intervals were calibrated for {self.scores.shape[1]}"
                              f" steps, not {horizon}; retrain with --horizon {horizon}")
-        point = self.forecast_arrays(histories, ids, horizon)  # (N, H)
+        point = self.forecast_arrays(histories, ids, horizon, covariates)  # (N, H)
         scale = np.array([self.scales[i] for i in ids])[:, None, None]
         sign = np.sign(np.asarray(quantiles, dtype=np.float64) - 0.5)
         radius = np.stack([self.radius(abs(2 * q - 1))[:horizon] for q in quantiles], -1)
@@ -73,7 +76,8 @@ class ConformalForecaster:
         n = len(self.scores)
         return math.ceil((n + 1) * level / 100 - 1e-9) <= n
 
-    def forecast_samples(self, histories, ids, samples: int, horizon: int | None = None):
+    def forecast_samples(self, histories, ids, samples: int, horizon: int | None = None,
+                         covariates=None):
         raise ValueError("conformal intervals give quantiles, not sample paths;"
                          " train with --likelihood for --samples")
 
@@ -101,18 +105,20 @@ class ConformalForecaster:
                    {str(k): float(v) for k, v in data["scales"].items()})
 
 
-def calibrated(forecaster, panel, splits: dict):
+def calibrated(forecaster, panel, splits: dict, covs: dict | None = None):
     """``forecaster`` wrapped with conformal intervals when its data config asks for them."""
     if forecaster.config.data.intervals != "conformal":
         return forecaster
-    return calibrate(forecaster, panel, splits)
+    return calibrate(forecaster, panel, splits, covs)
 
 
-def calibrate(forecaster, panel, splits: dict) -> ConformalForecaster:
+def calibrate(forecaster, panel, splits: dict, covs: dict | None = None) -> ConformalForecaster:
     """Wrap ``forecaster`` with conformal intervals from the validation part of each series.
 
     Args:
         splits: series id -> (end of training part, end of validation part).
+        covs: series id -> its ``Covariates`` over the whole series, for a model that reads
+            them; each origin's forecast gets their head (future values over its horizon).
     """
     from ..metrics import mase_scale
 
@@ -124,7 +130,10 @@ def calibrate(forecaster, panel, splits: dict) -> ConformalForecaster:
         origins = range(max(n_train, forecaster.min_history), n_valid - h + 1)
         if not origins:
             continue
-        pred = forecaster.forecast_arrays([s.values[:o] for o in origins], [s.id] * len(origins))
+        cov = (covs or {}).get(s.id)
+        at = None if cov is None else [cov.head(o, h) for o in origins]
+        pred = forecaster.forecast_arrays([s.values[:o] for o in origins], [s.id] * len(origins),
+                                          None, at)
         truth = np.stack([s.values[o : o + h] for o in origins])
         scores.append(np.abs(pred - truth) / scales[s.id])
     if not scores:

@@ -37,6 +37,12 @@ class Ensemble:
     def min_history(self) -> int:
         return max(m.min_history for m in self.members)
 
+    @property
+    def covariate_scaler(self):
+        """A member's covariate scaler when members read covariates (they read the same)."""
+        return next((m.covariate_scaler for m in self.members
+                     if getattr(m, "covariate_scaler", None) is not None), None)
+
     def _combine(self, preds: np.ndarray) -> np.ndarray:
         """(K, ...) member outputs -> (...)."""
         if not self.weights:
@@ -94,34 +100,44 @@ class Ensemble:
 
 def fit_seeds(panel: Panel, config: RunConfig, k: int, progress: bool | None = None):
     """``config``'s model trained with ``k`` seeds (``seed``, ``seed + 1``, ...), combined by
-    the median; returns (Ensemble, History of the first seed, metrics)."""
+    the median; returns (Ensemble, History of the first seed, metrics). With
+    ``--intervals conformal`` the ensemble is calibrated on its own validation errors (the
+    validation part inside the training data, as a single model is)."""
     import dataclasses
 
+    from ..data.covariate_io import training_covariates
     from ..data.transforms import split_points
     from ..pipeline import fit_forecaster, validation_scores
+    from .conformal import calibrated
 
     members, first = [], None
+    points = dataclasses.replace(config.data, intervals="none")  # calibrated once, below
     for i in range(k):
         train = dataclasses.replace(config.train, seed=config.train.seed + i)
-        f, history, _ = fit_forecaster(panel, dataclasses.replace(config, train=train), progress)
+        f, history, _ = fit_forecaster(panel, dataclasses.replace(config, data=points, train=train),
+                                       progress)
         members.append(f)
         first = first or history
     ens = Ensemble(config, members, (), {"seeds": [config.train.seed + i for i in range(k)]})
     d = config.data
     splits = {s.id: split_points(len(s), d.valid_frac, d.test_frac) for s in panel}
-    return ens, first, validation_scores(ens, panel, splits)
+    covs = training_covariates(panel, d, splits)[0]
+    ens = calibrated(ens, panel, splits, covs)
+    return ens, first, validation_scores(ens, panel, splits, covs)
 
 
 def frame_of(forecaster, panel: Panel, horizon: int | None, levels=()) -> pd.DataFrame:
     """The forecast table of any forecaster: ``id,time,forecast`` and ``lo-L,hi-L`` per level."""
     from ..pipeline import future_index
+    from .intervals import panel_covariates_of
 
     horizon = forecaster.config.data.horizon if horizon is None else horizon
     check_length(panel, forecaster.min_history, "the model's input window and differencing")
     histories, ids = [s.values for s in panel], [s.id for s in panel]
-    pred = forecaster.forecast_arrays(histories, ids, horizon)
+    covs = panel_covariates_of(forecaster, panel, horizon)
+    pred = forecaster.forecast_arrays(histories, ids, horizon, covs)
     qs = sorted({q for lv in levels for q in (0.5 - lv / 200, 0.5 + lv / 200)})
-    quant = forecaster.forecast_quantiles(histories, ids, qs, horizon) if qs else None
+    quant = forecaster.forecast_quantiles(histories, ids, qs, horizon, covs) if qs else None
     frames = []
     for i, (s, p) in enumerate(zip(panel, pred, strict=True)):
         cols = {"id": s.id, "time": future_index(s.index, panel.freq, horizon), "forecast": p}

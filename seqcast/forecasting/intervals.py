@@ -101,9 +101,10 @@ def forecast_frame(forecaster, panel, horizon: int | None, levels: Sequence[floa
     horizon = forecaster.config.data.horizon if horizon is None else horizon
     check_length(panel, forecaster.min_history, "input_len + differencing")
     histories, ids = [s.values for s in panel], [s.id for s in panel]
-    point = forecaster.forecast_arrays(histories, ids, horizon)
+    covs = panel_covariates_of(forecaster, panel, horizon)
+    point = forecaster.forecast_arrays(histories, ids, horizon, covs)
     qs = level_quantiles(levels) if levels else []
-    bands = forecaster.forecast_quantiles(histories, ids, qs, horizon) if qs else None
+    bands = forecaster.forecast_quantiles(histories, ids, qs, horizon, covs) if qs else None
     frames = []
     for i, s in enumerate(panel):
         cols = {"id": s.id, "time": future_index(s.index, panel.freq, horizon), "forecast": point[i]}
@@ -121,8 +122,12 @@ def samples_frame(forecaster, panel, horizon: int | None, samples: int) -> pd.Da
 
     horizon = forecaster.config.data.horizon if horizon is None else horizon
     check_length(panel, forecaster.min_history, "input_len + differencing")
+    if not hasattr(forecaster, "forecast_samples"):
+        raise ValueError("this ensemble gives quantiles, not sample paths; use --level")
+    covs = panel_covariates_of(forecaster, panel, horizon)
     paths = forecaster.forecast_samples([s.values for s in panel], [s.id for s in panel],
-                                        samples, horizon)  # (N, S, H)
+                                        samples, horizon, **({} if covs is None else
+                                                             {"covariates": covs}))
     frames = []
     for s, p in zip(panel, paths, strict=True):
         times = future_index(s.index, panel.freq, horizon)
@@ -131,6 +136,14 @@ def samples_frame(forecaster, panel, horizon: int | None, samples: int) -> pd.Da
             "sample": np.repeat(np.arange(len(p)), horizon), "value": p.ravel(),
         }))
     return pd.concat(frames, ignore_index=True)
+
+
+def panel_covariates_of(forecaster, panel, horizon: int):
+    """Each series' covariates ``horizon`` steps past its end when ``forecaster``'s data
+    config names covariates, else ``None``."""
+    from ..data.covariate_io import panel_covariates
+
+    return panel_covariates(panel, forecaster.config.data, horizon)
 
 
 def _horizon(forecaster, horizon: int | None) -> int:
@@ -142,9 +155,17 @@ def _horizon(forecaster, horizon: int | None) -> int:
     return horizon
 
 
-def head_rollout(forecaster, x: np.ndarray, horizon: int) -> np.ndarray:
-    """Head outputs (N, horizon, K) for inputs x (N, L, 1) in the transformed space; the
-    iterative strategy feeds back each step's median."""
+def _next_row(z: np.ndarray, ahead, k: int) -> np.ndarray:
+    """The input row (B, 1, C) fed back after step k: the value z (B,) and, beside it, that
+    step's covariate channels ``ahead[:, k]`` (as ``seqcast.forecast.rollout`` feeds them)."""
+    row = z[:, None, None].astype(np.float32)
+    return row if ahead is None else np.concatenate([row, ahead[:, k : k + 1]], axis=2)
+
+
+def head_rollout(forecaster, x: np.ndarray, horizon: int, ahead=None) -> np.ndarray:
+    """Head outputs (N, horizon, K) for inputs x (N, L, C) in the transformed space; the
+    iterative strategy feeds back each step's median beside its covariate channels
+    ``ahead`` (N, horizon, C - 1), when the model reads covariates."""
     from ..forecast import predict
 
     cfg = forecaster.config.model
@@ -156,31 +177,36 @@ def head_rollout(forecaster, x: np.ndarray, horizon: int) -> np.ndarray:
     for _ in range(horizon):
         p = predict(forecaster.model, x)[:, 0].numpy().astype(np.float64)  # (N, K)
         steps.append(p)
-        nxt = param_quantiles(p[:, None], cfg, [0.5])[:, 0, :1]  # (N, 1)
-        x = np.concatenate([x[:, 1:], nxt[:, :, None].astype(np.float32)], axis=1)
+        nxt = param_quantiles(p[:, None], cfg, [0.5])[:, 0, 0]  # (N,)
+        x = np.concatenate([x[:, 1:], _next_row(nxt, ahead, len(steps) - 1)], axis=1)
     return np.stack(steps, axis=1)
 
 
-def sample_z(forecaster, x: np.ndarray, horizon: int, samples: int, rng) -> np.ndarray:
-    """Sample paths (N, S, horizon) in the transformed space; the iterative strategy feeds
-    every sampled value back into its own path."""
+def sample_z(forecaster, x: np.ndarray, horizon: int, samples: int, rng, ahead=None
+             ) -> np.ndarray:
+    """Sample paths (N, S, horizon) in the transformed space from inputs x (N, L, C); the
+    iterative strategy feeds every sampled value back into its own path, beside that step's
+    covariate channels ``ahead`` (N, horizon, C - 1) when the model reads covariates."""
     from ..forecast import predict
 
     cfg = forecaster.config.model
     if forecaster.config.data.strategy != "iterative":
         return draw(head_rollout(forecaster, x, horizon), cfg, rng, samples)
-    xs, steps = np.repeat(x, samples, axis=0), []  # (N*S, L, 1)
+    xs, steps = np.repeat(x, samples, axis=0), []  # (N*S, L, C)
+    ahead = None if ahead is None else np.repeat(ahead, samples, axis=0)  # (N*S, horizon, C-1)
     for _ in range(horizon):
         p = predict(forecaster.model, xs)[:, :1].numpy().astype(np.float64)  # (N*S, 1, K)
         z = draw(p, cfg, rng, 1)[:, 0, 0]  # (N*S,)
         steps.append(z)
-        xs = np.concatenate([xs[:, 1:], z[:, None, None].astype(np.float32)], axis=1)
+        xs = np.concatenate([xs[:, 1:], _next_row(z, ahead, len(steps) - 1)], axis=1)
     return np.stack(steps, axis=1).reshape(len(x), samples, horizon)
 
 
-def sample_paths(forecaster, histories, ids, samples: int = SAMPLES, horizon: int | None = None):
+def sample_paths(forecaster, histories, ids, samples: int = SAMPLES, horizon: int | None = None,
+                 covariates=None):
     """Sample paths (N, S, H) on the original scale, each inverted through its series'
-    differencing and scaling. Seeded by the run's seed, so repeated calls agree."""
+    differencing and scaling. Seeded by the run's seed, so repeated calls agree.
+    ``covariates``: one ``Covariates`` per history for a model that reads them."""
     from ..train import cpu_threads
 
     check_quantiles(forecaster.config.model, [])
@@ -188,8 +214,9 @@ def sample_paths(forecaster, histories, ids, samples: int = SAMPLES, horizon: in
         raise ValueError(f"samples must be >= 1, got {samples}")
     horizon = _horizon(forecaster, horizon)
     rng = np.random.default_rng(forecaster.config.train.seed)
+    x, ahead = forecaster.network_inputs(histories, ids, horizon, covariates)
     with cpu_threads(forecaster.config.train.num_threads):
-        z = sample_z(forecaster, forecaster._inputs(histories, ids), horizon, samples, rng)
+        z = sample_z(forecaster, x, horizon, samples, rng, ahead)
     out = np.empty_like(z)
     for i, (h, sid) in enumerate(zip(histories, ids, strict=True)):
         h = np.asarray(h, dtype=np.float64)
@@ -197,7 +224,8 @@ def sample_paths(forecaster, histories, ids, samples: int = SAMPLES, horizon: in
     return out
 
 
-def quantiles_of(forecaster, histories, ids, quantiles, horizon: int | None = None):
+def quantiles_of(forecaster, histories, ids, quantiles, horizon: int | None = None,
+                 covariates=None):
     """Quantiles (N, H, Q) on the original scale: exact where the transforms allow, else over
     ``SAMPLES`` integrated sample paths."""
     from ..train import cpu_threads
@@ -207,11 +235,11 @@ def quantiles_of(forecaster, histories, ids, quantiles, horizon: int | None = No
     horizon = _horizon(forecaster, horizon)
     q = np.asarray(quantiles, dtype=np.float64)
     if not exact(forecaster):
-        paths = sample_paths(forecaster, histories, ids, SAMPLES, horizon)
+        paths = sample_paths(forecaster, histories, ids, SAMPLES, horizon, covariates)
         return np.moveaxis(np.quantile(paths, q, axis=1), 0, -1)
+    x, ahead = forecaster.network_inputs(histories, ids, horizon, covariates)
     with cpu_threads(forecaster.config.train.num_threads):
-        zq = param_quantiles(head_rollout(forecaster, forecaster._inputs(histories, ids), horizon),
-                             cfg, q)  # (N, H, Q)
+        zq = param_quantiles(head_rollout(forecaster, x, horizon, ahead), cfg, q)  # (N, H, Q)
     # no differencing: the inverse is the monotone map z * std + mean
     return np.stack([forecaster._transform(sid).inverse(zi.T, h).T
                      for zi, h, sid in zip(zq, histories, ids, strict=True)])

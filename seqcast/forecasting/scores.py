@@ -86,9 +86,12 @@ def distribution_scores(quantile_fn, y, scales, levels: Sequence[float],
     return out
 
 
-def validation_distribution_scores(forecaster, panel, splits: dict, levels=(80, 95)) -> dict:
+def validation_distribution_scores(forecaster, panel, splits: dict, levels=(80, 95),
+                                   covs: dict | None = None) -> dict:
     """``{"valid": {...}, "test": {...}}`` interval scores and CRPS from every origin whose
     horizon lies in that part, for the levels the forecaster can give (empty if none).
+    ``covs`` maps series id -> its ``Covariates`` over the whole series, for a model that
+    reads them.
     Conformal intervals are calibrated on the validation part: their "valid" scores are
     in-sample, and say so (``"in_sample": true``)."""
     from ..metrics import mase_scale
@@ -106,7 +109,7 @@ def validation_distribution_scores(forecaster, panel, splits: dict, levels=(80, 
         levels = [lv for lv in levels if forecaster.gives(lv)]
     out = {}
     for part in ("valid", "test"):
-        hist, ids, truth, scales = [], [], [], []
+        hist, ids, truth, scales, at = [], [], [], [], []
         for s in panel:
             n_train, n_valid = splits[s.id]
             start, end = (n_train, n_valid) if part == "valid" else (n_valid, len(s))
@@ -115,9 +118,12 @@ def validation_distribution_scores(forecaster, panel, splits: dict, levels=(80, 
                 ids.append(s.id)
                 truth.append(s.values[o : o + h])
                 scales.append(mase_scale(s.values[:n_train], forecaster.config.data.season))
+                if (covs or {}).get(s.id) is not None:
+                    at.append(covs[s.id].head(o, h))
         if truth:
             out[part] = distribution_scores(
-                lambda q, hs=hist, i=ids: forecaster.forecast_quantiles(hs, i, q), np.stack(truth),
+                lambda q, hs=hist, i=ids, c=at or None: forecaster.forecast_quantiles(
+                    hs, i, q, None, c), np.stack(truth),
                 np.array(scales), levels, crps_levels(forecaster))
             if conformal and part == "valid":
                 out[part]["in_sample"] = True

@@ -1,0 +1,121 @@
+"""Intervals of ensembles: seeds of one model and ``--model auto``, conformal (calibrated on
+the ensemble's own validation errors) or members' quantile heads combined."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from seqcast.backtest import backtest
+from seqcast.cli import main
+from seqcast.config import DataConfig
+from seqcast.data.io import Panel, Series
+from seqcast.forecasting.auto import AutoConfig
+from seqcast.pipeline import make_config
+from seqcast.runs import load_run
+
+CLASSICAL = AutoConfig(budget=600, families=(), ensemble=3, arima=False)
+
+
+def _csv(tmp_path, n=160):
+    t = np.arange(n)
+    rng = np.random.default_rng(0)
+    value = 500 + 2.0 * t + 30 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 3.0, n)
+    path = tmp_path / "s.csv"
+    pd.DataFrame({"date": pd.date_range("2010-01-01", periods=n, freq="MS"), "y": value}).to_csv(
+        path, index=False)
+    return str(path)
+
+
+COMMON = ["--horizon", "6", "--valid-frac", "0.3"]
+SEEDS = [*COMMON, "--model", "linear", "--input-len", "24", "--diff", "1", "--epochs", "2",
+         "--ensemble", "2"]
+AUTO = [*COMMON, "--model", "auto", "--budget", "3", "--ensemble", "2"]
+
+
+@pytest.mark.parametrize("flags,conformal", [
+    ([*SEEDS, "--intervals", "conformal"], True),
+    ([*SEEDS, "--quantiles", "0.1,0.5,0.9"], False),
+    pytest.param([*AUTO, "--intervals", "conformal"], True, marks=pytest.mark.slow),
+])
+def test_ensemble_runs_give_intervals_through_forecast_metrics_and_backtest(flags, conformal,
+                                                                            tmp_path):
+    csv, run = _csv(tmp_path), tmp_path / "run"
+    assert main(["train", "--data", csv, *flags, "--out", str(run)]) == 0
+    assert (run / "ensemble.json").is_file()
+    assert (run / "calibration.json").is_file() == conformal
+    loaded = load_run(run)
+    if conformal:  # one calibration around the ensemble's median forecast
+        assert type(loaded).__name__ == "ConformalForecaster"
+        assert type(loaded.inner).__name__ == "Ensemble"
+        assert not (run / "members" / "0" / "calibration.json").exists()  # members give points
+    assert "80" in json.loads((run / "metrics.json").read_text())["valid"]["intervals"]
+    out = tmp_path / "f.csv"
+    assert main(["forecast", str(run), "--level", "80", "--output", str(out)]) == 0
+    frame = pd.read_csv(out)
+    assert list(frame.columns) == ["id", "time", "forecast", "lo-80", "hi-80"] and len(frame) == 6
+    assert (frame["lo-80"] <= frame["forecast"]).all() and (frame["forecast"] <= frame["hi-80"]).all()
+    assert main(["forecast", str(run), "--samples", "3"]) == 2  # one line: quantiles, not paths
+    bt = tmp_path / "bt.json"
+    assert main(["backtest", "--data", csv, *flags, "--folds", "2", "--level", "80",
+                 "--baselines", "naive", "--json", str(bt)]) == 0
+    model = flags[flags.index("--model") + 1]
+    scores = json.loads(bt.read_text())["models"][model]
+    assert set(scores["intervals"]["80"]) == {"coverage", "width", "msis"}
+
+
+def test_auto_conformal_intervals_cover_near_nominal_on_later_origins():
+    rng = np.random.default_rng(1)
+    n, H = 400, 4
+    t = np.arange(n)
+    panel = Panel("noisy", None, tuple(
+        Series(sid, pd.RangeIndex(n), 10 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 1.0, n))
+        for sid in ("a", "b")))
+    data = DataConfig(dataset="", task="forecast", horizon=H, season=12, intervals="conformal")
+    result = backtest(panel, make_config("auto", data), folds=40, step=2, baselines=(),
+                      search=CLASSICAL, levels=(80,))
+    # calibrated only inside the part before the first origin; scored on 2 x 40 later ones
+    assert 0.7 <= result.models["auto"]["intervals"]["80"]["coverage"] <= 0.9
+    assert result.search["chosen"]  # the search's record is kept around the calibration
+
+
+def _driven_panel():
+    from test_intervals_covariates import driven
+
+    from seqcast.data.io import from_frame
+
+    return from_frame(driven(n=200), "t", covariates=((), ("c",), ()))
+
+
+def test_auto_with_a_future_covariate_lets_networks_read_it(tmp_path):
+    from seqcast.pipeline import fit_forecaster
+    from seqcast.runs import save_run
+
+    panel = _driven_panel()
+    data = DataConfig(dataset="", task="forecast", horizon=4, future_covariates=("c",),
+                      intervals="conformal")
+    search = AutoConfig(budget=600, trials=2, epochs=20, families=("linear",), arima=False)
+    forecaster, history, metrics = fit_forecaster(panel, make_config("auto", data), search=search)
+    scores = {c["name"]: c["valid_mase"] for c in metrics["search"]["candidates"]}
+    blind = min(v for k, v in scores.items() if not k.startswith("linear"))  # ETS, ridge, naive
+    # y = 2 c + noise: only the networks read c, and they win by far
+    assert metrics["valid"]["mase_mean"] < 0.6 * blind
+    assert all(c["kind"] == "network" for c in metrics["search"]["chosen"])
+    save_run(tmp_path / "run", forecaster, history, metrics)
+    frame = load_run(tmp_path / "run").forecast(panel, levels=(80,))
+    assert len(frame) == 8 and (frame["lo-80"] < frame["hi-80"]).all()
+    np.testing.assert_allclose(frame["forecast"], forecaster.forecast(panel)["forecast"], rtol=1e-5)
+
+
+def test_seed_ensemble_with_a_future_covariate_is_calibrated_once(tmp_path):
+    from seqcast.pipeline import fit_forecaster
+
+    panel = _driven_panel()
+    data = DataConfig(dataset="", task="forecast", horizon=4, future_covariates=("c",),
+                      valid_frac=0.2, test_frac=0.2, intervals="conformal")
+    config = make_config("linear", data, 8, train={"epochs": 30, "patience": None})
+    forecaster, _, metrics = fit_forecaster(panel, config, search=AutoConfig(ensemble=2))
+    assert type(forecaster.inner).__name__ == "Ensemble"
+    assert metrics["test"]["mae_mean"] < 1.0  # the members read c at each origin
+    assert 0.65 <= metrics["test"]["intervals"]["80"]["coverage"] <= 0.95
