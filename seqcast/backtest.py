@@ -20,6 +20,7 @@ import numpy as np
 from .config import RunConfig
 from .data.covariate_io import model_covariates
 from .data.io import Panel, Series, check_length
+from .forecasting.baselines import naive_std, seasonal_naive_std
 from .metrics import horizon_scores, mase_scale
 from .models.baselines import naive_forecast, seasonal_naive_forecast
 from .pipeline import fit_forecaster
@@ -62,6 +63,7 @@ def backtest(
     arima_order: tuple | None = None,
     progress: bool | None = None,
     search=None,
+    levels: tuple[float, ...] = (),
 ) -> BacktestResult:
     """Rolling-origin evaluation of ``config``'s model and ``baselines`` on every series.
 
@@ -70,6 +72,8 @@ def backtest(
             forecast windows tile the end of the series without overlap).
         arima_order: ((p, d, q), (P, D, Q, s)) for ARIMA instead of the search.
         search: ``AutoConfig`` for ``config.model.name == "auto"`` (or seeds to ensemble).
+        levels: interval levels in percent: adds ``intervals`` (coverage, width, MSIS per
+            level) and ``crps`` to every model's scores (``seqcast.forecasting.scores``).
 
     Example:
         >>> data = DataConfig(dataset="co2", horizon=12, season=12, diff=(1,))
@@ -81,6 +85,10 @@ def backtest(
             raise ValueError(f"unknown baseline {b!r}; valid: {', '.join(BASELINES)}")
     if folds < 1:
         raise ValueError(f"folds must be >= 1, got {folds}")
+    if levels and config.data.intervals != "conformal":  # fail before any training
+        from .forecasting.intervals import check_quantiles, level_quantiles
+
+        check_quantiles(config.model, level_quantiles(levels))
     H, season = config.data.horizon, config.data.season
     step = H if step is None else step
     if step < 1:
@@ -120,34 +128,56 @@ def backtest(
     start = time.perf_counter()
     forecaster, _, _ = fit_forecaster(head, config, progress=progress, search=search)
     result.search = getattr(forecaster, "info", {})
+    ids = [s.id for s in panel for _ in range(folds)]
     at_origins = None
     if covs and getattr(forecaster, "covariate_scaler", None) is not None:
         at_origins = [covs[s.id].head(o, H) for s in panel for o in origins[s.id]]
-    pred = forecaster.forecast_arrays(
-        histories(), [s.id for s in panel for _ in range(folds)], H, at_origins
-    )
+    pred = forecaster.forecast_arrays(histories(), ids, H, at_origins)
     # A model that shares a baseline's name (e.g. "naive") keeps its own row.
     name = config.model.name + ("_model" if config.model.name in BASELINES else "")
-    result.models[name] = _scores(pred, truth, scales, start)
+    if levels:
+        from .forecasting.baselines import crps_levels
+        from .forecasting.scores import distribution_scores
+
+        result.models[name] = distribution_scores(
+            lambda q: forecaster.forecast_quantiles(histories(), ids, q, H), truth, scales,
+            levels, crps_levels(forecaster))
+    result.models[name] = {**_scores(pred, truth, scales, start), **result.models.get(name, {})}
 
     for name in baselines:
         start = time.perf_counter()
+        std = None
         if name == "naive":
             pred = np.stack([naive_forecast(h, H) for h in histories()])
+            if levels:
+                std = np.stack([naive_std(h.values, H) for h in head for _ in range(folds)])
         elif name == "seasonal_naive":
             pred = np.stack([seasonal_naive_forecast(h, season, H) for h in histories()])
+            if levels:
+                std = np.stack([seasonal_naive_std(h.values, season, H)
+                                for h in head for _ in range(folds)])
         else:
-            pred = _arima(panel, head, origins, season, H, arima_order)
+            pred, std = _arima(panel, head, origins, season, H, arima_order)
         result.models[name] = _scores(pred, truth, scales, start)
+        if levels:
+            from .forecasting.scores import distribution_scores, normal_quantiles
+
+            result.models[name].update(distribution_scores(
+                lambda q, m=pred, sd=std: normal_quantiles(m, sd, q), truth, scales, levels))
         exog = {k: c.future for k, c in covs.items() if c is not None and c.future is not None}
         if name == "arima" and exog:  # the same search with the future-known regressors
             start = time.perf_counter()
-            pred = _arima(panel, head, origins, season, H, arima_order, exog)
+            pred, std = _arima(panel, head, origins, season, H, arima_order, exog)
             result.models["arima_exog"] = _scores(pred, truth, scales, start)
+            if levels:
+                result.models["arima_exog"].update(distribution_scores(
+                    lambda q, m=pred, sd=std: normal_quantiles(m, sd, q), truth, scales, levels))
     return result
 
 
-def _arima(panel, head, origins, season, horizon, order, exog=None) -> np.ndarray:
+def _arima(panel, head, origins, season, horizon, order, exog=None
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Means and standard deviations (N, H) of ARIMA's forecasts from every origin."""
     from .models.arima import ARIMA
 
     out = []
@@ -158,9 +188,10 @@ def _arima(panel, head, origins, season, horizon, order, exog=None) -> np.ndarra
             x = x if x.shape[1] else None
         model = ARIMA.fit(h.values, season, *(order or (None, None)),
                           exog=None if x is None else x[: len(h)])
-        out += [model.forecast(s.values[:o], horizon, None if x is None else x[: o + horizon])
+        out += [model.forecast_distribution(s.values[:o], horizon,
+                                            None if x is None else x[: o + horizon])
                 for o in origins[s.id]]
-    return np.stack(out)
+    return np.stack([m for m, _ in out]), np.stack([sd for _, sd in out])
 
 
 def _scores(pred, truth, scales, start) -> dict:

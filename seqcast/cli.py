@@ -117,6 +117,17 @@ def cmd_bench(args) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.heads:  # distribution heads vs the point model, on a bundled series
+        from .forecasting.bench_heads import bench_heads
+        from .report import print_bench_heads
+
+        result = bench_heads(on_row=lambda r: print(f"{r['id']}: head/point {r['ratio']:.2f}",
+                                                    file=sys.stderr, flush=True))
+        print_bench_heads(result)
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(result, f, indent=2)
+        return 0
     result = bench(args.only, device=args.device, repeats=args.repeats,
                    on_row=lambda r: print(f"{r['id']}: ours/reference {r['ratio']:.2f}",
                                           file=sys.stderr, flush=True))
@@ -160,6 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repeats", type=_positive, default=2, help="epochs timed per side (best kept)")
     p.add_argument("--threads", type=_positive, default=1, help="torch CPU threads for both sides")
     p.add_argument("--no-generation", action="store_true", help="skip the WaveNet generation figures")
+    p.add_argument("--heads", action="store_true",
+                   help="instead: epoch CPU time with quantile/normal/Student-t heads vs point models")
     p.add_argument("--json", help="also write the results to this JSON file")
     p.add_argument("--predict", action="store_true",
                    help="forecast latency and throughput instead (--only: gru,lstm,rnn)")

@@ -47,6 +47,36 @@ def _arima_order(text: str):
     return v
 
 
+def _quantiles(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if not values or not all(0 < v < 1 for v in values) or list(values) != sorted(set(values)):
+        raise argparse.ArgumentTypeError(
+            f"expected increasing quantiles in (0, 1) like 0.1,0.5,0.9; got {text!r}")
+    return values
+
+
+def _levels(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if not values or not all(0 < v < 100 for v in values):
+        raise argparse.ArgumentTypeError(f"expected levels in percent like 80,95; got {text!r}")
+    return values
+
+
+def _interval_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--quantiles", type=_quantiles, metavar="Q,...",
+                   help="a quantile head trained with the pinball loss, e.g. 0.1,0.5,0.9")
+    p.add_argument("--likelihood", choices=["normal", "studentt"],
+                   help="a distribution head trained by negative log-likelihood")
+    p.add_argument("--intervals", choices=["none", "conformal"], default="none",
+                   help="conformal: split-conformal intervals from validation residuals (any model)")
+
+
 def _data_args(p: argparse.ArgumentParser, required: bool = True) -> None:
     src = p.add_mutually_exclusive_group(required=required)
     src.add_argument("--data", metavar="FILE", help="CSV or Parquet file")
@@ -136,6 +166,7 @@ def add_parsers(sub) -> None:
     )
     _data_args(p, required=False)
     _model_args(p, required=False)
+    _interval_args(p)
     p.add_argument("--out", default=None, help="run directory (default: runs/<model>)")
     p.add_argument("--resume", metavar="RUN_DIR",
                    help="continue an interrupted run (its data and settings are reused)")
@@ -149,6 +180,10 @@ def add_parsers(sub) -> None:
         "--output", metavar="FILE.csv", help="write id,time,forecast here (default: stdout)"
     )
     p.add_argument("--plot", metavar="FILE.png", help="plot history and forecast")
+    p.add_argument("--level", type=_levels, default=(), metavar="L,...",
+                   help="interval levels in percent: adds lo-L,hi-L columns (e.g. 80,95)")
+    p.add_argument("--samples", type=_positive, metavar="N",
+                   help="write N sample paths per series as id,time,sample,value instead")
     p.set_defaults(handler=cmd_forecast)
 
     p = sub.add_parser(
@@ -170,6 +205,9 @@ def add_parsers(sub) -> None:
         metavar="p,d,q[,P,D,Q]",
         help="ARIMA orders instead of the AIC search (seasonal period: --season)",
     )
+    _interval_args(p)
+    p.add_argument("--level", type=_levels, default=(), metavar="L,...",
+                   help="also score intervals of these levels (coverage, width, MSIS) and CRPS")
     p.add_argument("--json", metavar="FILE", help="write the scores as JSON")
     p.set_defaults(handler=cmd_backtest)
 

@@ -70,13 +70,16 @@ def _run_config(args, panel, data, holdout: bool = False):
         stride=args.stride,
         valid_frac=args.valid_frac,
         test_frac=args.test_frac,
+        intervals=getattr(args, "intervals", None) or "none",
     )
     # A backtest's defaults see only the data before its first origin.
     data, input_len = data_defaults(
         panel, data, args.season, args.horizon, "none" if args.model == "auto" else args.diff,
         args.input_len, args.folds if holdout else 0, getattr(args, "step", None))
     model = {
-        k: getattr(args, k) for k in ("hidden_size", "num_layers") if getattr(args, k) is not None
+        k: getattr(args, k)
+        for k in ("hidden_size", "num_layers", "quantiles", "likelihood")
+        if getattr(args, k, None) is not None
     }
     train_keys = {f.name for f in dataclasses.fields(TrainConfig)}
     train = {
@@ -164,7 +167,9 @@ def cmd_forecast(args) -> int:
         data["future_path"] = args.future_data
     if args.calendar is not None:
         data["calendar"] = args.calendar
-    frame = forecast(args.run, data, args.horizon, args.output, args.plot)
+    if args.samples and args.level:
+        raise ValueError("choose --level (interval columns) or --samples (sample paths), not both")
+    frame = forecast(args.run, data, args.horizon, args.output, args.plot, args.level, args.samples)
     if args.output is None:
         frame.to_csv(sys.stdout, index=False)
     return 0
@@ -203,7 +208,7 @@ def cmd_backtest(args) -> int:
         order = (tuple(o[:3]), (*o[3:], season) if season else (0, 0, 0, 0))
     search = _search(args) if args.run is None else None
     result = backtest(config, args.folds, args.step, baselines, args.json, panel, order,
-                      search=search)
+                      search=search, levels=args.level)
     print_backtest(result, config)
     if result.search.get("chosen"):
         from .report import print_search

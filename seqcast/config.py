@@ -55,6 +55,13 @@ class ModelConfig:
     blocks: int = 2
     layers_per_block: int = 4
     season: int = 1  # seasonal period, read by the seasonal naive baseline
+    # Distribution heads (seqcast.models.heads): quantile levels in (0, 1), increasing, trained
+    # with the pinball loss; or a likelihood ("normal", "studentt") trained by its NLL.
+    quantiles: tuple[float, ...] = ()
+    likelihood: str = "none"
+
+    def __post_init__(self):  # JSON gives lists; keep the fields hashable tuples
+        object.__setattr__(self, "quantiles", tuple(float(q) for q in self.quantiles))
 
 
 @dataclass(frozen=True)
@@ -117,6 +124,7 @@ class DataConfig:
     static_covariates: tuple[str, ...] = ()
     calendar: tuple[str, ...] = ()
     future_path: str | None = None
+    intervals: str = "none"  # "conformal": split-conformal intervals from validation residuals
 
     def __post_init__(self):  # JSON gives lists; keep the fields hashable tuples
         if self.targets is not None:

@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from .config import STRATEGIES, DataConfig, ModelConfig, RunConfig, TrainConfig
 from .data.covariate_io import panel_covariates, training_covariates
-from .data.covariates import Covariates, CovariateScaler, check_covariates
+from .data.covariates import Covariates, CovariateScaler, check_covariates, uses_covariates
 from .data.io import Panel, check_length
 from .data.sliding import sliding_windows
 from .data.transforms import SeriesTransform, split_points
@@ -56,6 +56,10 @@ def make_config(
         raise ValueError(f"unknown strategy {data.strategy!r}; valid: {', '.join(STRATEGIES)}")
     if data.horizon < 1 or input_len < 1:
         raise ValueError(f"horizon and input_len must be >= 1, got {data.horizon}, {input_len}")
+    from .forecasting.conformal import check_intervals
+    from .models.heads import check_head
+
+    check_intervals(data.intervals)
     m_default, t_default = MODEL_DEFAULTS.get(name, ({}, TRAIN_DEFAULTS))
     model_cfg = ModelConfig(
         name=name,
@@ -69,6 +73,7 @@ def make_config(
     m_default = {k: v for k, v in m_default.items() if k in known}
     model_cfg = dataclasses.replace(model_cfg, **{**m_default, **(model or {})})
     train_cfg = dataclasses.replace(TrainConfig(), **{**t_default, **(train or {})})
+    check_head(model_cfg)
     return RunConfig(dataclasses.replace(data, task="forecast"), model_cfg, train_cfg)
 
 
@@ -86,13 +91,17 @@ class LastStep(nn.Module):
 def build_forecaster_model(config: RunConfig, scaler: CovariateScaler | None = None) -> nn.Module:
     """Build the model and check that its outputs fit the strategy (probed on zeros).
 
-    With categorical static covariates (``scaler.categories``) the model reads their codes
-    through ``StaticEmbedding``; ``config.model.input_size`` counts the embedded channels.
-    An encoder-decoder's decoder also reads each horizon step's future covariates."""
+    A distribution head's K outputs per step come from the family built K times wider
+    (``seqcast.models.heads``). With categorical static covariates (``scaler.categories``)
+    the model reads their codes through ``StaticEmbedding``; ``config.model.input_size``
+    counts the embedded channels. An encoder-decoder's decoder also reads each horizon
+    step's future covariates."""
+    from .models.heads import widened, with_head
+
     cfg, strategy = config.model, config.data.strategy
     channels = cfg.input_size
     with seeded(config.train.seed):
-        model = build_model(cfg)
+        model = build_model(widened(cfg))
         if isinstance(model, EncoderDecoder) and scaler is not None and scaler.future_mean:
             model.feed_future(1 + len(scaler.past_mean), len(scaler.future_mean))
         if scaler is not None and scaler.categories:
@@ -108,8 +117,8 @@ def build_forecaster_model(config: RunConfig, scaler: CovariateScaler | None = N
                 f"model {cfg.name!r} gives outputs {tuple(out.shape)} for {cfg.input_len} inputs,"
                 " not one forecast per input step; valid strategies for it: direct, iterative"
             )
-        return model
-    return LastStep(model) if out.dim() == 3 else model
+        return with_head(model, cfg)
+    return with_head(LastStep(model) if out.dim() == 3 else model, cfg)
 
 
 @dataclass
@@ -158,16 +167,25 @@ class Forecaster:
         tfs = [self._transform(i) for i in ids]
         return np.stack([tf.inverse(zi, h) for tf, zi, h in zip(tfs, z, histories, strict=True)])
 
-    def _predict(self, histories, ids, horizon: int, covariates=None) -> np.ndarray:
-        """Forecasts (N, horizon) in the transformed space."""
-        data, cfg = self.config.data, self.config.model
+    def _inputs(self, histories, ids) -> np.ndarray:
+        """The last ``input_len`` transformed values of each history: (N, L, 1) float32."""
+        cfg = self.config.model
         tfs = [self._transform(i) for i in ids]
         x = np.stack(
             [tf.forward(h)[-cfg.input_len :] for tf, h in zip(tfs, histories, strict=False)]
         )
         if x.shape[1] < cfg.input_len:
             raise ValueError(f"histories must have at least {self.min_history} steps")
-        x = x[:, :, None].astype(np.float32)  # (N, L, 1)
+        return x[:, :, None].astype(np.float32)  # (N, L, 1)
+
+    def _predict(self, histories, ids, horizon: int, covariates=None) -> np.ndarray:
+        """Forecasts (N, horizon) in the transformed space (a head's per-step median)."""
+        from .forecasting.intervals import has_head, head_rollout, param_quantiles
+
+        data, cfg = self.config.data, self.config.model
+        x = self._inputs(histories, ids)
+        if has_head(cfg):  # the median of each step, fed back along the path if iterative
+            return param_quantiles(head_rollout(self, x, horizon), cfg, [0.5])[..., 0]
         ahead = None
         if self.covariate_scaler is not None:  # (N, L, C) in the window, (N, horizon, C) after
             extra = horizon if data.strategy == "iterative" else 0
@@ -183,8 +201,23 @@ class Forecaster:
             z = z[:, :horizon]
         return z
 
-    def forecast(self, panel: Panel | pd.DataFrame, horizon: int | None = None) -> pd.DataFrame:
-        """Forecast past the end of every series: columns ``id``, ``time``, ``forecast``.
+    def forecast_quantiles(self, histories, ids, quantiles, horizon: int | None = None,
+                           covariates=None) -> np.ndarray:
+        """Quantiles (N, horizon, Q) on the original scale (``seqcast.forecasting.intervals``)."""
+        from .forecasting.intervals import quantiles_of
+
+        return quantiles_of(self, histories, ids, quantiles, horizon)
+
+    def forecast_samples(self, histories, ids, samples: int, horizon: int | None = None):
+        """Sample paths (N, samples, horizon) on the original scale."""
+        from .forecasting.intervals import sample_paths
+
+        return sample_paths(self, histories, ids, samples, horizon)
+
+    def forecast(self, panel: Panel | pd.DataFrame, horizon: int | None = None, levels=()
+                 ) -> pd.DataFrame:
+        """Forecast past the end of every series: columns ``id``, ``time``, ``forecast``, and
+        ``lo-L``, ``hi-L`` per interval level L (percent).
 
         ``panel`` may also be a DataFrame laid out as the training data (its columns named by
         the run's config); only each series' last ``min_history`` rows are read. Runs the
@@ -192,6 +225,10 @@ class Forecaster:
         """
         from .forecasting.predict import forecast_frame, supported
 
+        if levels:
+            from .forecasting.intervals import forecast_frame as interval_frame
+
+            return interval_frame(self, panel, horizon, levels)
         if supported(self.config) and self.covariate_scaler is None:
             return forecast_frame(self, panel, horizon)
         horizon = self.config.data.horizon if horizon is None else horizon
@@ -249,6 +286,10 @@ def fit_forecaster(panel: Panel, config: RunConfig, progress: bool | None = None
     if config.model.name == "auto":
         from .forecasting.auto import fit_auto
 
+        if uses_covariates(config.data):
+            raise ValueError("--model auto does not take covariates yet; name a model"
+                             " (e.g. --model gru) to train with covariates")
+
         return fit_auto(panel, config, search, progress)
     if search is not None and search.ensemble > 1:
         from .forecasting.ensemble import fit_seeds
@@ -257,6 +298,10 @@ def fit_forecaster(panel: Panel, config: RunConfig, progress: bool | None = None
     data, L = config.data, config.model.input_len
     H = config.model.horizon
     span = sum(data.diff)
+    if uses_covariates(data) and (data.intervals != "none" or config.model.quantiles
+                                  or config.model.likelihood != "none"):
+        raise ValueError("intervals (--quantiles, --likelihood, --intervals) do not take"
+                         " covariates yet: train the interval model without covariates")
     check_length(panel, L + span + data.horizon + 1, "input_len + differencing + horizon + 1")
     targets = "seq2seq" if data.strategy == "seq2seq" else "direct"
     transforms, parts, splits = {}, {"train": [], "valid": []}, {}
@@ -286,6 +331,8 @@ def fit_forecaster(panel: Panel, config: RunConfig, progress: bool | None = None
             f" input_len {L} + differencing {span} + {H} target step(s);"
             " lower input_len or valid_frac"
         )
+    from .forecasting.losses import loss_for
+
     model = build_forecaster_model(config, scaler)
     with cpu_threads(config.train.num_threads):
         history = fit(
@@ -298,8 +345,12 @@ def fit_forecaster(panel: Panel, config: RunConfig, progress: bool | None = None
             checkpoint=checkpoint,
             resume=resume,
             on_epoch=on_epoch,
+            loss_sum=loss_for(config.model),
         )
-    forecaster = Forecaster(config, model, transforms, scaler)
+    from .forecasting.conformal import calibrated
+
+    # conformal intervals, if asked for, from the validation windows inside the training part
+    forecaster = calibrated(Forecaster(config, model, transforms, scaler), panel, splits)
     return forecaster, history, validation_scores(forecaster, panel, splits, covs)
 
 
@@ -328,6 +379,10 @@ def validation_scores(forecaster: Forecaster, panel: Panel, splits: dict, covs=N
                 from .forecasting.guard import baseline_scores
 
                 out[part]["baselines"] = baseline_scores(forecaster, panel, splits)
+    from .forecasting.scores import validation_distribution_scores
+
+    for part, scores in validation_distribution_scores(forecaster, panel, splits).items():
+        out.setdefault(part, {}).update(scores)  # intervals and CRPS where the forecaster gives them
     return out
 
 

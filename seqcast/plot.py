@@ -9,7 +9,8 @@ from matplotlib.figure import Figure
 
 
 def learning_curves_figure(histories: Mapping[str, object]) -> Figure:
-    """Training loss and validation figure per epoch, one panel per run (log scale)."""
+    """Training loss and validation figure per epoch, one panel per run (log scale unless a
+    value is not positive)."""
     n = len(histories)
     cols = min(n, 3)
     rows = (n + cols - 1) // cols
@@ -22,7 +23,9 @@ def learning_curves_figure(histories: Mapping[str, object]) -> Figure:
         for key, values in records.items():
             if key.startswith("val_"):
                 ax.plot(epochs, values, ".-", label=f"validation {key[4:]}")
-        ax.set_yscale("log")
+        positive = all(v > 0 for k, vs in records.items() if k == "loss" or k.startswith("val_")
+                       for v in vs)
+        ax.set_yscale("log" if positive else "linear")  # a negative log-likelihood can be < 0
         ax.set_title(name)
         ax.set_xlabel("epoch")
         ax.grid(True, alpha=0.3)
@@ -59,7 +62,8 @@ def series_forecast_figure(series, forecasts, tail: int = 120) -> Figure:
 
     Args:
         series: ``seqcast.data.io.Series`` objects (``id``, ``index``, ``values``).
-        forecasts: a DataFrame with columns ``id``, ``time``, ``forecast``.
+        forecasts: a DataFrame with columns ``id``, ``time``, ``forecast`` and, per interval
+            level L, ``lo-L``, ``hi-L`` (drawn as shaded bands).
     """
     series = list(series)[:6]
     fig = Figure(figsize=(7, 2.6 * len(series)), layout="constrained")
@@ -68,6 +72,11 @@ def series_forecast_figure(series, forecasts, tail: int = 120) -> Figure:
         f = forecasts[forecasts["id"] == s.id]
         ax.plot(s.index[-tail:], s.values[-tail:], "-", color="tab:blue", label="history")
         ax.plot(f["time"], f["forecast"], ".-", color="tab:red", label="forecast")
+        levels = sorted((float(c[3:]) for c in f.columns if c.startswith("lo-")), reverse=True)
+        for k, level in enumerate(levels):  # widest band palest, drawn first
+            lo, hi = f[f"lo-{level:g}"], f[f"hi-{level:g}"]
+            ax.fill_between(f["time"], lo, hi, color="tab:red", alpha=0.15 + 0.15 * k, lw=0,
+                            label=f"{level:g}% interval")
         ax.set_title(s.id, fontsize=9)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8)

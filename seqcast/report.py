@@ -67,6 +67,16 @@ def print_backtest(result, config) -> None:
         table.add_row(name, *(f"{s['mae'][h - 1]:.4g}" for h in shown), f"{s['mae_mean']:.4g}",
                       f"{mean(s['rmse']):.4g}", f"{mean(s['mase']):.3f}", f"{s['seconds']:.1f}")
     Console(width=200).print(table)
+    rows = [(name, level, sc, s["crps"]) for name, s in result.models.items()
+            for level, sc in s.get("intervals", {}).items()]
+    if rows:
+        table = Table(title="intervals: coverage, mean width and MSIS per level; CRPS")
+        for col in ("model", "level", "coverage", "width", "MSIS", "CRPS"):
+            table.add_column(col, justify="left" if col == "model" else "right")
+        for name, level, sc, crps in rows:
+            table.add_row(name, f"{level}%", f"{sc['coverage']:.3f}", f"{sc['width']:.4g}",
+                          f"{sc['msis']:.3f}", f"{crps:.4g}")
+        Console(width=200).print(table)
 
 
 def print_bench(result) -> None:
@@ -125,3 +135,16 @@ def print_search(info: dict) -> None:
     if base:
         print("auto: baselines' validation MASE: "
               + ", ".join(f"{k} {v:.4g}" for k, v in base.items()), file=err)
+def print_bench_heads(result) -> None:
+    """The heads table: CPU seconds per epoch of each head and its ratio to the point model."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"seqcast bench --heads: {result['dataset']}, {result['windows']} windows,"
+                        " CPU s/epoch (best of repeats), head / point model")
+    for name in ("family", "head", "s/epoch", "point s/epoch", "ratio"):
+        table.add_column(name, justify="left" if name in ("family", "head") else "right")
+    for r in result["rows"]:
+        table.add_row(r["family"], r["head"], f"{r['s_per_epoch']:.3f}",
+                      f"{r['point_s_per_epoch']:.3f}", f"{r['ratio']:.2f}")
+    Console(width=120).print(table)

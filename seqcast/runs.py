@@ -4,6 +4,7 @@
 series' differencing lags and scaling), ``metrics.json``, ``history.csv`` and figures;
 ``covariates.json`` (the covariate scaling and categories) when the model reads covariates,
 whose columns and calendar features ``config.json`` names.
+``calibration.json`` for conformal intervals.
 Loading reads JSON and safetensors only, so it never unpickles anything. A run directory is
 written into a temporary sibling and renamed into place, so a failure leaves no half run.
 """
@@ -62,6 +63,8 @@ def save_run(
         _write_json(tmp / "metrics.json", metrics)
         if getattr(forecaster, "covariate_scaler", None) is not None:
             _write_json(tmp / "covariates.json", forecaster.covariate_scaler.to_dict())
+        if hasattr(forecaster, "calibration"):  # conformal intervals' validation scores
+            _write_json(tmp / "calibration.json", forecaster.calibration())
         _write_history(tmp / "history.csv", history)
         for name, fig in (figures or {}).items():
             fig.savefig(tmp / name, dpi=100)
@@ -128,7 +131,18 @@ def load_run(path: str | Path):
     model.eval()
     raw = json.loads((path / "transforms.json").read_text())
     transforms = {k: SeriesTransform.from_dict(v) for k, v in raw.items()}
-    return Forecaster(config, model, transforms, scaler)
+    forecaster = Forecaster(config, model, transforms, scaler)
+    if config.data.intervals == "conformal":
+        from .forecasting.conformal import ConformalForecaster
+
+        if not (path / "calibration.json").is_file():
+            raise ValueError(f"{path} has conformal intervals but no calibration.json")
+        try:
+            raw = json.loads((path / "calibration.json").read_text())
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}/calibration.json is not valid JSON: {exc}") from None
+        return ConformalForecaster.from_calibration(forecaster, raw)
+    return forecaster
 
 
 def export(run: str | Path, out: str | Path, format: str = "onnx", horizon: int | None = None

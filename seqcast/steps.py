@@ -23,10 +23,11 @@ def adam(params: list[Tensor], config: TrainConfig, device: torch.device) -> tor
 
 
 def make_step(net, take, target_size: int, params, optimizer, config: TrainConfig, world: int,
-              device: torch.device):
+              device: torch.device, loss_sum=None):
     """One training step on the rows ``idx`` of a global batch of ``batch_len`` rows; returns
     the rank's summed squared error (detached). ``keep_grads`` zeroes gradients in place
-    instead of dropping them, so a captured graph's gradient buffers stay the ones in use."""
+    instead of dropping them, so a captured graph's gradient buffers stay the ones in use.
+    ``loss_sum(pred, y)``: another summed loss (a head's pinball or NLL) instead of MSE."""
     bf16 = config.precision == "bf16"
     adam_step = AdamStep(optimizer)
 
@@ -37,7 +38,10 @@ def make_step(net, take, target_size: int, params, optimizer, config: TrainConfi
                 pred = net(xb).float()
         else:
             pred = net(xb)
-        sse = nn.functional.mse_loss(pred, yb, reduction="sum")
+        if loss_sum is None:
+            sse = nn.functional.mse_loss(pred, yb, reduction="sum")
+        else:
+            sse = loss_sum(pred, yb)
         # rank share of the global batch mean; equals the MSE in one process
         loss = sse * (world / (batch_len * target_size))
         for p in params:

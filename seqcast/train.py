@@ -114,9 +114,11 @@ class _Data:
 
 @torch.no_grad()
 def evaluate(
-    model: nn.Module, x, y=None, metrics: Mapping[str, Metric] | None = None, batch_size: int = 512
+    model: nn.Module, x, y=None, metrics: Mapping[str, Metric] | None = None, batch_size: int = 512,
+    loss_sum=None,
 ) -> dict[str, float]:
-    """Loss (MSE) and ``metrics`` of ``model`` on (x, y), or on a lazy source ``x``, in eval mode."""
+    """Loss (MSE, or ``loss_sum`` per target value) and ``metrics`` of ``model`` on (x, y), or
+    on a lazy source ``x``, in eval mode."""
     device = next(model.parameters(), torch.empty(0)).device
     data = _Data(x if y is None else (x, y), device)
     was_training = model.training
@@ -128,7 +130,10 @@ def evaluate(
         targets.append(yb)
     model.train(was_training)
     pred, y = torch.cat(preds), torch.cat(targets)
-    out = {"loss": nn.functional.mse_loss(pred, y).item()}
+    if loss_sum is None:
+        out = {"loss": nn.functional.mse_loss(pred, y).item()}
+    else:
+        out = {"loss": loss_sum(pred, y).item() / y.numel()}
     for name, fn in (metrics or {}).items():
         out[name] = float(fn(y, pred))
     return out
@@ -145,8 +150,9 @@ def fit(
     checkpoint: str | Path | None = None,
     resume: bool = False,
     on_epoch: Callable[[int, dict], None] | None = None,
+    loss_sum=None,
 ) -> History:
-    """Train ``model`` with Adam on MSE; returns the per-epoch ``History``.
+    """Train ``model`` with Adam on MSE (or ``loss_sum``); returns the per-epoch ``History``.
 
     Args:
         train: (x (N, T, C), y (N, H) or (N, T', H)), arrays or tensors, or a lazy source
@@ -159,6 +165,8 @@ def fit(
         resume: continue from ``checkpoint`` instead of starting afresh.
         on_epoch: called with (epoch, record) after every epoch; it may raise to stop
             training (a search prunes unpromising trials this way).
+        loss_sum: ``(pred, y) -> summed loss`` for models with a distribution head
+            (``seqcast.forecasting.losses.loss_for``); None trains on MSE.
 
     Example:
         >>> history = fit(model, (task.train.x, task.train.y), (task.valid.x, task.valid.y))
@@ -196,7 +204,8 @@ def fit(
                                                      optimizer, history, config))
 
     n, bs, step_count = data.n, config.batch_size, 0
-    step = make_step(net, data.take, data.target_size, params, optimizer, config, ctx.world, device)
+    step = make_step(net, data.take, data.target_size, params, optimizer, config, ctx.world, device,
+                     loss_sum)
     if config.cuda_graph and device.type == "cuda" and data.source is None and ctx.world == 1:
         step = GraphedStep(step, optimizer, bs, device)
     show = (sys.stderr.isatty() if progress is None else progress) and ctx.main
@@ -222,7 +231,8 @@ def fit(
             _check_finite(total, epoch, checkpoint)
             record = {"loss": total.item() / (n * data.target_size)}
             if valid is not None:
-                scores = evaluate(model, *((valid,) if hasattr(valid, "get") else valid), metrics=metrics)
+                scores = evaluate(model, *((valid,) if hasattr(valid, "get") else valid),
+                                  metrics=metrics, loss_sum=loss_sum)
                 record.update({f"val_{k}": v for k, v in scores.items()})
             record["seconds"] = time.perf_counter() - start
             history.add(**record)

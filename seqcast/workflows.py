@@ -62,14 +62,31 @@ def train(
         "seconds": float(sum(history.records.get("seconds", []))),
     }
     if out is not None and main:
+        levels = _plot_levels(forecaster)
         figures = {}
         if covers_horizon(panel, config.data):  # future covariates may come only at forecast
-            figures["forecast.png"] = series_forecast_figure(panel, forecaster.forecast(panel))
+            figures["forecast.png"] = series_forecast_figure(
+                panel, forecaster.forecast(panel, levels=levels))
         if history.records.get("loss") and hasattr(forecaster, "model"):
             figures["learning_curves.png"] = learning_curves_figure({config.model.name: history})
         save_run(out, forecaster, history, metrics, figures)
         shutil.rmtree(partial, ignore_errors=True)
     return metrics
+
+
+def _plot_levels(forecaster) -> tuple[float, ...]:
+    """Bands for the run's forecast plot: 80 and 95 where the model gives them."""
+    from .forecasting.intervals import has_head
+
+    cfg = forecaster.config.model
+    if not hasattr(forecaster, "calibration") and not has_head(cfg):
+        return ()
+    if cfg.quantiles and not hasattr(forecaster, "calibration"):
+        return tuple(lv for lv in (80, 95) if cfg.quantiles[0] <= 0.5 - lv / 200 + 1e-9
+                     and cfg.quantiles[-1] >= 0.5 + lv / 200 - 1e-9)
+    if hasattr(forecaster, "calibration"):
+        return tuple(lv for lv in (80, 95) if forecaster.gives(lv))
+    return (80, 95)
 
 
 def _prepare(partial: Path, config: RunConfig, needed_mb: float = 50.0) -> None:
@@ -92,6 +109,8 @@ def forecast(
     horizon: int | None = None,
     output: str | Path | None = None,
     plot: str | Path | None = None,
+    levels: tuple[float, ...] = (),
+    samples: int | None = None,
 ):
     """Forecast past the end of every series (default: the run's own data).
 
@@ -100,9 +119,12 @@ def forecast(
             ``targets``, ``id_col``, ``fill``, ``freq``, ``future_path``); the rest is read as
             in training. Covariate fields, if given, must be the run's own (``calendar`` may
             be ``"auto"``): a model reads exactly the covariates it was trained with.
+        levels: interval levels in percent (adds ``lo-L``, ``hi-L`` columns).
+        samples: instead, ``samples`` sample paths per series in long format.
 
     Returns:
-        DataFrame with columns ``id``, ``time``, ``forecast`` (also written to ``output``).
+        DataFrame with columns ``id``, ``time``, ``forecast`` (``lo-L``, ``hi-L``), or
+        ``id``, ``time``, ``sample``, ``value`` (also written to ``output``).
     """
     import dataclasses
 
@@ -125,11 +147,17 @@ def forecast(
     if calendar is not None and resolve(calendar, panel.freq) != trained.calendar:
         raise ValueError(f"{run} reads calendar features {list(trained.calendar)};"
                          f" got {calendar!r}")
-    frame = forecaster.forecast(panel, horizon)
+    if samples:
+        from .forecasting.intervals import samples_frame
+
+        frame = samples_frame(forecaster, panel, horizon, samples)
+        shown = forecaster.forecast(panel, horizon)
+    else:
+        frame = shown = forecaster.forecast(panel, horizon, levels=tuple(levels))
     if output is not None:
         frame.to_csv(output, index=False)
     if plot is not None:
-        series_forecast_figure(panel, frame).savefig(plot, dpi=100)
+        series_forecast_figure(panel, shown).savefig(plot, dpi=100)
     return frame
 
 
@@ -143,6 +171,7 @@ def backtest(
     arima_order: tuple | None = None,
     progress: bool | None = None,
     search=None,
+    levels: tuple[float, ...] = (),
 ):
     """Rolling-origin backtest of ``config`` against ``baselines``; optionally saved as JSON.
 
@@ -153,7 +182,7 @@ def backtest(
 
     panel = load_panel(config.data) if panel is None else panel
     result = run_backtest(panel, config, folds, step, baselines, arima_order, progress,
-                          search)
+                          search=search, levels=levels)
     if json_path is not None:
         Path(json_path).write_text(json.dumps(result.to_dict(), indent=2) + "\n")
     return result

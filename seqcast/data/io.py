@@ -246,3 +246,13 @@ def _infer_freq(t: pd.DatetimeIndex) -> str | None:
                 f = to_offset(f).freqstr
                 votes[f] = votes.get(f, 0) + 1
     return max(votes, key=votes.get) if votes else None
+
+
+def __getattr__(name: str):
+    # ``load_panel`` lives in ``data.load`` (it reads bundled datasets too); kept importable
+    # from here, resolved on use so that this module imports nothing above it.
+    if name == "load_panel":
+        from .load import load_panel
+
+        return load_panel
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

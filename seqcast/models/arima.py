@@ -156,3 +156,20 @@ class ARIMA:
             return np.asarray(res.forecast(horizon, exog=ahead), dtype=np.float64)
         finally:
             ctx.__exit__(None, None, None)
+
+    def forecast_distribution(self, history, horizon: int, exog=None
+                              ) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard deviation (H,) of the Gaussian forecast after ``history`` (T,):
+        statsmodels' own prediction intervals are mean +/- z * std. ``exog`` as in
+        ``forecast``."""
+        ctx = _quiet()
+        try:
+            y = np.asarray(history, dtype=np.float64)
+            past = None if exog is None else exog[: len(y)]
+            model = _sarimax(y, self.order, self.seasonal_order, exog=past)
+            ahead = None if exog is None else exog[len(y) : len(y) + horizon]
+            fc = model.filter(self.params).get_forecast(horizon, exog=ahead)
+            mean = np.asarray(fc.predicted_mean, dtype=np.float64)
+            return mean, np.sqrt(np.maximum(np.asarray(fc.var_pred_mean, dtype=np.float64), 0.0))
+        finally:
+            ctx.__exit__(None, None, None)

@@ -1,0 +1,133 @@
+"""Split-conformal intervals per horizon step around any forecaster's point forecasts.
+
+Calibration: forecast from every origin whose horizon lies in the validation part of each
+series (inside the training data), divide each absolute error by its series' scale (the
+in-sample MAE of the seasonal naive forecast, as MASE does, so one pool serves series of any
+size), and keep the sorted scores per horizon step h. A central interval of level a is then
+``point +/- scale * r_h``, with r_h the ceil((n + 1) a)-th smallest of the n scores of step h
+(Vovk et al. 2005; Lei et al. 2018, "Distribution-free predictive inference for
+regression"). It is valid on the original scale because the errors are measured there.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+INTERVALS = ("none", "conformal")
+
+
+def check_intervals(name: str) -> None:
+    if name not in INTERVALS:
+        raise ValueError(f"unknown intervals {name!r}; valid: {', '.join(INTERVALS)}")
+
+
+@dataclass
+class ConformalForecaster:
+    """A forecaster with conformal intervals; the same interface as ``pipeline.Forecaster``.
+
+    scores: (n, H) sorted absolute validation errors divided by their series' ``scales``.
+    """
+
+    inner: object
+    scores: np.ndarray
+    scales: dict[str, float]
+
+    config = property(lambda self: self.inner.config)
+    model = property(lambda self: self.inner.model)
+    transforms = property(lambda self: self.inner.transforms)
+    min_history = property(lambda self: self.inner.min_history)
+
+    def forecast_arrays(self, histories, ids, horizon: int | None = None, covariates=None):
+        """Point forecasts (N, H) of the wrapped forecaster."""
+        return self.inner.forecast_arrays(histories, ids, horizon)
+
+    def forecast_quantiles(self, histories, ids, quantiles, horizon: int | None = None,
+                           covariates=None) -> np.ndarray:
+        """Quantiles (N, H, Q) on the original scale: q < 0.5 is the lower end of the central
+        interval of level 1 - 2q, q > 0.5 the upper end of level 2q - 1."""
+        horizon = self.config.data.horizon if horizon is None else horizon
+        if horizon > self.scores.shape[1]:
+            raise ValueError(f"conformal intervals were calibrated for {self.scores.shape[1]}"
+                             f" steps, not {horizon}; retrain with --horizon {horizon}")
+        point = self.forecast_arrays(histories, ids, horizon)  # (N, H)
+        scale = np.array([self.scales[i] for i in ids])[:, None, None]
+        sign = np.sign(np.asarray(quantiles, dtype=np.float64) - 0.5)
+        radius = np.stack([self.radius(abs(2 * q - 1))[:horizon] for q in quantiles], -1)
+        return point[:, :, None] + sign * scale * radius[None]
+
+    def radius(self, level: float) -> np.ndarray:
+        """Scaled half-width (H,) of the central interval of ``level`` in (0, 1)."""
+        n = len(self.scores)
+        k = math.ceil((n + 1) * level - 1e-9)
+        if k > n:
+            raise ValueError(f"a {100 * level:g}% conformal interval needs at least"
+                             f" {math.ceil(level / (1 - level))} validation windows, there are {n};"
+                             " raise --valid-frac or lower --level")
+        return self.scores[k - 1] if k >= 1 else np.zeros(self.scores.shape[1])
+
+    def gives(self, level: float) -> bool:
+        """Whether there are enough calibration windows for a ``level`` percent interval."""
+        n = len(self.scores)
+        return math.ceil((n + 1) * level / 100 - 1e-9) <= n
+
+    def forecast_samples(self, histories, ids, samples: int, horizon: int | None = None):
+        raise ValueError("conformal intervals give quantiles, not sample paths;"
+                         " train with --likelihood for --samples")
+
+    def forecast(self, panel, horizon: int | None = None, levels=()):
+        """``id,time,forecast`` plus ``lo-L,hi-L`` per level (percent)."""
+        from .intervals import forecast_frame
+
+        return forecast_frame(self, panel, horizon, levels)
+
+    def calibration(self) -> dict:
+        """What ``calibration.json`` holds."""
+        return {"method": "conformal", "scores": self.scores.tolist(), "scales": self.scales}
+
+    @classmethod
+    def from_calibration(cls, inner, data: dict) -> ConformalForecaster:
+        unknown = set(data) - {"method", "scores", "scales"}
+        if unknown or data.get("method") != "conformal":
+            raise ValueError("calibration.json: not a conformal calibration"
+                             f"{' (unknown keys: ' + ', '.join(sorted(unknown)) + ')' if unknown else ''}")
+        scores = np.asarray(data["scores"], dtype=np.float64)
+        if scores.ndim != 2 or len(scores) == 0:
+            raise ValueError(f"calibration.json: scores must be a non-empty (n, H) table,"
+                             f" got shape {scores.shape}")
+        return cls(inner, np.sort(scores, axis=0),
+                   {str(k): float(v) for k, v in data["scales"].items()})
+
+
+def calibrated(forecaster, panel, splits: dict):
+    """``forecaster`` wrapped with conformal intervals when its data config asks for them."""
+    if forecaster.config.data.intervals != "conformal":
+        return forecaster
+    return calibrate(forecaster, panel, splits)
+
+
+def calibrate(forecaster, panel, splits: dict) -> ConformalForecaster:
+    """Wrap ``forecaster`` with conformal intervals from the validation part of each series.
+
+    Args:
+        splits: series id -> (end of training part, end of validation part).
+    """
+    from ..metrics import mase_scale
+
+    h, season = forecaster.config.data.horizon, forecaster.config.data.season
+    scores, scales = [], {}
+    for s in panel:
+        n_train, n_valid = splits[s.id]
+        scales[s.id] = mase_scale(s.values[:n_train], season)
+        origins = range(max(n_train, forecaster.min_history), n_valid - h + 1)
+        if not origins:
+            continue
+        pred = forecaster.forecast_arrays([s.values[:o] for o in origins], [s.id] * len(origins))
+        truth = np.stack([s.values[o : o + h] for o in origins])
+        scores.append(np.abs(pred - truth) / scales[s.id])
+    if not scores:
+        raise ValueError(f"{panel.source}: no validation windows to calibrate conformal intervals"
+                         f" on; raise --valid-frac (each series needs {h} validation steps)")
+    return ConformalForecaster(forecaster, np.sort(np.concatenate(scores), axis=0), scales)

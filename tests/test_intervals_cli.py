@@ -1,0 +1,84 @@
+"""Intervals end to end through the CLI: train, forecast columns and samples, backtest scores."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from seqcast.cli import main
+from seqcast.runs import load_run
+
+
+def _csv(tmp_path, n=120):
+    t = np.arange(n)
+    rng = np.random.default_rng(0)
+    value = 500 + 2.0 * t + 30 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 3.0, n)
+    path = tmp_path / "s.csv"
+    pd.DataFrame({"date": pd.date_range("2010-01-01", periods=n, freq="MS"), "y": value}).to_csv(
+        path, index=False)
+    return path
+
+
+COMMON = ["--horizon", "6", "--input-len", "24", "--diff", "1", "--epochs", "2"]
+
+
+def test_quantile_run_forecasts_levels_and_samples_and_refuses_a_level_it_lacks(tmp_path, capsys):
+    csv, run = _csv(tmp_path), tmp_path / "q"
+    assert main(["train", "--data", str(csv), "--model", "linear", *COMMON,
+                 "--quantiles", "0.1,0.5,0.9", "--out", str(run)]) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert set(metrics["valid"]["intervals"]["80"]) == {"coverage", "width", "msis"}
+    assert metrics["valid"]["crps"] > 0
+    out = tmp_path / "f.csv"
+    assert main(["forecast", str(run), "--level", "80", "--output", str(out), "--plot",
+                 str(tmp_path / "f.png")]) == 0
+    frame = pd.read_csv(out)
+    assert list(frame.columns) == ["id", "time", "forecast", "lo-80", "hi-80"] and len(frame) == 6
+    assert (frame["lo-80"] <= frame["hi-80"]).all()
+    capsys.readouterr()
+    assert main(["forecast", str(run), "--level", "95"]) == 2
+    err = capsys.readouterr().err
+    assert "0.1,0.5,0.9" in err and len(err.strip().splitlines()) == 1
+    assert main(["forecast", str(run), "--samples", "5", "--output", str(out)]) == 0
+    paths = pd.read_csv(out)
+    assert list(paths.columns) == ["id", "time", "sample", "value"] and len(paths) == 5 * 6
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--data", str(csv), "--model", "gru", "--quantiles", "0.9,0.1"])
+    assert exit_.value.code == 2
+
+
+def test_conformal_run_keeps_its_calibration_and_backtest_scores_every_model(tmp_path):
+    csv, run = _csv(tmp_path), tmp_path / "c"
+    assert main(["train", "--data", str(csv), "--model", "linear", *COMMON,
+                 "--intervals", "conformal", "--valid-frac", "0.3", "--out", str(run)]) == 0
+    assert (run / "calibration.json").is_file()
+    forecaster = load_run(run)
+    assert type(forecaster).__name__ == "ConformalForecaster"
+    q = forecaster.forecast_quantiles([np.arange(60.0)], ["y"], [0.1, 0.5, 0.9])
+    assert q.shape == (1, 6, 3) and (np.diff(q, axis=-1) >= 0).all()
+    bt = tmp_path / "bt.json"
+    assert main(["backtest", "--data", str(csv), "--model", "linear", *COMMON, "--folds", "2",
+                 "--intervals", "conformal", "--valid-frac", "0.3", "--level", "80",
+                 "--arima-order", "0,1,1,0,1,1", "--json", str(bt)]) == 0
+    models = json.loads(bt.read_text())["models"]
+    assert list(models) == ["linear", "naive", "seasonal_naive", "arima"]
+    for scores in models.values():
+        assert set(scores["intervals"]["80"]) == {"coverage", "width", "msis"}
+        assert scores["crps"] > 0 and scores["intervals"]["80"]["width"] > 0
+    (run / "calibration.json").write_text("{not json")
+    assert main(["forecast", str(run), "--level", "80"]) == 2
+
+
+def test_backtest_of_a_point_model_with_levels_fails_before_training(tmp_path, capsys):
+    csv = _csv(tmp_path)
+    assert main(["backtest", "--data", str(csv), "--model", "linear", *COMMON,
+                 "--level", "80"]) == 2
+    assert "point forecasts only" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args", [["--level", "0"], ["--level", "80,abc"], ["--level", "100"]])
+def test_bad_levels_are_argument_errors(tmp_path, args):
+    with pytest.raises(SystemExit) as exit_:
+        main(["forecast", str(tmp_path), *args])
+    assert exit_.value.code == 2
