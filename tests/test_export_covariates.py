@@ -205,3 +205,46 @@ def test_an_ensemble_of_networks_exports_with_the_median_inside(tmp_path, capsys
     meta = {p.key: p.value for p in onnx.load(str(tmp_path / "e2.onnx")).metadata_props}
     assert meta["model"] == "ensemble" and meta["combine"] == "median"
     assert [m["strategy"] for m in json.loads(meta["members"])] == ["direct", "iterative"]
+
+
+def _conformal():
+    from forecast_helpers import two_series_frame
+
+    from seqcast.config import DataConfig
+    from seqcast.data.io import from_frame
+    from seqcast.pipeline import fit_forecaster, make_config
+
+    panel = from_frame(two_series_frame(), "test", time_col="date", id_col="store")
+    data = DataConfig(dataset="", task="forecast", time_col="date", id_col="store",
+                      targets=("y",), freq="MS", horizon=4, season=12, diff=(1,),
+                      intervals="conformal", valid_frac=0.3)
+    config = make_config("gru", data, 8, {"hidden_size": 8}, {"epochs": 1})
+    return fit_forecaster(panel, config, progress=False)[0], panel
+
+
+def test_conformal_intervals_export_as_lo_hi_outputs_and_predict_gives_them(tmp_path, capsys):
+    forecaster, panel = _conformal()
+    run = save_run(tmp_path / "run", forecaster, History(), {})
+    assert main(["export", str(run), "--out", str(tmp_path / "c.onnx"), "--level", "50,80"]) == 0
+    assert "-> forecast, lo-50, hi-50, lo-80, hi-80 (4 steps)" in capsys.readouterr().err
+    want = forecaster.forecast(panel, levels=(50, 80))
+    n, ids = forecaster.min_history, list(forecaster.transforms)
+    history = np.stack([s.values[-n:] for s in panel])
+    series = np.array([ids.index(s.id) for s in panel])
+    session = ort.InferenceSession(str(tmp_path / "c.onnx"))
+    names = [o.name for o in session.get_outputs()]
+    assert names == ["forecast", "lo-50", "hi-50", "lo-80", "hi-80"]
+    got = dict(zip(names, session.run(None, {"history": history, "series": series})))
+    fast = forecaster.predict(history, series, levels=(50, 80))
+    for name in names:
+        column = want[name].to_numpy().reshape(len(panel), -1)
+        assert scale_error(got[name], column, history) <= 1e-4, name
+        assert scale_error(fast[name], column, history) <= 1e-9, name
+    assert (got["hi-80"] - got["lo-80"] > got["hi-50"] - got["lo-50"]).all()
+    meta = {p.key: p.value for p in onnx.load(str(tmp_path / "c.onnx")).metadata_props}
+    assert json.loads(meta["levels"]) == [50, 80]
+    assert json.loads(meta["columns"]) == ["id", "time", *names]
+    # a point-only run has no intervals to export
+    plain, _ = _trained("direct")
+    with pytest.raises(ValueError, match="point forecasts only"):
+        export_onnx(plain, tmp_path / "p.onnx", levels=(80,))

@@ -123,9 +123,9 @@ def test_runs_with_settings_not_reproduced_yet_are_refused():
     fields = dataclasses.asdict(forecaster.config.data)
     data = SimpleNamespace(**{**fields, "past_covariates": ["t"], "calendar": ["day_of_week"]})
     check_supported(SimpleNamespace(data=data, model=forecaster.config.model))  # covariates pass
-    data = SimpleNamespace(**{**fields, "intervals": "conformal"})
-    with pytest.raises(ValueError, match="data.intervals"):
-        check_supported(SimpleNamespace(data=data, model=forecaster.config.model))
+    model = SimpleNamespace(quantiles=(), likelihood="normal")
+    with pytest.raises(ValueError, match="model.likelihood"):
+        check_supported(SimpleNamespace(data=data, model=model))
     model = SimpleNamespace(quantiles=(0.1, 0.9), likelihood="none")
     with pytest.raises(ValueError, match="model.quantiles"):
         check_supported(SimpleNamespace(data=forecaster.config.data, model=model))

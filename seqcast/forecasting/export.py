@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from ..nn.recurrent import set_backend
+from .conformal_graph import ConformalGraph, output_names, radii, series_scales
 from .ensemble_graph import build_ensemble_graph, ensemble_shapes
 from .export_metadata import metadata
 from .graph import ForecastGraph
@@ -68,6 +69,7 @@ def build_graph(forecaster, horizon: int | None = None) -> ForecastGraph:
 
 def graph_shapes(forecaster, horizon: int) -> dict[str, list]:
     """Every input of the graph -> its shape, ``"batch"`` first."""
+    forecaster = getattr(forecaster, "inner", forecaster)  # conformal: the network's inputs
     if hasattr(forecaster, "members"):
         return ensemble_shapes(forecaster, horizon)
     return {"history": ["batch", forecaster.min_history], "series": ["batch"],
@@ -96,7 +98,7 @@ def example_inputs(forecaster, shapes: dict[str, list], n: int, rng=None) -> dic
 
 
 def export_onnx(forecaster, out: str | Path, horizon: int | None = None,
-                check: bool = True, freq: str | None = None) -> Path:
+                check: bool = True, freq: str | None = None, levels=()) -> Path:
     """Write ``forecaster`` as an ONNX file at ``out`` (replaced only once complete).
 
     Args:
@@ -105,6 +107,8 @@ def export_onnx(forecaster, out: str | Path, horizon: int | None = None,
             the series and compare with ``forecaster.forecast_arrays`` (within 1e-4 of each
             history's scale) before writing the file.
         freq: recorded in the metadata (default: the run's configured frequency).
+        levels: interval levels in percent, for a run with conformal intervals: outputs
+            ``lo-L`` and ``hi-L`` per level beside ``forecast``.
 
     Example:
         >>> export_onnx(load_run("runs/co2"), "co2.onnx")  # doctest: +SKIP
@@ -115,16 +119,26 @@ def export_onnx(forecaster, out: str | Path, horizon: int | None = None,
         import onnxscript  # noqa: F401  (torch's exporter writes the graph with it)
     except ImportError as exc:
         raise ValueError(f"ONNX export needs {exc.name}: pip install 'seqcast[export]'") from None
+    levels = tuple(levels)
+    if levels and not hasattr(forecaster, "scores"):
+        raise ValueError("this run gives point forecasts only; intervals export from runs"
+                         " trained with --intervals conformal")
     if hasattr(forecaster, "members"):  # an ensemble: every member inside, combined
         graph, head = build_ensemble_graph(forecaster, horizon), forecaster.members[0]
         network, name = graph, "ensemble"
+    elif hasattr(forecaster, "scores"):  # conformal: the network, then lo/hi per level
+        head = forecaster.inner
+        inner = build_graph(head, horizon)
+        graph = ConformalGraph(inner, series_scales(forecaster),
+                               radii(forecaster, levels, inner.horizon))
+        network, name = graph.network, head.config.model.name
     else:
         graph, head = build_graph(forecaster, horizon), forecaster
         network, name = graph.network, forecaster.config.model.name
     shapes = graph_shapes(forecaster, graph.horizon)
     n = max(2, min(len(head.transforms), 4))
     example = tuple(torch.from_numpy(a) for a in example_inputs(head, shapes, n).values())
-    inputs, outputs = list(shapes), ["forecast"]
+    inputs, outputs = list(shapes), output_names(levels)
     batch = torch.export.Dim("batch")
     # history, series, then the covariate inputs, which ``forward`` takes as *covariates
     dynamic = ({0: batch}, {0: batch}) + ((tuple({0: batch} for _ in inputs[2:]),)
@@ -134,11 +148,11 @@ def export_onnx(forecaster, out: str | Path, horizon: int | None = None,
                                     output_names=outputs, verbose=False,
                                     dynamic_shapes=dynamic)
     proto = program.model_proto
-    for key, value in metadata(forecaster, graph.horizon, freq).items():
+    for key, value in metadata(forecaster, graph.horizon, freq, levels).items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
     if check:
-        _check(proto.SerializeToString(), forecaster, head, shapes, graph.horizon)
+        _check(proto.SerializeToString(), forecaster, head, shapes, graph.horizon, levels)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
@@ -152,7 +166,7 @@ def export_onnx(forecaster, out: str | Path, horizon: int | None = None,
     return out
 
 
-def _check(model: bytes, forecaster, head, shapes: dict, horizon: int) -> None:
+def _check(model: bytes, forecaster, head, shapes: dict, horizon: int, levels=()) -> None:
     """Compare onnxruntime with the forecaster on random-walk histories of every series
     (``head``: the forecaster, or an ensemble's first member, for the series' scales)."""
     import onnxruntime as ort
@@ -164,8 +178,14 @@ def _check(model: bytes, forecaster, head, shapes: dict, horizon: int) -> None:
     want = forecaster.forecast_arrays(list(hist), ids, horizon, as_covariates(
         head.covariate_scaler, covs) if covs else None)
     session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
-    got = session.run(["forecast"], feed)[0]
-    err = np.max(np.abs(got - want) / np.maximum(hist.std(axis=1), 1e-12)[:, None])
+    outs = session.run(None, feed)
+    if levels:  # lo-L, hi-L as the forecaster's own quantiles 0.5 -/+ L/200
+        qs = [q for level in levels for q in (0.5 - level / 200, 0.5 + level / 200)]
+        bands = forecaster.forecast_quantiles(list(hist), ids, qs, horizon)  # (N, H, 2 * levels)
+        want = np.concatenate([want[:, :, None], bands], axis=2)
+    got = np.stack(outs, axis=2) if levels else outs[0]
+    scale = np.maximum(hist.std(axis=1), 1e-12).reshape(-1, *[1] * (got.ndim - 1))
+    err = np.max(np.abs(got - want) / scale)
     if not err <= 1e-4:
         raise ValueError(f"the exported graph differs from the model by {err:.2g} of the series'"
                          " scale; not written")

@@ -31,14 +31,17 @@ def covariate_metadata(forecaster, horizon: int) -> dict[str, str]:
     }
 
 
-def metadata(forecaster, horizon: int, freq: str | None = None) -> dict[str, str]:
-    """Metadata of the graph of ``forecaster`` (a network run or an ensemble of them).
+def metadata(forecaster, horizon: int, freq: str | None = None, levels=()) -> dict[str, str]:
+    """Metadata of the graph of ``forecaster`` (a network run, an ensemble of them, or a run
+    with conformal intervals at ``levels``).
 
     ``freq``: the pandas frequency of the timestamps ("" for none or unknown); default the
     run's configured one."""
     from .. import __version__
+    from .conformal_graph import output_names
     from .export import graph_shapes
 
+    forecaster = getattr(forecaster, "inner", forecaster)  # conformal: the network's run
     members = getattr(forecaster, "members", [forecaster])
     head = members[0]
     data, model = head.config.data, head.config.model
@@ -50,14 +53,14 @@ def metadata(forecaster, horizon: int, freq: str | None = None) -> dict[str, str
     meta = {
         "producer": f"seqcast {__version__}",
         "inputs": json.dumps(list(shapes)),
-        "outputs": json.dumps(["forecast"]),
+        "outputs": json.dumps(output_names(levels)),
         "input_shapes": json.dumps(shapes),
         "history_len": str(shapes["history"][1]),
         "horizon": str(horizon),
         "freq": freq or data.freq or "",
         "series_ids": json.dumps(list(head.transforms)),
-        "levels": json.dumps([]),
-        "columns": json.dumps(["id", "time", "forecast"]),
+        "levels": json.dumps(list(levels)),
+        "columns": json.dumps(["id", "time", *output_names(levels)]),
         "target_columns": json.dumps(list(data.targets or [])),
         "time_col": data.time_col or "",
         "id_col": data.id_col or "",

@@ -30,10 +30,10 @@ from .graph_inputs import CovariateChannels, check_inputs, input_shapes
 CHUNK = 1024
 
 
-# Run settings this module and the exporter do not handle yet (intervals and distribution
+# Run settings this module and the exporter do not handle yet (distribution and quantile
 # heads), with the value that means "not used": such runs are refused, never forecast
-# without them.
-_NOT_YET = {"data": {"intervals": "none"}, "model": {"quantiles": (), "likelihood": "none"}}
+# without them. (Conformal intervals wrap the point forecasts: ``conformal_graph``.)
+_NOT_YET = {"model": {"quantiles": (), "likelihood": "none"}}
 
 
 def check_supported(config) -> None:
