@@ -13,7 +13,10 @@ The graph (``seqcast.forecasting.graph.ForecastGraph``) takes
 and returns ``forecast``: float64 (batch, horizon) in the data's own units. Scaling,
 differencing and its inverse, the network and the strategy (the iterative rollout unrolled)
 are all inside; the batch is dynamic. The model's metadata (``metadata_props``, string
-values, JSON for lists) holds everything a caller needs: see ``metadata``.
+values, JSON for lists) holds everything a caller needs: see ``export_metadata``. A run
+with conformal intervals exported with ``levels`` also returns ``lo-L`` and ``hi-L`` per
+level (``conformal_graph``); an ensemble of networks is one graph with every member inside,
+combined as the ensemble combines them (``ensemble_graph``).
 
 The network is exported on torch's own kernels (``set_backend(..., "torch")``): the C
 kernels are opaque to tracing, and a stock cell then becomes ONNX's own GRU/LSTM/RNN node.

@@ -6,7 +6,9 @@ each series' scaling statistics stacked in arrays, differencing and its inverse 
 batch in numpy (float64), the network under ``torch.inference_mode`` on its fastest kernels
 (the C kernels on a CPU), in chunks of rows that keep a recurrent layer's per-step state in
 the CPU's caches, spread over ``torch.get_num_threads()`` threads. Results equal
-``forecast_arrays``'s (tests/test_predict.py).
+``forecast_arrays``'s (tests/test_predict.py). Covariates, given as the exported graph takes
+them, become the network's channels through the graph's own module
+(``graph_inputs.CovariateChannels``), so both paths share that arithmetic.
 
 Example:
     >>> load_run("runs/co2").predict(co2_values[-48:])  # doctest: +SKIP
