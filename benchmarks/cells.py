@@ -40,7 +40,7 @@ def build(name: str, mode: str) -> torch.nn.Module:
         model = build_model(ModelConfig(name=name, horizon=10, output="sequence"))
     for layer in model.modules():
         if isinstance(layer, Recurrent):  # "torch" = torch's fused kernels for stock cells
-            layer.backend = {"fused": "torch", "auto": "auto", "script": "script",
+            layer.backend = {"fused": "torch", "auto": "auto", "script": "loop",
                              "eager": "python"}[mode]
     return model
 

@@ -17,12 +17,13 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from .backends import BackendUnavailable
+from .backends.native import library
 from .config import TrainConfig
 from .data.datasets import chapter15
 from .experiments.runner import aligned_targets
 from .experiments.table import select
 from .models import build_model
-from .nn.native import library
 from .nn.recurrent import set_backend
 from .seeding import seeded
 from .train import evaluate, fit, resolve_device
@@ -100,7 +101,7 @@ def generation(device: str = "auto", batches: Sequence[int] = (1, 64), steps: in
     what ``generate`` uses under ``torch.set_float32_matmul_precision("high")``).
     ``steps`` defaults to 4,096 on a GPU and 200 on a CPU.
     """
-    from .models import WaveNet, wavenet_kernel
+    from .models import WaveNet
 
     dev = resolve_device(device)
     with seeded(0):
@@ -120,15 +121,16 @@ def generation(device: str = "auto", batches: Sequence[int] = (1, 64), steps: in
                 dev, lambda h=history: model.generate(h, steps, fused=False))
             row["eager_samples_per_s"] = 256 * batch / _timed(
                 dev, lambda h=history: model.generate(h, 256, fused=False, cuda_graph=False))
-            if wavenet_kernel.eligible(model, history):
-                before = torch.get_float32_matmul_precision()
-                torch.set_float32_matmul_precision("high")
-                try:
-                    model.generate(history, 2)  # compiles the kernel
-                    row["kernel_tf32_samples_per_s"] = steps * batch / _timed(
-                        dev, model.generate, history, steps)
-                finally:
-                    torch.set_float32_matmul_precision(before)
+            before = torch.get_float32_matmul_precision()
+            torch.set_float32_matmul_precision("high")
+            try:
+                model.generate(history, 2, backend="triton")  # compiles the kernel
+                row["kernel_tf32_samples_per_s"] = steps * batch / _timed(
+                    dev, lambda h=history: model.generate(h, steps, backend="triton"))
+            except BackendUnavailable:
+                pass  # no Triton, or a model it cannot run
+            finally:
+                torch.set_float32_matmul_precision(before)
         out[f"batch_{batch}"] = row
     return out
 

@@ -10,6 +10,8 @@ import argparse
 import os
 import sys
 
+from .cli_args import _positive
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, status 2, no usage dump
@@ -21,16 +23,6 @@ def _ids(text: str) -> list[str]:
     if not ids:
         raise argparse.ArgumentTypeError("expected a comma-separated list of ids")
     return ids
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 def cmd_reproduce(args) -> int:
@@ -184,6 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_export import add_parser as add_export
 
     add_export(sub)
+    from .cli_audio import add_parsers as add_audio_parsers
+
+    add_audio_parsers(sub)  # audio train, evaluate, generate
     return parser
 
 

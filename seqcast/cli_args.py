@@ -4,8 +4,19 @@ from __future__ import annotations
 
 import argparse
 
-from .cli import _positive
 from .config import FILLS, STRATEGIES
+
+
+def _positive(text: str) -> int:
+    """An argparse type: an integer >= 1 (cli.py uses it too; it imports this module, never
+    the other way round)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
 
 
 def _fraction(text: str) -> float:

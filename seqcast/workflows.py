@@ -32,9 +32,11 @@ def train(
     """Train ``config`` on its data and write a run directory at ``out``; returns the metrics.
 
     While training, ``out.partial/`` holds ``config.json`` and a checkpoint written at every
-    epoch; ``resume=True`` continues from it (``config`` may then be ``None``). Inside a
-    torchrun process group only rank 0 writes files. ``search`` (an ``AutoConfig``) sets
-    the budget and ensemble of ``--model auto``, or the seeds to ensemble for one model.
+    epoch; ``resume=True`` continues from it (``config`` may then be ``None``), or starts
+    the saved configuration afresh when the run was stopped before its first checkpoint.
+    Inside a torchrun process group only rank 0 writes files. ``search`` (an
+    ``AutoConfig``) sets the budget and ensemble of ``--model auto``, or the seeds to
+    ensemble for one model.
     """
     from . import distributed
     from .data.covariate_io import covers_horizon
@@ -49,6 +51,9 @@ def train(
         if partial is None or not (partial / "config.json").is_file():
             raise ValueError(f"{out}: no interrupted run to resume (no {partial}/config.json)")
         config = RunConfig.load(partial / "config.json")
+        # Killed before its first checkpoint: nothing to continue, so the run starts from the
+        # beginning with its saved configuration (same seeds: the same weights as unbroken)
+        resume = (partial / "checkpoint.pt").is_file()
     elif partial is not None and main:
         _prepare(partial, config)
     distributed.barrier()

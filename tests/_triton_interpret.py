@@ -23,7 +23,9 @@ def _patch_index(tensor, scope):  # some versions' int() of a scalar fails on nu
 if _patch is not None:
     interpreter._patch_lang_tensor = _patch_index
 
-from seqcast.models import WaveNet, wavenet_kernel  # noqa: E402
+from seqcast.backends.triton import wavenet as wavenet_kernel  # noqa: E402
+from seqcast.models import WaveNet  # noqa: E402
+from seqcast.nn.wavenet import Generation  # noqa: E402
 from seqcast.seeding import seeded  # noqa: E402
 
 torch.set_num_threads(1)
@@ -34,11 +36,13 @@ for r, blocks, layers, batch, length in [(16, 2, 3, 3, 11), (32, 1, 4, 17, 5)]:
         model = WaveNet(channels=r, blocks=blocks, layers_per_block=layers).eval()
     history = torch.randn(batch, length, 1)
     steps = 3 * model.receptive_field
-    eager = model.generate(history, steps, fused=False)
+    eager = model.generate(history, steps, backend="python")
     with torch.no_grad():
         queues = []
-        first = model._run(history, queues)[:, -1, :1]
-        fused = wavenet_kernel.generate(model, queues, first, steps, precision="ieee")
+        out = model._run(history, queues)[:, -1]
+        g = Generation(model.input_conv, model.layers, model.post, "dense", queues, out, steps,
+                       lambda: None)
+        fused = wavenet_kernel.generate(g, out[:, :1], precision="ieee")
     worst = max(worst, (fused - eager).abs().max().item())
 print(f"max abs diff {worst:.3g}")
 sys.exit(0 if worst <= 1e-5 else 1)

@@ -6,3 +6,10 @@ import torch
 def _threads():
     torch.set_num_threads(1)
     yield
+
+
+@pytest.fixture(scope="session")
+def build_cache(tmp_path_factory):
+    """One cache folder for the C kernels built with other flags (narrower vectors): each
+    build is keyed by its flags, so the tests that need one share it."""
+    return tmp_path_factory.mktemp("native-builds")

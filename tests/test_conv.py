@@ -275,7 +275,7 @@ def _layers_reference(h, layers):
     return skips
 
 
-needs_c = pytest.mark.skipif(__import__("seqcast.nn.native", fromlist=["library"]).library()
+needs_c = pytest.mark.skipif(__import__("seqcast.backends.native", fromlist=["library"]).library()
                              is None, reason="no C compiler here")
 
 
@@ -289,8 +289,8 @@ needs_c = pytest.mark.skipif(__import__("seqcast.nn.native", fromlist=["library"
 ])
 def test_c_residual_stack_equals_the_layers_values_and_gradients(batch, channels, skip,
                                                                    kernel_size, dilations):
+    from seqcast.backends.native.wavenet import residual_stack, stack_reason
     from seqcast.nn.conv import ResidualLayer
-    from seqcast.nn.wavenet_stack import available, residual_stack
 
     torch.manual_seed(0)
     layers = torch.nn.ModuleList(ResidualLayer(channels, skip, kernel_size, d) for d in dilations)
@@ -298,7 +298,7 @@ def test_c_residual_stack_equals_the_layers_values_and_gradients(batch, channels
         for p in layers.parameters():
             p.add_(torch.randn_like(p) * 0.2)  # biases away from zero too
     h = torch.randn(batch, 23, channels, requires_grad=True)
-    assert available(h, layers)
+    assert stack_reason(h, layers) is None
     want = _layers_reference(h, layers)
     got = residual_stack(h, layers)
     _assert_same_values_and_gradients(got, want, [h, *layers.parameters()])
@@ -307,24 +307,17 @@ def test_c_residual_stack_equals_the_layers_values_and_gradients(batch, channels
 
 
 @needs_c
-def test_wavenet_trains_through_the_c_stack_or_without_it(monkeypatch):
-    from seqcast.nn import wavenet_stack
+def test_wavenet_trains_through_the_c_stack_or_without_it():
+    from seqcast.nn.dispatch import available
 
-    calls, real = [0], wavenet_stack.residual_stack
-
-    def counted(*args):
-        calls[0] += 1
-        return real(*args)
-
-    monkeypatch.setattr(wavenet_stack, "residual_stack", counted)
     with seeded(0):
         model = build_model(ModelConfig(name="wavenet", horizon=10, output="sequence", filters=8))
     x = torch.randn(4, 30, 1)
+    h = model.input_conv(x.transpose(0, 1), time_major=True)
+    assert available("wavenet_stack", model.layers, h) == ["native", "python"]
     out = model(x)
-    assert calls == [1]
-    monkeypatch.setattr(wavenet_stack, "available", lambda *args: False)
+    model.backend = "python"
     torch.testing.assert_close(model(x), out, rtol=1e-5, atol=1e-6)
-    assert calls == [1]
 
 
 @needs_c
@@ -335,7 +328,7 @@ def test_wavenet_trains_through_the_c_stack_or_without_it(monkeypatch):
 ])
 def test_c_conv_stack_equals_the_layers_values_and_gradients(batch, channels, kernel_size,
                                                              dilations):
-    from seqcast.nn.wavenet_stack import conv_stack, convs_available
+    from seqcast.backends.native.wavenet import conv_stack, convs_reason
 
     torch.manual_seed(0)
     convs = torch.nn.ModuleList(Conv1d(a, b, kernel_size, dilation=d)
@@ -344,7 +337,7 @@ def test_c_conv_stack_equals_the_layers_values_and_gradients(batch, channels, ke
         for p in convs.parameters():
             p.add_(torch.randn_like(p) * 0.2)
     x = torch.randn(batch, 23, channels[0], requires_grad=True)
-    assert convs_available(x, convs)
+    assert convs_reason(x, convs) is None
     want = x
     for conv in convs:
         want = F.relu(conv(want))
@@ -360,9 +353,8 @@ def test_c_conv_stack_equals_the_layers_values_and_gradients(batch, channels, ke
     (16, 1, 4, 3, 2, 30, 3),   # 3 taps, 3 outputs (the first is fed back)
 ])
 def test_c_generation_equals_the_eager_steps(channels, blocks, layers, kernel_size, batch,
-                                             history, horizon, monkeypatch):
+                                             history, horizon):
     from seqcast.models import WaveNet
-    from seqcast.nn import wavenet_stack
 
     torch.manual_seed(0)
     model = WaveNet(channels=channels, blocks=blocks, layers_per_block=layers,
@@ -371,16 +363,7 @@ def test_c_generation_equals_the_eager_steps(channels, blocks, layers, kernel_si
         for p in model.parameters():
             p.add_(torch.randn_like(p) * 0.05)
     h = torch.randn(batch, history, 1)
-    calls, real = [0], wavenet_stack.generate
-
-    def counted(*args):
-        calls[0] += 1
-        return real(*args)
-
-    monkeypatch.setattr(wavenet_stack, "generate", counted)
-    got = model.generate(h, 40)
-    assert calls == [1]
-    monkeypatch.setattr(wavenet_stack, "generation_available", lambda *args: False)
-    want = model.generate(h, 40)
-    assert calls == [1]
+    got = model.generate(h, 40, backend="native")
+    torch.testing.assert_close(model.generate(h, 40), got)  # "auto" takes the C kernel here
+    want = model.generate(h, 40, backend="python")
     torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)

@@ -11,10 +11,10 @@ from seqcast.nn import Recurrent, make_cell
 from seqcast.nn.cells import LNSimpleRNNCell, PeepholeLSTMCell
 
 
-@pytest.mark.parametrize("backend", ["script", "python"])
+@pytest.mark.parametrize("backend", ["loop", "python"])
 @pytest.mark.parametrize("name", list(STOCK))
 def test_stock_cells_step_path_equals_torch_nn(name, backend):
-    """The hoisted step (what recurrent dropout and backend="script" run) is torch.nn's cell."""
+    """The hoisted step (what recurrent dropout and backend="loop" run) is torch.nn's cell."""
     torch.manual_seed(0)
     cell = make_cell(name, 3, 8)
     with torch.no_grad():  # non-zero biases so every term is checked
@@ -92,7 +92,7 @@ def test_peephole_initialisation_like_keras():
 
 
 def test_custom_cells_are_compiled_and_copies_are_independent():
-    layer = Recurrent(make_cell("ln_simple", 1, 4), backend="script")
+    layer = Recurrent(make_cell("ln_simple", 1, 4), backend="loop")
     x = torch.randn(2, 7, 1)
     y = layer(x)[0]
     assert isinstance(layer._scripted["tensor"][1], torch.jit.ScriptModule)
@@ -168,7 +168,7 @@ def test_recurrent_dropout_on_stock_cells_leaves_the_kernel_only_in_training():
 
 @pytest.mark.parametrize(
     "kwargs,match",
-    [({"backend": "jit"}, "valid backends: auto, torch, script, python"),
+    [({"backend": "jit"}, "valid backends: auto, native, script, torch, loop, python"),
      ({"dropout": 1.0}, r"dropout must be in \[0, 1\)"),
      ({"recurrent_dropout": -0.1}, r"recurrent_dropout must be in \[0, 1\)")],
 )
@@ -180,7 +180,7 @@ def test_bad_unroller_options(kwargs, match):
 def test_compiled_loop_follows_replaced_buffers():
     """``.to()`` swaps buffers for new tensors; the compiled loop must not keep the old ones."""
     torch.manual_seed(0)
-    layer = Recurrent(make_cell("simple", 1, 3), backend="script")  # its step reads bias_hh
+    layer = Recurrent(make_cell("simple", 1, 3), backend="loop")  # its step reads bias_hh
     x = torch.randn(2, 5, 1)
     layer(x)
     layer.cell.bias_hh = torch.ones(3)

@@ -134,6 +134,20 @@ def test_cli_train_killed_then_resumed_equals_uninterrupted(tmp_path):
         (tmp_path / "full" / "model.safetensors").read_bytes()
 
 
+def test_cli_resume_of_a_run_killed_before_its_first_checkpoint_starts_it_afresh(tmp_path):
+    from seqcast.cli import main
+
+    common = ["--dataset", "nile", "--model", "linear", "--epochs", "2"]
+    assert main(["train", *common, "--out", str(tmp_path / "full")]) == 0
+    # what a run killed before its first checkpoint leaves: its folder and configuration only
+    (tmp_path / "run.partial").mkdir()
+    (tmp_path / "run.partial" / "config.json").write_bytes((tmp_path / "full" / "config.json").read_bytes())
+    assert main(["train", "--resume", str(tmp_path / "run")]) == 0
+    assert not (tmp_path / "run.partial").exists()
+    assert (tmp_path / "run" / "model.safetensors").read_bytes() == \
+        (tmp_path / "full" / "model.safetensors").read_bytes()
+
+
 def test_cli_train_reports_bad_output_and_resume_cleanly(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")

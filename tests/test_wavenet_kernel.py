@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from seqcast.models import WaveNet, wavenet_kernel
+from seqcast.backends import BackendUnavailable
+from seqcast.backends.triton import wavenet as wavenet_kernel
+from seqcast.models import WaveNet
 from seqcast.seeding import seeded
 
 needs_triton = pytest.mark.skipif(importlib.util.find_spec("triton") is None,
@@ -23,13 +25,12 @@ def test_kernel_matches_eager_generation_in_the_interpreter():
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_kernel_is_only_used_where_eligible():
-    model = WaveNet(channels=24, blocks=1, layers_per_block=3)  # 24: not a power of two
-    assert not wavenet_kernel.eligible(model, torch.zeros(1, 4, 1))
-    model = WaveNet(channels=16, blocks=1, layers_per_block=3)
-    assert not wavenet_kernel.eligible(model, torch.zeros(1, 4, 1))  # a CPU tensor
-    model = WaveNet(channels=16, blocks=1, layers_per_block=3, head="mulaw")
-    assert not wavenet_kernel.eligible(model, torch.zeros(1, 4, 1))
+@pytest.mark.parametrize("channels,head", [(24, "dense"), (16, "dense"), (16, "mulaw")])
+def test_kernel_is_only_used_where_it_can_run(channels, head):
+    # 24: not a power of two; and on the CPU here in any case; mulaw: not the dense head
+    model = WaveNet(channels=channels, blocks=1, layers_per_block=3, head=head)
+    with pytest.raises(BackendUnavailable, match="backend 'triton' cannot run"):
+        model.generate(torch.zeros(1, 4, 1), 3, backend="triton")
 
 
 @pytest.mark.skipif(not torch.cuda.is_available() or wavenet_kernel.triton is None,
@@ -40,19 +41,27 @@ def test_kernel_on_the_gpu_matches_the_graphed_and_eager_paths():
         model = WaveNet(channels=64, blocks=3, layers_per_block=10).cuda().eval()
     history = torch.randn(5, 200, 1, device="cuda")
     steps = 2 * model.receptive_field
-    assert wavenet_kernel.eligible(model, history)
     assert torch.get_float32_matmul_precision() == "highest"
     default = model.generate(history, steps)  # PyTorch's default precision: CUDA graphs
     eager = model.generate(history, steps, fused=False, cuda_graph=False)
     assert (default - eager).abs().max() <= 1e-5
-    with torch.no_grad():
-        queues = []
-        first = model._run(history, queues)[:, -1, :1]
-    exact = wavenet_kernel.generate(model, queues, first, steps, precision="ieee")
+    exact = _kernel(model, history, steps)
     assert (exact - eager).abs().max() <= 1e-4
     torch.set_float32_matmul_precision("high")
     try:
-        fast = model.generate(history, steps)  # the kernel, TF32 tensor cores: close, not exact
+        fast = model.generate(history, steps, backend="triton")  # TF32: close, not exact
     finally:
         torch.set_float32_matmul_precision("highest")
     assert (fast - eager).abs().max() <= 0.05 * eager.abs().max()
+
+
+@torch.no_grad()
+def _kernel(model, history, steps):
+    """The kernel at full float32 precision, from the model's state after ``history``."""
+    from seqcast.nn.wavenet import Generation
+
+    queues = []
+    out = model._run(history, queues)[:, -1]
+    g = Generation(model.input_conv, model.layers, model.post, model.head, queues, out, steps,
+                   lambda: None)
+    return wavenet_kernel.generate(g, out[:, :1], precision="ieee")

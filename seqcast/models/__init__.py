@@ -8,15 +8,16 @@ from torch import nn
 
 from ..config import ModelConfig
 from .baselines import Linear, Naive, SeasonalNaive
+from .checks import check_choice
 from .conv_rnn import ConvRNN
 from .encoder_decoder import EncoderDecoder
-from .rnn import HEADS, RNNForecaster, _check
+from .rnn import HEADS, RNNForecaster
 from .wavenet import SimpleWaveNet, WaveNet, dilations
 
 
 def _recurrent(cell: str) -> Callable[[ModelConfig], nn.Module]:
     def build(cfg: ModelConfig) -> nn.Module:
-        _check("head", cfg.head, HEADS + ("decoder",))
+        check_choice("head", cfg.head, HEADS + ("decoder",))
         if cfg.head == "decoder":
             if cfg.norm != "none":
                 raise ValueError(

@@ -8,7 +8,8 @@ from torch import Tensor, nn
 
 from ..nn.dense import dense
 from ..nn.recurrent import Recurrent
-from .rnn import OUTPUTS, CellFactory, _check, _factory
+from .checks import OUTPUTS, check_choice
+from .rnn import CellFactory, _factory
 
 
 class EncoderDecoder(nn.Module):
@@ -42,7 +43,7 @@ class EncoderDecoder(nn.Module):
         recurrent_dropout: float = 0.0,
     ):
         super().__init__()
-        _check("output", output, OUTPUTS)
+        check_choice("output", output, OUTPUTS)
         if num_layers < 1 or horizon < 1:
             raise ValueError(f"num_layers and horizon must be >= 1, got {num_layers}, {horizon}")
         factory = _factory(cell)

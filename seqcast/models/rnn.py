@@ -6,18 +6,13 @@ from collections.abc import Callable
 
 from torch import Tensor, nn
 
-from ..config import OUTPUTS
 from ..nn.cells import CELLS, make_cell
 from ..nn.dense import dense
 from ..nn.recurrent import Recurrent
+from .checks import OUTPUTS, check_choice
 
 CellFactory = Callable[[int, int], nn.Module]
 HEADS, NORMS = ("dense", "recurrent"), ("none", "batch")
-
-
-def _check(name: str, value: str, options: tuple[str, ...]) -> None:
-    if value not in options:
-        raise ValueError(f"unknown {name} {value!r}; valid: {', '.join(options)}")
 
 
 def _factory(cell: str | CellFactory) -> CellFactory:
@@ -75,9 +70,9 @@ class RNNForecaster(nn.Module):
         recurrent_dropout: float = 0.0,
     ):
         super().__init__()
-        _check("output", output, OUTPUTS)
-        _check("head", head, HEADS)
-        _check("norm", norm, NORMS)
+        check_choice("output", output, OUTPUTS)
+        check_choice("head", head, HEADS)
+        check_choice("norm", norm, NORMS)
         if num_layers < 0 or (num_layers == 0 and head == "dense"):
             raise ValueError(f"num_layers must be >= 1 with a dense head, got {num_layers}")
         factory = _factory(cell)

@@ -8,26 +8,21 @@ new sample instead of re-running the receptive field.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..config import OUTPUTS
-from ..nn import wavenet_stack
 from ..nn.conv import Alignment, Conv1d, ConvQueue, ResidualLayer, receptive_field, stack_alignment
 from ..nn.dense import dense
-from ..nn.mulaw import mu_law_decode
-from . import wavenet_kernel
+from ..nn.dispatch import select
+from ..nn.mulaw import sample_mulaw
+from ..nn.wavenet import Generation
+from .checks import OUTPUTS, check_choice, check_input
+from .wavenet_stream import Stream, graphed
 
 HEADS = ("dense", "mulaw")
-
-
-def _check(name: str, value: str, options: tuple[str, ...]) -> None:
-    if value not in options:
-        raise ValueError(f"unknown {name} {value!r}; valid: {', '.join(options)}")
 
 
 def dilations(blocks: int, layers_per_block: int) -> list[int]:
@@ -46,6 +41,13 @@ class _Generative(nn.Module):
 
     output: str
     head: str = "dense"
+    # How the stack runs (see seqcast.backends.wavenet): "auto", "native" or "python" (the
+    # reference); ``set_backend(model, "torch")`` makes it "python" with F.conv1d convolutions
+    backend = "auto"
+    BACKENDS = ("auto", "native", "python")
+
+    def plain_backend(self) -> str:
+        return "python"
 
     def forward(self, x: Tensor) -> Tensor:
         """(B, T, C) -> (B, T, out) for output="sequence", (B, out) for "last"."""
@@ -63,15 +65,19 @@ class _Generative(nn.Module):
     @torch.no_grad()
     def generate(self, history: Tensor, steps: int, temperature: float = 1.0,
                  generator: torch.Generator | None = None, cuda_graph: bool = True,
-                 fused: bool = True) -> Tensor:
+                 fused: bool = True, backend: str = "auto") -> Tensor:
         """Continue ``history`` (B, T, 1) by ``steps`` values, feeding each back as input.
 
         The dense head feeds back its first output (the next value); the mu-law head samples
-        a class from softmax(logits / temperature) and feeds back its decoded value. On a CUDA
-        device the dense head's steps replay as CUDA graphs (``cuda_graph``), or, for the full
-        WaveNet with TF32 allowed (``torch.set_float32_matmul_precision("high")``), run as one
-        persistent Triton kernel (``fused``, see ``wavenet_kernel``); elsewhere, and for
-        sampling, they run eagerly.
+        a class from softmax(logits / temperature) at a uniform draw from ``generator``
+        (``seqcast.nn.mulaw.sample_mulaw``) and feeds back its decoded value; the C kernels
+        draw the same classes from the same uniforms. How the
+        full WaveNet's steps run is chosen among the implementations of "wavenet_generate"
+        (``backend``: "auto", "triton", "native" or "python"; see seqcast.backends): one
+        persistent Triton kernel on a GPU with TF32 allowed
+        (``torch.set_float32_matmul_precision("high")``; ``fused=False`` skips it), the C
+        kernels on the CPU; the reference steps replay as CUDA graphs on a GPU
+        (``cuda_graph``) and run eagerly elsewhere, and for sampling.
 
         Returns:
             (B, steps) float32.
@@ -85,21 +91,37 @@ class _Generative(nn.Module):
                 f"generate needs a univariate history (B, T>=1, 1), got {tuple(history.shape)}")
         if steps < 1:
             raise ValueError(f"steps must be >= 1, got {steps}")
+        check_input(history, next(self.parameters()), "history")
+        if not temperature > 0:
+            raise ValueError(f"temperature must be positive, got {temperature}")
         queues: list[ConvQueue] = []
         out = self._run(history, queues)[:, -1]  # (B, out): the forecast made at the last step
         state = self._state(queues)
-        if (fused and isinstance(self, WaveNet) and wavenet_kernel.tf32_allowed()
-                and wavenet_kernel.eligible(self, history)):
-            return wavenet_kernel.generate(self, queues, out[:, :1], steps)
-        if cuda_graph and history.is_cuda and self.head == "dense" and steps > 1:
-            return self._graphed(out[:, :1], state, steps)
-        if isinstance(self, WaveNet) and wavenet_stack.generation_available(self, history):
-            return wavenet_stack.generate(self, queues, out[:, :1], steps)  # in C
+        uniforms = None
+        if self.head == "mulaw":  # one draw per value, so every path samples the same classes
+            uniforms = torch.rand(out.shape[0], steps, generator=generator, device=out.device)
+
+        def steps_of_the_model() -> Tensor:
+            return self._reference_generate(out, state, steps, temperature, uniforms, cuda_graph)
+
+        if not isinstance(self, WaveNet):
+            return steps_of_the_model()
+        if backend == "auto" and not fused and history.is_cuda:
+            backend = "python"  # the Triton kernel is the only fast path on a GPU
+        g = Generation(self.input_conv, self.layers, self.post, self.head, queues, out, steps,
+                       steps_of_the_model, temperature, uniforms)
+        return select("wavenet_generate", backend, g).run(g)
+
+    def _reference_generate(self, out: Tensor, state, steps: int, temperature: float,
+                            uniforms: Tensor | None, cuda_graph: bool) -> Tensor:
+        """The model's own steps from ``out`` (B, out), the head's output at the last step."""
+        if cuda_graph and out.is_cuda and self.head == "dense" and steps > 1:
+            spans = [m.span for m in self.modules() if isinstance(m, Conv1d)]
+            return graphed(self._step, out[:, :1], state, steps, spans)
         values = []
         for i in range(steps):
             if self.head == "mulaw":
-                probs = F.softmax(out / temperature, dim=-1)
-                nxt = mu_law_decode(torch.multinomial(probs, 1, generator=generator), out.shape[-1])
+                nxt = sample_mulaw(out, uniforms[:, i:i + 1], temperature)
             else:
                 nxt = out[:, :1]  # (B, 1)
             values.append(nxt)
@@ -109,35 +131,6 @@ class _Generative(nn.Module):
 
     def _state(self, queues: list[ConvQueue]):
         return queues
-
-    def _period(self, x: Tensor, state, n: int) -> tuple[Tensor, Tensor]:
-        """``n`` fed-back steps of the dense head from the value ``x`` (B, 1): (B, n), last."""
-        values = []
-        for _ in range(n):
-            x = self._step(x, state)[:, :1]
-            values.append(x)
-        return torch.cat(values, dim=1), x
-
-    def _graphed(self, x: Tensor, state, steps: int) -> Tensor:
-        """Generation with the per-sample steps captured once as a CUDA graph and replayed,
-        so kernel launches stop dominating. Each queue's ring slot is baked into the graph,
-        so one graph spans a whole period of slots: the lcm of the queue sizes (512 for
-        dilations up to 512), which keeps every replay's slots right."""
-        period = math.lcm(*(m.span or 1 for m in self.modules() if isinstance(m, Conv1d)))
-        side = torch.cuda.Stream()
-        side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side):  # warm-up (cuBLAS, allocator): one real period
-            warm, nxt = self._period(x, state, period)
-        torch.cuda.current_stream().wait_stream(side)
-        chunks, static_x = [x, warm], nxt.clone()
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):  # records only; queue positions advance by a period
-            static_values, static_next = self._period(static_x, state, period)
-        while sum(c.shape[1] for c in chunks) < steps:
-            graph.replay()
-            chunks.append(static_values.clone())
-            static_x.copy_(static_next)
-        return torch.cat(chunks, dim=1)[:, :steps]
 
 
 class SimpleWaveNet(_Generative):
@@ -153,7 +146,7 @@ class SimpleWaveNet(_Generative):
                  dilations: Sequence[int] = (1, 2, 4, 8), kernel_size: int = 2, horizon: int = 10,
                  output: str = "sequence"):
         super().__init__()
-        _check("output", output, OUTPUTS)
+        check_choice("output", output, OUTPUTS)
         sizes = [input_size] + [filters] * len(dilations)
         self.convs = nn.ModuleList(
             Conv1d(a, b, kernel_size, dilation=d)
@@ -162,9 +155,10 @@ class SimpleWaveNet(_Generative):
         self.output = output
 
     def _run(self, x: Tensor, queues: list | None = None) -> Tensor:
-        if queues is None and wavenet_stack.convs_available(x, self.convs):  # one C call
-            h = wavenet_stack.conv_stack(x, self.convs)  # (B, T, filters), feature-major
-            return self.head_layer(h.transpose(0, 1)).transpose(0, 1)  # (B, T, out)
+        if queues is None:
+            check_input(x, self.convs[0].weight, "input")
+            h = select("conv_stack", self.backend, self.convs, x).run(self.convs, x)  # (T, B, C)
+            return self.head_layer(h).transpose(0, 1)  # (B, T, out)
         x = x.transpose(0, 1)  # time major (T, B, C): each causal conv is a few matmuls
         for conv in self.convs:
             if queues is not None:
@@ -197,8 +191,8 @@ class WaveNet(_Generative):
                  layers_per_block: int = 10, kernel_size: int = 2, horizon: int = 1,
                  output: str = "sequence", head: str = "dense", quantization: int = 256):
         super().__init__()
-        _check("output", output, OUTPUTS)
-        _check("head", head, HEADS)
+        check_choice("output", output, OUTPUTS)
+        check_choice("head", head, HEADS)
         self.input_conv = Conv1d(input_size, channels, kernel_size)
         self.layers = nn.ModuleList(
             ResidualLayer(channels, channels, kernel_size, d)
@@ -211,6 +205,7 @@ class WaveNet(_Generative):
     def _run(self, x: Tensor, queues: list | None = None) -> Tensor:
         if queues is None and self.input_conv.backend != "torch":
             return self._run_fast(x)
+        check_input(x, self.input_conv.weight, "input")
         if queues is not None:
             queues.append(ConvQueue(self.input_conv, x))
         x = x.transpose(0, 1)  # time major (T, B, C): each causal conv is a few matmuls
@@ -223,22 +218,17 @@ class WaveNet(_Generative):
         return self.post(skips).transpose(0, 1)  # (B, T, out)
 
     def _run_fast(self, x: Tensor) -> Tensor:
-        """``_run`` without queues: time major, the skips summed in place (see
-        ``ResidualLayer.accumulate``), their biases added once."""
-        h = self.input_conv(x.transpose(0, 1), time_major=True)  # (T, B, R)
-        if wavenet_stack.available(h, self.layers):  # the whole stack in one C call
-            skips = wavenet_stack.residual_stack(h.transpose(0, 1), self.layers)  # (B, T, S)
-            return self.post(skips.transpose(0, 1)).transpose(0, 1)
-        r = self.layers[0].channels
-        skips = torch.stack([layer.out.bias[r:] for layer in self.layers]).sum(0)  # (S,)
-        for layer in self.layers:
-            h, skips = layer.accumulate(h, skips)
-        return self.post(skips.view(h.shape[0], h.shape[1], -1)).transpose(0, 1)  # (B, T, out)
+        """``_run`` without queues: time major, the stack by the selected implementation of
+        "wavenet_stack" (the reference sums the skips in place, see ``nn.wavenet``)."""
+        check_input(x, self.input_conv.weight, "input")
+        h = self.input_conv(x.transpose(0, 1), time_major=True)  # (T, B, C)
+        skips = select("wavenet_stack", self.backend, self.layers, h).run(self.layers, h)
+        return self.post(skips).transpose(0, 1)  # (T, B, S) -> (B, T, out)
 
-    def _state(self, queues: list[ConvQueue]) -> _Stream:
-        return _Stream(self, queues)
+    def _state(self, queues: list[ConvQueue]) -> Stream:
+        return Stream(self.layers, queues)
 
-    def _step(self, x_t: Tensor, state: _Stream) -> Tensor:
+    def _step(self, x_t: Tensor, state: Stream) -> Tensor:
         h, gated = state.input(x_t), []  # (B, R)
         for queue, res_weight, res_bias in state.layers:
             f, g = queue(h).chunk(2, dim=-1)
@@ -247,18 +237,3 @@ class WaveNet(_Generative):
             h = torch.addmm(res_bias, a, res_weight).add_(h)  # residual
         # the skips of every layer in one matmul: sum_l a_l W_l = [a_1 .. a_L] [W_1; ..; W_L]
         return self.post(torch.addmm(state.skip_bias, torch.cat(gated, -1), state.skip_weight))
-
-
-class _Stream:
-    """A WaveNet's streaming state: its queues plus weights laid out for the per-sample step
-    (transposed for addmm; each layer's 1x1 split into residual and skip, the skips stacked)
-    so a step costs few small ops: at batch 1 the step is bound by per-op overhead."""
-
-    def __init__(self, model: WaveNet, queues: list[ConvQueue]):
-        r = model.layers[0].channels
-        self.input = queues[0]
-        weights = [(layer.out.weight.detach(), layer.out.bias.detach()) for layer in model.layers]
-        self.layers = [(q, w[:r].t().contiguous(), b[:r])
-                       for q, (w, b) in zip(queues[1:], weights, strict=True)]
-        self.skip_weight = torch.cat([w[r:].t() for w, _ in weights]).contiguous()  # (L*R, S)
-        self.skip_bias = torch.stack([b[r:] for _, b in weights]).sum(0)

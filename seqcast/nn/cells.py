@@ -153,7 +153,7 @@ class LNSimpleRNNCell(_GatedCell):
     """
 
     recurrent_bias = False
-    fused = "ln_rnn_tanh"  # a BPTT kernel on the CPU (``cell_kernels.ln_rnn_tanh_sequence``)
+    fused = "ln_rnn_tanh"  # a BPTT kernel on the CPU (``seqcast.backends.script.cells``)
 
     def __init__(self, input_size: int, hidden_size: int):
         super().__init__(input_size, hidden_size)
@@ -182,7 +182,7 @@ class PeepholeLSTMCell(_GatedCell):
 
     gates = 4
     recurrent_bias = False
-    fused = "peephole_lstm"  # a BPTT kernel on the CPU (``cell_kernels.peephole_lstm_sequence``)
+    fused = "peephole_lstm"  # a BPTT kernel on the CPU (``seqcast.backends.script.cells``)
 
     def __init__(self, input_size: int, hidden_size: int):
         super().__init__(input_size, hidden_size)

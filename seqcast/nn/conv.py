@@ -100,6 +100,7 @@ class Conv1d(nn.Module):
         return self.weight.permute(0, 2, 1).reshape(self.out_channels, -1)
 
     backend = "auto"  # "torch": F.conv1d on channels-first data, as plain PyTorch code does
+    BACKENDS = ("auto", "torch")
 
     def forward(self, x: Tensor, time_major: bool = False) -> Tensor:
         """(B, T, C_in) -> (B, T', C_out), T' = ``alignment(T).length``; with ``time_major``

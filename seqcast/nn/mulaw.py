@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 
@@ -23,3 +24,12 @@ def mu_law_decode(q: Tensor, channels: int = 256) -> Tensor:
     mu = channels - 1
     y = 2 * q.float() / mu - 1
     return torch.sign(y) * torch.expm1(y.abs() * math.log1p(mu)) / mu
+
+
+def sample_mulaw(logits: Tensor, u: Tensor, temperature: float = 1.0) -> Tensor:
+    """Decoded amplitudes (B, 1) of the classes drawn from softmax(logits / temperature)
+    (logits (B, Q)) at uniforms ``u`` (B, 1) in [0, 1): the first class whose cumulative
+    probability exceeds u (inverse-CDF sampling, which the C generation loop repeats)."""
+    cdf = F.softmax(logits / temperature, dim=-1).cumsum(-1)  # (B, Q)
+    k = torch.searchsorted(cdf, u.contiguous(), right=True).clamp_(max=logits.shape[-1] - 1)
+    return mu_law_decode(k, logits.shape[-1])

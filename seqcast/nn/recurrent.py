@@ -1,62 +1,21 @@
 """The unroller: runs any cell over a sequence, with dropout on inputs and recurrent state.
 
-Stock cells (``cell.fused`` names a kernel) run through fused sequence kernels with the
-cell's own parameters, so they train exactly like ``torch.nn.RNN/LSTM/GRU``: on the CPU our
-C kernels (``rnn_kernel.py``, ``lstm_kernel.py``) where a C compiler is found, else our
-TorchScript BPTT kernels for SimpleRNN and GRU (``kernels.py``) and oneDNN for the LSTM;
-elsewhere PyTorch's (cuDNN on a GPU). The chapter's peephole LSTM and layer-norm SimpleRNN
-run in C too, with TorchScript BPTT kernels (``cell_kernels.py``) as their fallback. Any
-other cell runs through a TorchScript loop over its ``step`` with the input projection
-hoisted out of the loop (see ``loops.py``); a cell without ``project``/``step`` has only its
-``forward`` looped, and one TorchScript cannot compile runs eagerly.
+What it computes is the reference below: the cell's input projection for all steps at once,
+then its ``step`` in a Python loop (``python``). How fast it runs is chosen per call among
+the implementations of the "recurrent" operation (``seqcast.nn.dispatch``): the C kernels
+(``native``), TorchScript BPTT kernels (``script``), torch's fused kernels (``torch``),
+a TorchScript loop over ``step`` (``loop``), then the reference; see
+``seqcast/backends/recurrent.py`` for what each can run. Inputs are checked here first, with
+torch.nn's wording, so every implementation sees the same valid shapes, dtypes and devices.
 """
 
 from __future__ import annotations
 
-import warnings
-
 import torch
 from torch import Tensor, nn
 
-from .cell_kernels import ln_rnn_tanh_sequence, peephole_lstm_sequence
 from .cells import State
-from .conv import Conv1d
-from .kernels import gru_sequence, rnn_tanh_sequence
-from .loops import Stepper, eager_loop, script_loop
-from .lstm_kernel import available as native_available
-from .lstm_kernel import lstm_sequence
-from .rnn_kernel import ln_rnn_sequence, rnn_sequence
-
-_KERNELS = {"rnn_tanh": torch.rnn_tanh, "lstm": torch.lstm, "gru": torch.gru}
-# Our CPU sequence kernels, called as kernel(cell, x, state)
-_CPU_KERNELS = {
-    "rnn_tanh": lambda cell, x, h: rnn_tanh_sequence(x, h, *cell.flat_weights()),
-    "gru": lambda cell, x, h: gru_sequence(x, h, *cell.flat_weights()),
-    "ln_rnn_tanh": lambda cell, x, h: ln_rnn_tanh_sequence(
-        x, h, cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.norm.weight, cell.norm.bias,
-        cell.norm.eps),
-    "peephole_lstm": lambda cell, x, s: peephole_lstm_sequence(
-        x, s, cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.weight_ch),
-}
-# The C kernels (``lstm_kernel.py``, ``rnn_kernel.py``), where they can be built and run:
-# faster than oneDNN's and the TorchScript loops, with or without gradients
-_NATIVE_KERNELS = {
-    "rnn_tanh": lambda cell, x, h: rnn_sequence("rnn_tanh", x, h, *cell.flat_weights()),
-    "gru": lambda cell, x, h: rnn_sequence("gru", x, h, *cell.flat_weights()),
-    "ln_rnn_tanh": lambda cell, x, h: ln_rnn_sequence(
-        x, h, cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.norm.weight, cell.norm.bias,
-        cell.norm.eps),
-    "lstm": lambda cell, x, s: lstm_sequence(x, s, *cell.flat_weights()),
-    "peephole_lstm": lambda cell, x, s: lstm_sequence(
-        x, s, cell.weight_ih, cell.weight_hh, cell.bias_ih, None, cell.weight_ch),
-}
-# Kernels that only pay off when gradients are needed: without them (validation, forecasts)
-# the TorchScript loop keeps fewer intermediates and is faster
-_TRAINING_ONLY = {"peephole_lstm"}
-BACKENDS = ("auto", "torch", "script", "python")
-# cuDNN copies the cell's separate weight tensors into one buffer per call (a few KB for the
-# chapter's cells, cheaper than keeping a flat copy in sync); its warning about it is noise
-warnings.filterwarnings("ignore", message="RNN module weights are not part of single contiguous")
+from .dispatch import available, reference, select
 
 
 def _check_rate(name: str, p: float) -> float:
@@ -75,11 +34,10 @@ class Recurrent(nn.Module):
         return_sequences: return outputs at every step (B, T, H), else the last (B, H).
         dropout: drop rate of the inputs, one mask per sequence shared by all steps (Keras).
         recurrent_dropout: drop rate of h_{t-1} fed to each step, one mask per sequence
-            (Gal and Ghahramani 2016). Stock cells leave the fused kernel while it is on.
-        backend: "auto" (the fastest fused kernel for stock cells, TorchScript for the
-            others), "torch" (what plain PyTorch does: torch's fused kernels for stock cells, a
-            Python loop for the others), "script" (TorchScript for every cell) or "python"
-            (a Python loop for every cell).
+            (Gal and Ghahramani 2016). Only the step loops can apply it.
+        backend: "auto" (the first implementation that can run the inputs) or one of them
+            by name: "native", "script", "torch", "loop", "python" (the reference). A named
+            one that cannot run the inputs raises ``BackendUnavailable`` saying why.
 
     Example:
         >>> layer = Recurrent(GRUCell(1, 20))
@@ -106,80 +64,39 @@ class Recurrent(nn.Module):
         self._scripted: dict = {}  # state kind -> (cell parameters, TorchScript loop or None)
 
     def forward(self, x: Tensor, state: State | None = None) -> tuple[Tensor, State]:
-        if x.dim() != 3:
-            raise ValueError(f"Recurrent expects (B, T, C) input, got shape {tuple(x.shape)}")
+        """x (B, T, I), state (B, H) or a tuple of them (None: zeros) -> outputs (B, T, H)
+        (or (B, H) without ``return_sequences``) and the final state."""
+        check_inputs(self.cell, x, state)
         if self.training and self.dropout > 0:
             x = x * _mask(x.new_empty(x.shape[0], 1, x.shape[2]), self.dropout)  # (B, 1, C)
-        recurrent_dropout = self.training and self.recurrent_dropout > 0
-        fused = getattr(self.cell, "fused", None) or ""
-        cpu_kernel = (self._cpu_kernel(fused, x) if not recurrent_dropout and self.backend == "auto"
-                      else None)
-        if cpu_kernel is not None and cpu_kernel is _NATIVE_KERNELS.get(fused):
-            # the C kernels start from zeros without being given them
-            outputs, state = cpu_kernel(self.cell, x, state)
-            return (outputs if self.return_sequences else outputs[:, -1]), state
-        if state is None:
-            state = self.cell.initial_state(x.shape[0], x)
         mask = None
-        if recurrent_dropout:
-            h = state[0] if isinstance(state, tuple) else state
+        if self.training and self.recurrent_dropout > 0:
+            h = _first(state if state is not None else self.cell.initial_state(x.shape[0], x))
             mask = _mask(torch.empty_like(h), self.recurrent_dropout)  # (B, H)
-        kernel = _KERNELS.get(fused)
-        if cpu_kernel is not None:
-            outputs, state = cpu_kernel(self.cell, x, state)
-        elif kernel is not None and mask is None and self.backend in ("auto", "torch"):
-            outputs, state = self._fused(kernel, x, state)
-        elif self.backend == "torch":
-            outputs, state = eager_loop(self._stepper(), self._stepper().project(x), state, mask)
-        else:
-            outputs, state = self._unroll(x, state, mask)
+        impl = select("recurrent", self.backend, self, x, state, mask)
+        outputs, state = impl.run(self, x, state, mask)
         return (outputs if self.return_sequences else outputs[:, -1]), state
 
-    def _cpu_kernel(self, fused: str, x: Tensor):
-        """Our CPU sequence kernel for this cell, or None where another path is faster."""
-        if x.device.type != "cpu" or not fused:
-            return None
-        if fused in _NATIVE_KERNELS and native_available(x, self.cell.weight_hh):
-            return _NATIVE_KERNELS[fused]
-        if fused in _CPU_KERNELS and (fused not in _TRAINING_ONLY or torch.is_grad_enabled()):
-            return _CPU_KERNELS[fused]
-        return None
+    def backends(self, x: Tensor, state: State | None = None) -> list[str]:
+        """The implementations that can run ``x`` (and ``state``) here, best first: "auto"
+        takes the first. Example: ``['native', 'script', 'torch', 'loop', 'python']``."""
+        check_inputs(self.cell, x, state)
+        dropout = self.training and self.recurrent_dropout > 0  # only step loops apply it
+        return available("recurrent", self, x, state, x.new_ones(1) if dropout else None)
 
-    def _fused(self, kernel, x: Tensor, state: State) -> tuple[Tensor, State]:
-        # Kernels take (num_layers, B, H) states. (B, H) -> (1, B, H)
-        hx = tuple(s.unsqueeze(0) for s in state) if isinstance(state, tuple) else state.unsqueeze(0)
-        result = kernel(x, hx, self.cell.flat_weights(), True, 1, 0.0, self.training, False, True)
-        outputs, finals = result[0], [s.squeeze(0) for s in result[1:]]
-        return outputs, (tuple(finals) if isinstance(state, tuple) else finals[0])
+    def plain_backend(self) -> str:
+        """What plain PyTorch code runs for this layer: torch's fused kernel where torch has
+        one for the cell (and no recurrent dropout), else the cell's step in a Python loop."""
+        fused = getattr(self.cell, "fused", None) in TORCH_FUSED and not self.recurrent_dropout
+        return "torch" if fused else "python"
 
-    def _stepper(self) -> nn.Module:
-        return self.cell if hasattr(self.cell, "step") else Stepper(self.cell)
-
-    def _unroll(self, x: Tensor, state: State, mask: Tensor | None) -> tuple[Tensor, State]:
-        cell = self._stepper()
-        p = cell.project(x)  # (B, T, C) -> (B, T, G): one matmul instead of one per step
-        loop = self._script(cell, state) if self.backend != "python" else None
-        if loop is None:
-            return eager_loop(cell, p, state, mask)
-        if loop.training != self.training:
-            loop.train(self.training)
-        return loop(p, state, mask)
-
-    def _script(self, cell: nn.Module, state: State):
-        # One compiled loop per kind of state. It shares the cell's tensors, so it is rebuilt
-        # when one was replaced (``.to()`` replaces buffers; a copy of this layer has none).
-        kind = "pair" if isinstance(state, tuple) else "tensor"
-        params = (*self.cell.parameters(), *self.cell.buffers())
-        cached = self._scripted.get(kind)
-        if cached is None or len(cached[0]) != len(params) or any(
-            a is not b for a, b in zip(cached[0], params, strict=True)
-        ):
-            cached = (params, script_loop(cell, state))
-            self._scripted[kind] = cached
-        return cached[1]
+    def stepper(self) -> nn.Module:
+        """The cell with ``project``/``step`` (a cell with only ``forward`` gets an identity
+        projection)."""
+        return self.cell if hasattr(self.cell, "step") else _Stepper(self.cell)
 
     def _loop(self, x: Tensor, state: State) -> tuple[Tensor, State]:
-        """Reference path: the cell's own ``forward`` at every step, in Python."""
+        """The cell's own ``forward`` at every step, in Python (what the tests compare with)."""
         outputs = []
         for t in range(x.shape[1]):
             y, state = self.cell(x[:, t], state)
@@ -195,18 +112,112 @@ class Recurrent(nn.Module):
         return f"return_sequences={self.return_sequences}{rates}"
 
 
-def _mask(like: Tensor, rate: float) -> Tensor:
-    """Inverted-dropout mask: 0 with probability ``rate``, else 1 / (1 - rate)."""
-    return torch.bernoulli(like.fill_(1.0 - rate)) / (1.0 - rate)
+class _Stepper(nn.Module):
+    """Gives a cell that only has ``forward(x_t, state)`` the ``project``/``step`` pair
+    (the projection is the identity, so nothing is hoisted)."""
+
+    def __init__(self, cell: nn.Module):
+        super().__init__()
+        self.cell = cell
+
+    def project(self, x: Tensor) -> Tensor:
+        return x
+
+    def step(self, x_t: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
+        return self.cell(x_t, state)
+
+
+def eager_loop(cell: nn.Module, p: Tensor, state, mask: Tensor | None):
+    """The time loop over ``cell.step`` in plain Python: p (B, T, G) projected inputs ->
+    outputs (B, T, H) and the final state; ``mask`` (B, H) multiplies h_{t-1} (recurrent
+    dropout) unless None."""
+    outputs = []
+    for p_t in p.unbind(1):  # unbind, not p[:, t]: its backward is one stack, not T scatters
+        if mask is not None:
+            state = (state[0] * mask, *state[1:]) if isinstance(state, tuple) else state * mask
+        y, state = cell.step(p_t, state)
+        outputs.append(y)
+    return torch.stack(outputs, dim=1), state
+
+
+def _reference(layer: Recurrent, x: Tensor, state, mask):
+    cell = layer.stepper()
+    if state is None:
+        state = layer.cell.initial_state(x.shape[0], x)
+    return eager_loop(cell, cell.project(x), state, mask)  # one matmul projects every step
+
+
+reference("recurrent", "python", _reference)
+BACKENDS = ("auto", "native", "script", "torch", "loop", "python")
+TORCH_FUSED = ("rnn_tanh", "lstm", "gru")  # cells (by ``cell.fused``) torch has a kernel for
 
 
 def set_backend(model: nn.Module, backend: str) -> nn.Module:
-    """Set ``backend`` on every ``Recurrent`` and ``Conv1d`` layer of ``model``; returns it.
-    "torch" is what plain PyTorch code does: torch.nn's fused recurrent kernels, a Python
-    loop for custom cells, ``F.conv1d`` on channels-first data for convolutions."""
+    """Set ``backend`` on every layer of ``model`` that knows it (``Recurrent``, ``Conv1d``,
+    the WaveNets); returns ``model``. "torch" means what plain PyTorch code does in every
+    layer (``plain_backend``): torch.nn's fused recurrent kernels, a Python loop for custom
+    cells, ``F.conv1d`` on channels-first data, WaveNet layers one by one."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; valid backends: {', '.join(BACKENDS)}")
     for module in model.modules():
-        if isinstance(module, (Recurrent, Conv1d)):
+        plain = getattr(module, "plain_backend", None)
+        if backend == "torch" and plain is not None:
+            module.backend = plain()
+        elif backend in getattr(module, "BACKENDS", ()):
             module.backend = backend
     return model
+
+
+def _first(state) -> Tensor:
+    return state[0] if isinstance(state, tuple) else state
+
+
+def check_inputs(cell: nn.Module, x: Tensor, state) -> None:
+    """Raise, with torch.nn's wording, unless x (B, T, I) and ``state`` fit ``cell``: the
+    feature size, at least one step, the dtype of the weights (any float under autocast),
+    and states of shape (B, H) on x's device and dtype."""
+    if not isinstance(x, Tensor) or x.dim() != 3:
+        shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
+        raise ValueError(f"Recurrent expects (B, T, C) input, got shape {shape}")
+    size = getattr(cell, "input_size", None)
+    if size is not None and x.shape[2] != size:
+        raise ValueError(f"input.size(-1) must be equal to input_size. Expected {size}, got {x.shape[2]}")
+    if x.shape[1] == 0:
+        raise ValueError("Expected sequence length to be larger than 0 in RNN")
+    weight = getattr(cell, "weight_hh", None)
+    if isinstance(weight, Tensor):
+        if x.dtype != weight.dtype and not _autocast(x):
+            raise ValueError(
+                f"Recurrent input dtype ({x.dtype}) does not match weight dtype ({weight.dtype}). "
+                f"Convert input: input.to({weight.dtype}), or convert model: model.to({x.dtype})")
+        if not (x.is_cpu and weight.is_cpu) and x.device != weight.device:
+            raise ValueError("Input and parameter tensors are not at the same device, found "
+                             f"input tensor at {x.device} and parameter tensor at {weight.device}")
+    if state is None:
+        return
+    hidden = getattr(cell, "hidden_size", None)
+    pair = isinstance(cell.initial_state(0, x), tuple)
+    if pair != isinstance(state, tuple) or (pair and len(state) != 2):
+        raise ValueError(f"{type(cell).__name__} expects a state of "
+                         f"{'a pair (h, c)' if pair else 'one tensor h'}, got {type(state).__name__}")
+    for i, s in enumerate(state if pair else (state,)):
+        name = f"hidden[{i}]" if pair else "hidden"
+        want = (x.shape[0], hidden if hidden is not None else s.shape[-1])
+        if not isinstance(s, Tensor) or tuple(s.shape) != want:
+            got = list(s.shape) if isinstance(s, Tensor) else type(s).__name__
+            raise ValueError(f"Expected {name} size {want}, got {got}")
+        if s.dtype != x.dtype and not _autocast(x):
+            raise ValueError(f"{name} dtype ({s.dtype}) does not match input dtype ({x.dtype})")
+        if not (s.is_cpu and x.is_cpu) and s.device != x.device:
+            raise ValueError("Input and hidden tensors are not at the same device, found input "
+                             f"tensor at {x.device} and hidden tensor at {s.device}")
+
+
+def _autocast(x: Tensor) -> bool:
+    """Whether autocast may have changed x's dtype (then any float dtype is accepted)."""
+    return x.is_floating_point() and torch.is_autocast_enabled(x.device.type)
+
+
+def _mask(like: Tensor, rate: float) -> Tensor:
+    """Inverted-dropout mask: 0 with probability ``rate``, else 1 / (1 - rate)."""
+    return torch.bernoulli(like.fill_(1.0 - rate)) / (1.0 - rate)

@@ -7,9 +7,9 @@ layers of one sample, the output head, and the feedback of the new value into th
 sample, with the queues of every dilated layer in one global buffer. One launch per
 ``generate`` call; the weights (a few MB) stay in the L2 cache.
 
-Eligible models: float32, dense head, one input channel, kernel size 2, residual channels
-equal to skip channels and a power of two from 16 to 128. ``generate`` falls back to the CUDA-graph
-path for anything else, and when Triton is not installed.
+It runs float32 WaveNets with the dense head, one input channel, kernel size 2, residual
+channels equal to skip channels and a power of two from 16 to 128 (``reason`` says which
+condition fails); anything else takes the next implementation of "wavenet_generate".
 """
 
 from __future__ import annotations
@@ -32,26 +32,36 @@ def tf32_allowed() -> bool:
     return torch.get_float32_matmul_precision() != "highest"
 
 
-def eligible(model, history: Tensor) -> bool:
-    """Whether ``model`` (a ``WaveNet``) can generate with the kernel from ``history``."""
-    if triton is None or not history.is_cuda or model.head != "dense":
-        return False
-    if history.dtype != torch.float32 or model.input_conv.weight.dtype != torch.float32:
-        return False
-    r = model.layers[0].channels
-    return (model.input_conv.in_channels == 1 and model.input_conv.kernel_size == 2
-            and all(layer.conv.kernel_size == 2 for layer in model.layers)
-            and model.layers[0].out.out_features == 2 * r and r in (16, 32, 64, 128))
+def reason(g) -> str | None:
+    """Why the kernel cannot run ``g`` (a ``seqcast.nn.wavenet.Generation``), or None.
+    It runs where PyTorch may use TF32 (``tf32_allowed``)."""
+    if triton is None:
+        return "Triton is not installed"
+    if not g.first.is_cuda:
+        return "the Triton kernel runs on a CUDA device"
+    if not tf32_allowed():
+        return 'it runs with TF32 products: torch.set_float32_matmul_precision("high")'
+    if g.head != "dense":
+        return "the Triton kernel feeds back the dense head's value only"
+    if g.first.dtype != torch.float32 or g.input_conv.weight.dtype != torch.float32:
+        return "the Triton kernel is float32"
+    r = g.layers[0].channels
+    if not (g.input_conv.in_channels == 1 and g.input_conv.kernel_size == 2
+            and all(layer.conv.kernel_size == 2 for layer in g.layers)
+            and g.layers[0].out.out_features == 2 * r and r in (16, 32, 64, 128)):
+        return ("the Triton kernel needs one input channel, kernel size 2 and as many skip as "
+                "residual channels, a power of two from 16 to 128")
+    return None
 
 
-def pack(model, queues) -> dict[str, Tensor]:
-    """The model's weights laid out for the kernel, and its queues' state in one buffer."""
-    r, layers = model.layers[0].channels, model.layers
+def pack(g) -> dict[str, Tensor]:
+    """The weights laid out for the kernel, and the queues' state in one buffer."""
+    r, layers, queues = g.layers[0].channels, g.layers, g.queues
     conv_w = torch.stack([q.weight_t for q in queues[1:]])  # (L, 2R: tap|current, 2R: f|g)
     out_w = torch.stack([layer.out.weight.detach() for layer in layers])  # (L, 2R: res|skip, R)
     out_b = torch.stack([layer.out.bias.detach() for layer in layers])
     conv_b = torch.stack([q.bias.detach() for q in queues[1:]])  # (L, 2R)
-    lin1, lin2 = model.post[1], model.post[3]
+    lin1, lin2 = g.post[1], g.post[3]
     f32 = {
         "w_in": queues[0].weight_t, "b_in": queues[0].bias.detach(),  # (2, R): x_{t-1}, x_t
         "w_tap_f": conv_w[:, :r, :r], "w_tap_g": conv_w[:, :r, r:],
@@ -73,8 +83,8 @@ def pack(model, queues) -> dict[str, Tensor]:
     return packed
 
 
-def generate(model, queues, first: Tensor, steps: int, precision: str | None = None,
-             stages: int = 1, num_warps: int = 4) -> Tensor:
+def generate(g, first: Tensor, precision: str | None = None, stages: int = 1,
+             num_warps: int = 4) -> Tensor:
     """Continue from the queues' state: ``first`` (B, 1) is the first new value (already
     forecast); returns it and ``steps - 1`` more, (B, steps).
 
@@ -83,8 +93,9 @@ def generate(model, queues, first: Tensor, steps: int, precision: str | None = N
     matmul precision allows TF32 (``tf32_allowed``), else "ieee". ``stages`` > 1 lets
     Triton prefetch the next layer's weights."""
     precision = precision or ("tf32" if tf32_allowed() else "ieee")
-    p = pack(model, queues)
-    batch, r = first.shape[0], model.layers[0].channels
+    p = pack(g)
+    queues, steps = g.queues, g.steps
+    batch, r = first.shape[0], g.layers[0].channels
     out = torch.empty(batch, steps, device=first.device, dtype=torch.float32)
     out[:, 0] = first[:, 0]
     if steps > 1:
@@ -94,7 +105,7 @@ def generate(model, queues, first: Tensor, steps: int, precision: str | None = N
             p["offsets"], p["w_in"], p["b_in"], p["w_tap_f"], p["w_tap_g"], p["w_cur_f"],
             p["w_cur_g"], p["b_f"], p["b_g"], p["w_res"], p["b_res"], p["w_skip"], p["b_skip"],
             p["w_post1"], p["b_post1"], p["w_post2"], p["b_post2"],
-            batch, steps, queues[0].t, len(model.layers), p["queues"].shape[1],
+            batch, steps, queues[0].t, len(g.layers), p["queues"].shape[1],
             R=r, BLOCK_B=BLOCK_B, PRECISION=precision, STAGES=stages, num_warps=num_warps)
     return out
 

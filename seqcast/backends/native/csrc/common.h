@@ -22,7 +22,13 @@
    are zero in inputs, hold finite values in what the forward pass keeps, and zero in every
    gradient, so they never reach a result.
 
-   Every exported function returns 0, or 1 when it could not allocate its scratch memory. */
+   Every exported function (seqcast.h) takes one struct of named fields and returns an enum
+   seqcast_status: SEQCAST_OK, SEQCAST_NO_MEMORY when it could not allocate its scratch
+   memory, SEQCAST_BAD_ARGUMENT when a size or pointer would read out of bounds.
+
+   NaN and infinities go through every activation as they do in torch, in every vector
+   width: the clamps and ReLUs below keep NaN (x86's max/min return their second operand
+   when either is NaN, so the input goes second), and +-inf saturate. */
 
 #ifndef SEQCAST_COMMON_H
 #define SEQCAST_COMMON_H
@@ -31,6 +37,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "seqcast.h"
 
 #define R __restrict__
 
@@ -58,8 +66,8 @@ static inline float *alloc_(size_t n) {
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
-INLINE vf clamp_(vf x, float lo, float hi) {
-    return _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(lo)), _mm512_set1_ps(hi));
+INLINE vf clamp_(vf x, float lo, float hi) { /* NaN stays NaN: x is the second operand */
+    return _mm512_min_ps(_mm512_set1_ps(hi), _mm512_max_ps(_mm512_set1_ps(lo), x));
 }
 /* 1 / x: the 14-bit hardware estimate and one Newton step, to about 1 ulp; faster than a
    division */
@@ -69,8 +77,8 @@ INLINE vf recip_(vf x) {
 }
 #elif defined(__AVX__)
 #include <immintrin.h>
-INLINE vf clamp_(vf x, float lo, float hi) {
-    return _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(lo)), _mm256_set1_ps(hi));
+INLINE vf clamp_(vf x, float lo, float hi) { /* NaN stays NaN: x is the second operand */
+    return _mm256_min_ps(_mm256_set1_ps(hi), _mm256_max_ps(_mm256_set1_ps(lo), x));
 }
 /* 1 / x: the 12-bit hardware estimate and one Newton step, to about 1 ulp */
 INLINE vf recip_(vf x) {
@@ -78,9 +86,9 @@ INLINE vf recip_(vf x) {
     return r * (2.0f - x * r);
 }
 #else
-INLINE vf clamp_(vf x, float lo, float hi) {
-    vi below = x < lo, above = x > hi;
-    vf l = x * 0.0f + lo, h = x * 0.0f + hi;
+INLINE vf clamp_(vf x, float lo, float hi) { /* NaN fails both tests and stays NaN */
+    const vi below = x < lo, above = x > hi;
+    const vf l = (vf){0} + lo, h = (vf){0} + hi; /* not x * 0 + lo: that is NaN for +-inf */
     return (vf)((below & (vi)l) | (above & (vi)h) | (~(below | above) & (vi)x));
 }
 INLINE vf recip_(vf x) { return 1.0f / x; }
@@ -117,7 +125,10 @@ INLINE vf sqrt_(vf x) {
 #endif
 }
 
-INLINE vf relu_(vf x) { return (vf)((vi)x & (vi)(x > 0.0f)); }
+/* max(x, 0) as torch.relu: NaN stays NaN (it fails x <= 0) */
+INLINE vf relu_(vf x) { return (vf)((vi)x & ~(vi)(x <= 0.0f)); }
+/* The gradient through a ReLU whose output is y, as torch's: zero where y <= 0 */
+INLINE vf relu_grad_(vf g, vf y) { return (vf)((vi)g & ~(vi)(y <= 0.0f)); }
 
 INLINE vf sigmoid_(vf x) { return recip_(1.0f + exp_(-x)); }
 INLINE vf tanh_(vf x) { return 2.0f * recip_(1.0f + exp_(-2.0f * x)) - 1.0f; }
@@ -345,5 +356,15 @@ INLINE void scatter_step_(float *R dst, strides3 s, const float *R row, int t, i
     for (int b0 = 0; b0 < B; b0 += LANES)
         scatter_(dst + (size_t)b0 * s.b + t * s.t + c * s.f, s.b, B - b0, V(row + b0));
 }
+
+/* The strides of an int64_t[3] field */
+INLINE strides3 strides_(const int64_t *s) { return (strides3){s[0], s[1], s[2]}; }
+
+/* A size the kernels index with int: positive and small enough that products of a few of
+   them still fit their size_t arithmetic */
+#define SIZE_OK_(n) ((n) >= 1 && (n) <= (1 << 24))
+
+int lstm_forward_entry_(const seqcast_recurrent_forward_args *a);
+int lstm_backward_entry_(const seqcast_recurrent_backward_args *a);
 
 #endif

@@ -302,35 +302,72 @@ static int ln_rnn_backward_(int T, int B, int I, int H, const float *R dy, strid
     return 0;
 }
 
-/* cell: 0 the Elman RNN, 1 the GRU, 2 the layer-norm SimpleRNN (b_hh unused; gamma, beta
-   and eps its layer norm's) */
-int seqcast_rnn_forward(int cell, int T, int B, int I, int H, const float *R x, ptrdiff_t xs_b,
-                        ptrdiff_t xs_t, ptrdiff_t xs_f, const float *R w_ih,
-                        const float *R w_hh, const float *R b_ih, const float *R b_hh,
-                        const float *R gamma, const float *R beta, float eps,
-                        const float *R h0, float *R hs, float *R hT, float *R xh, float *R act) {
-    const strides3 xs = {xs_b, xs_t, xs_f};
-    if (cell == 0) return rnn_forward_(T, B, I, H, x, xs, w_ih, w_hh, b_ih, b_hh, h0, hs, hT, xh);
-    if (cell == 2)
-        return ln_rnn_forward_(T, B, I, H, x, xs, w_ih, w_hh, b_ih, gamma, beta, eps, h0, hs, hT,
-                               xh, act);
-    return gru_forward_(T, B, I, H, x, xs, w_ih, w_hh, b_ih, b_hh, h0, hs, hT, xh, act);
+/* ---- Entry points ---------------------------------------------------------------------- */
+
+int64_t seqcast_struct_size(int64_t which) {
+    switch (which) {
+    case 0: return sizeof(seqcast_recurrent_forward_args);
+    case 1: return sizeof(seqcast_recurrent_backward_args);
+    case 2: return sizeof(seqcast_wavenet_forward_args);
+    case 3: return sizeof(seqcast_wavenet_backward_args);
+    case 4: return sizeof(seqcast_convs_forward_args);
+    case 5: return sizeof(seqcast_convs_backward_args);
+    case 6: return sizeof(seqcast_wavenet_generate_args);
+    default: return -1;
+    }
 }
 
-int seqcast_rnn_backward(int cell, int T, int B, int I, int H, const float *R dy,
-                         ptrdiff_t dys_b, ptrdiff_t dys_t, ptrdiff_t dys_f, const float *R dhT,
-                         const float *R w_ih, const float *R w_hh, const float *R gamma,
-                         const float *R xh, const float *R act, float *R dw_ih, float *R dw_hh,
-                         float *R db_ih, float *R db_hh, float *R dgamma, float *R dbeta,
-                         float *R dx, ptrdiff_t dxs_b, ptrdiff_t dxs_t, ptrdiff_t dxs_f,
-                         float *R dh0) {
-    const strides3 dys = {dys_b, dys_t, dys_f}, dxs = {dxs_b, dxs_t, dxs_f};
-    if (cell == 2)
-        return ln_rnn_backward_(T, B, I, H, dy, dys, dhT, w_ih, w_hh, gamma, xh, act, dw_ih,
-                                dw_hh, db_ih, dgamma, dbeta, dx, dxs, dh0);
-    if (cell == 0)
-        return rnn_backward_(T, B, I, H, dy, dys, dhT, w_ih, w_hh, xh, dw_ih, dw_hh, db_ih, dx,
-                             dxs, dh0);
-    return gru_backward_(T, B, I, H, dy, dys, dhT, w_ih, w_hh, xh, act, dw_ih, dw_hh, db_ih,
-                         db_hh, dx, dxs, dh0);
+static int sizes_ok_(int64_t cell, int64_t T, int64_t B, int64_t I, int64_t H) {
+    return cell >= SEQCAST_RNN_TANH && cell <= SEQCAST_PEEPHOLE_LSTM && SIZE_OK_(T) &&
+           SIZE_OK_(B) && SIZE_OK_(I) && SIZE_OK_(H);
+}
+
+int seqcast_recurrent_forward(const seqcast_recurrent_forward_args *a) {
+    if (!a || !sizes_ok_(a->cell, a->T, a->B, a->I, a->H) || !a->x || !a->w_ih || !a->w_hh ||
+        !a->b_ih || !a->hT || (!a->xh && !a->hs) || (a->xh && a->cell != SEQCAST_RNN_TANH && !a->act))
+        return SEQCAST_BAD_ARGUMENT;
+    const int T = (int)a->T, B = (int)a->B, I = (int)a->I, H = (int)a->H;
+    const strides3 xs = strides_(a->x_strides);
+    switch (a->cell) {
+    case SEQCAST_RNN_TANH:
+        return rnn_forward_(T, B, I, H, a->x, xs, a->w_ih, a->w_hh, a->b_ih, a->b_hh, a->h0, a->hs,
+                            a->hT, a->xh);
+    case SEQCAST_GRU:
+        if (!a->b_hh) return SEQCAST_BAD_ARGUMENT;
+        return gru_forward_(T, B, I, H, a->x, xs, a->w_ih, a->w_hh, a->b_ih, a->b_hh, a->h0, a->hs,
+                            a->hT, a->xh, a->act);
+    case SEQCAST_LN_RNN_TANH:
+        if (!a->gamma || !a->beta) return SEQCAST_BAD_ARGUMENT;
+        return ln_rnn_forward_(T, B, I, H, a->x, xs, a->w_ih, a->w_hh, a->b_ih, a->gamma, a->beta,
+                               (float)a->eps, a->h0, a->hs, a->hT, a->xh, a->act);
+    default: /* the LSTMs */
+        if (!a->cT || (a->xh && !a->cs) || (a->cell == SEQCAST_PEEPHOLE_LSTM && !a->w_ch))
+            return SEQCAST_BAD_ARGUMENT;
+        return lstm_forward_entry_(a);
+    }
+}
+
+int seqcast_recurrent_backward(const seqcast_recurrent_backward_args *a) {
+    if (!a || !sizes_ok_(a->cell, a->T, a->B, a->I, a->H) || !a->w_ih || !a->w_hh || !a->xh ||
+        !a->dw_ih || !a->dw_hh || !a->db_ih || (a->cell != SEQCAST_RNN_TANH && !a->act))
+        return SEQCAST_BAD_ARGUMENT;
+    const int T = (int)a->T, B = (int)a->B, I = (int)a->I, H = (int)a->H;
+    const strides3 dys = strides_(a->dy_strides), dxs = strides_(a->dx_strides);
+    switch (a->cell) {
+    case SEQCAST_RNN_TANH:
+        return rnn_backward_(T, B, I, H, a->dy, dys, a->dhT, a->w_ih, a->w_hh, a->xh, a->dw_ih,
+                             a->dw_hh, a->db_ih, a->dx, dxs, a->dh0);
+    case SEQCAST_GRU:
+        if (!a->db_hh) return SEQCAST_BAD_ARGUMENT;
+        return gru_backward_(T, B, I, H, a->dy, dys, a->dhT, a->w_ih, a->w_hh, a->xh, a->act,
+                             a->dw_ih, a->dw_hh, a->db_ih, a->db_hh, a->dx, dxs, a->dh0);
+    case SEQCAST_LN_RNN_TANH:
+        if (!a->gamma || !a->dgamma || !a->dbeta) return SEQCAST_BAD_ARGUMENT;
+        return ln_rnn_backward_(T, B, I, H, a->dy, dys, a->dhT, a->w_ih, a->w_hh, a->gamma, a->xh,
+                                a->act, a->dw_ih, a->dw_hh, a->db_ih, a->dgamma, a->dbeta, a->dx,
+                                dxs, a->dh0);
+    default:
+        if (!a->cs || (a->cell == SEQCAST_PEEPHOLE_LSTM && !a->w_ch)) return SEQCAST_BAD_ARGUMENT;
+        return lstm_backward_entry_(a);
+    }
 }

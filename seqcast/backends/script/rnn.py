@@ -1,5 +1,5 @@
 """Sequence kernels for the stock cells with hand-written backpropagation through time, in
-TorchScript: on the CPU, the fallback of the C kernels (``rnn_kernel.py``) where no C
+TorchScript: on the CPU, the fallback of the C kernels (``seqcast.backends.native``) where no C
 compiler is found.
 
 PyTorch's fused CPU kernels for ``rnn_tanh`` and ``gru`` spend most of a small model's

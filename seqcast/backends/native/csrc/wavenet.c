@@ -20,7 +20,7 @@
 
 typedef struct {
     int L, Rc, S, Kt, T, B, Bp, N, P;
-    const int *dil;
+    const int64_t *dil;
     const float *const *w_conv, *const *b_conv, *const *w_out, *const *b_out;
 } wavenet_;
 
@@ -48,7 +48,7 @@ static int wavenet_forward_(const wavenet_ *m, const float *R h0, strides3 xs, f
         memset(row + P + (size_t)m->T * Bp, 0, sizeof(float) * (N - (size_t)m->T * Bp));
     }
     for (int l = 0; l < L; ++l) {
-        const int d = m->dil[l];
+        const int d = (int)m->dil[l];
         const float *wl = m->w_conv[l], *ol = m->w_out[l];
         float *hin = hs + (size_t)(training ? l : l & 1) * R_ * ld;
         float *hout = hs + (size_t)(training ? l + 1 : (l + 1) & 1) * R_ * ld;
@@ -105,7 +105,7 @@ static int wavenet_backward_(const wavenet_ *m, const float *R dy, strides3 dys,
     /* dh of the last layer's output: zero (only the skips leave the stack) */
     float *dh_out = dh, *dh_in = dh + (size_t)R_ * N;
     for (int l = L - 1; l >= 0; --l) {
-        const int d = m->dil[l];
+        const int d = (int)m->dil[l];
         const float *wl = m->w_conv[l], *ol = m->w_out[l];
         const float *hin = hs + (size_t)l * R_ * ld, *g = gates + (size_t)l * 2 * R_ * N;
         /* da = W_res^T dh_out + W_skip^T dS: w_out (R + S, R) is already w[k][r] */
@@ -119,7 +119,11 @@ static int wavenet_backward_(const wavenet_ *m, const float *R dy, strides3 dys,
         }
         for (int r = 0; r < 2 * R_; ++r) memset(dz + (size_t)r * (N + P) + N, 0, sizeof(float) * P);
         /* weight and bias gradients of the 1x1: [dh_out; dS] a^T */
-        gram_(dw_out[l], R_, 1, dh_out, N, R_, a, N, R_, nv, 0);
+        if (l == L - 1) /* no gradient reaches the last residual: zero, as autograd's (not 0 a,
+                           which is NaN where a is) */
+            memset(dw_out[l], 0, sizeof(float) * R_ * R_);
+        else
+            gram_(dw_out[l], R_, 1, dh_out, N, R_, a, N, R_, nv, 0);
         gram_(dw_out[l] + (size_t)R_ * R_, R_, 1, dS, N, S, a, N, R_, nv, 0);
         row_sums_(db_out[l], dh_out, N, R_, nv);
         memcpy(db_out[l] + R_, skip_bias_grad, sizeof(float) * S);
@@ -149,28 +153,40 @@ static int wavenet_backward_(const wavenet_ *m, const float *R dy, strides3 dys,
     return 0;
 }
 
-int seqcast_wavenet_forward(int L, int R_, int S, int Kt, const int *dil, int T, int B, int P,
-                            const float *const *w_conv, const float *const *b_conv,
-                            const float *const *w_out, const float *const *b_out,
-                            const float *R h0, ptrdiff_t xs_b, ptrdiff_t xs_t, ptrdiff_t xs_f,
-                            float *R hs, float *R gates, float *R skips, int training) {
-    const wavenet_ m = {L, R_, S, Kt, T, B, B, (T * B + LANES - 1) / LANES * LANES, P, dil,
-                        w_conv, b_conv, w_out, b_out};
-    const strides3 xs = {xs_b, xs_t, xs_f};
-    return wavenet_forward_(&m, h0, xs, hs, gates, skips, training);
+static int stack_ok_(int64_t L, int64_t C, int64_t S, int64_t K, int64_t T, int64_t B,
+                     int64_t P, const int64_t *dil) {
+    if (!SIZE_OK_(L) || !SIZE_OK_(C) || !SIZE_OK_(S) || !SIZE_OK_(K) || !SIZE_OK_(T) ||
+        !SIZE_OK_(B) || T * B > (1 << 28) || P < 0 || !dil)
+        return 0;
+    for (int64_t l = 0; l < L; ++l) /* the padding covers every tap's look back */
+        if (dil[l] < 1 || (K - 1) * dil[l] * B > P) return 0;
+    return 1;
 }
 
-int seqcast_wavenet_backward(int L, int R_, int S, int Kt, const int *dil, int T, int B, int P,
-                             const float *const *w_conv, const float *const *w_out,
-                             const float *R dy, ptrdiff_t dys_b, ptrdiff_t dys_t,
-                             ptrdiff_t dys_f, const float *R hs, const float *R gates,
-                             float *R dx, ptrdiff_t dxs_b, ptrdiff_t dxs_t, ptrdiff_t dxs_f,
-                             float *const *dw_conv, float *const *db_conv,
-                             float *const *dw_out, float *const *db_out) {
-    const wavenet_ m = {L, R_, S, Kt, T, B, B, (T * B + LANES - 1) / LANES * LANES, P, dil,
-                        w_conv, NULL, w_out, NULL};
-    const strides3 dys = {dys_b, dys_t, dys_f}, dxs = {dxs_b, dxs_t, dxs_f};
-    return wavenet_backward_(&m, dy, dys, hs, gates, dx, dxs, dw_conv, db_conv, dw_out, db_out);
+int seqcast_wavenet_forward(const seqcast_wavenet_forward_args *a) {
+    if (!a || !stack_ok_(a->L, a->C, a->S, a->K, a->T, a->B, a->P, a->dilations) || !a->x ||
+        !a->w_conv || !a->b_conv || !a->w_out || !a->b_out || !a->hs || !a->gates || !a->skips)
+        return SEQCAST_BAD_ARGUMENT;
+    const int T = (int)a->T, B = (int)a->B;
+    const wavenet_ m = {(int)a->L, (int)a->C, (int)a->S, (int)a->K, T, B, B,
+                        (T * B + LANES - 1) / LANES * LANES, (int)a->P, a->dilations,
+                        a->w_conv, a->b_conv, a->w_out, a->b_out};
+    return wavenet_forward_(&m, a->x, strides_(a->x_strides), a->hs, a->gates, a->skips,
+                            (int)a->training);
+}
+
+int seqcast_wavenet_backward(const seqcast_wavenet_backward_args *a) {
+    if (!a || !stack_ok_(a->L, a->C, a->S, a->K, a->T, a->B, a->P, a->dilations) || !a->dy ||
+        !a->w_conv || !a->w_out || !a->hs || !a->gates || !a->dw_conv || !a->db_conv ||
+        !a->dw_out || !a->db_out)
+        return SEQCAST_BAD_ARGUMENT;
+    const int T = (int)a->T, B = (int)a->B;
+    const wavenet_ m = {(int)a->L, (int)a->C, (int)a->S, (int)a->K, T, B, B,
+                        (T * B + LANES - 1) / LANES * LANES, (int)a->P, a->dilations,
+                        a->w_conv, NULL, a->w_out, NULL};
+    return wavenet_backward_(&m, a->dy, strides_(a->dy_strides), a->hs, a->gates, a->dx,
+                             strides_(a->dx_strides), a->dw_conv, a->db_conv, a->dw_out,
+                             a->db_out);
 }
 
 /* ---- A stack of causal convolutions with ReLU (the chapter's simple WaveNet) -------------
@@ -182,7 +198,7 @@ int seqcast_wavenet_backward(int L, int R_, int S, int Kt, const int *dil, int T
 
 typedef struct {
     int L, Kt, T, B, N, P, maxc;
-    const int *C, *dil;
+    const int64_t *C, *dil;
     const float *const *w, *const *b;
 } convs_;
 
@@ -212,7 +228,7 @@ static int convs_forward_(const convs_ *m, const float *R x, strides3 xs, float 
         memset(row + P + (size_t)m->T * B, 0, sizeof(float) * (N - (size_t)m->T * B));
     }
     for (int l = 0; l < L; ++l) {
-        const int ci = m->C[l], co = m->C[l + 1], d = m->dil[l];
+        const int ci = (int)m->C[l], co = (int)m->C[l + 1], d = (int)m->dil[l];
         const float *hin = hs + convs_offset_(m, l, training);
         float *hout = hs + convs_offset_(m, l + 1, training);
         taps_t_(wt, m->w[l], co, ci, Kt);
@@ -223,8 +239,7 @@ static int convs_forward_(const convs_ *m, const float *R x, strides3 xs, float 
         for (int o = 0; o < co; ++o)
             for (int v = 0; v < nv; ++v) {
                 float *h = hout + (size_t)o * ld + P + v * LANES;
-                const vf z = V(h);
-                V(h) = (vf)((vi)z & (vi)(z > 0.0f)); /* ReLU */
+                V(h) = relu_(V(h));
             }
     }
     free(wt);
@@ -244,13 +259,12 @@ static int convs_backward_(const convs_ *m, const float *R dy, strides3 dys,
     for (int c = 0; c < m->C[L]; ++c) /* columns past T B and the tail stay zero */
         for (int t = 0; t < m->T; ++t) gather_step_(dh + (size_t)c * (N + P) + (size_t)t * B, dy, dys, t, c, B);
     for (int l = L - 1; l >= 0; --l) {
-        const int ci = m->C[l], co = m->C[l + 1], d = m->dil[l];
+        const int ci = (int)m->C[l], co = (int)m->C[l + 1], d = (int)m->dil[l];
         const float *hin = hs + convs_offset_(m, l, 1), *hout = hs + convs_offset_(m, l + 1, 1);
         for (int o = 0; o < co; ++o) /* through the ReLU: zero where the output is */
             for (int v = 0; v < nv; ++v) {
                 float *g = dh + (size_t)o * (N + P) + v * LANES;
-                const vf h = V(hout + (size_t)o * ld + P + v * LANES);
-                V(g) = (vf)((vi)V(g) & (vi)(h > 0.0f));
+                V(g) = relu_grad_(V(g), V(hout + (size_t)o * ld + P + v * LANES));
             }
         for (int k = 0; k < Kt; ++k)
             gram_(dw[l] + k, (ptrdiff_t)ci * Kt, Kt, dh, N + P, co,
@@ -278,32 +292,45 @@ static int convs_backward_(const convs_ *m, const float *R dy, strides3 dys,
     return 0;
 }
 
-int seqcast_convs_forward(int L, const int *C, int Kt, const int *dil, int T, int B, int P,
-                          const float *const *w, const float *const *b, const float *R x,
-                          ptrdiff_t xs_b, ptrdiff_t xs_t, ptrdiff_t xs_f, float *R hs,
-                          int training) {
-    int maxc = 0;
-    for (int l = 0; l <= L; ++l) maxc = C[l] > maxc ? C[l] : maxc;
-    const convs_ m = {L, Kt, T, B, (T * B + LANES - 1) / LANES * LANES, P, maxc, C, dil, w, b};
-    const strides3 xs = {xs_b, xs_t, xs_f};
-    return convs_forward_(&m, x, xs, hs, training);
+/* The convs_ of an entry point, or 0 where a size would read out of bounds */
+static int convs_of_(convs_ *m, int64_t L, int64_t K, int64_t T, int64_t B, int64_t P,
+                     const int64_t *C, const int64_t *dil, const float *const *w,
+                     const float *const *b) {
+    if (!SIZE_OK_(L) || !SIZE_OK_(K) || !SIZE_OK_(T) || !SIZE_OK_(B) || T * B > (1 << 28) ||
+        P < 0 || !C || !dil || !w)
+        return 0;
+    int64_t maxc = 0;
+    for (int64_t l = 0; l <= L; ++l) {
+        if (!SIZE_OK_(C[l])) return 0;
+        maxc = C[l] > maxc ? C[l] : maxc;
+    }
+    for (int64_t l = 0; l < L; ++l)
+        if (dil[l] < 1 || (K - 1) * dil[l] * B > P) return 0;
+    *m = (convs_){(int)L, (int)K, (int)T, (int)B, (int)((T * B + LANES - 1) / LANES * LANES),
+                  (int)P, (int)maxc, C, dil, w, b};
+    return 1;
 }
 
-int seqcast_convs_backward(int L, const int *C, int Kt, const int *dil, int T, int B, int P,
-                           const float *const *w, const float *R dy, ptrdiff_t dys_b,
-                           ptrdiff_t dys_t, ptrdiff_t dys_f, const float *R hs, float *R dx,
-                           ptrdiff_t dxs_b, ptrdiff_t dxs_t, ptrdiff_t dxs_f,
-                           float *const *dw, float *const *db) {
-    int maxc = 0;
-    for (int l = 0; l <= L; ++l) maxc = C[l] > maxc ? C[l] : maxc;
-    const convs_ m = {L, Kt, T, B, (T * B + LANES - 1) / LANES * LANES, P, maxc, C, dil, w, NULL};
-    const strides3 dys = {dys_b, dys_t, dys_f}, dxs = {dxs_b, dxs_t, dxs_f};
-    return convs_backward_(&m, dy, dys, hs, dx, dxs, dw, db);
+int seqcast_convs_forward(const seqcast_convs_forward_args *a) {
+    convs_ m;
+    if (!a || !convs_of_(&m, a->L, a->K, a->T, a->B, a->P, a->channels, a->dilations, a->w, a->b) ||
+        !a->b || !a->x || !a->hs)
+        return SEQCAST_BAD_ARGUMENT;
+    return convs_forward_(&m, a->x, strides_(a->x_strides), a->hs, (int)a->training);
+}
+
+int seqcast_convs_backward(const seqcast_convs_backward_args *a) {
+    convs_ m;
+    if (!a || !convs_of_(&m, a->L, a->K, a->T, a->B, a->P, a->channels, a->dilations, a->w, NULL) ||
+        !a->dy || !a->hs || !a->dw || !a->db)
+        return SEQCAST_BAD_ARGUMENT;
+    return convs_backward_(&m, a->dy, strides_(a->dy_strides), a->hs, a->dx,
+                           strides_(a->dx_strides), a->dw, a->db);
 }
 
 /* ---- WaveNet generation: one sample at a time, from ring buffers -------------------------
 
-   The per-sample steps of a full WaveNet with the dense head (Paine et al. 2016's cached
+   The per-sample steps of a full WaveNet, either head (Paine et al. 2016's cached
    queues): each causal convolution keeps its last (Kt - 1) d inputs in a ring buffer (B,
    size, C), the input of step s at slot s % size, as seqcast's ConvQueue does; a step
    reads its taps from there and pushes its input. The output's first value is fed back as
@@ -350,24 +377,49 @@ static void pack_b_(float *R out, const float *R b, int n, int split, int at) {
    zero slots the queue starts with) */
 static inline size_t slot_(long long s, int size) { return (size_t)(((s % size) + size) % size); }
 
+/* The class drawn from softmax(y / temperature) over n logits at the uniform u in [0, 1):
+   the first class whose cumulative probability exceeds u (the last class if rounding leaves
+   u above them all), in the order of operations of the eager steps (softmax, then
+   searchsorted over its cumulative sum), so both draw the same class from the same u.
+   e: scratch of n floats padded to whole vectors. */
+static int sample_class_(const float *R y, float *R e, int n, float temperature, float u) {
+    float m = y[0] / temperature, sum = 0.0f, cum = 0.0f;
+    for (int k = 1; k < n; ++k) m = y[k] / temperature > m ? y[k] / temperature : m;
+    for (int v = 0; v < n; v += LANES) V(e + v) = exp_(V(y + v) / temperature - m);
+    for (int k = 0; k < n; ++k) sum += e[k];
+    for (int k = 0; k < n; ++k) {
+        cum += e[k] / sum;
+        if (cum > u) return k;
+    }
+    return n - 1;
+}
+
 /* Continue B streams by steps - 1 samples after values[b][0] (the forecast made at the end
-   of the history, step t0 = history length). q_in and q[l] are the ring buffers of the
-   input convolution (C_in = 1) and of each layer's convolution (B, (Kt - 1) d, R), updated
-   in place. post: ReLU, w1 (H1, S) + b1, ReLU, w2 (O, H1) + b2; the value fed back is its
-   first output. values (B, steps). */
-int seqcast_wavenet_generate(int L, int R_, int S, int Kt, const int *dil, int d_in, int B,
-                             int steps, long long t0, const float *R w_in, const float *R b_in,
-                             float *R q_in, const float *const *w_conv,
-                             const float *const *b_conv, const float *const *w_out,
-                             const float *const *b_out, float *const *q, int H1,
-                             const float *R w1, const float *R b1, int O, const float *R w2,
-                             const float *R b2, float *R values) {
+   of the history, step t0 = history length). q_in and queues[l] are the ring buffers of
+   the input convolution (C_in = 1) and of each layer's convolution (B, (Kt - 1) d, R),
+   updated in place. The head: ReLU, w1 (H1, S) + b1, ReLU, w2 (O, H1) + b2; what is fed
+   back depends on a->head: SEQCAST_HEAD_DENSE its first output; SEQCAST_HEAD_MULAW the
+   amplitude table[k] of the class k drawn from its O logits at uniforms[b][i]
+   (sample_class_). values (B, steps). */
+static int generate_(const seqcast_wavenet_generate_args *a) {
+    const int L = (int)a->L, R_ = (int)a->C, S = (int)a->S, Kt = (int)a->K;
+    const int d_in = (int)a->input_dilation, B = (int)a->B, steps = (int)a->steps;
+    const int H1 = (int)a->hidden, O = (int)a->outputs;
+    const long long t0 = a->t0;
+    const int64_t *dil = a->dilations;
+    const float *R w_in = a->w_in, *R b_in = a->b_in, *R w1 = a->w1, *R b1 = a->b1;
+    const float *R w2 = a->w2, *R b2 = a->b2;
+    const float temperature = (float)a->temperature;
+    const float *const *w_conv = a->w_conv, *const *b_conv = a->b_conv;
+    const float *const *w_out = a->w_out, *const *b_out = a->b_out;
+    float *const *q = a->queues;
+    float *R q_in = a->q_in, *R values = a->values;
     const int Rp = PAD_(R_), Sp = PAD_(S), Hp = PAD_(H1), Op = PAD_(O);
     const int Gp = 2 * Rp, Mp = Rp + Sp; /* z: f then g; 1x1: residual then skip */
     const size_t n_conv = (size_t)Kt * R_ * Gp, n_out = (size_t)R_ * Mp;
     float *buf = alloc_((size_t)L * (n_conv + n_out + Gp + Mp) + (size_t)Kt * Rp + Rp +
                         (size_t)S * Hp + Hp + (size_t)H1 * Op + Op +
-                        (size_t)Kt * Rp + Gp + 3 * (size_t)Mp + Rp + Hp + Op);
+                        (size_t)Kt * Rp + Gp + 3 * (size_t)Mp + Rp + Hp + 2 * (size_t)Op);
     if (!buf) return 1;
     float *wc = buf, *wo = wc + (size_t)L * n_conv, *bc = wo + (size_t)L * n_out;
     float *bo = bc + (size_t)L * Gp, *wi = bo + (size_t)L * Mp, *bi = wi + (size_t)Kt * Rp;
@@ -437,10 +489,27 @@ int seqcast_wavenet_generate(int L, int R_, int S, int Kt, const int *dil, int d
             gemv_(y1, Hp, w1t, sb, S, b1p, 0);
             for (int v = 0; v < Hp; v += LANES) V(y1 + v) = relu_(V(y1 + v));
             gemv_(y, Op, w2t, y1, H1, b2p, 0);
-            values[(size_t)b * steps + i] = y[0];
+            values[(size_t)b * steps + i] =
+                a->head == SEQCAST_HEAD_MULAW
+                    ? a->table[sample_class_(y, y + Op, O, temperature, a->uniforms[(size_t)b * steps + i])]
+                    : y[0];
         }
     }
     free(hs);
     free(buf);
     return 0;
+}
+
+int seqcast_wavenet_generate(const seqcast_wavenet_generate_args *a) {
+    if (!a || !SIZE_OK_(a->L) || !SIZE_OK_(a->C) || !SIZE_OK_(a->S) || !SIZE_OK_(a->K) ||
+        !SIZE_OK_(a->B) || !SIZE_OK_(a->steps) || !SIZE_OK_(a->hidden) || !SIZE_OK_(a->outputs) ||
+        (a->head != SEQCAST_HEAD_DENSE && a->head != SEQCAST_HEAD_MULAW) ||
+        (a->head == SEQCAST_HEAD_MULAW && (!a->uniforms || !a->table || !(a->temperature > 0))) ||
+        a->input_dilation < 1 || a->t0 < 0 || !a->dilations ||
+        !a->w_in || !a->b_in || (a->K > 1 && !a->q_in) || !a->w_conv || !a->b_conv || !a->w_out ||
+        !a->b_out || !a->queues || !a->w1 || !a->b1 || !a->w2 || !a->b2 || !a->values)
+        return SEQCAST_BAD_ARGUMENT;
+    for (int64_t l = 0; l < a->L; ++l)
+        if (a->dilations[l] < 1 || (a->K > 1 && !a->queues[l])) return SEQCAST_BAD_ARGUMENT;
+    return generate_(a);
 }

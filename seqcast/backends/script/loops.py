@@ -1,10 +1,10 @@
-"""Time loops over a cell's ``step``: compiled with TorchScript, with an eager fallback.
+"""Time loops over a cell's ``step`` compiled with TorchScript (the "loop" backend).
 
 The input projection is hoisted out of the loop by the caller (one matmul for the whole
 sequence), so each step only does the recurrent product and the gates. TorchScript runs the
 loop without Python overhead and compiles in about a second, where ``torch.compile`` of an
 unrolled 50-step loop takes over a minute on a small CPU. A cell that TorchScript cannot
-compile runs in the eager loop instead, with one warning.
+compile runs the reference loop instead (``seqcast.nn.recurrent``), with one warning.
 
 Shapes: ``p`` (B, T, G) projected inputs, states (B, H) or a pair of them, ``mask`` (B, H)
 the recurrent-dropout mask applied to h_{t-1} (or ``None``).
@@ -54,32 +54,6 @@ class _PairLoop(nn.Module):
         return torch.stack(outputs, dim=1), (h, c)
 
 
-class Stepper(nn.Module):
-    """Gives a cell that only has ``forward(x_t, state)`` the ``project``/``step`` pair
-    (the projection is the identity, so nothing is hoisted)."""
-
-    def __init__(self, cell: nn.Module):
-        super().__init__()
-        self.cell = cell
-
-    def project(self, x: Tensor) -> Tensor:
-        return x
-
-    def step(self, x_t: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
-        return self.cell(x_t, state)
-
-
-def eager_loop(cell: nn.Module, p: Tensor, state, mask: Tensor | None):
-    """The same loop in plain Python, for cells TorchScript cannot compile."""
-    outputs = []
-    for p_t in p.unbind(1):  # unbind, not p[:, t]: its backward is one stack, not T scatters
-        if mask is not None:
-            state = (state[0] * mask, *state[1:]) if isinstance(state, tuple) else state * mask
-        y, state = cell.step(p_t, state)
-        outputs.append(y)
-    return torch.stack(outputs, dim=1), state
-
-
 def script_loop(cell: nn.Module, state) -> nn.Module | None:
     """A TorchScript loop over ``cell.step`` for this kind of state, or ``None`` (with a
     warning) when the cell or the state cannot be compiled. The loop shares the cell's
@@ -96,7 +70,7 @@ def script_loop(cell: nn.Module, state) -> nn.Module | None:
             return torch.jit.script(loop)
     except Exception as exc:  # any compile failure: run eagerly instead
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        name = type(cell.cell if isinstance(cell, Stepper) else cell).__name__
+        name = type(getattr(cell, "cell", cell)).__name__  # the cell a wrapper holds
         warnings.warn(
             f"{name} could not be compiled with TorchScript, so it runs in a "
             f"Python loop (slower): {message}", RuntimeWarning, stacklevel=3,

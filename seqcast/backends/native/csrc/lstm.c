@@ -176,24 +176,18 @@ static int lstm_backward_(int T, int B, int I, int H, const float *R dy, strides
     return 0;
 }
 
-int seqcast_lstm_forward(int T, int B, int I, int H, const float *R x, ptrdiff_t xs_b,
-                         ptrdiff_t xs_t, ptrdiff_t xs_f, const float *R w_ih,
-                         const float *R w_hh, const float *R b_ih, const float *R b_hh,
-                         const float *R wc, const float *R h0, const float *R c0, float *R hs,
-                         float *R hT, float *R cT, float *R xh, float *R act, float *R cs) {
-    const strides3 xs = {xs_b, xs_t, xs_f};
-    return lstm_forward_(T, B, I, H, x, xs, w_ih, w_hh, b_ih, b_hh, wc, h0, c0, hs, hT, cT, xh,
-                         act, cs);
+/* The LSTMs' part of seqcast_recurrent_forward / _backward (recurrent.c checks the sizes) */
+int lstm_forward_entry_(const seqcast_recurrent_forward_args *a) {
+    return lstm_forward_((int)a->T, (int)a->B, (int)a->I, (int)a->H, a->x, strides_(a->x_strides),
+                         a->w_ih, a->w_hh, a->b_ih, a->b_hh,
+                         a->cell == SEQCAST_PEEPHOLE_LSTM ? a->w_ch : NULL, a->h0, a->c0, a->hs,
+                         a->hT, a->cT, a->xh, a->act, a->cs);
 }
 
-int seqcast_lstm_backward(int T, int B, int I, int H, const float *R dy, ptrdiff_t dys_b,
-                          ptrdiff_t dys_t, ptrdiff_t dys_f, const float *R dhT,
-                          const float *R dcT, const float *R w_ih, const float *R w_hh,
-                          const float *R wc, const float *R xh, const float *R act,
-                          const float *R cs, const float *R c0, float *R dw_ih, float *R dw_hh,
-                          float *R db, float *R dwc, float *R dx, ptrdiff_t dxs_b,
-                          ptrdiff_t dxs_t, ptrdiff_t dxs_f, float *R dh0, float *R dc0) {
-    const strides3 dys = {dys_b, dys_t, dys_f}, dxs = {dxs_b, dxs_t, dxs_f};
-    return lstm_backward_(T, B, I, H, dy, dys, dhT, dcT, w_ih, w_hh, wc, xh, act, cs, c0, dw_ih,
-                          dw_hh, db, dwc, dx, dxs, dh0, dc0);
+int lstm_backward_entry_(const seqcast_recurrent_backward_args *a) {
+    return lstm_backward_((int)a->T, (int)a->B, (int)a->I, (int)a->H, a->dy,
+                          strides_(a->dy_strides), a->dhT, a->dcT, a->w_ih, a->w_hh,
+                          a->cell == SEQCAST_PEEPHOLE_LSTM ? a->w_ch : NULL, a->xh, a->act, a->cs,
+                          a->c0, a->dw_ih, a->dw_hh, a->db_ih, a->dw_ch, a->dx,
+                          strides_(a->dx_strides), a->dh0, a->dc0);
 }

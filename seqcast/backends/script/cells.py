@@ -1,5 +1,5 @@
 """BPTT kernels for the chapter's own cells on the CPU, the fallback of their C kernels
-(``rnn_kernel.py``, ``lstm_kernel.py``) where no C compiler is found: the layer-norm
+(``seqcast.backends.native``) where no C compiler is found: the layer-norm
 SimpleRNN and the peephole LSTM, built like the stock cells' kernels in ``kernels.py``
 (input projections and weight gradients as single matrix products, the time loops in
 TorchScript with the backward pass written out). They equal the cells' own ``step`` to
@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .kernels import _float32, _project, _script, _weight_grads
+from .rnn import _float32, _project, _script, _weight_grads
 
 
 def _ln_rnn_forward(p: Tensor, h: Tensor, w_t: Tensor, gamma: Tensor, beta: Tensor, eps: float):

@@ -1,0 +1,81 @@
+"""WAV files in and out (soundfile), resampling (soxr), mu-law classes of recordings.
+
+Training audio is mixed down to mono and resampled to the model's rate with soxr's very high
+quality filter. Audio that is scored (``seqcast audio evaluate``) or continued (``--prime``)
+is taken as it is, so it must already be mono at the model's rate: bits per sample of a
+resampled copy would score a different signal. Every problem names the file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+SUBTYPES = ("PCM_16", "FLOAT", "DOUBLE")  # 16-bit integers, or floats in [-1, 1]
+
+
+def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
+    """The samples of a WAV file as float32 (N, channels) in [-1, 1], and its rate.
+
+    Raises ``ValueError`` naming the file when it is missing, not a WAV file, empty, or
+    stored in a sample format other than ``SUBTYPES`` (8-bit and 24-bit files among them).
+    """
+    import soundfile as sf
+
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file")
+    try:
+        info = sf.info(str(path))
+    except (RuntimeError, sf.LibsndfileError) as exc:
+        raise ValueError(f"{path}: not a readable WAV file ({_first_line(exc)})") from None
+    if info.format != "WAV":
+        raise ValueError(f"{path}: unknown audio format {info.format}; valid: WAV")
+    if info.subtype not in SUBTYPES:
+        raise ValueError(f"{path}: unknown WAV sample format {info.subtype}; valid: "
+                         f"{', '.join(SUBTYPES)}")
+    if info.frames == 0:
+        raise ValueError(f"{path}: the file holds no samples")
+    data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    if not np.isfinite(data).all():
+        raise ValueError(f"{path}: the file holds NaN or infinite samples")
+    return np.clip(data, -1.0, 1.0), int(rate)
+
+
+def load_training_audio(path: str | Path, sample_rate: int) -> np.ndarray:
+    """Mono float32 (N,) at ``sample_rate``: channels averaged, resampled with soxr."""
+    import soxr
+
+    data, rate = read_wav(path)
+    mono = data.mean(axis=1)
+    if rate != sample_rate:
+        mono = soxr.resample(mono, rate, sample_rate, quality="VHQ").astype(np.float32)
+    return np.clip(mono, -1.0, 1.0)
+
+
+def load_exact_audio(path: str | Path, sample_rate: int) -> np.ndarray:
+    """Mono float32 (N,) of a file that must already be mono at ``sample_rate``."""
+    data, rate = read_wav(path)
+    if data.shape[1] != 1:
+        raise ValueError(f"{path}: {data.shape[1]} channels; scored and priming audio must be "
+                         "mono (mix it down first)")
+    if rate != sample_rate:
+        raise ValueError(f"{path}: sample rate {rate} Hz does not match the model's "
+                         f"{sample_rate} Hz (resample it first)")
+    return data[:, 0]
+
+
+def write_wav(path, audio: np.ndarray, sample_rate: int) -> None:
+    """Write mono float audio (N,) in [-1, 1] as a 16-bit PCM WAV file (a path or a binary
+    file object)."""
+    import soundfile as sf
+
+    target = str(path) if isinstance(path, (str, Path)) else path
+    audio = np.clip(np.asarray(audio, dtype=np.float32), -1, 1)
+    sf.write(target, audio, sample_rate, subtype="PCM_16", format="WAV")
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

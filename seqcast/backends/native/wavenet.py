@@ -1,0 +1,283 @@
+"""WaveNet's gated residual stack, the chapter's simple WaveNet's stack of causal ReLU
+convolutions, and WaveNet generation, on the CPU through the C kernels of ``csrc/wavenet.c``.
+
+A small WaveNet's training step is hundreds of small tensor operations (per layer: the
+taps' products, the gate, the 1x1's residual and skip parts, and as many again backward),
+each costing microseconds of dispatch. Here one C call runs the whole stack forward and one
+backward, weight gradients included, on feature-major activations: each channel a row of
+(step, batch row) columns, so vectors run over batch rows and steps alike and one series
+fills them as well as many. ``residual_stack`` and ``conv_stack`` equal the layers' own
+computation to float precision (tests/test_conv.py). The ``*_reason`` functions say why a
+stack cannot run here (None when it can); the selector calls them before any tensor is
+handed to C.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from torch.autograd.function import once_differentiable
+
+from ...nn.mulaw import mu_law_decode
+from .build import library
+from .structs import (
+    ConvsBackward,
+    ConvsForward,
+    Head,
+    Status,
+    WavenetBackward,
+    WavenetForward,
+    WavenetGenerate,
+    addresses,
+    int64s,
+    ptr,
+    strides,
+)
+
+_float32 = torch.amp.custom_fwd(device_type="cpu", cast_inputs=torch.float32)
+
+
+def _status(code: int, what: str) -> None:
+    if code == Status.NO_MEMORY:
+        raise MemoryError(f"the {what} C kernel could not allocate its scratch memory")
+    if code != Status.OK:
+        raise ValueError(f"the {what} C kernel refused its arguments (a size out of range)")
+
+
+def _input_reason(x: Tensor, channels: int, params) -> str | None:
+    """Why the C kernels cannot take input ``x`` (B, T, channels) with these parameters."""
+    if library() is None:
+        return "the C kernels could not be built here"
+    if not x.is_cpu or not all(p.is_cpu for p in params):
+        return "the C kernels run on the CPU"
+    if x.dtype != torch.float32 and not torch.is_autocast_enabled("cpu"):
+        return f"the C kernels need float32 inputs, got {x.dtype}"
+    if any(p.dtype != torch.float32 for p in params):
+        return "the C kernels need float32 parameters"
+    if x.dim() != 3 or x.shape[0] < 1 or x.shape[1] < 1 or x.shape[2] != channels:
+        return f"expected a non-empty (B, T, {channels}) input, got {tuple(x.shape)}"
+    return None
+
+
+def stack_reason(h: Tensor, layers) -> str | None:
+    """Why ``residual_stack`` cannot run these ``ResidualLayer``s on ``h``, or None."""
+    if not len(layers):
+        return "no layers"
+    first = layers[0]
+    if not all(layer.conv.kernel_size == first.conv.kernel_size
+               and layer.channels == first.channels
+               and layer.out.out_features == first.out.out_features
+               and layer.conv.bias is not None and layer.out.bias is not None
+               for layer in layers):
+        return "the C stack needs one kernel size, one width and biases in every layer"
+    return _input_reason(h, first.channels, [p for layer in layers for p in layer.parameters()])
+
+
+class _Stack(torch.autograd.Function):
+    @staticmethod
+    @_float32
+    def forward(ctx, h0, dilations, kernel_size, skip_channels, grad_enabled, *weights):
+        lib = library()
+        (B, T, C), L, S, K = h0.shape, len(dilations), skip_channels, kernel_size
+        # columns t B + b, whole vectors; the causal zero padding in front
+        N, P = -(-T * B // lib.lanes) * lib.lanes, (K - 1) * max(dilations) * B
+        ws = [w.contiguous() for w in weights]  # conv weights, conv biases, 1x1 weights, biases
+        training = grad_enabled and any(ctx.needs_input_grad)
+        hs = h0.new_empty((L + 1 if training else 2) * C * (P + N))
+        gates = h0.new_empty((L if training else 1) * 2 * C * N)
+        skips = h0.new_empty(S * N)
+        parts = [addresses(ws[i * L:(i + 1) * L]) for i in range(4)]  # held through the call
+        args = WavenetForward(
+            L=L, C=C, S=S, K=K, T=T, B=B, P=P, dilations=int64s(dilations), w_conv=parts[0],
+            b_conv=parts[1], w_out=parts[2], b_out=parts[3], x=h0.data_ptr(),
+            x_strides=strides(h0), hs=hs.data_ptr(), gates=gates.data_ptr(),
+            skips=skips.data_ptr(), training=int(training))
+        _status(lib.seqcast_wavenet_forward(args), "WaveNet")
+        if training:
+            ctx.save_for_backward(hs, gates, *ws[:L], *ws[2 * L:3 * L])
+            ctx.dims = (L, C, S, K, T, B, P, tuple(dilations))
+        return skips.as_strided((B, T, S), (1, B, N))  # feature-major
+
+    @staticmethod
+    @once_differentiable  # the C code's gradients have no graph of their own
+    def backward(ctx, dy):
+        hs, gates, *ws = ctx.saved_tensors
+        L, C, S, K, T, B, P, dilations = ctx.dims
+        w_conv, w_out = ws[:L], ws[L:]
+        d_conv = [torch.empty_like(w) for w in w_conv]
+        d_out = [torch.empty_like(w) for w in w_out]
+        db_conv = [w.new_empty(2 * C) for w in w_conv]
+        db_out = [w.new_empty(C + S) for w in w_out]
+        dx = hs.new_empty(T, B, C).transpose(0, 1) if ctx.needs_input_grad[0] else None
+        arrays = [addresses(t) for t in (w_conv, w_out, d_conv, db_conv, d_out, db_out)]
+        args = WavenetBackward(
+            L=L, C=C, S=S, K=K, T=T, B=B, P=P, dilations=int64s(dilations), w_conv=arrays[0],
+            w_out=arrays[1], dy=dy.data_ptr(), dy_strides=strides(dy), hs=hs.data_ptr(),
+            gates=gates.data_ptr(), dx=ptr(dx), dx_strides=strides(dx), dw_conv=arrays[2],
+            db_conv=arrays[3], dw_out=arrays[4], db_out=arrays[5])
+        _status(library().seqcast_wavenet_backward(args), "WaveNet")
+        return (dx, None, None, None, None, *d_conv, *db_conv, *d_out, *db_out)
+
+
+def residual_stack(h: Tensor, layers) -> Tensor:
+    """The skip sum (B, T, S) of WaveNet ``ResidualLayer``s run in order on ``h`` (B, T, C),
+    all skip biases included; a view of feature-major storage."""
+    reason = stack_reason(h, layers)
+    if reason is not None:
+        raise ValueError(reason)
+    return residual_stack_checked(h, layers)
+
+
+def residual_stack_checked(h: Tensor, layers) -> Tensor:
+    """``residual_stack`` for a caller that has just had None from ``stack_reason``."""
+    first = layers[0]
+    weights = ([layer.conv.weight for layer in layers] + [layer.conv.bias for layer in layers]
+               + [layer.out.weight for layer in layers] + [layer.out.bias for layer in layers])
+    return _Stack.apply(h, [layer.conv.dilation for layer in layers], first.conv.kernel_size,
+                        first.out.out_features - first.channels, torch.is_grad_enabled(), *weights)
+
+
+def convs_reason(x: Tensor, convs) -> str | None:
+    """Why ``conv_stack`` cannot run these ``Conv1d``s on ``x``, or None."""
+    if not len(convs):
+        return "no layers"
+    first = convs[0]
+    if not all(conv.padding == "causal" and conv.stride == 1 and conv.bias is not None
+               and conv.kernel_size == first.kernel_size for conv in convs):
+        return "the C stack needs causal stride-1 convolutions of one kernel size with biases"
+    if any(a.out_channels != b.in_channels for a, b in zip(convs[:-1], convs[1:])):
+        return "each convolution's input channels must be the previous one's outputs"
+    return _input_reason(x, first.in_channels, [p for conv in convs for p in conv.parameters()])
+
+
+class _Convs(torch.autograd.Function):
+    @staticmethod
+    @_float32
+    def forward(ctx, x, dilations, kernel_size, grad_enabled, *weights):
+        lib = library()
+        (B, T, _), L = x.shape, len(dilations)
+        channels = [x.shape[2]] + [w.shape[0] for w in weights[:L]]
+        N, P = -(-T * B // lib.lanes) * lib.lanes, (kernel_size - 1) * max(dilations) * B
+        ws = [w.contiguous() for w in weights]  # held: the C code reads them below
+        training = grad_enabled and any(ctx.needs_input_grad)
+        rows = sum(channels) if training else 2 * max(channels)
+        hs = x.new_empty(rows * (P + N))
+        w, b = addresses(ws[:L]), addresses(ws[L:])
+        args = ConvsForward(L=L, K=kernel_size, T=T, B=B, P=P, channels=int64s(channels),
+                            dilations=int64s(dilations), w=w, b=b, x=x.data_ptr(),
+                            x_strides=strides(x), hs=hs.data_ptr(), training=int(training))
+        _status(lib.seqcast_convs_forward(args), "convolution")
+        last = (sum(channels[:-1]) if training else (L % 2) * max(channels)) * (P + N) + P
+        if training:
+            ctx.save_for_backward(hs, *ws[:L])
+            ctx.dims = (L, kernel_size, T, B, P, tuple(dilations), tuple(channels))
+        return hs.as_strided((B, T, channels[-1]), (1, B, P + N), last)  # feature-major
+
+    @staticmethod
+    @once_differentiable  # the C code's gradients have no graph of their own
+    def backward(ctx, dy):
+        hs, *ws = ctx.saved_tensors
+        L, K, T, B, P, dilations, channels = ctx.dims
+        dw = [torch.empty_like(w) for w in ws]
+        db = [w.new_empty(w.shape[0]) for w in ws]
+        dx = hs.new_empty(B, T, channels[0]) if ctx.needs_input_grad[0] else None
+        arrays = [addresses(t) for t in (ws, dw, db)]
+        args = ConvsBackward(L=L, K=K, T=T, B=B, P=P, channels=int64s(channels),
+                             dilations=int64s(dilations), w=arrays[0], dy=dy.data_ptr(),
+                             dy_strides=strides(dy), hs=hs.data_ptr(), dx=ptr(dx),
+                             dx_strides=strides(dx), dw=arrays[1], db=arrays[2])
+        _status(library().seqcast_convs_backward(args), "convolution")
+        return (dx, None, None, None, *dw, *db)
+
+
+def conv_stack(x: Tensor, convs) -> Tensor:
+    """ReLU(conv(...ReLU(conv(x)))) for causal stride-1 ``Conv1d``s, (B, T, C_in) ->
+    (B, T, C_out); a view of feature-major storage."""
+    reason = convs_reason(x, convs)
+    if reason is not None:
+        raise ValueError(reason)
+    return conv_stack_checked(x, convs)
+
+
+def conv_stack_checked(x: Tensor, convs) -> Tensor:
+    """``conv_stack`` for a caller that has just had None from ``convs_reason``."""
+    weights = [conv.weight for conv in convs] + [conv.bias for conv in convs]
+    return _Convs.apply(x, [conv.dilation for conv in convs], convs[0].kernel_size,
+                        torch.is_grad_enabled(), *weights)
+
+
+def generation_reason(input_conv, layers, head, first: Tensor) -> str | None:
+    """Why ``generate`` cannot run: ``head`` must be the dense head's (ReLU, Linear, ReLU,
+    Linear) and the input convolution take one channel with the layers' kernel size."""
+    if len(head) != 4 or not (isinstance(head[0], nn.ReLU) and isinstance(head[2], nn.ReLU)
+                              and all(isinstance(p, nn.Linear) and p.bias is not None
+                                      for p in head[1::2])):
+        return "the C generation needs the dense head (ReLU, Linear, ReLU, Linear)"
+    if input_conv.in_channels != 1 or input_conv.bias is None or not len(layers) or (
+            input_conv.kernel_size != layers[0].conv.kernel_size):
+        return "the C generation needs one input channel and one kernel size"
+    history = first.detach()[:, None, :1] if first.dim() == 2 else first  # (B, 1, 1)
+    params = [*input_conv.parameters(), *(p for m in head for p in m.parameters())]
+    return stack_reason(torch.zeros(1, 1, layers[0].channels), layers) or _input_reason(
+        history, 1, params)
+
+
+@torch.no_grad()
+def generate(input_conv, layers, head, queues, first: Tensor, steps: int,
+             temperature: float = 1.0, uniforms: Tensor | None = None) -> Tensor:
+    """``steps`` fed-back values (B, steps) from ``first`` (B, 1), the value that follows the
+    history; ``queues`` are the ``ConvQueue``s of ``input_conv`` and of each layer after the
+    history, advanced in place.
+
+    Without ``uniforms`` the head is a dense head whose first output is fed back. With
+    ``uniforms`` (B, steps) it is a mu-law head: value i is the amplitude of the class drawn
+    from softmax(logits / temperature) at uniforms[:, i] (``seqcast.nn.mulaw.sample_mulaw``;
+    column 0 drew ``first``)."""
+    reason = generation_reason(input_conv, layers, head, first)
+    if reason is not None:
+        raise ValueError(reason)
+    mulaw, outputs = uniforms is not None, head[3].out_features
+    if mulaw:
+        if (tuple(uniforms.shape) != (first.shape[0], steps) or uniforms.dtype != torch.float32
+                or uniforms.device.type != "cpu"):
+            raise ValueError(f"uniforms must be ({first.shape[0]}, {steps}) float32 on the CPU, "
+                             f"got {tuple(uniforms.shape)} {uniforms.dtype} on {uniforms.device}")
+        if not temperature > 0:
+            raise ValueError(f"temperature must be positive, got {temperature}")
+        uniforms = uniforms.contiguous()
+    table = mu_law_decode(torch.arange(outputs), outputs)  # (O,) each class's amplitude
+    if first.dim() != 2 or first.shape[1] != 1 or len(queues) != len(layers) + 1:
+        raise ValueError("generate needs first (B, 1) and one queue per convolution")
+    B, C = first.shape[0], layers[0].channels
+    buffers = [q.buffer.contiguous() if q.size else None for q in queues]
+    for i, (q, buf) in enumerate(zip(queues, buffers, strict=True)):
+        if buf is not None:
+            q.buffer = buf  # advanced in place by the C code
+            want = (B, q.size, 1 if i == 0 else C)
+            if tuple(buf.shape) != want or buf.dtype != torch.float32 or buf.device.type != "cpu":
+                raise ValueError(f"queue {i} holds {tuple(buf.shape)} {buf.dtype} on "
+                                 f"{buf.device}, expected {want} float32 on the CPU")
+    w_conv = [layer.conv.weight.contiguous() for layer in layers]
+    b_conv = [layer.conv.bias.contiguous() for layer in layers]
+    w_out = [layer.out.weight.contiguous() for layer in layers]
+    b_out = [layer.out.bias.contiguous() for layer in layers]
+    lin1, lin2 = head[1], head[3]
+    w1, b1, w2, b2 = (t.contiguous() for t in (lin1.weight, lin1.bias, lin2.weight, lin2.bias))
+    w_in, b_in = input_conv.weight.contiguous(), input_conv.bias.contiguous()
+    values = first.new_empty(B, steps)
+    values[:, 0] = first[:, 0]
+    arrays = [addresses(t) for t in (w_conv, b_conv, w_out, b_out, buffers[1:])]
+    args = WavenetGenerate(
+        L=len(layers), C=C, S=layers[0].out.out_features - C, K=layers[0].conv.kernel_size,
+        dilations=int64s([layer.conv.dilation for layer in layers]),
+        input_dilation=input_conv.dilation, B=B, steps=steps, t0=queues[0].t,
+        w_in=w_in.data_ptr(), b_in=b_in.data_ptr(), q_in=ptr(buffers[0]), w_conv=arrays[0],
+        b_conv=arrays[1], w_out=arrays[2], b_out=arrays[3], queues=arrays[4],
+        head=Head.MULAW if mulaw else Head.DENSE, hidden=lin1.out_features,
+        outputs=lin2.out_features, w1=w1.data_ptr(), b1=b1.data_ptr(), w2=w2.data_ptr(),
+        b2=b2.data_ptr(), values=values.data_ptr(), temperature=float(temperature),
+        uniforms=ptr(uniforms), table=table.data_ptr() if mulaw else None)
+    _status(library().seqcast_wavenet_generate(args), "WaveNet generation")
+    for q in queues:
+        q.t += steps - 1
+    return values

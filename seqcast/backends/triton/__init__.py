@@ -1,0 +1,1 @@
+"""GPU kernels in Triton: WaveNet generation as one persistent kernel (``wavenet.py``)."""
