@@ -12,13 +12,14 @@ def cmd_export(args) -> int:
 
     from .runs import export
 
-    path = export(args.run, args.out, args.format, args.horizon)
+    path = export(args.run, args.out, args.format, args.horizon, args.level)
     import onnx  # the metadata is read back from the file as a caller would
 
     meta = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
-    print(f"{path}: history ({meta['history_len']} steps) and series (one of"
-          f" {len(json.loads(meta['series_ids']))}) -> forecast ({meta['horizon']} steps)",
-          file=sys.stderr)
+    inputs = json.loads(meta["inputs"])[2:]
+    print(f"{path}: history ({meta['history_len']} steps), series (one of"
+          f" {len(json.loads(meta['series_ids']))}){''.join(', ' + i for i in inputs)} ->"
+          f" {', '.join(json.loads(meta['outputs']))} ({meta['horizon']} steps)", file=sys.stderr)
     return 0
 
 
@@ -48,6 +49,7 @@ def cmd_bench_predict(args) -> int:
 def add_parser(sub) -> None:
     """Add ``export`` to the ``seqcast`` subcommand parser."""
     from .cli import _positive
+    from .cli_args import _levels
 
     p = sub.add_parser("export", help="write a run as one ONNX file (scaling and strategy inside)")
     p.add_argument("run", metavar="RUN_DIR")
@@ -55,4 +57,7 @@ def add_parser(sub) -> None:
     p.add_argument("--out", required=True, metavar="FILE.onnx", help="file to write")
     p.add_argument("--horizon", type=_positive,
                    help="steps per forecast (default: the trained horizon; more only if iterative)")
+    p.add_argument("--level", type=_levels, default=(), metavar="L,...",
+                   help="interval levels in percent (runs with --intervals conformal): adds"
+                        " lo-L,hi-L outputs")
     p.set_defaults(handler=cmd_export)

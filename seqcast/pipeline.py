@@ -236,7 +236,7 @@ class Forecaster:
             from .forecasting.intervals import forecast_frame as interval_frame
 
             return interval_frame(self, panel, horizon, levels)
-        if supported(self.config):
+        if supported(self.config) and self.covariate_scaler is None:
             return forecast_frame(self, panel, horizon)
         horizon = self.config.data.horizon if horizon is None else horizon
         check_length(panel, self.min_history, "input_len + differencing")
@@ -252,12 +252,14 @@ class Forecaster:
         ]
         return pd.concat(frames, ignore_index=True)
 
-    def predict(self, history, series=None, horizon: int | None = None) -> np.ndarray:
+    def predict(self, history, series=None, horizon: int | None = None,
+                covariates: dict | None = None) -> np.ndarray:
         """Fast forecasts from arrays: history (B, T) or (T,) in the data's units ->
-        (B, horizon) or (horizon,); see ``seqcast.forecasting.predict.Predictor.predict``."""
+        (B, horizon) or (horizon,); ``covariates`` by input name as the exported graph takes
+        them; see ``seqcast.forecasting.predict.Predictor.predict``."""
         from .forecasting.predict import predictor
 
-        return predictor(self).predict(history, series, horizon)
+        return predictor(self).predict(history, series, horizon, covariates)
 
     def _transform(self, series_id: str) -> SeriesTransform:
         if series_id not in self.transforms:

@@ -156,8 +156,8 @@ def _conformal(path: Path, forecaster):
     return ConformalForecaster.from_calibration(forecaster, raw)
 
 
-def export(run: str | Path, out: str | Path, format: str = "onnx", horizon: int | None = None
-           ) -> Path:
+def export(run: str | Path, out: str | Path, format: str = "onnx", horizon: int | None = None,
+           levels=()) -> Path:
     """Export the run directory ``run`` as one self-contained model file at ``out``.
 
     ``format="onnx"``: raw history in the data's units to forecasts in them, scaling,
@@ -174,7 +174,8 @@ def export(run: str | Path, out: str | Path, format: str = "onnx", horizon: int 
     if out.is_dir():
         raise ValueError(f"{out} is a directory; --out names the .onnx file to write")
     forecaster = load_run(run)
-    return export_onnx(forecaster, out, horizon, freq=_freq_of(forecaster.config.data))
+    return export_onnx(forecaster, out, horizon, freq=_freq_of(forecaster.config.data),
+                       levels=levels)
 
 
 def _freq_of(data) -> str | None:

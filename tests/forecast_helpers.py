@@ -42,3 +42,33 @@ def last_windows(forecaster, panel):
 def scale_error(got, want, history):
     """Largest |got - want| relative to each series' scale (the std of its history)."""
     return float(np.max(np.abs(got - want) / history.std(axis=1, keepdims=True)))
+
+
+def covariate_frame(n=60, ahead=6):
+    """Two daily series on very different scales driven by a future covariate ``c``, with a
+    past covariate ``p``, a text static ``shop`` and a numeric static ``size``; the last
+    ``ahead`` rows of each series hold future values only (target empty)."""
+    frames = []
+    for k, (level, amp) in enumerate([(1000.0, 30.0), (0.5, 0.02)]):
+        rng = np.random.default_rng(k)
+        c = rng.standard_normal(n + ahead)
+        y = level + amp * (np.cumsum(rng.normal(0, 0.3, n + ahead)) + c)
+        y[n:] = np.nan
+        frames.append(pd.DataFrame({
+            "ds": pd.date_range("2021-03-01", periods=n + ahead, freq="D"), "unique_id": f"s{k}",
+            "y": y, "c": c * 10 + 5, "p": rng.normal(100, 20, n + ahead), "shop": f"shop{k}",
+            "size": 3.5 * (k + 1)}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def trained_with_covariates(name="gru", strategy="direct", epochs=1, input_len=8):
+    """(forecaster, panel): ``name`` briefly trained on ``covariate_frame`` with every kind
+    of covariate and two calendar features."""
+    cov = (("p",), ("c",), ("shop", "size"))
+    panel = from_frame(covariate_frame(), "cov", covariates=cov)
+    data = DataConfig(dataset="", task="forecast", freq="D", horizon=4, season=7, diff=(1,),
+                      strategy=strategy, past_covariates=cov[0], future_covariates=cov[1],
+                      static_covariates=cov[2], calendar=("day_of_week", "day_of_month"))
+    sizes = {"hidden_size": 8, "filters": 4, "blocks": 1, "layers_per_block": 2}
+    config = make_config(name, data, input_len, sizes, {"epochs": epochs})
+    return fit_forecaster(panel, config, progress=False)[0], panel

@@ -120,9 +120,12 @@ def test_runs_with_settings_not_reproduced_yet_are_refused():
 
     forecaster, _ = trained("linear", "direct")
     check_supported(forecaster.config)  # a plain run passes
-    data = SimpleNamespace(**{**dataclasses.asdict(forecaster.config.data), "past_covariates": ["t"]})
-    with pytest.raises(ValueError, match="data.past_covariates"):
-        check_supported(SimpleNamespace(data=data, model=forecaster.config.model))
+    fields = dataclasses.asdict(forecaster.config.data)
+    data = SimpleNamespace(**{**fields, "past_covariates": ["t"], "calendar": ["day_of_week"]})
+    check_supported(SimpleNamespace(data=data, model=forecaster.config.model))  # covariates pass
+    model = SimpleNamespace(quantiles=(), likelihood="normal")
+    with pytest.raises(ValueError, match="model.likelihood"):
+        check_supported(SimpleNamespace(data=data, model=model))
     model = SimpleNamespace(quantiles=(0.1, 0.9), likelihood="none")
     with pytest.raises(ValueError, match="model.quantiles"):
         check_supported(SimpleNamespace(data=forecaster.config.data, model=model))

@@ -23,6 +23,19 @@ FEATURES = {
     "quarter_of_year": lambda t: (t.quarter.to_numpy() - 1, 4),
 }
 
+# The same positions and cycle lengths in words, for callers that compute the features
+# elsewhere (an exported graph's metadata): each gives sin(2*pi*p/n), cos(2*pi*p/n).
+FORMULAS = {
+    "minute_of_hour": "p = minute (0-59), n = 60",
+    "hour_of_day": "p = hour + minute / 60, n = 24",
+    "day_of_week": "p = weekday (Monday 0 .. Sunday 6), n = 7",
+    "day_of_month": "p = day of the month - 1, n = number of days in that month",
+    "day_of_year": "p = day of the year - 1 (1 January: 0), n = 365.25",
+    "week_of_year": "p = ISO 8601 week number - 1, n = 52.18",
+    "month_of_year": "p = month - 1 (January: 0), n = 12",
+    "quarter_of_year": "p = quarter - 1 (January-March: 0), n = 4",
+}
+
 # What ``auto`` picks per frequency: the cycles a step of that size can resolve and that
 # usually carry a pattern (daily and weekly cycles of hourly data, the year of daily data).
 AUTO = {

@@ -61,6 +61,16 @@ class ConformalForecaster:
         radius = np.stack([self.radius(abs(2 * q - 1))[:horizon] for q in quantiles], -1)
         return point[:, :, None] + sign * scale * radius[None]
 
+    def predict(self, history, series=None, horizon: int | None = None, covariates=None,
+                levels=()):
+        """Fast point forecasts as ``Forecaster.predict``; with ``levels`` (percent) a dict
+        ``{"forecast", "lo-L", "hi-L", ...}`` of arrays, named as the exported graph's
+        outputs (``seqcast.forecasting.conformal_graph``)."""
+        from .conformal_graph import predict_intervals
+
+        out = predict_intervals(self, history, series, horizon, levels, covariates)
+        return out if levels else out["forecast"]
+
     def radius(self, level: float) -> np.ndarray:
         """Scaled half-width (H,) of the central interval of ``level`` in (0, 1)."""
         n = len(self.scores)

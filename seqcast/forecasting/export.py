@@ -6,11 +6,17 @@ The graph (``seqcast.forecasting.graph.ForecastGraph``) takes
   before the forecast origin, in the data's own units;
 - ``series``: int64 (batch,), which series each row is: its position in the ``series_ids``
   metadata list (each series has its own scaling statistics, baked into the graph);
+- for a run with covariates, the inputs of ``seqcast.forecasting.graph_inputs`` it reads
+  (``past``, ``future``, ``calendar``, ``static``, ``static_codes``), in the data's units,
+  their scaling inside the graph;
 
 and returns ``forecast``: float64 (batch, horizon) in the data's own units. Scaling,
 differencing and its inverse, the network and the strategy (the iterative rollout unrolled)
 are all inside; the batch is dynamic. The model's metadata (``metadata_props``, string
-values, JSON for lists) holds everything a caller needs: see ``metadata``.
+values, JSON for lists) holds everything a caller needs: see ``export_metadata``. A run
+with conformal intervals exported with ``levels`` also returns ``lo-L`` and ``hi-L`` per
+level (``conformal_graph``); an ensemble of networks is one graph with every member inside,
+combined as the ensemble combines them (``ensemble_graph``).
 
 The network is exported on torch's own kernels (``set_backend(..., "torch")``): the C
 kernels are opaque to tracing, and a stock cell then becomes ONNX's own GRU/LSTM/RNN node.
@@ -20,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import json
 import logging
 import os
 import tempfile
@@ -32,45 +37,14 @@ import torch
 from torch import nn
 
 from ..nn.recurrent import set_backend
+from .conformal_graph import ConformalGraph, output_names, radii, series_scales
+from .ensemble_graph import build_ensemble_graph, ensemble_shapes
+from .export_metadata import metadata
 from .graph import ForecastGraph
+from .graph_inputs import CovariateChannels, as_covariates, input_shapes
 from .predict import check_supported
 
 FORMATS = ("onnx",)
-
-
-def io_names(forecaster) -> tuple[list[str], list[str]]:
-    """The graph's input and output names (covariates and quantiles would join these)."""
-    return ["history", "series"], ["forecast"]
-
-
-def metadata(forecaster, horizon: int, freq: str | None = None) -> dict[str, str]:
-    """What a caller needs, as ONNX ``metadata_props`` (strings; lists and objects as JSON).
-
-    ``freq``: the pandas frequency of the timestamps ("" for none or unknown); default the
-    run's configured one."""
-    from .. import __version__
-
-    data, model = forecaster.config.data, forecaster.config.model
-    inputs, outputs = io_names(forecaster)
-    return {
-        "producer": f"seqcast {__version__}",
-        "inputs": json.dumps(inputs),
-        "outputs": json.dumps(outputs),
-        "history_len": str(forecaster.min_history),
-        "horizon": str(horizon),
-        "freq": freq or data.freq or "",
-        "series_ids": json.dumps(list(forecaster.transforms)),
-        "levels": json.dumps([]),
-        "columns": json.dumps(["id", "time", "forecast"]),
-        "target_columns": json.dumps(list(data.targets or [])),
-        "time_col": data.time_col or "",
-        "id_col": data.id_col or "",
-        "model": model.name,
-        "strategy": data.strategy,
-        "input_len": str(model.input_len),
-        "diff": json.dumps(list(data.diff)),
-        "dtype": "history float64, series int64, forecast float64",
-    }
 
 
 def build_graph(forecaster, horizon: int | None = None) -> ForecastGraph:
@@ -88,12 +62,46 @@ def build_graph(forecaster, horizon: int | None = None) -> ForecastGraph:
     network = set_backend(copy.deepcopy(forecaster.model), "torch").eval()
     for p in network.parameters():
         p.requires_grad_(False)
+    cov = None
+    if forecaster.covariate_scaler is not None:
+        cov = CovariateChannels(forecaster.covariate_scaler, tuple(input_shapes(forecaster, 1)),
+                                forecaster.min_history, cfg.input_len, cfg.horizon)
     return ForecastGraph(network, [t.mean for t in tfs], [t.std for t in tfs], lags.pop(),
-                         cfg.input_len, horizon, data.strategy)
+                         cfg.input_len, horizon, data.strategy, cov)
+
+
+def graph_shapes(forecaster, horizon: int) -> dict[str, list]:
+    """Every input of the graph -> its shape, ``"batch"`` first."""
+    forecaster = getattr(forecaster, "inner", forecaster)  # conformal: the network's inputs
+    if hasattr(forecaster, "members"):
+        return ensemble_shapes(forecaster, horizon)
+    return {"history": ["batch", forecaster.min_history], "series": ["batch"],
+            **input_shapes(forecaster, horizon)}
+
+
+def example_inputs(forecaster, shapes: dict[str, list], n: int, rng=None) -> dict[str, np.ndarray]:
+    """Inputs of the graph for ``n`` rows: random walks on each series' scale (zeros without
+    ``rng``) and covariates of the right shapes (codes cycling through every category);
+    ``forecaster``: a network run (an ensemble's first member)."""
+    ids = list(forecaster.transforms)
+    rows = np.arange(n) % len(ids)
+    tfs = [forecaster.transforms[ids[i]] for i in rows]
+    shape = (n, shapes["history"][1])
+    walk = np.zeros(shape) if rng is None else np.cumsum(rng.standard_normal(shape), axis=1)
+    out = {"history": walk * np.array([t.std for t in tfs])[:, None]
+           + np.array([t.mean for t in tfs])[:, None], "series": rows}
+    for key, shape in list(shapes.items())[2:]:
+        shape = (n, *shape[1:])
+        if key == "static_codes":
+            cats = forecaster.covariate_scaler.categories
+            out[key] = np.stack([np.arange(n) % (len(c) + 1) for c in cats], axis=1)
+        else:
+            out[key] = np.zeros(shape) if rng is None else rng.normal(1.0, 2.0, shape)
+    return out
 
 
 def export_onnx(forecaster, out: str | Path, horizon: int | None = None,
-                check: bool = True, freq: str | None = None) -> Path:
+                check: bool = True, freq: str | None = None, levels=()) -> Path:
     """Write ``forecaster`` as an ONNX file at ``out`` (replaced only once complete).
 
     Args:
@@ -102,6 +110,8 @@ def export_onnx(forecaster, out: str | Path, horizon: int | None = None,
             the series and compare with ``forecaster.forecast_arrays`` (within 1e-4 of each
             history's scale) before writing the file.
         freq: recorded in the metadata (default: the run's configured frequency).
+        levels: interval levels in percent, for a run with conformal intervals: outputs
+            ``lo-L`` and ``hi-L`` per level beside ``forecast``.
 
     Example:
         >>> export_onnx(load_run("runs/co2"), "co2.onnx")  # doctest: +SKIP
@@ -112,22 +122,40 @@ def export_onnx(forecaster, out: str | Path, horizon: int | None = None,
         import onnxscript  # noqa: F401  (torch's exporter writes the graph with it)
     except ImportError as exc:
         raise ValueError(f"ONNX export needs {exc.name}: pip install 'seqcast[export]'") from None
-    graph = build_graph(forecaster, horizon)
-    n = max(2, min(len(forecaster.transforms), 4))
-    example = (torch.zeros(n, forecaster.min_history, dtype=torch.float64),
-               torch.arange(n, dtype=torch.int64) % len(forecaster.transforms))
-    inputs, outputs = io_names(forecaster)
+    levels = tuple(levels)
+    if levels and not hasattr(forecaster, "scores"):
+        raise ValueError("this run gives point forecasts only; intervals export from runs"
+                         " trained with --intervals conformal")
+    if hasattr(forecaster, "members"):  # an ensemble: every member inside, combined
+        graph, head = build_ensemble_graph(forecaster, horizon), forecaster.members[0]
+        network, name = graph, "ensemble"
+    elif hasattr(forecaster, "scores"):  # conformal: the network, then lo/hi per level
+        head = forecaster.inner
+        inner = build_graph(head, horizon)
+        graph = ConformalGraph(inner, series_scales(forecaster),
+                               radii(forecaster, levels, inner.horizon))
+        network, name = graph.network, head.config.model.name
+    else:
+        graph, head = build_graph(forecaster, horizon), forecaster
+        network, name = graph.network, forecaster.config.model.name
+    shapes = graph_shapes(forecaster, graph.horizon)
+    n = max(2, min(len(head.transforms), 4))
+    example = tuple(torch.from_numpy(a) for a in example_inputs(head, shapes, n).values())
+    inputs, outputs = list(shapes), output_names(levels)
     batch = torch.export.Dim("batch")
-    with _quiet(), _blame(graph.network, forecaster.config.model.name):
+    # history, series, then the covariate inputs, which ``forward`` takes as *covariates
+    dynamic = ({0: batch}, {0: batch}) + ((tuple({0: batch} for _ in inputs[2:]),)
+                                          if inputs[2:] else ())
+    with _quiet(), _blame(network, name):
         program = torch.onnx.export(graph, example, dynamo=True, input_names=inputs,
                                     output_names=outputs, verbose=False,
-                                    dynamic_shapes={"history": {0: batch}, "series": {0: batch}})
+                                    dynamic_shapes=dynamic)
     proto = program.model_proto
-    for key, value in metadata(forecaster, graph.horizon, freq).items():
+    for key, value in metadata(forecaster, graph.horizon, freq, levels).items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
     if check:
-        _check(proto.SerializeToString(), forecaster, graph.horizon)
+        _check(proto.SerializeToString(), forecaster, head, shapes, graph.horizon, levels)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
@@ -141,20 +169,26 @@ def export_onnx(forecaster, out: str | Path, horizon: int | None = None,
     return out
 
 
-def _check(model: bytes, forecaster, horizon: int) -> None:
-    """Compare onnxruntime with the forecaster on random-walk histories of every series."""
+def _check(model: bytes, forecaster, head, shapes: dict, horizon: int, levels=()) -> None:
+    """Compare onnxruntime with the forecaster on random-walk histories of every series
+    (``head``: the forecaster, or an ensemble's first member, for the series' scales)."""
     import onnxruntime as ort
 
-    ids = list(forecaster.transforms)[:64]
-    rng = np.random.default_rng(0)
-    tfs = [forecaster.transforms[i] for i in ids]
-    scale = np.array([t.std for t in tfs])
-    hist = np.cumsum(rng.standard_normal((len(ids), forecaster.min_history)), axis=1)
-    hist = hist * scale[:, None] + np.array([t.mean for t in tfs])[:, None]
-    want = forecaster.forecast_arrays(list(hist), ids, horizon)
+    ids = list(head.transforms)[:64]
+    feed = example_inputs(head, shapes, len(ids), np.random.default_rng(0))
+    hist = feed["history"]
+    covs = {k: v for k, v in feed.items() if k not in ("history", "series")}
+    want = forecaster.forecast_arrays(list(hist), ids, horizon, as_covariates(
+        head.covariate_scaler, covs) if covs else None)
     session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
-    got = session.run(["forecast"], {"history": hist, "series": np.arange(len(ids))})[0]
-    err = np.max(np.abs(got - want) / np.maximum(hist.std(axis=1), 1e-12)[:, None])
+    outs = session.run(None, feed)
+    if levels:  # lo-L, hi-L as the forecaster's own quantiles 0.5 -/+ L/200
+        qs = [q for level in levels for q in (0.5 - level / 200, 0.5 + level / 200)]
+        bands = forecaster.forecast_quantiles(list(hist), ids, qs, horizon)  # (N, H, 2 * levels)
+        want = np.concatenate([want[:, :, None], bands], axis=2)
+    got = np.stack(outs, axis=2) if levels else outs[0]
+    scale = np.maximum(hist.std(axis=1), 1e-12).reshape(-1, *[1] * (got.ndim - 1))
+    err = np.max(np.abs(got - want) / scale)
     if not err <= 1e-4:
         raise ValueError(f"the exported graph differs from the model by {err:.2g} of the series'"
                          " scale; not written")

@@ -12,6 +12,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from .graph_inputs import CovariateChannels
+
 
 def undifference(d: Tensor, level: Tensor, lag: int) -> Tensor:
     """``seqcast.data.transforms.undifference`` in torch: d (B, H) after level (B, T) -> (B, H).
@@ -27,7 +29,8 @@ def undifference(d: Tensor, level: Tensor, lag: int) -> Tensor:
 
 
 class ForecastGraph(nn.Module):
-    """history (B, history_len) float64, series (B,) int64 -> forecast (B, horizon) float64.
+    """history (B, history_len) float64, series (B,) int64, covariates -> forecast (B, horizon)
+    float64.
 
     Args:
         network: the trained model in eval mode, on torch's own kernels (traceable).
@@ -35,15 +38,15 @@ class ForecastGraph(nn.Module):
         lags: the differencing lags, applied in order.
         input_len: steps the network reads; ``history_len = input_len + sum(lags)``.
         strategy: "direct", "seq2seq" (the forecast at the last input step) or "iterative".
-
-    Further named inputs (covariates) and outputs (quantiles per level) join ``forward``'s
-    signature and ``seqcast.forecasting.export.io_names``.
+        covariates: for a run with covariates, the module that makes its channels; the
+            covariate inputs (``seqcast.forecasting.graph_inputs``) follow ``series`` in
+            ``forward``, in the order of ``covariates.names``.
     """
 
     def __init__(self, network: nn.Module, mean, std, lags: tuple[int, ...], input_len: int,
-                 horizon: int, strategy: str):
+                 horizon: int, strategy: str, covariates: CovariateChannels | None = None):
         super().__init__()
-        self.network = network
+        self.network, self.covariates = network, covariates
         self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float64))
         self.register_buffer("std", torch.as_tensor(std, dtype=torch.float64))
         self.lags, self.input_len, self.horizon, self.strategy = lags, input_len, horizon, strategy
@@ -52,7 +55,7 @@ class ForecastGraph(nn.Module):
         out = self.network(x)  # (B, H') or (B, L, H') for a sequence model
         return out[:, -1] if out.dim() == 3 else out
 
-    def forward(self, history: Tensor, series: Tensor) -> Tensor:
+    def forward(self, history: Tensor, series: Tensor, *covariates: Tensor) -> Tensor:
         mean = self.mean[series].unsqueeze(1)  # (B,) -> (B, 1)
         std = self.std[series].unsqueeze(1)
         levels = [history]  # levels[k]: history differenced by lags[:k]
@@ -60,12 +63,19 @@ class ForecastGraph(nn.Module):
             levels.append(levels[-1][:, lag:] - levels[-1][:, :-lag])
         z = (levels[-1][:, -self.input_len :] - mean) / std
         x = z.to(torch.float32).unsqueeze(-1)  # (B, L, 1)
+        ahead = None
+        if self.covariates is not None:  # (B, L, 1 + C), and (B, horizon, C) after the window
+            extra = self.horizon if self.strategy == "iterative" else 0
+            window, ahead = self.covariates(dict(zip(self.covariates.names, covariates)), extra)
+            x = torch.cat([x, window], dim=2)
         if self.strategy == "iterative":
             steps = []
-            for _ in range(self.horizon):  # unrolled: feed each forecast back, window of L
+            for k in range(self.horizon):  # unrolled: feed each forecast back, window of L
                 nxt = self._step(x)[:, :1]  # (B, 1)
                 steps.append(nxt)
-                x = torch.cat([x[:, 1:], nxt.unsqueeze(-1)], dim=1)
+                row = nxt.unsqueeze(-1)  # (B, 1, 1), then the step's covariates beside it
+                row = row if ahead is None else torch.cat([row, ahead[:, k : k + 1]], dim=2)
+                x = torch.cat([x[:, 1:], row], dim=1)
             out = torch.cat(steps, dim=1)
         else:
             out = self._step(x)[:, : self.horizon]

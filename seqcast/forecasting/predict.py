@@ -6,7 +6,9 @@ each series' scaling statistics stacked in arrays, differencing and its inverse 
 batch in numpy (float64), the network under ``torch.inference_mode`` on its fastest kernels
 (the C kernels on a CPU), in chunks of rows that keep a recurrent layer's per-step state in
 the CPU's caches, spread over ``torch.get_num_threads()`` threads. Results equal
-``forecast_arrays``'s (tests/test_predict.py).
+``forecast_arrays``'s (tests/test_predict.py). Covariates, given as the exported graph takes
+them, become the network's channels through the graph's own module
+(``graph_inputs.CovariateChannels``), so both paths share that arithmetic.
 
 Example:
     >>> load_run("runs/co2").predict(co2_values[-48:])  # doctest: +SKIP
@@ -22,18 +24,18 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .graph_inputs import CovariateChannels, check_inputs, input_shapes
+
 # Rows per network call: 10,000 GRU series went through ~2.3x faster in chunks of 1,024
 # than in one call (0.14 s vs 0.31 s, default GRU, one thread, shared machine), since a
 # chunk's per-step gates stay in cache.
 CHUNK = 1024
 
 
-# Run settings this module and the exporter do not handle yet (covariates, intervals and
-# distribution heads), with the value that means "not used": such runs are refused, never
-# forecast without them.
-_NOT_YET = {"data": {"past_covariates": (), "future_covariates": (), "static_covariates": (),
-                     "calendar": (), "intervals": "none"},
-            "model": {"quantiles": (), "likelihood": "none"}}
+# Run settings this module and the exporter do not handle yet (distribution and quantile
+# heads), with the value that means "not used": such runs are refused, never forecast
+# without them. (Conformal intervals wrap the point forecasts: ``conformal_graph``.)
+_NOT_YET = {"model": {"quantiles": (), "likelihood": "none"}}
 
 
 def check_supported(config) -> None:
@@ -79,6 +81,11 @@ class Predictor:
         data, cfg = forecaster.config.data, forecaster.config.model
         self.strategy, self.horizon, self.input_len = data.strategy, data.horizon, cfg.input_len
         self.history_len = cfg.input_len + sum(self.lags)
+        self.forecaster, self.covariates = forecaster, None
+        if forecaster.covariate_scaler is not None:  # the exported graph's module, in torch
+            self.covariates = CovariateChannels(
+                forecaster.covariate_scaler, tuple(input_shapes(forecaster, 1)),
+                self.history_len, cfg.input_len, cfg.horizon)
 
     def rows(self, series, n: int) -> np.ndarray:
         """Row indices into the statistics: from ids (str), positions (int) or None (one series)."""
@@ -103,7 +110,8 @@ class Predictor:
             raise ValueError(f"series has {len(idx)} entries for {n} histories")
         return idx
 
-    def predict(self, history, series=None, horizon: int | None = None) -> np.ndarray:
+    def predict(self, history, series=None, horizon: int | None = None,
+                covariates: dict | None = None) -> np.ndarray:
         """Forecasts after each history, in the data's units.
 
         Args:
@@ -112,6 +120,11 @@ class Predictor:
             series: which series each row is: ids, positions in the run's series, or None
                 when the run holds one series.
             horizon: steps (default: the run's; more only with the iterative strategy).
+            covariates: for a run with covariates, its inputs by name as the exported graph
+                takes them (``seqcast.forecasting.graph_inputs``), each aligned with
+                ``history`` (row i is the step of ``history[:, i]``; ``future`` and
+                ``calendar`` run ``future_steps`` beyond), without the batch dimension for
+                a 1-D history.
 
         Returns:
             (B, horizon) float64, or (horizon,) for a 1-D history.
@@ -129,15 +142,18 @@ class Predictor:
         for lag in self.lags:
             levels.append(levels[-1][:, lag:] - levels[-1][:, :-lag])
         x = torch.from_numpy(((levels[-1] - mean) / std).astype(np.float32)[:, :, None])
+        ahead = None
+        if self.covariates is not None or covariates is not None:
+            x, ahead = self._with_covariates(x, covariates, h.shape[1], horizon, single)
         training = self.model.training  # a model still in training mode is left so
         if training:
             self.model.eval()
         try:
             if len(x) <= CHUNK:  # one call, nothing to split (a few microseconds count here)
                 with torch.inference_mode():
-                    z = self._network(x, horizon).numpy()
+                    z = self._network(x, horizon, ahead).numpy()
             else:
-                z = self._chunked(x, horizon)
+                z = self._chunked(x, horizon, ahead)
         finally:
             if training:
                 self.model.train()
@@ -145,6 +161,19 @@ class Predictor:
         for lag, level in zip(reversed(self.lags), reversed(levels[:-1])):
             d = undifference(d, level, lag)
         return d[0] if single else d
+
+    def _with_covariates(self, x, given, rows: int, horizon: int, single: bool):
+        """(B, L, 1) scaled targets -> (B, L, 1 + C) with the covariate channels, and the
+        channels of the steps after the window for an iterative rollout (else None)."""
+        if self.covariates is None:
+            raise ValueError("this model reads no covariates; call predict without covariates=")
+        shapes = input_shapes(self.forecaster, horizon)
+        inputs = check_inputs(self.forecaster.covariate_scaler, shapes, given, len(x), rows,
+                              self.history_len, single)
+        extra = horizon if self.strategy == "iterative" else 0
+        with torch.inference_mode():
+            window, ahead = self.covariates(inputs, extra)
+        return torch.cat([x, window], dim=2), ahead
 
     def _horizon(self, horizon: int | None) -> int:
         if horizon is None:
@@ -156,32 +185,36 @@ class Predictor:
                              " retrain, or use --strategy iterative")
         return horizon
 
-    def _chunked(self, x: torch.Tensor, horizon: int) -> np.ndarray:
+    def _chunked(self, x: torch.Tensor, horizon: int, ahead=None) -> np.ndarray:
         """``_network`` over chunks of rows, on torch's thread count (the C kernels release
         the GIL, so chunks run side by side)."""
 
-        def run(chunk):
+        def run(i):
             with torch.inference_mode():
-                return self._network(chunk, horizon)
+                return self._network(x[i : i + CHUNK], horizon,
+                                     None if ahead is None else ahead[i : i + CHUNK])
 
-        chunks = [x[i : i + CHUNK] for i in range(0, len(x), CHUNK)]
+        chunks = range(0, len(x), CHUNK)
         threads = min(torch.get_num_threads(), len(chunks))
         if threads > 1:
             with ThreadPoolExecutor(threads) as pool:
                 return torch.cat(list(pool.map(run, chunks))).numpy()
         return torch.cat([run(c) for c in chunks]).numpy()
 
-    def _network(self, x: torch.Tensor, horizon: int) -> torch.Tensor:
-        """(B, L, 1) scaled inputs -> (B, horizon) scaled forecasts, by the strategy."""
+    def _network(self, x: torch.Tensor, horizon: int, ahead=None) -> torch.Tensor:
+        """(B, L, C) scaled inputs -> (B, horizon) scaled forecasts, by the strategy;
+        ``ahead`` (B, horizon, C - 1): covariate channels fed beside each rollout step."""
         if self.strategy != "iterative":
             out = self.model(x)
             return (out[:, -1] if out.dim() == 3 else out)[:, :horizon]
         steps = []
-        for _ in range(horizon):  # feed each forecast back, keeping a window of L steps
+        for k in range(horizon):  # feed each forecast back, keeping a window of L steps
             out = self.model(x)
             nxt = (out[:, -1] if out.dim() == 3 else out)[:, :1]  # (B, 1)
             steps.append(nxt)
-            x = torch.cat([x[:, 1:], nxt.unsqueeze(-1)], dim=1)
+            row = nxt.unsqueeze(-1) if ahead is None else torch.cat(
+                [nxt.unsqueeze(-1), ahead[:, k : k + 1]], dim=2)
+            x = torch.cat([x[:, 1:], row], dim=1)
         return torch.cat(steps, dim=1)
 
 
