@@ -248,3 +248,25 @@ def test_conformal_intervals_export_as_lo_hi_outputs_and_predict_gives_them(tmp_
     plain, _ = _trained("direct")
     with pytest.raises(ValueError, match="point forecasts only"):
         export_onnx(plain, tmp_path / "p.onnx", levels=(80,))
+
+
+def test_conformal_run_with_a_future_covariate_exports_its_bands(tmp_path):
+    """The exporter checks its graph against the forecaster before writing; with covariates
+    the bands must be computed from the same covariates as the point forecast."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    n = 240
+    c = rng.normal(size=n)
+    pd.DataFrame({"time": pd.date_range("2021-01-01", periods=n, freq="h"),
+                  "y": 2 * c + rng.normal(scale=0.5, size=n), "c": c}).to_csv(
+        tmp_path / "d.csv", index=False)
+    run, out = tmp_path / "run", tmp_path / "m.onnx"
+    assert main(["train", "--data", str(tmp_path / "d.csv"), "--target", "y",
+                 "--future-covariates", "c", "--model", "linear", "--horizon", "3",
+                 "--input-len", "8", "--intervals", "conformal", "--epochs", "3",
+                 "--out", str(run)]) == 0
+    assert main(["export", str(run), "--format", "onnx", "--out", str(out), "--level", "80"]) == 0
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    assert [o.name for o in session.get_outputs()] == ["forecast", "lo-80", "hi-80"]
+    assert "future" in [i.name for i in session.get_inputs()]

@@ -178,13 +178,13 @@ def _check(model: bytes, forecaster, head, shapes: dict, horizon: int, levels=()
     feed = example_inputs(head, shapes, len(ids), np.random.default_rng(0))
     hist = feed["history"]
     covs = {k: v for k, v in feed.items() if k not in ("history", "series")}
-    want = forecaster.forecast_arrays(list(hist), ids, horizon, as_covariates(
-        head.covariate_scaler, covs) if covs else None)
+    at = as_covariates(head.covariate_scaler, covs) if covs else None
+    want = forecaster.forecast_arrays(list(hist), ids, horizon, at)
     session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
     outs = session.run(None, feed)
     if levels:  # lo-L, hi-L as the forecaster's own quantiles 0.5 -/+ L/200
         qs = [q for level in levels for q in (0.5 - level / 200, 0.5 + level / 200)]
-        bands = forecaster.forecast_quantiles(list(hist), ids, qs, horizon)  # (N, H, 2 * levels)
+        bands = forecaster.forecast_quantiles(list(hist), ids, qs, horizon, at)  # (N, H, 2L)
         want = np.concatenate([want[:, :, None], bands], axis=2)
     got = np.stack(outs, axis=2) if levels else outs[0]
     scale = np.maximum(hist.std(axis=1), 1e-12).reshape(-1, *[1] * (got.ndim - 1))
