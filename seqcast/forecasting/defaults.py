@@ -20,6 +20,8 @@ MODEL_DEFAULTS: dict[str, tuple[dict, dict]] = {
 }
 VALID_FRAC = 0.2
 MIN_TRAIN_WINDOWS = 16  # fewer windows than this cannot fit even a linear model honestly
+# Validation origins (one step apart) early stopping wants where the series allows them.
+MIN_VALID_WINDOWS = 24
 
 
 def season_of(freq: str | None) -> int:
@@ -33,13 +35,12 @@ def season_of(freq: str | None) -> int:
 
 
 def default_input_len(season: int, horizon: int, length: int | None = None, span: int = 0,
-                      valid_frac: float = VALID_FRAC) -> int:
-    """``max(3 * season, 2 * horizon, 12)``, shrunk so that a series of ``length`` steps
-    (its shortest, before any backtest origin) keeps ``MIN_TRAIN_WINDOWS`` training windows.
-
-    The window never goes below ``max(season, 2)`` when that fits, and never below 2.
+                      valid_frac: float = VALID_FRAC, preferred: int | None = None) -> int:
+    """``preferred`` (default ``max(3 * season, 2 * horizon, 12)``), shrunk so that a series
+    of ``length`` steps (its shortest, before any backtest origin) keeps
+    ``MIN_TRAIN_WINDOWS`` training windows; never below 2.
     """
-    preferred = max(3 * season, 2 * horizon, 12)
+    preferred = preferred or max(3 * season, 2 * horizon, 12)
     if length is None:
         return preferred
     n_train = length - int(round(length * valid_frac))
