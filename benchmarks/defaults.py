@@ -110,6 +110,21 @@ def score(panel, season, horizon, model, train, rule) -> float:
     return float(np.mean(np.abs(pred - truth)) / mase_scale(s.values[:first], season))
 
 
+def naive_scores(series: dict) -> dict:
+    """MASE of seasonal naive (naive without a season) on each series' selection origins."""
+    from seqcast.models.baselines import seasonal_naive_forecast
+
+    out = {}
+    for k, (panel, season, horizon) in series.items():
+        x = panel.series[0].values
+        first = len(x) - SELECT * horizon
+        origins = range(first, len(x) - horizon + 1)
+        pred = np.stack([seasonal_naive_forecast(x[:o], season, horizon) for o in origins])
+        truth = np.stack([x[o : o + horizon] for o in origins])
+        out[k] = float(np.mean(np.abs(pred - truth)) / mase_scale(x[:first], season))
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="linear,lstm")
@@ -119,7 +134,8 @@ def main() -> None:
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     series = {**synthetic(), **bundled()}
-    results: dict = {}
+    results: dict = {"seasonal_naive": naive_scores(series)}
+    print("seasonal naive", json.dumps({k: round(v, 3) for k, v in results["seasonal_naive"].items()}))
     for model in args.models.split(","):
         for name in args.settings.split(","):
             train, rule = SETTINGS[name]
@@ -132,6 +148,8 @@ def main() -> None:
             results.setdefault(model, {})[name] = row
             print(model, name, json.dumps({k: round(v, 3) for k, v in row.items()}), flush=True)
     for model, rows in results.items():
+        if model == "seasonal_naive":
+            continue
         ref = rows.get("reference")
         print(f"\n{model}: geometric mean of MASE / reference MASE over {len(series)} series")
         for name, row in rows.items():

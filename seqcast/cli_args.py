@@ -117,7 +117,8 @@ def _model_args(p: argparse.ArgumentParser, required: bool) -> None:
                         " weighted by 1 / validation MASE")
     p.add_argument(
         "--input-len", type=_positive,
-        help="input window (default: max(3*season, 2*horizon, 12), shorter for short series)",
+        help="input window (default: max(3*season, 2*horizon, 12), for linear"
+             " max(2*season, horizon, 8); shorter for short series)",
     )
     p.add_argument(
         "--horizon",

@@ -75,7 +75,7 @@ def _run_config(args, panel, data, holdout: bool = False):
     # A backtest's defaults see only the data before its first origin.
     data, input_len = data_defaults(
         panel, data, args.season, args.horizon, "none" if args.model == "auto" else args.diff,
-        args.input_len, args.folds if holdout else 0, getattr(args, "step", None))
+        args.input_len, args.folds if holdout else 0, getattr(args, "step", None), args.model)
     model = {
         k: getattr(args, k)
         for k in ("hidden_size", "num_layers", "quantiles", "likelihood")

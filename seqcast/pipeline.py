@@ -25,6 +25,7 @@ from .data.sliding import sliding_windows
 from .data.transforms import SeriesTransform
 from .forecast import predict, rollout
 from .forecasting.defaults import (  # season_of: still importable from here
+    INPUT_RULES,
     MODEL_DEFAULTS,
     TRAIN_DEFAULTS,
     default_input_len,
@@ -51,7 +52,10 @@ def make_config(
     """
     if name not in MODELS and name != "auto":
         raise ValueError(f"unknown model {name!r}; valid models: auto, {', '.join(MODELS)}")
-    input_len = default_input_len(data.season, data.horizon) if input_len is None else input_len
+    if input_len is None:  # the family's preferred window, else the common one
+        rule = INPUT_RULES.get(name)
+        input_len = default_input_len(data.season, data.horizon,
+                                      preferred=rule and rule(data.season, data.horizon))
     if data.strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {data.strategy!r}; valid: {', '.join(STRATEGIES)}")
     if data.horizon < 1 or input_len < 1:

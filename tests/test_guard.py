@@ -95,7 +95,7 @@ def test_schedules_lower_the_rate_and_weight_decay_shrinks_weights(schedule):
         m = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 1))
         fit(m, (x, np.zeros_like(y)), None, TrainConfig(epochs=5, lr=1e-2, weight_decay=wd),
             progress=False)
-        sizes.append(float(m[1].weight.abs().sum()))
+        sizes.append(float(m[1].weight.detach().abs().sum()))
     assert sizes[1] < sizes[0]
 
 
@@ -116,3 +116,13 @@ def test_weighted_ensemble_weights_members_by_inverse_validation_mase():
         inverse = np.array([1 / c["valid_mase"] for c in chosen])
         np.testing.assert_allclose(np.array(ensemble.weights) / sum(ensemble.weights),
                                    inverse / inverse.sum())
+
+
+def test_linear_takes_its_own_default_window_and_other_families_the_common_one():
+    from seqcast.forecasting.defaults import data_defaults
+
+    assert make_config("linear", DATA).model.input_len == 24  # max(2 * 12, 6, 8)
+    assert make_config("lstm", DATA).model.input_len == 36  # max(3 * 12, 2 * 6, 12)
+    panel = monthly(400)
+    assert data_defaults(panel, DATA, 12, 6, "none", model="linear")[1] == 24
+    assert data_defaults(panel, DATA, 12, 6, "none", model="gru")[1] == 36
