@@ -46,6 +46,12 @@ def test_too_short_for_any_window_falls_back_to_seasonal_naive_then_naive():
     assert metrics["fallback"] == "naive"
 
 
+def test_no_fallback_for_a_model_asked_for_intervals():
+    cfg = make_config("gru", DATA, 12, model={"quantiles": (0.1, 0.5, 0.9)})
+    with pytest.raises(ValueError, match="m.csv: gru cannot be fitted .* give no intervals"):
+        fit_forecaster(monthly(26), cfg, progress=False)
+
+
 def test_backtest_of_a_short_series_falls_back_and_says_so():
     cfg = make_config("lstm", DATA, 12, train={"epochs": 2})
     result = backtest(monthly(40), cfg, folds=3, baselines=("seasonal_naive",))

@@ -120,6 +120,9 @@ def fallback(panel, config, reason: str):
     from ..train import History
 
     data = config.data
+    if data.intervals != "none" or config.model.quantiles or config.model.likelihood != "none":
+        raise ValueError(f"{panel.source}: {config.model.name} cannot be fitted ({reason}),"
+                         " and the baselines give no intervals; shorten --horizon or add data")
     season = data.season if data.season > 1 and min(len(s) for s in panel) > data.season else 1
     name = "seasonal_naive" if season > 1 else "naive"
     data = dataclasses.replace(data, diff=(), scale=False, season=data.season)
