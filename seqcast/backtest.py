@@ -93,15 +93,14 @@ def backtest(
     step = H if step is None else step
     if step < 1:
         raise ValueError(f"step must be >= 1, got {step}")
-    span = sum(config.data.diff)
-    # The part before the first origin must still hold training windows and a validation
-    # part of at least one horizon; fit_forecaster says so when it has too few windows.
-    need = (folds - 1) * step + 2 * H + config.model.input_len + span + H + 1
+    # The part before the first origin needs a season (2 steps) at least: fit_forecaster
+    # shrinks the window to what it holds, or falls back to a baseline with a warning.
+    need = (folds - 1) * step + H + max(season, 2)
+    what = "(folds - 1) * step + horizon + max(season, 2)"
     if config.model.name == "auto":  # the search adapts its windows; it needs a little data
         need = (folds - 1) * step + 2 * H + 3 * H + 8
-    check_length(
-        panel, need, "(folds - 1) * step + 2 * horizon + input_len + differencing + horizon + 1"
-    )
+        what = "(folds - 1) * step + 5 * horizon + 8"
+    check_length(panel, need, what)
     origins = {s.id: origins_of(len(s), folds, step, H) for s in panel}
     # Each series' covariates over its whole length (future ones are known by definition).
     data = config.data
@@ -126,8 +125,9 @@ def backtest(
 
     result = BacktestResult(folds=folds, horizon=H, origins=len(truth))
     start = time.perf_counter()
-    forecaster, _, _ = fit_forecaster(head, config, progress=progress, search=search)
-    result.search = getattr(forecaster, "info", {})
+    forecaster, _, fitted = fit_forecaster(head, config, progress=progress, search=search)
+    result.search = {k: v for k, v in getattr(forecaster, "info", {}).items()
+                     if k not in ("fallback", "warnings")}
     ids = [s.id for s in panel for _ in range(folds)]
     at_origins = None
     if covs and getattr(forecaster, "covariate_scaler", None) is not None:
@@ -142,7 +142,8 @@ def backtest(
         result.models[name] = distribution_scores(
             lambda q: forecaster.forecast_quantiles(histories(), ids, q, H, at_origins), truth, scales,
             levels, crps_levels(forecaster))
-    result.models[name] = {**_scores(pred, truth, scales, start), **result.models.get(name, {})}
+    result.models[name] = {**_scores(pred, truth, scales, start), **result.models.get(name, {}),
+                           **{k: fitted[k] for k in ("fallback", "warnings") if k in fitted}}
 
     for name in baselines:
         start = time.perf_counter()

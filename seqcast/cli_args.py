@@ -123,9 +123,13 @@ def _model_args(p: argparse.ArgumentParser, required: bool) -> None:
     p.add_argument("--ensemble", type=_positive,
                    help="--model auto: at most K members (default 3); another model: K seeds,"
                         " combined by the median")
+    p.add_argument("--combine", choices=("median", "weighted"), default="median",
+                   help="--model auto: members combined by the median (default) or a mean"
+                        " weighted by 1 / validation MASE")
     p.add_argument(
         "--input-len", type=_positive,
-        help="input window (default: max(3*season, 2*horizon, 12), shorter for short series)",
+        help="input window (default: max(3*season, 2*horizon, 12), for linear"
+             " max(2*season, horizon, 8); shorter for short series)",
     )
     p.add_argument(
         "--horizon",
@@ -159,6 +163,10 @@ def _model_args(p: argparse.ArgumentParser, required: bool) -> None:
     p.add_argument("--batch-size", type=_positive)
     p.add_argument("--lr", type=float)
     p.add_argument("--patience", type=_positive, help="early stopping patience in epochs")
+    p.add_argument("--min-epochs", type=_positive,
+                   help="epochs before early stopping may stop or keep weights")
+    p.add_argument("--lr-schedule", choices=("none", "plateau", "cosine"))
+    p.add_argument("--weight-decay", type=float, help="AdamW's decoupled weight decay")
     p.add_argument("--seed", type=int)
     p.add_argument("--device", choices=["auto", "cpu", "cuda"])
     p.add_argument("--num-threads", type=_positive, help="torch CPU threads (default 1)")

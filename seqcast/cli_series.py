@@ -75,7 +75,7 @@ def _run_config(args, panel, data, holdout: bool = False):
     # A backtest's defaults see only the data before its first origin.
     data, input_len = data_defaults(
         panel, data, args.season, args.horizon, "none" if args.model == "auto" else args.diff,
-        args.input_len, args.folds if holdout else 0, getattr(args, "step", None))
+        args.input_len, args.folds if holdout else 0, getattr(args, "step", None), args.model)
     model = {
         k: getattr(args, k)
         for k in ("hidden_size", "num_layers", "quantiles", "likelihood")
@@ -85,7 +85,7 @@ def _run_config(args, panel, data, holdout: bool = False):
     train = {
         k: getattr(args, k)
         for k in ("epochs", "batch_size", "lr", "patience", "seed", "device", "num_threads",
-                  "precision", "cuda_graph")
+                  "precision", "cuda_graph", "min_epochs", "lr_schedule", "weight_decay")
         if k in train_keys and getattr(args, k) is not None
     }
     return make_config(args.model, data, input_len, model, train)
@@ -100,7 +100,8 @@ def _search(args):
     if args.model != "auto":
         return AutoConfig(ensemble=args.ensemble)
     return AutoConfig(budget=float(args.budget), ensemble=args.ensemble or 3,
-                      seed=args.seed if args.seed is not None else 0)
+                      seed=args.seed if args.seed is not None else 0,
+                      combine=getattr(args, "combine", "median"))
 
 
 def cmd_train(args) -> int:
@@ -128,6 +129,8 @@ def cmd_train(args) -> int:
 
     config = RunConfig.load(f"{out}/config.json")
     valid = metrics.get("valid")
+    for note in metrics.get("warnings", []):  # a shorter window, or a baseline instead
+        print(note, file=sys.stderr)
     if "search" in metrics:
         from .report import print_search
 
@@ -210,6 +213,9 @@ def cmd_backtest(args) -> int:
     result = backtest(config, args.folds, args.step, baselines, args.json, panel, order,
                       search=search, levels=args.level)
     print_backtest(result, config)
+    for scores in result.models.values():
+        for note in scores.get("warnings", []):
+            print(note, file=sys.stderr)
     if result.search.get("chosen"):
         from .report import print_search
 

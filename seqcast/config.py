@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 PRECISIONS = ("float32", "bf16")
+LR_SCHEDULES = ("none", "plateau", "cosine")
 # Forecasting strategies and gap fills, shared by the pipeline and the CLI.
 STRATEGIES = ("direct", "seq2seq", "iterative")
 FILLS = ("ffill", "interpolate", "zero")
@@ -67,7 +68,13 @@ class ModelConfig:
 @dataclass(frozen=True)
 class TrainConfig:
     """How to train: Adam on MSE, Keras' epsilon by default; early stopping off unless
-    ``patience`` is set."""
+    ``patience`` is set.
+
+    ``weight_decay`` > 0 trains with AdamW (decoupled decay); ``lr_schedule`` "plateau"
+    halves the rate when the validation loss stalls, "cosine" anneals it to zero over
+    ``epochs``. ``min_epochs``: early stopping neither stops nor keeps weights from before
+    this epoch (a noisy validation loss often looks best after the first epoch).
+    """
 
     epochs: int = 20
     batch_size: int = 32
@@ -84,8 +91,17 @@ class TrainConfig:
     # Adam) as one captured CUDA graph; the last, smaller batch of an epoch runs eagerly.
     cuda_graph: bool = True
     precision: str = "float32"  # or "bf16": the forward pass under bfloat16 autocast
+    weight_decay: float = 0.0
+    lr_schedule: str = "none"
+    min_epochs: int = 0
 
     def __post_init__(self):
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"unknown lr_schedule {self.lr_schedule!r};"
+                             f" valid: {', '.join(LR_SCHEDULES)}")
+        if self.weight_decay < 0 or self.min_epochs < 0:
+            raise ValueError(f"weight_decay and min_epochs must be >= 0, got"
+                             f" {self.weight_decay}, {self.min_epochs}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"unknown precision {self.precision!r}; valid: {', '.join(PRECISIONS)}")
 

@@ -22,9 +22,10 @@ from .data.covariate_io import panel_covariates, training_covariates
 from .data.covariates import Covariates, CovariateScaler, check_covariates
 from .data.io import Panel, check_length
 from .data.sliding import sliding_windows
-from .data.transforms import SeriesTransform, split_points
+from .data.transforms import SeriesTransform
 from .forecast import predict, rollout
 from .forecasting.defaults import (  # season_of: still importable from here
+    INPUT_RULES,
     MODEL_DEFAULTS,
     TRAIN_DEFAULTS,
     default_input_len,
@@ -51,7 +52,10 @@ def make_config(
     """
     if name not in MODELS and name != "auto":
         raise ValueError(f"unknown model {name!r}; valid models: auto, {', '.join(MODELS)}")
-    input_len = default_input_len(data.season, data.horizon) if input_len is None else input_len
+    if input_len is None:  # the family's preferred window, else the common one
+        rule = INPUT_RULES.get(name)
+        input_len = default_input_len(data.season, data.horizon,
+                                      preferred=rule and rule(data.season, data.horizon))
     if data.strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {data.strategy!r}; valid: {', '.join(STRATEGIES)}")
     if data.horizon < 1 or input_len < 1:
@@ -298,14 +302,20 @@ def fit_forecaster(panel: Panel, config: RunConfig, progress: bool | None = None
         from .forecasting.ensemble import fit_seeds
 
         return fit_seeds(panel, config, search.ensemble, progress)
-    data, L = config.data, config.model.input_len
-    H = config.model.horizon
-    span = sum(data.diff)
+    data = config.data
+    from .forecasting.guard import fallback, fit_splits, fitted_config
+
+    fitted, notes = fitted_config(panel, config)  # a window the series can fit
+    if fitted is None:  # nothing fits: a baseline, with the warning in the metrics
+        return fallback(panel, config, notes[0])
+    config = fitted
+
+    L, H, span = config.model.input_len, config.model.horizon, sum(data.diff)
     check_length(panel, L + span + data.horizon + 1, "input_len + differencing + horizon + 1")
     targets = "seq2seq" if data.strategy == "seq2seq" else "direct"
     transforms, parts, splits = {}, {"train": [], "valid": []}, {}
     for s in panel:
-        splits[s.id] = split_points(len(s), data.valid_frac, data.test_frac)
+        splits[s.id] = fit_splits(len(s), data, L, span, config.train.patience is not None)
     covs, scaler = training_covariates(panel, data, splits)
     if scaler is not None:  # the network's input channels: target, covariates, embeddings
         size = scaler.input_size(H)
@@ -350,7 +360,8 @@ def fit_forecaster(panel: Panel, config: RunConfig, progress: bool | None = None
 
     # conformal intervals, if asked for, from the validation windows inside the training part
     forecaster = calibrated(Forecaster(config, model, transforms, scaler), panel, splits, covs)
-    return forecaster, history, validation_scores(forecaster, panel, splits, covs)
+    metrics = validation_scores(forecaster, panel, splits, covs)
+    return forecaster, history, {**metrics, **({"warnings": notes} if notes else {})}
 
 
 def validation_scores(forecaster: Forecaster, panel: Panel, splits: dict, covs=None) -> dict:

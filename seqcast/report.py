@@ -64,7 +64,8 @@ def print_backtest(result, config) -> None:
         table.add_column(name, justify="right")
     for name, s in result.models.items():
         mean = lambda v: sum(v) / len(v)  # noqa: E731
-        table.add_row(name, *(f"{s['mae'][h - 1]:.4g}" for h in shown), f"{s['mae_mean']:.4g}",
+        label = f"{name} (as {s['fallback']})" if "fallback" in s else name
+        table.add_row(label, *(f"{s['mae'][h - 1]:.4g}" for h in shown), f"{s['mae_mean']:.4g}",
                       f"{mean(s['rmse']):.4g}", f"{mean(s['mase']):.3f}", f"{s['seconds']:.1f}")
     Console(width=200).print(table)
     rows = [(name, level, sc, s["crps"]) for name, s in result.models.items()

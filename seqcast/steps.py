@@ -13,13 +13,39 @@ from .config import TrainConfig
 
 
 def adam(params: list[Tensor], config: TrainConfig, device: torch.device) -> torch.optim.Adam:
-    """Adam as one fused kernel where this torch has it (CPU and CUDA), else the default.
-    On CUDA its step counter lives on the device, so the step can be captured as a graph."""
+    """Adam (AdamW when ``config.weight_decay`` > 0) as one fused kernel where this torch has
+    it (CPU and CUDA), else the default. On CUDA its step counter lives on the device, so the
+    step can be captured as a graph."""
     extra = {"capturable": True} if device.type == "cuda" else {}
+    kind = torch.optim.Adam
+    if config.weight_decay > 0:
+        kind, extra = torch.optim.AdamW, {**extra, "weight_decay": config.weight_decay}
     try:
-        return torch.optim.Adam(params, lr=config.lr, eps=config.adam_eps, fused=True, **extra)
+        return kind(params, lr=config.lr, eps=config.adam_eps, fused=True, **extra)
     except (RuntimeError, ValueError, TypeError):
-        return torch.optim.Adam(params, lr=config.lr, eps=config.adam_eps, **extra)
+        return kind(params, lr=config.lr, eps=config.adam_eps, **extra)
+
+
+def lr_scheduler(optimizer, config: TrainConfig):
+    """The per-epoch learning-rate schedule of ``config.lr_schedule`` (None for "none").
+
+    "plateau" halves the rate after a quarter of ``patience`` epochs (at least 3) without a
+    better monitored loss; "cosine" anneals it to zero over ``epochs``."""
+    if config.lr_schedule == "plateau":
+        wait = max(3, (config.patience or 12) // 4)
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=wait)
+    if config.lr_schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(config.epochs, 1))
+    return None
+
+
+def step_schedule(scheduler, record: dict) -> None:
+    """Advance ``scheduler`` after an epoch; a plateau schedule watches the validation loss
+    (the training loss without a validation part)."""
+    if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+        scheduler.step(record.get("val_loss", record["loss"]))
+    elif scheduler is not None:
+        scheduler.step()
 
 
 def make_step(net, take, target_size: int, params, optimizer, config: TrainConfig, world: int,

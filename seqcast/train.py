@@ -28,7 +28,7 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .progress import EpochProgress
 from .seeding import seeded
-from .steps import GraphedStep, adam, make_step
+from .steps import GraphedStep, adam, lr_scheduler, make_step, step_schedule
 
 Metric = Callable[[Tensor, Tensor], Tensor]
 
@@ -184,6 +184,7 @@ def fit(
     if config.batch_size < ctx.world:
         raise ValueError(f"batch_size {config.batch_size} is smaller than the {ctx.world} ranks")
     optimizer = adam(params, config, device)
+    scheduler = lr_scheduler(optimizer, config)
     generator = torch.Generator().manual_seed(config.seed)
     loop = _LoopState()
     saved = None
@@ -192,6 +193,8 @@ def fit(
             raise ValueError("resume needs a checkpoint path")
         saved = load_checkpoint(checkpoint)
         loop.restore(saved, model, optimizer, generator, history, config)
+        if scheduler is not None and saved.get("scheduler") is not None:
+            scheduler.load_state_dict(saved["scheduler"])
     net = model
     if ctx.world > 1:
         net = nn.parallel.DistributedDataParallel(
@@ -200,13 +203,16 @@ def fit(
 
     def save(epoch: int, step: int, gen_state: Tensor, total: Tensor) -> None:
         if checkpoint is not None and ctx.main:
-            save_checkpoint(checkpoint, loop.payload(epoch, step, gen_state, total.item(), model,
-                                                     optimizer, history, config))
+            save_checkpoint(checkpoint, {**loop.payload(
+                epoch, step, gen_state, total.item(), model, optimizer, history, config),
+                "scheduler": None if scheduler is None else scheduler.state_dict()})
 
     n, bs, step_count = data.n, config.batch_size, 0
     step = make_step(net, data.take, data.target_size, params, optimizer, config, ctx.world, device,
                      loss_sum)
-    if config.cuda_graph and device.type == "cuda" and data.source is None and ctx.world == 1:
+    # A captured graph replays the rate it was captured with: a schedule runs eagerly.
+    if (config.cuda_graph and device.type == "cuda" and data.source is None and ctx.world == 1
+            and scheduler is None):
         step = GraphedStep(step, optimizer, bs, device)
     show = (sys.stderr.isatty() if progress is None else progress) and ctx.main
     with seeded(config.seed), cpu_threads(config.num_threads), \
@@ -240,6 +246,7 @@ def fit(
             if on_epoch is not None:
                 on_epoch(epoch, record)
             stop = loop.early_stop(record, config, model, history, epoch, valid is not None)
+            step_schedule(scheduler, record)
             save(epoch + 1, 0, generator.get_state(), torch.zeros(()))
             if stop:
                 break
@@ -263,7 +270,7 @@ class _LoopState:
         self.best, self.best_loss, self.waited = None, math.inf, 0
 
     def early_stop(self, record, config, model, history, epoch, has_valid) -> bool:
-        if config.patience is None or not has_valid:
+        if config.patience is None or not has_valid or epoch + 1 < config.min_epochs:
             return False
         if record["val_loss"] < self.best_loss:
             self.best_loss, self.waited, history.best_epoch = record["val_loss"], 0, epoch

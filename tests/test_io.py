@@ -1,3 +1,4 @@
+import json
 import subprocess
 import sys
 
@@ -82,25 +83,21 @@ def test_each_problem_is_one_line_naming_file_column_row(
     assert not out.exists()
 
 
-def test_too_short_for_window_and_horizon(tmp_path, capsys):
+def test_too_short_for_any_window_falls_back_to_a_baseline_with_one_warning(tmp_path, capsys):
     path = write(monthly(20), tmp_path / "short.csv")
-    rc = main(
-        [
-            "train",
-            "--data",
-            str(path),
-            "--model",
-            "linear",
-            "--input-len",
-            "15",
-            "--horizon",
-            "6",
-            "--diff",
-            "none",
-            "--out",
-            str(tmp_path / "run"),
-        ]
-    )
+    out = tmp_path / "run"
+    rc = main(["train", "--data", str(path), "--model", "linear", "--input-len", "15",
+               "--horizon", "6", "--diff", "none", "--out", str(out)])
+    warnings = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("warning:")]
+    assert rc == 0 and len(warnings) == 1
+    assert str(path) in warnings[0] and "falling back to seasonal_naive" in warnings[0]
+    assert json.loads((out / "config.json").read_text())["model"]["name"] == "seasonal_naive"
+
+
+def test_backtest_too_short_for_even_a_baseline_is_refused(tmp_path, capsys):
+    path = write(monthly(20), tmp_path / "short.csv")
+    rc = main(["backtest", "--data", str(path), "--model", "linear", "--horizon", "6",
+               "--folds", "2", "--baselines", "naive"])
     line = capsys.readouterr().err.strip()
     assert rc == 2 and str(path) in line and "'sales'" in line and "too short" in line
     assert "row 20" in line

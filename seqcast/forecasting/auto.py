@@ -33,6 +33,7 @@ from .defaults import MIN_TRAIN_WINDOWS, resolve_diff
 from .ensemble import Ensemble
 
 FAMILIES = ("linear", "rnn", "lstm", "gru", "conv_gru", "wavenet")
+COMBINES = ("median", "weighted")
 SEARCH_SHARE = 0.7  # of the budget; the rest is kept for refitting the chosen members
 MAX_ORIGINS = 120  # validation origins per series, spread evenly when there are more
 
@@ -53,8 +54,11 @@ class AutoConfig:
     families: tuple[str, ...] = FAMILIES
     epochs: int = 100
     arima: bool = True
+    combine: str = "median"  # or "weighted": a mean weighted by 1 / validation MASE
 
     def __post_init__(self):
+        if self.combine not in COMBINES:
+            raise ValueError(f"unknown combine {self.combine!r}; valid: {', '.join(COMBINES)}")
         object.__setattr__(self, "families", tuple(self.families))
         bad = [f for f in self.families if f not in FAMILIES]
         if bad:
@@ -157,7 +161,7 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
         raise ValueError(f"{panel.source}: no candidate could be fitted on"
                          f" {min(len(s) for s in panel)} steps with horizon {H}")
     members, weights_info = _choose(ranked, search, truth, scales, deadline, start)
-    fitted = []
+    fitted, weights = [], []
     for entry in members:
         c = entry["candidate"]
         if c.kind == "arima":  # keep the orders the search found; refit the coefficients
@@ -168,6 +172,7 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
             if fitted and time.perf_counter() + entry["seconds"] > deadline:
                 break  # no time left for this member: the others carry the ensemble
             fitted.append(fit_candidate(panel, plain, c, search.seed + 42 + k))
+            weights.append(_weight(entry["mase"]) / seeds)  # seeds share their member's
     info = {
         "chosen": [{"name": m["candidate"].name, "kind": m["candidate"].kind,
                     "params": m["candidate"].params, "valid_mase": m["mase"]} for m in members],
@@ -180,7 +185,9 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
         "budget_seconds": search.budget,
         "search_seconds": time.perf_counter() - start,
     }
-    ensemble = Ensemble(dataclasses.replace(config, data=data), fitted, (), info)
+    info["combine"] = search.combine
+    ensemble = Ensemble(dataclasses.replace(config, data=data), fitted,
+                        tuple(weights) if search.combine == "weighted" else (), info)
     metrics = {"valid": {"mase_mean": weights_info[str(len(members))],
                          "origins": info["validation_origins"]}, "search": info}
     if data.intervals == "conformal":
@@ -212,7 +219,8 @@ def _conformal(ensemble, members, truth, scales, panel, origins, valid: dict):
 
 def _choose(ranked, search, truth, scales, deadline, start):
     """The best k <= ``search.ensemble`` candidates, one per group (model kind or network
-    family: diverse members combine better than near copies), whose median forecast scores
+    family: diverse members combine better than near copies), whose median (or weighted
+    mean, ``search.combine``) forecast scores
     lowest on the validation origins; after the first, only those whose refit (about the
     time their search fit took) fits in the budget left."""
     left = deadline - time.perf_counter()
@@ -225,13 +233,23 @@ def _choose(ranked, search, truth, scales, deadline, start):
     usable = usable or ranked[:1]  # none fits: the best one, late rather than nothing
     scores = {}
     for k in range(1, min(search.ensemble, len(usable)) + 1):
-        pred = np.median(np.stack([p["pred"] for p in usable[:k]]), axis=0)
+        preds = np.stack([p["pred"] for p in usable[:k]])
+        if search.combine == "weighted":
+            w = np.array([_weight(p["mase"]) for p in usable[:k]])
+            pred = np.tensordot(w / w.sum(), preds, axes=1)
+        else:
+            pred = np.median(preds, axis=0)
         scores[str(k)] = mase(pred, truth, scales)
     # A few origins score every k: a larger ensemble within 2% of the best is kept, since
     # medians of good members are steadier than the single winner on so little data.
     best = min(scores.values())
     best_k = max(int(k) for k, v in scores.items() if v <= 1.02 * best)
     return usable[:best_k], scores
+
+
+def _weight(score: float) -> float:
+    """A member's weight in a weighted mean: the inverse of its validation MASE."""
+    return 1.0 / max(score, 1e-9)
 
 
 def _network_search(search, trial, lens, diffs, room, search_end) -> int:

@@ -19,7 +19,12 @@ MODEL_DEFAULTS: dict[str, tuple[dict, dict]] = {
     **{n: _RECURRENT for n in ("rnn", "lstm", "gru", "ln_rnn", "peephole_lstm", "conv_gru")},
 }
 VALID_FRAC = 0.2
+# Preferred input windows, (season, horizon) -> steps, where a family's differs from
+# max(3 * season, 2 * horizon, 12); chosen on training parts only (benchmarks/defaults.py).
+INPUT_RULES = {"linear": lambda s, h: max(2 * s, h, 8)}
 MIN_TRAIN_WINDOWS = 16  # fewer windows than this cannot fit even a linear model honestly
+# Validation origins (one step apart) early stopping wants where the series allows them.
+MIN_VALID_WINDOWS = 24
 
 
 def season_of(freq: str | None) -> int:
@@ -33,13 +38,12 @@ def season_of(freq: str | None) -> int:
 
 
 def default_input_len(season: int, horizon: int, length: int | None = None, span: int = 0,
-                      valid_frac: float = VALID_FRAC) -> int:
-    """``max(3 * season, 2 * horizon, 12)``, shrunk so that a series of ``length`` steps
-    (its shortest, before any backtest origin) keeps ``MIN_TRAIN_WINDOWS`` training windows.
-
-    The window never goes below ``max(season, 2)`` when that fits, and never below 2.
+                      valid_frac: float = VALID_FRAC, preferred: int | None = None) -> int:
+    """``preferred`` (default ``max(3 * season, 2 * horizon, 12)``), shrunk so that a series
+    of ``length`` steps (its shortest, before any backtest origin) keeps
+    ``MIN_TRAIN_WINDOWS`` training windows; never below 2.
     """
-    preferred = max(3 * season, 2 * horizon, 12)
+    preferred = preferred or max(3 * season, 2 * horizon, 12)
     if length is None:
         return preferred
     n_train = length - int(round(length * valid_frac))
@@ -73,14 +77,15 @@ def resolve_diff(panel, season: int, valid_frac: float = VALID_FRAC,
 
 def data_defaults(panel, data, season: int | None = None, horizon: int | None = None,
                   diff="auto", input_len: int | None = None, folds: int = 0,
-                  step: int | None = None):
+                  step: int | None = None, model: str | None = None):
     """``data`` with the season, horizon and differencing filled in as the CLI fills them,
     and the input window: ``(DataConfig, input_len)``.
 
     ``None`` takes the default: the bundled dataset's season and horizon, else the
     frequency's season and one season ahead; ``diff`` is lags, ``"none"`` or ``"auto"`` (the
     tests). ``folds`` > 0: for a backtest of that many folds ``step`` apart, whose choices
-    may only look at the data before the first origin.
+    may only look at the data before the first origin. ``model`` names the family whose
+    preferred window (``INPUT_RULES``) the default takes.
 
     Example:
         >>> data, input_len = data_defaults(panel, DataConfig(dataset="co2"))
@@ -99,8 +104,9 @@ def data_defaults(panel, data, season: int | None = None, horizon: int | None = 
     elif diff == "none":
         diff = ()
     shortest = min(len(s) for s in panel) - cut
+    rule = INPUT_RULES.get(model)
     input_len = input_len or default_input_len(season, horizon, shortest, sum(diff),
-                                               data.valid_frac)
+                                               data.valid_frac, rule and rule(season, horizon))
     data = dataclasses.replace(data, task="forecast", horizon=horizon, season=season,
                                diff=tuple(diff))
     return data, input_len

@@ -1,15 +1,20 @@
-"""Guard rails: a fitted model's validation scores beside naive and seasonal naive.
+"""Guard rails: windows that fit the series, a baseline where nothing else fits, and a
+fitted model's validation scores beside naive and seasonal naive.
 
 A network that loses to the last value (or the last season) on the validation origins is
-worse than useless to its user; the CLI prints both side by side and warns.
+worse than useless to its user; the CLI prints both side by side and warns. A series too
+short for the requested window gets a shorter one; too short for any window, it gets
+seasonal naive (or naive) and a one-line warning instead of a refusal.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..data.transforms import split_points
 from ..metrics import horizon_scores, mase_scale
 from ..models.baselines import naive_forecast, seasonal_naive_forecast
+from .defaults import MIN_TRAIN_WINDOWS, MIN_VALID_WINDOWS
 
 
 def baseline_scores(forecaster, panel, splits: dict) -> dict:
@@ -50,3 +55,90 @@ def comparison(valid: dict, name: str) -> tuple[str, str | None]:
         return line, (f"warning: {name} is worse than seasonal naive on the validation origins"
                       f" ({ratio:.2f}x its MAE); try --model auto, which falls back to a baseline")
     return line, None
+
+
+def fit_splits(length: int, data, input_len: int, span: int, early_stopping: bool = True
+               ) -> tuple[int, int]:
+    """Ends of the training and validation parts of a ``length``-step series.
+
+    The validation part of ``split_points`` grows, taking steps from the training part only
+    while that keeps ``MIN_TRAIN_WINDOWS`` windows, until it holds ``MIN_VALID_WINDOWS``
+    origins one step apart: early stopping on a handful of overlapping windows keeps a model
+    from whichever epoch happened to fit them (often the first). Without ``early_stopping``
+    the split is ``split_points``'."""
+    n_train, n_valid = split_points(length, data.valid_frac, data.test_frac)
+    if n_valid == n_train or not early_stopping:
+        return n_train, n_valid
+    want = data.horizon + MIN_VALID_WINDOWS - 1 - (n_valid - n_train)
+    spare = n_train - (input_len + span + data.horizon + MIN_TRAIN_WINDOWS - 1)
+    grow = max(0, min(want, spare))
+    return n_train - grow, n_valid
+
+
+def fitted_window(panel, config) -> int:
+    """The largest input window (at most the configured one) that leaves every series'
+    training part ``MIN_TRAIN_WINDOWS`` windows; below 2 nothing can be fitted honestly."""
+    data = config.data
+    n_train = min(split_points(len(s), data.valid_frac, data.test_frac)[0] for s in panel)
+    room = n_train - sum(data.diff) - data.horizon - MIN_TRAIN_WINDOWS + 1
+    return min(config.model.input_len, room)
+
+
+def fitted_config(panel, config) -> tuple:
+    """``(config, notes)``: ``config`` with the input window shrunk to what every series'
+    training part can fit, and the one-line warning saying so; ``(None, [reason])`` when no
+    window of 2 fits. The baselines, which learn nothing, keep their window."""
+    import dataclasses
+
+    if config.model.name in ("naive", "seasonal_naive"):
+        return config, []
+
+    try:
+        L = fitted_window(panel, config)
+    except ValueError as e:  # a series too short to split at all
+        return None, [str(e)]
+    shortest = min(len(s) for s in panel)
+    if L < 2:
+        return None, [f"{shortest} steps hold no {MIN_TRAIN_WINDOWS} training windows of"
+                      f" even 2 inputs, differencing {sum(config.data.diff)} and horizon"
+                      f" {config.data.horizon}"]
+    if L >= config.model.input_len:
+        return config, []
+    note = (f"warning: {panel.source}: input_len {config.model.input_len} leaves fewer than"
+            f" {MIN_TRAIN_WINDOWS} training windows on {shortest} steps; using {L}")
+    return dataclasses.replace(config, model=dataclasses.replace(config.model, input_len=L)), [note]
+
+
+def fallback(panel, config, reason: str):
+    """Naive or seasonal naive in place of ``config``'s model, which cannot be fitted on
+    ``panel``: ``(Forecaster, History, metrics)`` with the one-line warning under
+    ``metrics["warnings"]``; seasonal naive when every series holds a whole season."""
+    import dataclasses
+
+    from ..data.transforms import SeriesTransform
+    from ..pipeline import Forecaster, build_forecaster_model, make_config, validation_scores
+    from ..train import History
+
+    data = config.data
+    if data.intervals != "none" or config.model.quantiles or config.model.likelihood != "none":
+        raise ValueError(f"{panel.source}: {config.model.name} cannot be fitted ({reason}),"
+                         " and the baselines give no intervals; shorten --horizon or add data")
+    season = data.season if data.season > 1 and min(len(s) for s in panel) > data.season else 1
+    name = "seasonal_naive" if season > 1 else "naive"
+    data = dataclasses.replace(data, diff=(), scale=False, season=data.season)
+    base = make_config(name, data, season,
+                       train={"seed": config.train.seed, "device": config.train.device})
+    splits = {}
+    for s in panel:
+        try:
+            splits[s.id] = split_points(len(s), data.valid_frac, data.test_frac)
+        except ValueError:  # too short to split: no validation scores for this series
+            splits[s.id] = (len(s), len(s))
+    transforms = {s.id: SeriesTransform.fit(s.values[: splits[s.id][0]], (), False) for s in panel}
+    forecaster = Forecaster(base, build_forecaster_model(base), transforms)
+    note = (f"warning: {panel.source}: {config.model.name} cannot be fitted ({reason});"
+            f" falling back to {name}")
+    forecaster.info = {"fallback": name, "warnings": [note]}
+    metrics = {**validation_scores(forecaster, panel, splits), "fallback": name,
+               "warnings": [note]}
+    return forecaster, History(), metrics

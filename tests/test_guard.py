@@ -1,0 +1,134 @@
+"""Guard rails: windows that fit the series, baseline fallback, a validation part large
+enough for early stopping, training schedules, and the weighted ensemble."""
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from seqcast.backtest import backtest
+from seqcast.config import DataConfig, TrainConfig
+from seqcast.data.io import from_frame
+from seqcast.forecasting.auto import AutoConfig, fit_auto
+from seqcast.forecasting.defaults import MIN_VALID_WINDOWS
+from seqcast.forecasting.guard import fit_splits
+from seqcast.pipeline import fit_forecaster, make_config
+from seqcast.train import fit
+
+
+def monthly(n, seed=0):
+    t = np.arange(n)
+    x = 100 + 0.3 * t + 5 * np.sin(2 * np.pi * t / 12) + np.random.default_rng(seed).normal(0, 1, n)
+    frame = pd.DataFrame({"date": pd.date_range("2000-01-01", periods=n, freq="MS"), "y": x})
+    return from_frame(frame, "m.csv", time_col="date")
+
+
+DATA = DataConfig(dataset="", task="forecast", horizon=6, season=12)
+
+
+def test_short_series_gets_a_shorter_window_and_a_warning():
+    cfg = make_config("linear", DATA, 48, train={"epochs": 2})
+    forecaster, _, metrics = fit_forecaster(monthly(80), cfg, progress=False)
+    # 64 training steps - 6 horizon - 15 windows = 43 inputs at most
+    assert forecaster.config.model.input_len == 43
+    assert len(metrics["warnings"]) == 1 and "using 43" in metrics["warnings"][0]
+
+
+def test_too_short_for_any_window_falls_back_to_seasonal_naive_then_naive():
+    cfg = make_config("gru", DATA, 12, train={"epochs": 2})
+    forecaster, _, metrics = fit_forecaster(monthly(26), cfg, progress=False)
+    assert metrics["fallback"] == "seasonal_naive" and "falling back" in metrics["warnings"][0]
+    history = monthly(26).series[0].values
+    np.testing.assert_allclose(forecaster.forecast_arrays([history], ["y"])[0], history[-12:-6])
+    short = make_config("gru", dataclasses.replace(DATA, season=1), 12)
+    _, _, metrics = fit_forecaster(monthly(10), short, progress=False)
+    assert metrics["fallback"] == "naive"
+
+
+def test_no_fallback_for_a_model_asked_for_intervals():
+    cfg = make_config("gru", DATA, 12, model={"quantiles": (0.1, 0.5, 0.9)})
+    with pytest.raises(ValueError, match="m.csv: gru cannot be fitted .* give no intervals"):
+        fit_forecaster(monthly(26), cfg, progress=False)
+
+
+def test_backtest_of_a_short_series_falls_back_and_says_so():
+    cfg = make_config("lstm", DATA, 12, train={"epochs": 2})
+    result = backtest(monthly(40), cfg, folds=3, baselines=("seasonal_naive",))
+    row = result.models["lstm"]
+    assert row["fallback"] == "seasonal_naive"
+    assert row["mae_mean"] == pytest.approx(result.models["seasonal_naive"]["mae_mean"])
+
+
+def test_validation_part_grows_to_the_minimum_origins_only_from_spare_training_steps():
+    n_train, n_valid = fit_splits(150, dataclasses.replace(DATA, horizon=10), 20, 0)
+    assert n_valid == 150 and n_valid - n_train - 10 + 1 == MIN_VALID_WINDOWS
+    long = fit_splits(1000, DATA, 24, 0)
+    assert long == (800, 1000)  # already more than enough origins: unchanged
+    tight = fit_splits(60, DATA, 24, 0)  # 48 training steps: 3 to spare beyond 16 windows
+    assert tight[0] - 24 - 6 + 1 == 16 and tight[1] == 60
+
+
+def test_min_epochs_keeps_early_stopping_from_keeping_the_first_epoch():
+    import torch
+
+    x = np.random.default_rng(0).normal(size=(64, 4, 1)).astype(np.float32)
+    y = x[:, -1].copy()
+    noisy = (x[:4], np.random.default_rng(1).normal(size=(4, 1)).astype(np.float32))
+    for min_epochs in (0, 8):
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 1))
+        cfg = TrainConfig(epochs=12, patience=2, min_epochs=min_epochs, lr=1e-2)
+        history = fit(model, (x, y), noisy, cfg, progress=False)
+        if min_epochs:
+            assert history.best_epoch >= min_epochs - 1
+            assert len(history["loss"]) >= min_epochs
+
+
+@pytest.mark.parametrize("schedule", ["plateau", "cosine"])
+def test_schedules_lower_the_rate_and_weight_decay_shrinks_weights(schedule):
+    import torch
+
+    x = np.random.default_rng(0).normal(size=(64, 4, 1)).astype(np.float32)
+    y = x[:, -1].copy()
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 1))
+    cfg = TrainConfig(epochs=10, lr=1e-2, lr_schedule=schedule, patience=4)
+    fit(model, (x, y), (x, y + 1.0), cfg, progress=False)  # a plateau: validation never improves
+    sizes = []
+    for wd in (0.0, 0.5):
+        torch.manual_seed(0)
+        m = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 1))
+        fit(m, (x, np.zeros_like(y)), None, TrainConfig(epochs=5, lr=1e-2, weight_decay=wd),
+            progress=False)
+        sizes.append(float(m[1].weight.detach().abs().sum()))
+    assert sizes[1] < sizes[0]
+
+
+def test_bad_schedule_and_combine_name_the_valid_choices():
+    with pytest.raises(ValueError, match="unknown lr_schedule 'step'; valid: none, plateau"):
+        TrainConfig(lr_schedule="step")
+    with pytest.raises(ValueError, match="unknown combine 'mean'; valid: median, weighted"):
+        AutoConfig(combine="mean")
+
+
+def test_weighted_ensemble_weights_members_by_inverse_validation_mase():
+    search = AutoConfig(budget=600, families=(), ensemble=3, arima=False, combine="weighted")
+    cfg = make_config("auto", DATA, 12)
+    ensemble, _, metrics = fit_auto(monthly(120), cfg, search)
+    chosen = metrics["search"]["chosen"]
+    assert metrics["search"]["combine"] == "weighted"
+    if len(chosen) > 1:
+        inverse = np.array([1 / c["valid_mase"] for c in chosen])
+        np.testing.assert_allclose(np.array(ensemble.weights) / sum(ensemble.weights),
+                                   inverse / inverse.sum())
+
+
+def test_linear_takes_its_own_default_window_and_other_families_the_common_one():
+    from seqcast.forecasting.defaults import data_defaults
+
+    assert make_config("linear", DATA).model.input_len == 24  # max(2 * 12, 6, 8)
+    assert make_config("lstm", DATA).model.input_len == 36  # max(3 * 12, 2 * 6, 12)
+    panel = monthly(400)
+    assert data_defaults(panel, DATA, 12, 6, "none", model="linear")[1] == 24
+    assert data_defaults(panel, DATA, 12, 6, "none", model="gru")[1] == 36
