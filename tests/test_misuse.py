@@ -176,3 +176,19 @@ def test_the_c_wrapper_refuses_what_would_read_out_of_bounds():
     assert build.library().seqcast_recurrent_forward(args) == Status.BAD_ARGUMENT
     args = RecurrentForward(cell=9, T=5, B=2, I=3, H=4)
     assert build.library().seqcast_recurrent_forward(args) == Status.BAD_ARGUMENT
+
+
+@pytest.mark.parametrize("name", CELLS)
+def test_weights_resized_after_the_first_call_never_reach_c(name):
+    # the selection is remembered per input signature; the weights are checked at every call
+    if build.library() is None:
+        pytest.skip("no C compiler here")
+    layer = _layer(name, "native")
+    x = torch.randn(2, 5, 3)
+    layer(x)
+    layer.cell.weight_ih.data = torch.randn(layer.cell.weight_ih.shape[0], 2)
+    with pytest.raises(ValueError, match=r"weight_ih has shape \(\d+, 2\), expected \(\d+, 3\)"):
+        layer(x)
+    layer.backend = "auto"
+    with pytest.raises(ValueError, match=r"weight_ih has shape"):
+        layer(x)

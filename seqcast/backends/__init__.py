@@ -23,7 +23,7 @@ a named backend that cannot run them raises ``BackendUnavailable`` with the reas
 from ..nn.dispatch import BackendUnavailable, available, install, select
 from . import recurrent, wavenet
 
-install("recurrent", recurrent.IMPLEMENTATIONS)
+install("recurrent", recurrent.IMPLEMENTATIONS, recurrent.signature)
 install("wavenet_stack", wavenet.STACK)
 install("conv_stack", wavenet.CONVS)
 install("wavenet_generate", wavenet.GENERATE)

@@ -14,7 +14,7 @@ import torch
 
 from ..nn.dispatch import Implementation
 from .native import recurrent as native
-from .native.build import unavailable_reason
+from .native.build import library, unavailable_reason
 from .native.structs import Cell
 from .script import cells as script_cells
 from .script import rnn as script_rnn
@@ -49,16 +49,21 @@ def _native_reason(layer, x, state, mask) -> str | None:
 
 
 def _native(layer, x, state, mask):
-    cell, kind = layer.cell, _NATIVE[_fused(layer)]
+    # x was checked by the layer and _native_reason; the weights and states are checked here
+    cell, kind = layer.cell, _NATIVE[layer.cell.fused]
     h0, c0 = state if isinstance(state, tuple) else (state, None)
-    norm = getattr(cell, "norm", None)
-    out, h, c = native.sequence(
-        kind, x, h0, c0, cell.weight_ih, cell.weight_hh, cell.bias_ih,
-        cell.bias_hh if kind in (Cell.GRU, Cell.RNN_TANH, Cell.LSTM) else None,
-        getattr(cell, "weight_ch", None) if kind == Cell.PEEPHOLE_LSTM else None,
-        norm.weight if norm is not None else None, norm.bias if norm is not None else None,
-        norm.eps if norm is not None else 0.0)
-    return out, ((h, c) if kind in (Cell.LSTM, Cell.PEEPHOLE_LSTM) else h)
+    if kind == Cell.GRU or kind == Cell.RNN_TANH or kind == Cell.LSTM:
+        out, h, c = native.sequence_checked(kind, x, h0, c0, cell.weight_ih, cell.weight_hh,
+                                            cell.bias_ih, cell.bias_hh)
+    elif kind == Cell.PEEPHOLE_LSTM:
+        out, h, c = native.sequence_checked(kind, x, h0, c0, cell.weight_ih, cell.weight_hh,
+                                            cell.bias_ih, None, cell.weight_ch)
+    else:
+        norm = cell.norm
+        out, h, c = native.sequence_checked(kind, x, h0, c0, cell.weight_ih, cell.weight_hh,
+                                            cell.bias_ih, None, None, norm.weight, norm.bias,
+                                            norm.eps)
+    return out, (h if c is None else (h, c))
 
 
 def _script_reason(layer, x, state, mask) -> str | None:
@@ -134,6 +139,17 @@ def _loop(layer, x, state, mask):
     if state is None:
         state = layer.cell.initial_state(x.shape[0], x)
     return loop(layer.stepper().project(x), state, mask)  # one matmul projects every step
+
+
+def signature(layer, x, state, mask):
+    """What the reasons above read, where that fixes the choice: a stock cell's kernel name,
+    the dtypes and whether the C kernels loaded, for a non-empty batch on the CPU without
+    recurrent dropout (one of native, script and torch then always runs). None elsewhere
+    (the loop's reason depends on the cell itself): then ``select`` asks every time."""
+    fused = getattr(layer.cell, "fused", None)
+    if mask is not None or fused not in _NATIVE or not x.is_cpu or x.shape[0] == 0:
+        return None
+    return fused, x.dtype, layer.cell.weight_hh.dtype, library() is None
 
 
 IMPLEMENTATIONS = [

@@ -41,6 +41,8 @@ class Implementation:
 _REFERENCE: dict[str, Implementation] = {}  # op -> the layer's own code
 _FAST: dict[str, list[Implementation]] = {}  # op -> the backends', in order of preference
 _ORDER: dict[str, tuple[Implementation, ...]] = {}  # op -> both, made once (select is per call)
+_SIGNATURE: dict[str, Callable[..., Any]] = {}  # op -> what its reasons read, or None
+_CHOSEN: dict[tuple, Implementation] = {}  # (op, backend, signature) -> what select returned
 _loaded = False
 
 
@@ -49,13 +51,20 @@ def reference(op: str, name: str, run: Callable[..., Any]) -> Implementation:
     impl = Implementation(name, lambda *args: None, run)
     _REFERENCE[op] = impl
     _ORDER.clear()
+    _CHOSEN.clear()
     return impl
 
 
-def install(op: str, implementations: list[Implementation]) -> None:
-    """Put the fast implementations of ``op``, best first, in front of its reference."""
+def install(op: str, implementations: list[Implementation],
+            signature: Callable[..., Any] | None = None) -> None:
+    """Put the fast implementations of ``op``, best first, in front of its reference.
+    ``signature(*args)``, where given, is a hashable value that fixes every reason's answer
+    for ``args`` (None where it cannot): ``select`` then decides once per signature."""
     _FAST[op] = list(implementations)
+    if signature is not None:
+        _SIGNATURE[op] = signature
     _ORDER.clear()
+    _CHOSEN.clear()
 
 
 def implementations(op: str) -> tuple[Implementation, ...]:
@@ -76,7 +85,22 @@ def names(op: str) -> list[str]:
 
 def select(op: str, backend: str, *args) -> Implementation:
     """The implementation of ``op`` to run ``args`` with: for "auto" the first that can, else
-    the one named, which must be able to (``BackendUnavailable`` says why not)."""
+    the one named, which must be able to (``BackendUnavailable`` says why not). A choice is
+    remembered per signature (see ``install``); a refusal is not: it raises every time."""
+    signature = _SIGNATURE.get(op)
+    key = None if signature is None else signature(*args)
+    if key is not None:
+        key = (op, backend, key)
+        impl = _CHOSEN.get(key)
+        if impl is not None:
+            return impl
+    impl = _select(op, backend, args)
+    if key is not None:
+        _CHOSEN[key] = impl
+    return impl
+
+
+def _select(op: str, backend: str, args: tuple) -> Implementation:
     impls = implementations(op)
     if backend == "auto":
         for impl in impls:

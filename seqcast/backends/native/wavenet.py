@@ -64,13 +64,16 @@ def stack_reason(h: Tensor, layers) -> str | None:
     if not len(layers):
         return "no layers"
     first = layers[0]
-    if not all(layer.conv.kernel_size == first.conv.kernel_size
-               and layer.channels == first.channels
-               and layer.out.out_features == first.out.out_features
-               and layer.conv.bias is not None and layer.out.bias is not None
-               for layer in layers):
-        return "the C stack needs one kernel size, one width and biases in every layer"
-    return _input_reason(h, first.channels, [p for layer in layers for p in layer.parameters()])
+    K, C, O = first.conv.kernel_size, first.channels, first.out.out_features
+    params = []
+    for layer in layers:  # attributes, not .parameters(): that walk cost ~10 us a layer
+        conv, out = layer.conv, layer.out
+        conv_b, out_b = conv.bias, out.bias
+        if (conv.kernel_size != K or layer.channels != C or out.out_features != O
+                or conv_b is None or out_b is None):
+            return "the C stack needs one kernel size, one width and biases in every layer"
+        params += (conv.weight, conv_b, out.weight, out_b)
+    return _input_reason(h, C, params)
 
 
 class _Stack(torch.autograd.Function):
@@ -141,13 +144,16 @@ def convs_reason(x: Tensor, convs) -> str | None:
     """Why ``conv_stack`` cannot run these ``Conv1d``s on ``x``, or None."""
     if not len(convs):
         return "no layers"
-    first = convs[0]
-    if not all(conv.padding == "causal" and conv.stride == 1 and conv.bias is not None
-               and conv.kernel_size == first.kernel_size for conv in convs):
-        return "the C stack needs causal stride-1 convolutions of one kernel size with biases"
-    if any(a.out_channels != b.in_channels for a, b in zip(convs[:-1], convs[1:])):
-        return "each convolution's input channels must be the previous one's outputs"
-    return _input_reason(x, first.in_channels, [p for conv in convs for p in conv.parameters()])
+    K, params, channels = convs[0].kernel_size, [], convs[0].in_channels
+    for conv in convs:  # attributes, not .parameters(): that walk cost ~10 us a layer
+        bias = conv.bias
+        if conv.padding != "causal" or conv.stride != 1 or bias is None or conv.kernel_size != K:
+            return "the C stack needs causal stride-1 convolutions of one kernel size with biases"
+        if conv.in_channels != channels:
+            return "each convolution's input channels must be the previous one's outputs"
+        channels = conv.out_channels
+        params += (conv.weight, bias)
+    return _input_reason(x, convs[0].in_channels, params)
 
 
 class _Convs(torch.autograd.Function):
