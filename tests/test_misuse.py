@@ -192,3 +192,21 @@ def test_weights_resized_after_the_first_call_never_reach_c(name):
     layer.backend = "auto"
     with pytest.raises(ValueError, match=r"weight_ih has shape"):
         layer(x)
+
+
+def test_wavenet_weights_resized_after_the_first_call_never_reach_c():
+    # the C stacks take their sizes from the layers; the tensors must agree with them
+    if build.library() is None:
+        pytest.skip("no C compiler here")
+    from seqcast.nn.conv import Conv1d, ResidualLayer
+
+    for model in _wavenets():
+        model.backend = "native"
+        x = torch.randn(2, 9, 1)
+        model(x)
+        kind = ResidualLayer if isinstance(model, WaveNet) else Conv1d
+        layer = [m for m in model.modules() if isinstance(m, kind)][1]
+        conv = layer.conv if kind is ResidualLayer else layer
+        conv.weight.data = torch.randn(*conv.weight.shape[:2], conv.weight.shape[2] + 1)
+        with pytest.raises(BackendUnavailable, match="shapes"):
+            model(x)

@@ -72,6 +72,11 @@ def stack_reason(h: Tensor, layers) -> str | None:
         if (conv.kernel_size != K or layer.channels != C or out.out_features != O
                 or conv_b is None or out_b is None):
             return "the C stack needs one kernel size, one width and biases in every layer"
+        # the shapes C reads, from the tensors themselves (a weight resized in place after
+        # construction must not reach C with the attributes' sizes)
+        if (conv.weight.shape != (2 * C, C, K) or conv_b.shape != (2 * C,)
+                or out.weight.shape != (O, C) or out_b.shape != (O,)):
+            return "a layer's weights do not have the shapes its sizes give"
         params += (conv.weight, conv_b, out.weight, out_b)
     return _input_reason(h, C, params)
 
@@ -151,6 +156,8 @@ def convs_reason(x: Tensor, convs) -> str | None:
             return "the C stack needs causal stride-1 convolutions of one kernel size with biases"
         if conv.in_channels != channels:
             return "each convolution's input channels must be the previous one's outputs"
+        if conv.weight.shape != (conv.out_channels, channels, K) or bias.shape != (conv.out_channels,):
+            return "a convolution's weights do not have the shapes its sizes give"
         channels = conv.out_channels
         params += (conv.weight, bias)
     return _input_reason(x, convs[0].in_channels, params)
