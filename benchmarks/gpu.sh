@@ -19,7 +19,7 @@ for section in $sections; do
   case $section in
     tests)
       timeout 200 python3 -m pytest -q -p no:cacheprovider tests/test_gpu.py \
-        tests/test_wavenet_kernel.py tests/test_conv.py 2>&1 | tee "$OUT/tests.log" | tail -25 ;;
+        tests/test_wavenet_kernel.py tests/test_conv.py tests/test_misuse.py 2>&1 | tee "$OUT/tests.log" | tail -25 ;;
     gen)
       timeout 150 python3 -c "
 import json, sys

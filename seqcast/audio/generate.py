@@ -19,7 +19,7 @@ def generate_audio(model: AudioModel, samples: int, prime: torch.Tensor | None =
     took (CPU: this process's, fair on a shared machine).
 
     Each sample is drawn from softmax(logits / temperature) and fed back; on a CPU the whole
-    loop runs natively (``seqcast.nn.wavenet_stack.generate``)."""
+    loop runs natively (``seqcast.backends.native.wavenet.generate``)."""
     if samples < 1:
         raise ValueError(f"samples must be >= 1, got {samples}")
     if not temperature > 0:
