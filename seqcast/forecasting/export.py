@@ -221,7 +221,7 @@ def _blame(network: nn.Module, name: str):
 
     hooks = []
     for module in names:
-        hooks.append(module.register_forward_pre_hook(lambda m, a: stack.append(names[m])))
+        hooks.append(module.register_forward_pre_hook(lambda m, a: stack.append(names.get(m, ""))))
         hooks.append(module.register_forward_hook(leave))
     try:
         yield
