@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 from .config import RunConfig
 from .data.transforms import SeriesTransform
+from .rundir import write_atomically
 
 FILES = ("config.json", "model.safetensors", "transforms.json", "metrics.json", "history.csv")
 
@@ -38,8 +36,6 @@ def save_run(
 
     own = forecaster if hasattr(forecaster, "save") else getattr(forecaster, "inner", None)
     if hasattr(own, "save"):  # an ensemble or a classical member (conformal or not): its files
-        from .forecasting.ensemble import write_atomically
-
         def write(tmp: Path) -> None:
             own.save(tmp)
             if hasattr(forecaster, "calibration"):  # conformal intervals around the ensemble
@@ -49,14 +45,8 @@ def save_run(
                 fig.savefig(tmp / name, dpi=100)
 
         return write_atomically(out, write)
-    out = Path(out)
-    if out.exists() and (
-        not out.is_dir() or (any(out.iterdir()) and not (out / "config.json").is_file())
-    ):
-        raise ValueError(f"{out} exists and is not a seqcast run directory; choose another --out")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+
+    def write(tmp: Path) -> None:  # a forecaster of one network
         forecaster.config.save(tmp / "config.json")
         state = {k: v.detach().cpu().contiguous() for k, v in forecaster.model.state_dict().items()}
         save_file(state, str(tmp / "model.safetensors"))
@@ -71,17 +61,8 @@ def save_run(
         _write_history(tmp / "history.csv", history)
         for name, fig in (figures or {}).items():
             fig.savefig(tmp / name, dpi=100)
-        if out.exists():  # an earlier run: swap it out only once the new one is complete
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-            os.replace(out, old / "run")
-            os.replace(tmp, out)
-            shutil.rmtree(old)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+
+    return write_atomically(out, write)
 
 
 def save_member(out: Path, forecaster) -> None:

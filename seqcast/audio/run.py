@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import shutil
 import tempfile
 from pathlib import Path
 
+from ..rundir import write_atomically
 from .baselines import LinearPredictor, Unigram
 from .config import AudioConfig
 from .model import AudioModel
@@ -45,9 +44,8 @@ def save_audio_run(out: str | Path, config: AudioConfig, model: AudioModel, unig
     from safetensors.torch import save_file
 
     out = check_out(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+
+    def write(tmp: Path) -> None:
         config.save(tmp / "config.json")
         state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
         save_file(state, str(tmp / "model.safetensors"))
@@ -63,17 +61,8 @@ def save_audio_run(out: str | Path, config: AudioConfig, model: AudioModel, unig
                 (tmp / name).write_bytes(item)
             else:
                 item.savefig(tmp / name, dpi=100)
-        if out.exists():  # swap an earlier run out only once the new one is complete
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-            os.replace(out, old / "run")
-            os.replace(tmp, out)
-            shutil.rmtree(old)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+
+    return write_atomically(out, write)
 
 
 def load_audio_run(path: str | Path) -> tuple[AudioConfig, AudioModel, Unigram, LinearPredictor]:

@@ -8,9 +8,6 @@ search's record) and ``members/<k>/``, each a run directory of its own.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -146,26 +143,3 @@ def frame_of(forecaster, panel: Panel, horizon: int | None, levels=()) -> pd.Dat
             cols[f"lo-{lv:g}"], cols[f"hi-{lv:g}"] = quant[i, :, lo], quant[i, :, hi]
         frames.append(pd.DataFrame(cols))
     return pd.concat(frames, ignore_index=True)
-
-
-def write_atomically(out: str | Path, write) -> Path:
-    """Call ``write(tmp)`` on a fresh sibling folder of ``out``, then swap it into place."""
-    out = Path(out)
-    if out.exists() and (not out.is_dir() or (any(out.iterdir())
-                                              and not (out / "config.json").is_file())):
-        raise ValueError(f"{out} exists and is not a seqcast run directory; choose another --out")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        write(tmp)
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-            os.replace(out, old / "run")
-            os.replace(tmp, out)
-            shutil.rmtree(old)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
