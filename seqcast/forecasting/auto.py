@@ -191,30 +191,11 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
     metrics = {"valid": {"mase_mean": weights_info[str(len(members))],
                          "origins": info["validation_origins"]}, "search": info}
     if data.intervals == "conformal":
-        ensemble = _conformal(ensemble, members, truth, scales, panel, origins, metrics["valid"])
+        from .conformal import search_conformal
+
+        ensemble = search_conformal(ensemble, members, truth, scales, panel, origins,
+                                    metrics["valid"])
     return ensemble, History(), metrics
-
-
-def _conformal(ensemble, members, truth, scales, panel, origins, valid: dict):
-    """``ensemble`` with conformal intervals from the chosen members' median forecasts at the
-    validation origins (fitted before them, inside the training data); adds their in-sample
-    interval scores to ``valid``."""
-    from .conformal import ConformalForecaster
-    from .scores import distribution_scores
-
-    pred = np.median(np.stack([m["pred"] for m in members]), axis=0)  # (N, H)
-    rows = np.cumsum([0] + [len(origins[s.id]) for s in panel])[:-1]  # each series' first row
-    per_series = {s.id: float(scales[r]) for s, r in zip(panel, rows, strict=True)}
-    f = ConformalForecaster(ensemble, np.sort(np.abs(pred - truth) / scales[:, None], axis=0),
-                            per_series)
-
-    def quantiles(qs):  # (N, H, Q) around the validation forecasts, as forecast_quantiles is
-        return np.stack([pred + np.sign(q - 0.5) * scales[:, None] * f.radius(abs(2 * q - 1))
-                         for q in qs], axis=-1)
-
-    levels = [lv for lv in (80, 95) if f.gives(lv)]
-    valid.update(distribution_scores(quantiles, truth, scales, levels), in_sample=True)
-    return f
 
 
 def _choose(ranked, search, truth, scales, deadline, start):

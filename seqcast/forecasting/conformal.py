@@ -150,3 +150,24 @@ def calibrate(forecaster, panel, splits: dict, covs: dict | None = None) -> Conf
         raise ValueError(f"{panel.source}: no validation windows to calibrate conformal intervals"
                          f" on; raise --valid-frac (each series needs {h} validation steps)")
     return ConformalForecaster(forecaster, np.sort(np.concatenate(scores), axis=0), scales)
+
+
+def search_conformal(ensemble, members, truth, scales, panel, origins, valid: dict):
+    """``ensemble`` with conformal intervals from the chosen members' median forecasts at the
+    validation origins (fitted before them, inside the training data); adds their in-sample
+    interval scores to ``valid``."""
+    from .scores import distribution_scores
+
+    pred = np.median(np.stack([m["pred"] for m in members]), axis=0)  # (N, H)
+    rows = np.cumsum([0] + [len(origins[s.id]) for s in panel])[:-1]  # each series' first row
+    per_series = {s.id: float(scales[r]) for s, r in zip(panel, rows, strict=True)}
+    f = ConformalForecaster(ensemble, np.sort(np.abs(pred - truth) / scales[:, None], axis=0),
+                            per_series)
+
+    def quantiles(qs):  # (N, H, Q) around the validation forecasts, as forecast_quantiles is
+        return np.stack([pred + np.sign(q - 0.5) * scales[:, None] * f.radius(abs(2 * q - 1))
+                         for q in qs], axis=-1)
+
+    levels = [lv for lv in (80, 95) if f.gives(lv)]
+    valid.update(distribution_scores(quantiles, truth, scales, levels), in_sample=True)
+    return f
