@@ -186,6 +186,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
+    except BrokenPipeError:  # `seqcast forecast ... | head`: the reader left; stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush does not fail
+        return 128 + 13  # what a shell reports for a process ended by SIGPIPE
     except (ValueError, OSError) as exc:
         if os.environ.get("SEQCAST_DEBUG"):
             raise

@@ -142,7 +142,7 @@ def cmd_train(args) -> int:
         if valid and "mae_mean" in valid else ""
     )
     print(
-        f"{config.model.name}: {score}{metrics['epochs']} epochs in {metrics['seconds']:.1f} s;"
+        f"{config.model.name}: {score}{metrics['epochs']} epochs in {_seconds(metrics['seconds'])} s;"
         f" run written to {out}",
         file=sys.stderr,
     )
@@ -241,3 +241,8 @@ def cmd_datasets(args) -> int:
         )
     Console(width=140).print(table)
     return 0
+
+
+def _seconds(value: float) -> str:
+    """Seconds with a digit that is not zero: a closed-form fit takes milliseconds."""
+    return f"{value:.1f}" if value >= 0.1 else f"{value:.2g}"

@@ -64,3 +64,25 @@ def test_argument_errors_do_not_import_torch(argv):
     proc = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True)
     assert proc.stdout.strip() == "2 False", proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_closed_pipe_ends_quietly():
+    """`seqcast forecast ... | head -1`: the reader leaves early; no traceback, SIGPIPE status."""
+    code = (
+        "import sys, types\n"
+        "from seqcast import cli\n"
+        "def handler(args):\n"
+        "    for _ in range(20000):\n"
+        "        print('x' * 80)\n"
+        "    return 0\n"
+        "cli.build_parser = lambda: types.SimpleNamespace(\n"
+        "    parse_args=lambda argv: types.SimpleNamespace(handler=handler))\n"
+        "sys.exit(cli.main([]))\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141
+    assert err == ""

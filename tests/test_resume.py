@@ -1,5 +1,6 @@
 """Crash safety: SIGKILL mid-epoch, resume, and end with bit-identical weights (CPU)."""
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -86,12 +87,18 @@ def test_checkpoint_refuses_arbitrary_pickles(tmp_path):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def test_data_parallel_matches_single_process(tmp_path):
     single, ddp = tmp_path / "single.pt", tmp_path / "ddp.pt"
     assert _run("single", single).returncode == 0
     proc = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-         "--master_port", "29731", CHILD, "ddp", str(ddp)],
+         "--master_port", str(_free_port()), CHILD, "ddp", str(ddp)],
         capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
