@@ -6,7 +6,8 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
-from forecast_helpers import last_windows, scale_error, trained
+from forecast_helpers import last_windows, scale_error, trained, trained_with_covariates
+from test_export_covariates import panel_feed
 
 from seqcast.cli import main
 from seqcast.forecasting.export import export_onnx
@@ -93,6 +94,20 @@ def test_head_run_exports_its_median_and_intervals_as_seqcast_forecasts_them(
                              "noise": feed["noise"][1:]})
     for column in got:
         np.testing.assert_allclose(one[column], got[column][1:], rtol=1e-9)
+
+
+@pytest.mark.parametrize(("strategy", "head"), [("direct", "quantiles"), ("iterative", "normal")])
+def test_head_run_with_covariates_exports_its_intervals(strategy, head, tmp_path):
+    forecaster, panel = trained_with_covariates("gru", strategy, model=HEADS[head])
+    session = _session(export_onnx(forecaster, tmp_path / "c.onnx", levels=(80,)))
+    feed, _ = panel_feed(forecaster, panel)
+    assert [i.name for i in session.get_inputs()] == [*feed, "noise"]  # differenced: paths
+    feed["noise"] = seqcast_noise(forecaster, len(panel), 4)
+    got = _outputs(session, feed)
+    want = forecaster.forecast(panel, levels=(80,))
+    for column, values in got.items():
+        expected = want[column].to_numpy().reshape(len(panel), -1)
+        assert scale_error(values, expected, feed["history"]) <= 1e-4, column
 
 
 def test_the_exporter_checks_a_head_run_before_writing_it(tmp_path, capsys):
