@@ -10,8 +10,10 @@ from forecast_helpers import last_windows, scale_error, trained, trained_with_co
 from test_export_covariates import panel_feed
 
 from seqcast.cli import main
+from seqcast.forecasting.ensemble import Ensemble
 from seqcast.forecasting.export import export_onnx
 from seqcast.forecasting.head_graph import StepQuantiles, seqcast_noise
+from seqcast.models import MODELS
 from seqcast.runs import save_run
 from seqcast.train import History
 
@@ -144,6 +146,35 @@ def test_head_runs_that_cannot_export_their_intervals_exit_2_in_one_line(tmp_pat
     quantile, _ = _trained("linear", "direct", "quantiles", ())
     with pytest.raises(ValueError, match=r"quantile\(s\) 0.05, 0.95 lie outside"):
         export_onnx(quantile, tmp_path / "q.onnx", levels=(90,))
+
+
+def test_an_ensemble_of_head_runs_exports_its_median_forecast(tmp_path):
+    a, panel = _trained("gru", "direct", "normal", (1,))
+    b, _ = _trained("linear", "iterative", "normal", (1,))
+    ensemble = Ensemble(a.config, [a, b])
+    session = _session(export_onnx(ensemble, tmp_path / "e.onnx"))
+    history, rows = last_windows(a, panel)
+    (got,) = session.run(None, {"history": history, "series": rows})
+    want = ensemble.forecast(panel)["forecast"].to_numpy().reshape(len(history), -1)
+    assert scale_error(got, want, history) <= 1e-4
+    with pytest.raises(ValueError, match="intervals of an ensemble do not export"):
+        export_onnx(ensemble, tmp_path / "e2.onnx", levels=(80,))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("strategy", ["direct", "seq2seq", "iterative"])
+@pytest.mark.parametrize("name", [m for m in MODELS if m not in ("naive", "seasonal_naive")])
+@pytest.mark.parametrize(("head", "diff"), [("quantiles", ()), ("normal", (1,))])
+def test_every_family_and_strategy_exports_its_head_intervals(name, strategy, head, diff,
+                                                              tmp_path):
+    try:
+        forecaster, _ = trained(name, strategy, diff=diff, model=HEADS[head])
+    except ValueError as exc:  # no forecast per input step: seq2seq does not apply
+        assert strategy == "seq2seq" and "valid strategies for it" in str(exc)
+        pytest.skip(f"{name} has no seq2seq form")
+    # the exporter compares onnxruntime with the forecaster (and seqcast's own draws where
+    # the intervals come from sample paths) within 1e-4 of each series' scale
+    export_onnx(forecaster, tmp_path / "m.onnx", levels=(80,))
 
 
 def test_student_t_quantiles_in_the_graph_follow_scipy():
