@@ -9,8 +9,8 @@ Intervals:
 - **exact** (direct or seq2seq, no differencing): each step's quantiles straight from the
   head (a quantile head's levels, linear between them; ``mu + sigma * z_q`` for a normal
   head; ``mu + sigma * t_q(df)`` for a Student-t head, ``t_q`` by linear interpolation in
-  a table over ``2 / df``, within 1e-6 of ``scipy.stats.t.ppf`` for levels up to 99.8),
-  unscaled. The graph's inputs are the network's.
+  a table over ``2 / df``: within 3e-7 sigma of ``scipy.stats.t.ppf`` for levels up to
+  99, 2e-6 sigma at 99.9), unscaled. No further input.
 - **sample paths** (differencing, or the iterative strategy): seqcast draws ``SAMPLES``
   paths in the transformed space (the iterative strategy feeds every draw back into its
   path), inverts each through the differencing and takes the quantiles over them. The
@@ -19,7 +19,7 @@ Intervals:
   (which samples its quantile function at ``0.005 + 0.99 u``, linear between its levels
   and continued beyond them). Given the same draws the graph gives seqcast's numbers
   (``seqcast_noise`` makes seqcast's own). A Student-t head's draws (numpy's
-  ``standard_t``: rejection sampling, a number of uniforms that depends on each step's
+  ``standard_t``: rejection sampling, a number of draws that depends on each step's
   ``df``) cannot be an input of fixed shape, so its sampled intervals do not export.
 """
 
