@@ -58,6 +58,6 @@ def add_parser(sub) -> None:
     p.add_argument("--horizon", type=_positive,
                    help="steps per forecast (default: the trained horizon; more only if iterative)")
     p.add_argument("--level", type=_levels, default=(), metavar="L,...",
-                   help="interval levels in percent (runs with --intervals conformal): adds"
-                        " lo-L,hi-L outputs")
+                   help="interval levels in percent (runs with --intervals conformal,"
+                        " --quantiles or --likelihood): adds lo-L,hi-L outputs")
     p.set_defaults(handler=cmd_export)

@@ -61,7 +61,7 @@ def covariate_frame(n=60, ahead=6):
     return pd.concat(frames, ignore_index=True)
 
 
-def trained_with_covariates(name="gru", strategy="direct", epochs=1, input_len=8):
+def trained_with_covariates(name="gru", strategy="direct", epochs=1, input_len=8, model=None):
     """(forecaster, panel): ``name`` briefly trained on ``covariate_frame`` with every kind
     of covariate and two calendar features."""
     cov = (("p",), ("c",), ("shop", "size"))
@@ -70,5 +70,5 @@ def trained_with_covariates(name="gru", strategy="direct", epochs=1, input_len=8
                       strategy=strategy, past_covariates=cov[0], future_covariates=cov[1],
                       static_covariates=cov[2], calendar=("day_of_week", "day_of_month"))
     sizes = {"hidden_size": 8, "filters": 4, "blocks": 1, "layers_per_block": 2}
-    config = make_config(name, data, input_len, sizes, {"epochs": epochs})
+    config = make_config(name, data, input_len, {**sizes, **(model or {})}, {"epochs": epochs})
     return fit_forecaster(panel, config, progress=False)[0], panel

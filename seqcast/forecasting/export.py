@@ -15,8 +15,11 @@ differencing and its inverse, the network and the strategy (the iterative rollou
 are all inside; the batch is dynamic. The model's metadata (``metadata_props``, string
 values, JSON for lists) holds everything a caller needs: see ``export_metadata``. A run
 with conformal intervals exported with ``levels`` also returns ``lo-L`` and ``hi-L`` per
-level (``conformal_graph``); an ensemble of networks is one graph with every member inside,
-combined as the ensemble combines them (``ensemble_graph``).
+level (``conformal_graph``); so does a run with a quantile or distribution head, its
+``forecast`` being each step's median (``head_graph``; where its intervals come from
+sample paths, the graph takes the draws as an input, ``noise``); an ensemble of networks is
+one graph with every member inside, combined as the ensemble combines them
+(``ensemble_graph``).
 
 The network is exported on torch's own kernels (``set_backend(..., "torch")``): the C
 kernels are opaque to tracing, and a stock cell then becomes ONNX's own GRU/LSTM/RNN node.
@@ -42,14 +45,16 @@ from .ensemble_graph import build_ensemble_graph, ensemble_shapes
 from .export_metadata import metadata
 from .graph import ForecastGraph
 from .graph_inputs import CovariateChannels, as_covariates, input_shapes
-from .predict import check_supported
+from .head_graph import HeadGraph, check_levels, has_head, sampled, seqcast_noise
+from .intervals import SAMPLES
 
 FORMATS = ("onnx",)
 
 
-def build_graph(forecaster, horizon: int | None = None) -> ForecastGraph:
-    """The forecaster as one module (a copy: the forecaster itself is left as it was)."""
-    check_supported(forecaster.config)
+def build_graph(forecaster, horizon: int | None = None, levels=()) -> ForecastGraph:
+    """The forecaster as one module (a copy: the forecaster itself is left as it was); a run
+    with a quantile or distribution head gives its median forecast and, with ``levels``,
+    ``lo-L``/``hi-L`` per level (``head_graph``)."""
     data, cfg = forecaster.config.data, forecaster.config.model
     horizon = data.horizon if horizon is None else horizon
     if data.strategy != "iterative" and not 1 <= horizon <= data.horizon:
@@ -66,23 +71,33 @@ def build_graph(forecaster, horizon: int | None = None) -> ForecastGraph:
     if forecaster.covariate_scaler is not None:
         cov = CovariateChannels(forecaster.covariate_scaler, tuple(input_shapes(forecaster, 1)),
                                 forecaster.min_history, cfg.input_len, cfg.horizon)
-    return ForecastGraph(network, [t.mean for t in tfs], [t.std for t in tfs], lags.pop(),
-                         cfg.input_len, horizon, data.strategy, cov)
+    args = (network, [t.mean for t in tfs], [t.std for t in tfs], lags.pop(), cfg.input_len,
+            horizon, data.strategy, cov)
+    if has_head(cfg):
+        check_levels(forecaster, levels)
+        return HeadGraph(*args, cfg, levels, SAMPLES if levels and sampled(forecaster) else 0)
+    return ForecastGraph(*args)
 
 
-def graph_shapes(forecaster, horizon: int) -> dict[str, list]:
-    """Every input of the graph -> its shape, ``"batch"`` first."""
-    forecaster = getattr(forecaster, "inner", forecaster)  # conformal: the network's inputs
+def graph_shapes(forecaster, horizon: int, levels=()) -> dict[str, list]:
+    """Every input of the graph -> its shape, ``"batch"`` first: ``history``, ``series``,
+    the covariates, and ``noise`` for a head run's intervals from sample paths."""
+    if hasattr(forecaster, "scores"):  # conformal: the network's inputs, no draws
+        forecaster, levels = forecaster.inner, ()
     if hasattr(forecaster, "members"):
         return ensemble_shapes(forecaster, horizon)
-    return {"history": ["batch", forecaster.min_history], "series": ["batch"],
-            **input_shapes(forecaster, horizon)}
+    shapes = {"history": ["batch", forecaster.min_history], "series": ["batch"],
+              **input_shapes(forecaster, horizon)}
+    if levels and has_head(forecaster.config.model) and sampled(forecaster):
+        shapes["noise"] = ["batch", SAMPLES, horizon]
+    return shapes
 
 
 def example_inputs(forecaster, shapes: dict[str, list], n: int, rng=None) -> dict[str, np.ndarray]:
     """Inputs of the graph for ``n`` rows: random walks on each series' scale (zeros without
-    ``rng``) and covariates of the right shapes (codes cycling through every category);
-    ``forecaster``: a network run (an ensemble's first member)."""
+    ``rng``), covariates of the right shapes (codes cycling through every category) and
+    seqcast's own draws as ``noise``; ``forecaster``: a network run (an ensemble's first
+    member)."""
     ids = list(forecaster.transforms)
     rows = np.arange(n) % len(ids)
     tfs = [forecaster.transforms[ids[i]] for i in rows]
@@ -92,7 +107,9 @@ def example_inputs(forecaster, shapes: dict[str, list], n: int, rng=None) -> dic
            + np.array([t.mean for t in tfs])[:, None], "series": rows}
     for key, shape in list(shapes.items())[2:]:
         shape = (n, *shape[1:])
-        if key == "static_codes":
+        if key == "noise":
+            out[key] = seqcast_noise(forecaster, n, shape[2], shape[1])
+        elif key == "static_codes":
             cats = forecaster.covariate_scaler.categories
             out[key] = np.stack([np.arange(n) % (len(c) + 1) for c in cats], axis=1)
         else:
@@ -110,8 +127,10 @@ def export_onnx(forecaster, out: str | Path, horizon: int | None = None,
             the series and compare with ``forecaster.forecast_arrays`` (within 1e-4 of each
             history's scale) before writing the file.
         freq: recorded in the metadata (default: the run's configured frequency).
-        levels: interval levels in percent, for a run with conformal intervals: outputs
-            ``lo-L`` and ``hi-L`` per level beside ``forecast``.
+        levels: interval levels in percent, for a run with conformal intervals or a
+            quantile or distribution head: outputs ``lo-L`` and ``hi-L`` per level beside
+            ``forecast`` (a head run whose intervals come from sample paths also takes the
+            draws as an input, ``noise``: see ``head_graph``).
 
     Example:
         >>> export_onnx(load_run("runs/co2"), "co2.onnx")  # doctest: +SKIP
@@ -123,9 +142,12 @@ def export_onnx(forecaster, out: str | Path, horizon: int | None = None,
     except ImportError as exc:
         raise ValueError(f"ONNX export needs {exc.name}: pip install 'seqcast[export]'") from None
     levels = tuple(levels)
-    if levels and not hasattr(forecaster, "scores"):
+    if levels and hasattr(forecaster, "members"):
+        raise ValueError("intervals of an ensemble do not export; export it without --level"
+                         " for its point forecast")
+    if levels and not hasattr(forecaster, "scores") and not has_head(forecaster.config.model):
         raise ValueError("this run gives point forecasts only; intervals export from runs"
-                         " trained with --intervals conformal")
+                         " trained with --quantiles, --likelihood or --intervals conformal")
     if hasattr(forecaster, "members"):  # an ensemble: every member inside, combined
         graph, head = build_ensemble_graph(forecaster, horizon), forecaster.members[0]
         network, name = graph, "ensemble"
@@ -136,9 +158,9 @@ def export_onnx(forecaster, out: str | Path, horizon: int | None = None,
                                radii(forecaster, levels, inner.horizon))
         network, name = graph.network, head.config.model.name
     else:
-        graph, head = build_graph(forecaster, horizon), forecaster
+        graph, head = build_graph(forecaster, horizon, levels), forecaster
         network, name = graph.network, forecaster.config.model.name
-    shapes = graph_shapes(forecaster, graph.horizon)
+    shapes = graph_shapes(forecaster, graph.horizon, levels)
     n = max(2, min(len(head.transforms), 4))
     example = tuple(torch.from_numpy(a) for a in example_inputs(head, shapes, n).values())
     inputs, outputs = list(shapes), output_names(levels)
@@ -177,7 +199,7 @@ def _check(model: bytes, forecaster, head, shapes: dict, horizon: int, levels=()
     ids = list(head.transforms)[:64]
     feed = example_inputs(head, shapes, len(ids), np.random.default_rng(0))
     hist = feed["history"]
-    covs = {k: v for k, v in feed.items() if k not in ("history", "series")}
+    covs = {k: v for k, v in feed.items() if k not in ("history", "series", "noise")}
     at = as_covariates(head.covariate_scaler, covs) if covs else None
     want = forecaster.forecast_arrays(list(hist), ids, horizon, at)
     session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])

@@ -8,6 +8,7 @@ import json
 
 from ..data.calendar import FORMULAS, column_names
 from .graph_inputs import future_steps
+from .intervals import SAMPLES
 
 
 def covariate_metadata(forecaster, horizon: int) -> dict[str, str]:
@@ -31,6 +32,23 @@ def covariate_metadata(forecaster, horizon: int) -> dict[str, str]:
     }
 
 
+def head_metadata(forecaster, levels, noise: bool, conformal: bool) -> dict[str, str]:
+    """How the interval outputs are made ("conformal", "exact", "sample paths", or "" for
+    none) and, for a quantile or distribution head, the head and the ``noise`` input."""
+    from .head_graph import head_name, noise_kind
+
+    cfg = forecaster.config.model
+    kind = "conformal" if conformal else "sample paths" if noise else "exact"
+    meta = {"intervals": kind if levels else ""}
+    if head_name(cfg):
+        meta.update({"head": head_name(cfg), "head_quantiles": json.dumps(list(cfg.quantiles)),
+                     "point": "the median of each step's distribution"})
+    if noise:
+        meta.update({"samples": str(SAMPLES), "noise": noise_kind(forecaster),
+                     "noise_seed": str(forecaster.config.train.seed)})
+    return meta
+
+
 def metadata(forecaster, horizon: int, freq: str | None = None, levels=()) -> dict[str, str]:
     """Metadata of the graph of ``forecaster`` (a network run, an ensemble of them, or a run
     with conformal intervals at ``levels``).
@@ -41,11 +59,12 @@ def metadata(forecaster, horizon: int, freq: str | None = None, levels=()) -> di
     from .conformal_graph import output_names
     from .export import graph_shapes
 
+    shapes = graph_shapes(forecaster, horizon, levels)
+    conformal = hasattr(forecaster, "scores")
     forecaster = getattr(forecaster, "inner", forecaster)  # conformal: the network's run
     members = getattr(forecaster, "members", [forecaster])
     head = members[0]
     data, model = head.config.data, head.config.model
-    shapes = graph_shapes(forecaster, horizon)
     covs = covariate_metadata(head, horizon)
     if len(members) > 1 or forecaster is not head:
         ahead = shapes.get("future", shapes["history"])[1] - shapes["history"][1]
@@ -69,9 +88,12 @@ def metadata(forecaster, horizon: int, freq: str | None = None, levels=()) -> di
         "input_len": str(model.input_len),
         "diff": json.dumps(list(data.diff)),
         "dtype": "history float64, series int64, forecast float64"
-                 + (", static_codes int64, other covariates float64" if covs else ""),
+                 + (", static_codes int64, other covariates float64" if covs else "")
+                 + (", noise float64" if "noise" in shapes else ""),
         **covs,
     }
+    if forecaster is head:
+        meta.update(head_metadata(head, levels, "noise" in shapes, conformal))
     if forecaster is not head:  # an ensemble: what each member reads, and how they combine
         meta["model"] = "ensemble"
         meta["combine"] = "weighted mean" if forecaster.weights else "median"

@@ -55,7 +55,10 @@ class ForecastGraph(nn.Module):
         out = self.network(x)  # (B, H') or (B, L, H') for a sequence model
         return out[:, -1] if out.dim() == 3 else out
 
-    def forward(self, history: Tensor, series: Tensor, *covariates: Tensor) -> Tensor:
+    def inputs(self, history: Tensor, series: Tensor, covariates) -> tuple:
+        """The network's window and what undoing the transforms needs: (x (B, L, C) float32,
+        ahead (B, horizon, C - 1) or None, levels, mean (B, 1), std (B, 1)), ``levels[k]``
+        being the history differenced by ``lags[:k]``."""
         mean = self.mean[series].unsqueeze(1)  # (B,) -> (B, 1)
         std = self.std[series].unsqueeze(1)
         levels = [history]  # levels[k]: history differenced by lags[:k]
@@ -68,18 +71,32 @@ class ForecastGraph(nn.Module):
             extra = self.horizon if self.strategy == "iterative" else 0
             window, ahead = self.covariates(dict(zip(self.covariates.names, covariates)), extra)
             x = torch.cat([x, window], dim=2)
+        return x, ahead, levels, mean, std
+
+    def invert(self, z: Tensor, levels: list[Tensor], mean: Tensor, std: Tensor) -> Tensor:
+        """Transformed values z (B, H) -> the data's units: unscale, then undo differencing."""
+        d = z.to(torch.float64) * std + mean  # (B, H)
+        for lag, level in zip(reversed(self.lags), reversed(levels[:-1])):
+            d = undifference(d, level, lag)
+        return d
+
+    def forward(self, history: Tensor, series: Tensor, *covariates: Tensor) -> Tensor:
+        x, ahead, levels, mean, std = self.inputs(history, series, covariates)
         if self.strategy == "iterative":
             steps = []
             for k in range(self.horizon):  # unrolled: feed each forecast back, window of L
                 nxt = self._step(x)[:, :1]  # (B, 1)
                 steps.append(nxt)
-                row = nxt.unsqueeze(-1)  # (B, 1, 1), then the step's covariates beside it
-                row = row if ahead is None else torch.cat([row, ahead[:, k : k + 1]], dim=2)
-                x = torch.cat([x[:, 1:], row], dim=1)
+                x = feed_back(x, nxt, ahead, k)
             out = torch.cat(steps, dim=1)
         else:
             out = self._step(x)[:, : self.horizon]
-        d = out.to(torch.float64) * std + mean  # (B, H)
-        for lag, level in zip(reversed(self.lags), reversed(levels[:-1])):
-            d = undifference(d, level, lag)
-        return d
+        return self.invert(out, levels, mean, std)
+
+
+def feed_back(x: Tensor, nxt: Tensor, ahead: Tensor | None, k: int) -> Tensor:
+    """The window x (B, L, C) moved one step on: step k's value nxt (B, 1) appended (as
+    float32) beside that step's covariate channels ``ahead[:, k]``, the oldest step dropped."""
+    row = nxt.to(torch.float32).unsqueeze(-1)  # (B, 1, 1)
+    row = row if ahead is None else torch.cat([row, ahead[:, k : k + 1]], dim=2)
+    return torch.cat([x[:, 1:], row], dim=1)

@@ -32,26 +32,27 @@ from .graph_inputs import CovariateChannels, check_inputs, input_shapes
 CHUNK = 1024
 
 
-# Run settings this module and the exporter do not handle yet (distribution and quantile
-# heads), with the value that means "not used": such runs are refused, never forecast
-# without them. (Conformal intervals wrap the point forecasts: ``conformal_graph``.)
+# Run settings this module does not handle yet (distribution and quantile heads; the
+# exporter does: ``head_graph``), with the value that means "not used": such runs are
+# refused, never forecast without them. (Conformal intervals wrap the point forecasts:
+# ``conformal_graph``.)
 _NOT_YET = {"model": {"quantiles": (), "likelihood": "none"}}
 
 
 def check_supported(config) -> None:
-    """Raise for a run whose settings the fast path and the exporter cannot reproduce."""
+    """Raise for a run whose settings the fast path cannot reproduce."""
     for section, fields in _NOT_YET.items():
         part = getattr(config, section)
         for name, unused in fields.items():
             value = getattr(part, name, unused)
             value = tuple(value) if isinstance(value, list) else value  # JSON gives lists
             if value is not None and value != unused:
-                raise ValueError(f"runs with {section}.{name}={value!r} cannot be exported or"
+                raise ValueError(f"runs with {section}.{name}={value!r} cannot be"
                                  " fast-predicted yet; use forecast_arrays")
 
 
 def supported(config) -> bool:
-    """Whether the fast path and the exporter reproduce this run's settings."""
+    """Whether the fast path reproduces this run's settings."""
     try:
         check_supported(config)
     except ValueError:
