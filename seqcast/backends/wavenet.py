@@ -48,6 +48,8 @@ def _triton_reason(g) -> str | None:
 
 
 def _generate_triton(g):
+    if g.head == "mulaw":  # the first value is drawn here, the rest in the kernel
+        return triton_wavenet.generate(g, sample_mulaw(g.first, g.uniforms[:, :1], g.temperature))
     return triton_wavenet.generate(g, g.first[:, :1].float())
 
 
