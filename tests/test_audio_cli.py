@@ -94,6 +94,23 @@ def test_generate_writes_16_bit_audio_and_the_real_time_factor(trained, tmp_path
     assert np.array_equal(sf.read(str(out))[0], sf.read(str(again))[0])
 
 
+def test_generate_on_cuda(trained, tmp_path, capsys):
+    import torch
+
+    d, _ = trained
+    argv = ["audio", "generate", str(d / "run"), "--seconds", "0.25", "--out",
+            str(tmp_path / "g.wav"), "--device", "cuda"]
+    if not torch.cuda.is_available():
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "no CUDA GPU is available" in err and err.count("\n") == 1
+        assert not (tmp_path / "g.wav").exists()
+        return
+    assert main(argv) == 0
+    assert "on cuda: real-time factor" in capsys.readouterr().out
+    assert sf.info(str(tmp_path / "g.wav")).frames == 2000
+
+
 def test_speaker_conditioning_from_file_names(tmp_path, capsys):
     a = write(tmp_path / "alice_1.wav", chirp(0.3, 8000, seed=1), 8000)
     b = write(tmp_path / "bob-1.wav", tone(0.3, 8000, 300), 8000)
