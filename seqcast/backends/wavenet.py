@@ -1,8 +1,9 @@
 """The fast implementations of the WaveNets' operations, best first, each with the reason
 it cannot run given inputs (the models' own code is the reference, last):
 
-- "wavenet_stack": ``run(layers, h)``, the skip sum (T, B, S) of gated residual layers on
-  time-major h (T, B, C), all skip biases included;
+- "wavenet_stack": ``run(layers, h, cond=None)``, the skip sum (T, B, S) of gated residual
+  layers on time-major h (T, B, C), all skip biases included; ``cond`` (B, L, 2C) adds a
+  bias per batch row to each layer's gate pre-activations (global conditioning);
 - "conv_stack": ``run(convs, x)``, the simple WaveNet's causal ReLU convolutions,
   (B, T, C_in) -> time-major (T, B, C_out);
 - "wavenet_generate": ``run(g)`` for a ``seqcast.nn.wavenet.Generation``, (B, steps).
@@ -17,12 +18,12 @@ from .triton import wavenet as triton_wavenet
 
 
 # The selector has just called the reason function: the checked entry points skip a second
-def _stack_native(layers, h):
-    return native.residual_stack_checked(h.transpose(0, 1), layers).transpose(0, 1)  # (T, B, S)
+def _stack_native(layers, h, cond=None):
+    return native.residual_stack_checked(h.transpose(0, 1), layers, cond).transpose(0, 1)
 
 
-def _stack_reason(layers, h):
-    return native.stack_reason(h.transpose(0, 1), layers)
+def _stack_reason(layers, h, cond=None):
+    return native.stack_reason(h.transpose(0, 1), layers, cond)
 
 
 def _convs_native(convs, x):

@@ -59,8 +59,9 @@ def _input_reason(x: Tensor, channels: int, params) -> str | None:
     return None
 
 
-def stack_reason(h: Tensor, layers) -> str | None:
-    """Why ``residual_stack`` cannot run these ``ResidualLayer``s on ``h``, or None."""
+def stack_reason(h: Tensor, layers, cond: Tensor | None = None) -> str | None:
+    """Why ``residual_stack`` cannot run these ``ResidualLayer``s on ``h`` (with the gate
+    biases ``cond``, where given), or None."""
     if not len(layers):
         return "no layers"
     first = layers[0]
@@ -78,18 +79,24 @@ def stack_reason(h: Tensor, layers) -> str | None:
                 or out.weight.shape != (O, C) or out_b.shape != (O,)):
             return "a layer's weights do not have the shapes its sizes give"
         params += (conv.weight, conv_b, out.weight, out_b)
+    if cond is not None:
+        if tuple(cond.shape) != (h.shape[0], len(layers), 2 * C):
+            return (f"the gate biases must be (B, layers, 2C) = ({h.shape[0]}, {len(layers)}, "
+                    f"{2 * C}), got {tuple(cond.shape)}")
+        params.append(cond)
     return _input_reason(h, C, params)
 
 
 class _Stack(torch.autograd.Function):
     @staticmethod
     @_float32
-    def forward(ctx, h0, dilations, kernel_size, skip_channels, grad_enabled, *weights):
+    def forward(ctx, h0, dilations, kernel_size, skip_channels, grad_enabled, cond, *weights):
         lib = library()
         (B, T, C), L, S, K = h0.shape, len(dilations), skip_channels, kernel_size
         # columns t B + b, whole vectors; the causal zero padding in front
         N, P = -(-T * B // lib.lanes) * lib.lanes, (K - 1) * max(dilations) * B
         ws = [w.contiguous() for w in weights]  # conv weights, conv biases, 1x1 weights, biases
+        cond = None if cond is None else cond.contiguous()  # (B, L, 2C) gate biases per row
         training = grad_enabled and any(ctx.needs_input_grad)
         hs = h0.new_empty((L + 1 if training else 2) * C * (P + N))
         gates = h0.new_empty((L if training else 1) * 2 * C * N)
@@ -99,11 +106,12 @@ class _Stack(torch.autograd.Function):
             L=L, C=C, S=S, K=K, T=T, B=B, P=P, dilations=int64s(dilations), w_conv=parts[0],
             b_conv=parts[1], w_out=parts[2], b_out=parts[3], x=h0.data_ptr(),
             x_strides=strides(h0), hs=hs.data_ptr(), gates=gates.data_ptr(),
-            skips=skips.data_ptr(), training=int(training))
+            skips=skips.data_ptr(), training=int(training), b_rows=ptr(cond))
         _status(lib.seqcast_wavenet_forward(args), "WaveNet")
         if training:
             ctx.save_for_backward(hs, gates, *ws[:L], *ws[2 * L:3 * L])
             ctx.dims = (L, C, S, K, T, B, P, tuple(dilations))
+            ctx.conditioned = cond is not None
         return skips.as_strided((B, T, S), (1, B, N))  # feature-major
 
     @staticmethod
@@ -117,32 +125,36 @@ class _Stack(torch.autograd.Function):
         db_conv = [w.new_empty(2 * C) for w in w_conv]
         db_out = [w.new_empty(C + S) for w in w_out]
         dx = hs.new_empty(T, B, C).transpose(0, 1) if ctx.needs_input_grad[0] else None
+        d_cond = hs.new_empty(B, L, 2 * C) if ctx.conditioned and ctx.needs_input_grad[5] else None
         arrays = [addresses(t) for t in (w_conv, w_out, d_conv, db_conv, d_out, db_out)]
         args = WavenetBackward(
             L=L, C=C, S=S, K=K, T=T, B=B, P=P, dilations=int64s(dilations), w_conv=arrays[0],
             w_out=arrays[1], dy=dy.data_ptr(), dy_strides=strides(dy), hs=hs.data_ptr(),
             gates=gates.data_ptr(), dx=ptr(dx), dx_strides=strides(dx), dw_conv=arrays[2],
-            db_conv=arrays[3], dw_out=arrays[4], db_out=arrays[5])
+            db_conv=arrays[3], dw_out=arrays[4], db_out=arrays[5], db_rows=ptr(d_cond))
         _status(library().seqcast_wavenet_backward(args), "WaveNet")
-        return (dx, None, None, None, None, *d_conv, *db_conv, *d_out, *db_out)
+        return (dx, None, None, None, None, d_cond, *d_conv, *db_conv, *d_out, *db_out)
 
 
-def residual_stack(h: Tensor, layers) -> Tensor:
+def residual_stack(h: Tensor, layers, cond: Tensor | None = None) -> Tensor:
     """The skip sum (B, T, S) of WaveNet ``ResidualLayer``s run in order on ``h`` (B, T, C),
-    all skip biases included; a view of feature-major storage."""
-    reason = stack_reason(h, layers)
+    all skip biases included; a view of feature-major storage. ``cond`` (B, L, 2C), where
+    given, is added to layer l's gate pre-activations (filter | gate) of batch row b at
+    every step: global conditioning."""
+    reason = stack_reason(h, layers, cond)
     if reason is not None:
         raise ValueError(reason)
-    return residual_stack_checked(h, layers)
+    return residual_stack_checked(h, layers, cond)
 
 
-def residual_stack_checked(h: Tensor, layers) -> Tensor:
+def residual_stack_checked(h: Tensor, layers, cond: Tensor | None = None) -> Tensor:
     """``residual_stack`` for a caller that has just had None from ``stack_reason``."""
     first = layers[0]
     weights = ([layer.conv.weight for layer in layers] + [layer.conv.bias for layer in layers]
                + [layer.out.weight for layer in layers] + [layer.out.bias for layer in layers])
     return _Stack.apply(h, [layer.conv.dilation for layer in layers], first.conv.kernel_size,
-                        first.out.out_features - first.channels, torch.is_grad_enabled(), *weights)
+                        first.out.out_features - first.channels, torch.is_grad_enabled(), cond,
+                        *weights)
 
 
 def convs_reason(x: Tensor, convs) -> str | None:
