@@ -128,6 +128,33 @@ def test_speaker_conditioning_from_file_names(tmp_path, capsys):
     assert main(["audio", "evaluate", run, "--wav", a, "--speaker-labels", "names"]) == 0
     assert main(["audio", "evaluate", run, "--wav", a]) == 2
     assert "give --speaker-labels" in capsys.readouterr().err
+    # a run saved before the config had a version conditioned at the input: refused in a line
+    config = tmp_path / "run" / "config.json"
+    config.write_text(json.dumps({k: v for k, v in json.loads(config.read_text()).items()
+                                  if k != "version"}))
+    capsys.readouterr()
+    assert main(["audio", "generate", run, "--seconds", "0.1", "--out", str(tmp_path / "d.wav"),
+                 "--speaker", "bob"]) == 2
+    err = capsys.readouterr().err
+    assert "speaker-conditioned run of an earlier seqcast" in err and err.count("\n") == 1
+
+
+def test_runs_without_a_version_load_as_before_when_unconditioned(trained, tmp_path):
+    import shutil
+
+    d, _ = trained
+    old = tmp_path / "old"
+    shutil.copytree(d / "run", old)
+    data = json.loads((old / "config.json").read_text())
+    assert data.pop("version") == 2
+    (old / "config.json").write_text(json.dumps(data))
+    for run in (d / "run", old):
+        assert main(["audio", "generate", str(run), "--seconds", "0.1", "--out",
+                     str(tmp_path / f"{run.name}.wav")]) == 0
+    assert np.array_equal(sf.read(str(tmp_path / "run.wav"))[0], sf.read(str(tmp_path / "old.wav"))[0])
+    data["version"] = 3
+    (old / "config.json").write_text(json.dumps(data))
+    assert main(["audio", "evaluate", str(old), "--wav", str(d / "alice_1.wav")]) == 2
 
 
 def _bad(tmp_path, kind):
