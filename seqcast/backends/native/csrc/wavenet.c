@@ -38,10 +38,11 @@ static int wavenet_forward_(const wavenet_ *m, const float *R h0, strides3 xs, f
     const int L = m->L, R_ = m->Rc, S = m->S, Kt = m->Kt, N = m->N, P = m->P, Bp = m->Bp;
     const int nv = N / LANES, ld = P + N;
     float *buf = alloc_((size_t)Kt * R_ * 2 * R_ + (size_t)R_ * (R_ + S) + (size_t)R_ * N +
-                        2 * (size_t)R_);
+                        2 * (size_t)R_ + (size_t)m->B);
     if (!buf) return 1;
     float *wc = buf, *wo = wc + (size_t)Kt * R_ * 2 * R_, *a = wo + (size_t)R_ * (R_ + S);
     float *bias = a + (size_t)R_ * N; /* one series' conditioned gate biases */
+    float *rb = bias + 2 * (size_t)R_;  /* one channel's bias of every batch row */
     for (int s = 0; s < S; ++s) {
         float bias = 0.0f;
         for (int l = 0; l < L; ++l) bias += m->b_out[l][R_ + s];
@@ -80,10 +81,9 @@ static int wavenet_forward_(const wavenet_ *m, const float *R h0, strides3 xs, f
         if (m->b_rows && Bp > 1) /* column t B + b gets row b's bias */
             for (int r = 0; r < 2 * R_; ++r) {
                 float *zr = z + (size_t)r * N;
-                for (int b = 0; b < m->B; ++b) {
-                    const float rb = m->b_rows[((size_t)b * L + l) * 2 * R_ + r];
-                    for (int t = 0; t < m->T; ++t) zr[(size_t)t * Bp + b] += rb;
-                }
+                for (int b = 0; b < Bp; ++b) rb[b] = m->b_rows[((size_t)b * L + l) * 2 * R_ + r];
+                for (int t = 0; t < m->T; ++t)
+                    for (int b = 0; b < Bp; ++b) zr[(size_t)t * Bp + b] += rb[b];
             }
         for (size_t o = 0; o < (size_t)R_ * N; o += LANES) {
             const vf tf = tanh_(V(z + o)), sg = sigmoid_(V(z + (size_t)R_ * N + o));
@@ -114,10 +114,11 @@ static int wavenet_backward_(const wavenet_ *m, const float *R dy, strides3 dys,
        da, a (R, N); weights transposed for the products */
     const size_t n_dz = (size_t)2 * R_ * (N + P);
     float *buf = alloc_((size_t)S * N + 2 * (size_t)R_ * N + n_dz + 2 * (size_t)R_ * N +
-                        (size_t)Kt * 2 * R_ * R_);
+                        (size_t)Kt * 2 * R_ * R_ + (size_t)Bp);
     if (!buf) return 1;
     float *dS = buf, *dh = dS + (size_t)S * N, *dz = dh + 2 * (size_t)R_ * N;
     float *da = dz + n_dz, *a = da + (size_t)R_ * N, *wk = a + (size_t)R_ * N;
+    float *acc = wk + (size_t)Kt * 2 * R_ * R_; /* one channel's sums, one per batch row */
     for (int s = 0; s < S; ++s) /* the padding columns stay zero (alloc_) */
         for (int t = 0; t < m->T; ++t) gather_step_(dS + (size_t)s * N + (size_t)t * Bp, dy, dys, t, s, m->B);
     float skip_bias_grad[S > 0 ? S : 1];
@@ -154,14 +155,13 @@ static int wavenet_backward_(const wavenet_ *m, const float *R dy, strides3 dys,
         row_sums_(db_conv[l], dz, N + P, 2 * R_, nv);
         if (db_rows && Bp == 1) /* one series: its bias's gradient is the layer bias's */
             memcpy(db_rows + (size_t)l * 2 * R_, db_conv[l], sizeof(float) * 2 * R_);
-        else if (db_rows) /* row b's bias: its columns t B + b summed */
+        else if (db_rows) /* row b's bias: its columns t B + b summed, all rows at once */
             for (int r = 0; r < 2 * R_; ++r) {
                 const float *dzr = dz + (size_t)r * (N + P);
-                for (int b = 0; b < m->B; ++b) {
-                    float sum = 0.0f;
-                    for (int t = 0; t < m->T; ++t) sum += dzr[(size_t)t * Bp + b];
-                    db_rows[((size_t)b * L + l) * 2 * R_ + r] = sum;
-                }
+                memset(acc, 0, sizeof(float) * Bp);
+                for (int t = 0; t < m->T; ++t)
+                    for (int b = 0; b < Bp; ++b) acc[b] += dzr[(size_t)t * Bp + b];
+                for (int b = 0; b < Bp; ++b) db_rows[((size_t)b * L + l) * 2 * R_ + r] = acc[b];
             }
         /* dh_in = dh_out + sum_k W_k^T dz shifted forward by (Kt - 1 - k) d steps */
         for (int o = 0; o < 2 * R_; ++o)
