@@ -3,7 +3,9 @@
 Run as a script (TRITON_INTERPRET must be set before seqcast is imported). The dense head:
 the largest difference from the eager steps; the mu-law head, through ``generate(...,
 backend="triton")`` with the kernel let onto the CPU: the samples drawn from the same
-random stream, which must equal the eager steps' sample for sample.
+random stream, which must equal the eager steps' sample for sample, for plain models and
+for a speaker-conditioned audio model's networks (each speaker's gate biases folded in), whose
+two speakers must draw different samples.
 """
 
 import os
