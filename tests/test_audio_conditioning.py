@@ -8,6 +8,7 @@ import torch
 from seqcast.audio.config import AudioConfig
 from seqcast.audio.generate import generate_audio
 from seqcast.audio.model import AudioModel
+from seqcast.backends.native import generation
 from seqcast.backends.native import wavenet as native
 from seqcast.backends.native.build import library
 from seqcast.nn.dispatch import available
@@ -87,8 +88,8 @@ def test_conditioned_native_generation_equals_the_eager_steps_and_speakers_diffe
     model = _model(channels=16).eval()
     prime = 0.3 * torch.randn(200)
     calls = []
-    real = native.generate
-    monkeypatch.setattr(native, "generate", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = generation.generate
+    monkeypatch.setattr(generation, "generate", lambda *a, **k: calls.append(1) or real(*a, **k))
     fast = {s: generate_audio(model, 600, prime, 0.9, seed=4, speaker=s)[0] for s in range(3)}
     assert calls == [1, 1, 1]  # each speaker's whole sequence in one C call
     for s in range(3):

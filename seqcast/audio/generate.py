@@ -20,7 +20,7 @@ def generate_audio(model: AudioModel, samples: int, prime: torch.Tensor | None =
     took (CPU: this process's, fair on a shared machine).
 
     Each sample is drawn from softmax(logits / temperature) and fed back; on a CPU the whole
-    loop runs natively (``seqcast.backends.native.wavenet.generate``), on a CUDA ``device``
+    loop runs natively (``seqcast.backends.native.generation.generate``), on a CUDA ``device``
     in one Triton kernel (``seqcast.backends.triton.wavenet``) with TF32 products allowed
     for the call (PyTorch's float32 matmul precision "high"), compiled by a short untimed
     generation first. The uniforms come from a generator on ``device``: a seed draws

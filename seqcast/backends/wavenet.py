@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from ..nn.dispatch import Implementation
 from ..nn.mulaw import sample_mulaw
+from .native import generation as native_generation
 from .native import wavenet as native
 from .triton import wavenet as triton_wavenet
 
@@ -33,15 +34,15 @@ def _convs_native(convs, x):
 def _generation_reason(g) -> str | None:
     if g.head == "mulaw" and g.uniforms is None:
         return "the C generation of the mu-law head needs its uniform draws"
-    return native.generation_reason(g.input_conv, g.layers, list(g.post), g.first)
+    return native_generation.generation_reason(g.input_conv, g.layers, list(g.post), g.first)
 
 
 def _generate_native(g):
     if g.head == "mulaw":  # the first value is drawn here, the rest in C from the same stream
         first = sample_mulaw(g.first, g.uniforms[:, :1], g.temperature)
-        return native.generate(g.input_conv, g.layers, list(g.post), g.queues, first, g.steps,
+        return native_generation.generate(g.input_conv, g.layers, list(g.post), g.queues, first, g.steps,
                                g.temperature, g.uniforms)
-    return native.generate(g.input_conv, g.layers, list(g.post), g.queues, g.first[:, :1], g.steps)
+    return native_generation.generate(g.input_conv, g.layers, list(g.post), g.queues, g.first[:, :1], g.steps)
 
 
 def _triton_reason(g) -> str | None:
