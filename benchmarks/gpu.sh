@@ -19,7 +19,7 @@ for section in $sections; do
   start=$(date +%s.%N)
   case $section in
     tests)
-      timeout 200 python3 -m pytest -q -p no:cacheprovider tests/test_gpu.py \
+      timeout 200 python3 -m pytest -q -p no:cacheprovider tests/test_gpu.py tests/test_audio_cli.py::test_generate_on_cuda \
         tests/test_wavenet_kernel.py tests/test_conv.py tests/test_misuse.py 2>&1 | tee "$OUT/tests.log" | tail -25 ;;
     gen)
       timeout 150 python3 -c "
