@@ -51,8 +51,9 @@ def cmd_generate(args) -> int:
     from .audio import api
 
     r = api.generate(args.run, args.seconds, args.out, args.prime, args.temperature, args.seed,
-                     args.speaker)
-    print(f"{r['seconds']:.2f} s of audio in {r['generation_seconds']:.2f} s: real-time factor "
+                     args.speaker, args.device)
+    print(f"{r['seconds']:.2f} s of audio in {r['generation_seconds']:.2f} s on {r['device']}: "
+          f"real-time factor "
           f"{r['real_time_factor']:.3f} ({r['cpu_real_time_factor']:.3f} by CPU time); "
           f"written to {args.out}")
     return 0
@@ -101,4 +102,6 @@ def add_parsers(sub) -> None:
     p.add_argument("--temperature", type=_positive_float, default=1.0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--speaker", help="speaker id of a conditioned model")
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                   help="cpu (the C generation loop) or cuda (one Triton kernel, TF32 products)")
     p.set_defaults(handler=cmd_generate)

@@ -94,6 +94,23 @@ def test_generate_writes_16_bit_audio_and_the_real_time_factor(trained, tmp_path
     assert np.array_equal(sf.read(str(out))[0], sf.read(str(again))[0])
 
 
+def test_generate_on_cuda(trained, tmp_path, capsys):
+    import torch
+
+    d, _ = trained
+    argv = ["audio", "generate", str(d / "run"), "--seconds", "0.25", "--out",
+            str(tmp_path / "g.wav"), "--device", "cuda"]
+    if not torch.cuda.is_available():
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "no CUDA GPU is available" in err and err.count("\n") == 1
+        assert not (tmp_path / "g.wav").exists()
+        return
+    assert main(argv) == 0
+    assert "on cuda: real-time factor" in capsys.readouterr().out
+    assert sf.info(str(tmp_path / "g.wav")).frames == 2000
+
+
 def test_speaker_conditioning_from_file_names(tmp_path, capsys):
     a = write(tmp_path / "alice_1.wav", chirp(0.3, 8000, seed=1), 8000)
     b = write(tmp_path / "bob-1.wav", tone(0.3, 8000, 300), 8000)
@@ -111,6 +128,33 @@ def test_speaker_conditioning_from_file_names(tmp_path, capsys):
     assert main(["audio", "evaluate", run, "--wav", a, "--speaker-labels", "names"]) == 0
     assert main(["audio", "evaluate", run, "--wav", a]) == 2
     assert "give --speaker-labels" in capsys.readouterr().err
+    # a run saved before the config had a version conditioned at the input: refused in a line
+    config = tmp_path / "run" / "config.json"
+    config.write_text(json.dumps({k: v for k, v in json.loads(config.read_text()).items()
+                                  if k != "version"}))
+    capsys.readouterr()
+    assert main(["audio", "generate", run, "--seconds", "0.1", "--out", str(tmp_path / "d.wav"),
+                 "--speaker", "bob"]) == 2
+    err = capsys.readouterr().err
+    assert "speaker-conditioned run of an earlier seqcast" in err and err.count("\n") == 1
+
+
+def test_runs_without_a_version_load_as_before_when_unconditioned(trained, tmp_path):
+    import shutil
+
+    d, _ = trained
+    old = tmp_path / "old"
+    shutil.copytree(d / "run", old)
+    data = json.loads((old / "config.json").read_text())
+    assert data.pop("version") == 2
+    (old / "config.json").write_text(json.dumps(data))
+    for run in (d / "run", old):
+        assert main(["audio", "generate", str(run), "--seconds", "0.1", "--out",
+                     str(tmp_path / f"{run.name}.wav")]) == 0
+    assert np.array_equal(sf.read(str(tmp_path / "run.wav"))[0], sf.read(str(tmp_path / "old.wav"))[0])
+    data["version"] = 3
+    (old / "config.json").write_text(json.dumps(data))
+    assert main(["audio", "evaluate", str(old), "--wav", str(d / "alice_1.wav")]) == 2
 
 
 def _bad(tmp_path, kind):

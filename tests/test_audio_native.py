@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from seqcast.backends.native import wavenet as native
+from seqcast.backends.native import generation as native
 from seqcast.backends.native.build import library
 from seqcast.models.wavenet import WaveNet
 from seqcast.nn.dispatch import available

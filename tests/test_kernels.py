@@ -285,10 +285,12 @@ def test_c_lstm_kernel_built_for_narrower_vectors(flags, monkeypatch, build_cach
     for got, want in zip(torch.autograd.grad((out * w).sum(), [x, *ws]), grads_ref, strict=True):
         assert (got - want).abs().max() <= 1e-4 * max(1.0, want.abs().max().item())
     # and WaveNet's residual stack
+    from seqcast.backends.native import generation
     from seqcast.backends.native import wavenet as wavenet_stack
     from seqcast.nn.conv import ResidualLayer
 
     monkeypatch.setattr(wavenet_stack, "library", lambda: lib)
+    monkeypatch.setattr(generation, "library", lambda: lib)
     from seqcast.models import WaveNet
     from seqcast.nn.conv import Conv1d
 

@@ -82,11 +82,16 @@ def evaluate(run: str, wavs: list[str], json_path: str | None = None,
 
 
 def generate(run: str, seconds: float, out: str, prime: str | None = None,
-             temperature: float = 1.0, seed: int = 0, speaker: str | None = None) -> dict:
+             temperature: float = 1.0, seed: int = 0, speaker: str | None = None,
+             device: str = "cpu") -> dict:
     """Write ``seconds`` of sampled audio to ``out`` (16-bit WAV); returns the real-time
-    factor (generation seconds / audio seconds), by wall time and by this process's CPU time."""
+    factor (generation seconds / audio seconds), by wall time and by this process's CPU time.
+    ``device``: "cpu" or "cuda" (see ``generate_audio``)."""
+    from ..devices import resolve_device
+
     if not seconds > 0:
         raise ValueError(f"--seconds must be positive, got {seconds}")
+    device = str(resolve_device(device))
     config, model, _, _ = load_audio_run(run)
     torch.set_num_threads(config.threads)
     primer = None
@@ -99,10 +104,10 @@ def generate(run: str, seconds: float, out: str, prime: str | None = None,
                          f"{', '.join(config.speakers)}")
     samples = int(round(seconds * config.sample_rate))
     audio, wall, cpu = generate_audio(model, samples, primer, temperature, seed,
-                                      _index(config, speaker))
+                                      _index(config, speaker), device)
     write_wav(out, audio, config.sample_rate)
     seconds = samples / config.sample_rate
-    return {"seconds": seconds, "generation_seconds": wall, "cpu_seconds": cpu,
+    return {"seconds": seconds, "device": device, "generation_seconds": wall, "cpu_seconds": cpu,
             "real_time_factor": wall / seconds, "cpu_real_time_factor": cpu / seconds,
             "rms": float(np.sqrt(np.mean(np.square(audio))))}
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+VERSION = 2  # the model layout this seqcast writes and reads (see AudioConfig.version)
+
 
 @dataclass(frozen=True)
 class AudioConfig:
@@ -18,7 +20,9 @@ class AudioConfig:
         (``time.process_time``: fair on a shared machine; with one thread it is about the
         wall time of an idle one). valid_every: updates between validation scores; patience:
         scores without improvement before stopping early. speakers: the speaker ids of global
-        conditioning, in embedding order (empty: unconditioned).
+        conditioning, in embedding order (empty: unconditioned). version: the layout of the
+        run's model (2: a speaker's embedding projected into every layer's gates; 1, runs
+        saved before ``version`` existed: one vector added at the input).
     """
 
     sample_rate: int = 16000
@@ -34,6 +38,7 @@ class AudioConfig:
     seed: int = 0
     threads: int = 1
     speakers: tuple[str, ...] = ()
+    version: int = VERSION
 
     def __post_init__(self):
         object.__setattr__(self, "speakers", tuple(self.speakers))  # JSON gives a list
@@ -60,4 +65,4 @@ class AudioConfig:
         if not isinstance(data, dict) or set(data) - names:
             raise ValueError(f"{path}: not an audio run's config (unknown keys: "
                              f"{', '.join(sorted(set(data) - names)) if isinstance(data, dict) else data})")
-        return cls(**data)
+        return cls(**{"version": 1, **data})  # written before the field: version 1

@@ -1,10 +1,14 @@
 """The audio model: a mu-law ``WaveNet`` with optional global (speaker) conditioning.
 
-Global conditioning (van den Oord et al. 2016, section 2.5) adds a learned vector per speaker;
-here it is added once, to the input convolution's output, so it reaches every gated layer
-through the residual path and the stack keeps running in the native kernels. For generation
-the speaker's vector is folded into the input convolution's bias of a copy of the network,
-which then generates exactly as an unconditioned one does.
+Global conditioning as in the paper (van den Oord et al. 2016, section 2.5): every layer's
+gated unit becomes z = tanh(W_f * x + V_f^T h) * sigmoid(W_g * x + V_g^T h), with h a
+learned embedding of the speaker and V_f, V_g a linear projection of it per layer. The
+projections of all layers are one ``Linear`` (embedding -> layers x 2 channels), so a batch
+costs one small product; the stack takes the result as per-row gate biases, natively where
+it can ("wavenet_stack" with ``cond``, ``seqcast.backends.wavenet``). For generation h is
+fixed, so each layer's V^T h is folded into its convolution's bias in a copy of the network
+(``for_speaker``), which then generates as an unconditioned one does, through any
+implementation of "wavenet_generate".
 """
 
 from __future__ import annotations
@@ -22,39 +26,49 @@ from .config import AudioConfig
 
 
 class AudioModel(nn.Module):
-    """``wavenet`` (mu-law head, 256 classes) plus ``speaker`` embeddings (S, channels)."""
+    """``wavenet`` (mu-law head, 256 classes), plus for a conditioned model ``speaker``
+    embeddings h (S, channels) and ``condition``, every layer's V_f | V_g: channels ->
+    layers x 2 channels."""
 
     def __init__(self, config: AudioConfig):
         super().__init__()
         self.wavenet = WaveNet(channels=config.channels, blocks=config.blocks,
                                layers_per_block=config.layers_per_block, head="mulaw")
-        n = len(config.speakers)
-        self.speaker = nn.Embedding(n, config.channels) if n else None
-        if self.speaker is not None:
-            nn.init.zeros_(self.speaker.weight)  # starts as the unconditioned network
+        n, c = len(config.speakers), config.channels
+        self.speaker = nn.Embedding(n, c) if n else None
+        self.condition = nn.Linear(c, len(self.wavenet.layers) * 2 * c, bias=False) if n else None
+        if self.condition is not None:
+            nn.init.zeros_(self.condition.weight)  # starts as the unconditioned network
 
     @property
     def receptive_field(self) -> int:
         return self.wavenet.receptive_field
+
+    def gate_biases(self, speakers: Tensor) -> Tensor:
+        """V_f^T h | V_g^T h of each layer for speaker ids (B,): (B, layers, 2 channels)."""
+        return self.condition(self.speaker(speakers)).unflatten(-1, (len(self.wavenet.layers), -1))
 
     def forward(self, x: Tensor, speakers: Tensor | None = None) -> Tensor:
         """Logits (B, T, 256) of the next class from decoded amplitudes x (B, T, 1) and
         speaker ids (B,) (ignored without conditioning)."""
         if self.speaker is None or speakers is None:
             return self.wavenet(x)
-        net = self.wavenet
-        h = net.input_conv(x.transpose(0, 1), time_major=True) + self.speaker(speakers)  # (T, B, R)
+        net, cond = self.wavenet, self.gate_biases(speakers)
+        h = net.input_conv(x.transpose(0, 1), time_major=True)  # (T, B, R)
         # the stack as the network runs it (natively where it can): (T, B, S)
-        skips = select("wavenet_stack", net.backend, net.layers, h).run(net.layers, h)
+        skips = select("wavenet_stack", net.backend, net.layers, h, cond).run(net.layers, h, cond)
         return net.post(skips).transpose(0, 1)  # (B, T, 256)
 
     def for_speaker(self, speaker: int | None) -> WaveNet:
-        """The WaveNet that generates as ``speaker`` (the network itself without one)."""
+        """The WaveNet that generates as ``speaker`` (the network itself without one): each
+        layer's gate biases V^T h folded into its convolution's bias."""
         if self.speaker is None or speaker is None:
             return self.wavenet
         net = copy.deepcopy(self.wavenet)
         with torch.no_grad():
-            net.input_conv.bias += self.speaker.weight[speaker]
+            cond = self.gate_biases(torch.tensor([speaker], device=self.speaker.weight.device))
+            for layer, bias in zip(net.layers, cond[0], strict=True):
+                layer.conv.bias += bias
         return net
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..rundir import write_atomically
 from .baselines import LinearPredictor, Unigram
-from .config import AudioConfig
+from .config import VERSION, AudioConfig
 from .model import AudioModel
 
 FILES = ("config.json", "model.safetensors", "baselines.json")
@@ -75,6 +75,13 @@ def load_audio_run(path: str | Path) -> tuple[AudioConfig, AudioModel, Unigram, 
         raise ValueError(f"{path} is not a seqcast audio run (missing {', '.join(missing)})")
     try:
         config = AudioConfig.load(path / "config.json")
+        if config.version > VERSION:
+            raise ValueError(f"{path}: written by a newer seqcast (audio run version "
+                             f"{config.version}; this one reads up to {VERSION})")
+        if config.version < 2 and config.speakers:
+            raise ValueError(f"{path}: a speaker-conditioned run of an earlier seqcast (one "
+                             "vector added at the input), which this version does not run; "
+                             "retrain it")
         raw = json.loads((path / "baselines.json").read_text())
         unigram = Unigram(tuple(float(p) for p in raw["unigram"]))
         lpc = LinearPredictor(tuple(float(c) for c in raw["lpc"]["coefficients"]),

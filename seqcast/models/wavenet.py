@@ -76,8 +76,8 @@ class _Generative(nn.Module):
         (``backend``: "auto", "triton", "native" or "python"; see seqcast.backends): one
         persistent Triton kernel on a GPU with TF32 allowed
         (``torch.set_float32_matmul_precision("high")``; ``fused=False`` skips it), the C
-        kernels on the CPU; the reference steps replay as CUDA graphs on a GPU
-        (``cuda_graph``) and run eagerly elsewhere, and for sampling.
+        kernels on the CPU, both heads in each; the reference steps replay as CUDA graphs on a
+        GPU (``cuda_graph``) and run eagerly elsewhere, and for sampling.
 
         Returns:
             (B, steps) float32.

@@ -253,9 +253,12 @@ class ResidualLayer(nn.Module):
             [self.channels, self.out.out_features - self.channels], dim=-1)
         return x + res, skip
 
-    def accumulate(self, x: Tensor, skips: Tensor) -> tuple[Tensor, Tensor]:
+    def accumulate(self, x: Tensor, skips: Tensor, bias: Tensor | None = None
+                   ) -> tuple[Tensor, Tensor]:
         """``forward`` for time-major stacks, ``(T, B, R), skips -> (x + res, skips + skip)``
-        with the running skip sum ``skips`` as (T*B, S) rows, or (S,) to start it.
+        with the running skip sum ``skips`` as (T*B, S) rows, or (S,) to start it. ``bias``
+        (B, 2R), where given, is added to the filter | gate pre-activations of each batch row
+        at every step (global conditioning).
 
         The skip bias is left out (a stack adds all of them once). The 1x1's residual and
         skip parts are two products accumulated straight into their sums, and the gate's
@@ -264,7 +267,9 @@ class ResidualLayer(nn.Module):
         """
         r = self.channels
         f, g = self.conv.split(x, 2)
-        a = (f.tanh_() * g.sigmoid_()).view(-1, r)  # (T*B, R); f, g are ours to overwrite
+        if bias is not None:  # (B, R) each, broadcast over the steps; new tensors (torch's
+            f, g = f + bias[:, :r], g + bias[:, r:]  # split gives views, not to be overwritten)
+        a = (f.tanh_() * g.sigmoid_()).reshape(-1, r)  # (T*B, R); f, g are ours to overwrite
         w, b = self.out.weight, self.out.bias
         h = torch.addmm(x.reshape(-1, r), a, w[:r].t()).add_(b[:r])
         return h.view(x.shape), torch.addmm(skips, a, w[r:].t())

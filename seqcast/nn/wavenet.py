@@ -17,13 +17,18 @@ from .conv import Conv1d, ConvQueue, ResidualLayer
 from .dispatch import reference
 
 
-def residual_stack(layers: Sequence[ResidualLayer], h: Tensor) -> Tensor:
+def residual_stack(layers: Sequence[ResidualLayer], h: Tensor, cond: Tensor | None = None
+                   ) -> Tensor:
     """The skip sum (T, B, S) of ``layers`` run in order on time-major h (T, B, C), every
-    skip bias included (added once, see ``ResidualLayer.accumulate``)."""
+    skip bias included (added once, see ``ResidualLayer.accumulate``).
+
+    Global conditioning (van den Oord et al. 2016, section 2.5): ``cond`` (B, L, 2C), where
+    given, holds V_f^T h | V_g^T h of each batch row's speaker embedding h for each layer,
+    added to that layer's filter and gate pre-activations at every step."""
     r = layers[0].channels
     skips = torch.stack([layer.out.bias[r:] for layer in layers]).sum(0)  # (S,)
-    for layer in layers:
-        h, skips = layer.accumulate(h, skips)
+    for i, layer in enumerate(layers):
+        h, skips = layer.accumulate(h, skips, None if cond is None else cond[:, i])
     return skips.view(h.shape[0], h.shape[1], -1)
 
 

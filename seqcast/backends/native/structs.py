@@ -61,13 +61,13 @@ class RecurrentBackward(ctypes.Structure):
 class WavenetForward(ctypes.Structure):
     _fields_ = _fields(
         "L:i C:i S:i K:i T:i B:i P:i dilations:pi w_conv:pp b_conv:pp w_out:pp b_out:pp x:p "
-        "x_strides:s hs:p gates:p skips:p training:i", _K)
+        "x_strides:s hs:p gates:p skips:p training:i b_rows:p", _K)
 
 
 class WavenetBackward(ctypes.Structure):
     _fields_ = _fields(
         "L:i C:i S:i K:i T:i B:i P:i dilations:pi w_conv:pp w_out:pp dy:p dy_strides:s hs:p "
-        "gates:p dx:p dx_strides:s dw_conv:pp db_conv:pp dw_out:pp db_out:pp", _K)
+        "gates:p dx:p dx_strides:s dw_conv:pp db_conv:pp dw_out:pp db_out:pp db_rows:p", _K)
 
 
 class ConvsForward(ctypes.Structure):

@@ -1,5 +1,6 @@
-"""WaveNet's gated residual stack, the chapter's simple WaveNet's stack of causal ReLU
-convolutions, and WaveNet generation, on the CPU through the C kernels of ``csrc/wavenet.c``.
+"""WaveNet's gated residual stack and the chapter's simple WaveNet's stack of causal ReLU
+convolutions, on the CPU through the C kernels of ``csrc/wavenet.c`` (generation:
+``generation.py``).
 
 A small WaveNet's training step is hundreds of small tensor operations (per layer: the
 taps' products, the gate, the 1x1's residual and skip parts, and as many again backward),
@@ -15,19 +16,16 @@ handed to C.
 from __future__ import annotations
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from ...nn.mulaw import mu_law_decode
 from .build import library
 from .structs import (
     ConvsBackward,
     ConvsForward,
-    Head,
     Status,
     WavenetBackward,
     WavenetForward,
-    WavenetGenerate,
     addresses,
     int64s,
     ptr,
@@ -59,8 +57,9 @@ def _input_reason(x: Tensor, channels: int, params) -> str | None:
     return None
 
 
-def stack_reason(h: Tensor, layers) -> str | None:
-    """Why ``residual_stack`` cannot run these ``ResidualLayer``s on ``h``, or None."""
+def stack_reason(h: Tensor, layers, cond: Tensor | None = None) -> str | None:
+    """Why ``residual_stack`` cannot run these ``ResidualLayer``s on ``h`` (with the gate
+    biases ``cond``, where given), or None."""
     if not len(layers):
         return "no layers"
     first = layers[0]
@@ -78,18 +77,24 @@ def stack_reason(h: Tensor, layers) -> str | None:
                 or out.weight.shape != (O, C) or out_b.shape != (O,)):
             return "a layer's weights do not have the shapes its sizes give"
         params += (conv.weight, conv_b, out.weight, out_b)
+    if cond is not None:
+        if tuple(cond.shape) != (h.shape[0], len(layers), 2 * C):
+            return (f"the gate biases must be (B, layers, 2C) = ({h.shape[0]}, {len(layers)}, "
+                    f"{2 * C}), got {tuple(cond.shape)}")
+        params.append(cond)
     return _input_reason(h, C, params)
 
 
 class _Stack(torch.autograd.Function):
     @staticmethod
     @_float32
-    def forward(ctx, h0, dilations, kernel_size, skip_channels, grad_enabled, *weights):
+    def forward(ctx, h0, dilations, kernel_size, skip_channels, grad_enabled, cond, *weights):
         lib = library()
         (B, T, C), L, S, K = h0.shape, len(dilations), skip_channels, kernel_size
         # columns t B + b, whole vectors; the causal zero padding in front
         N, P = -(-T * B // lib.lanes) * lib.lanes, (K - 1) * max(dilations) * B
         ws = [w.contiguous() for w in weights]  # conv weights, conv biases, 1x1 weights, biases
+        cond = None if cond is None else cond.contiguous()  # (B, L, 2C) gate biases per row
         training = grad_enabled and any(ctx.needs_input_grad)
         hs = h0.new_empty((L + 1 if training else 2) * C * (P + N))
         gates = h0.new_empty((L if training else 1) * 2 * C * N)
@@ -99,11 +104,12 @@ class _Stack(torch.autograd.Function):
             L=L, C=C, S=S, K=K, T=T, B=B, P=P, dilations=int64s(dilations), w_conv=parts[0],
             b_conv=parts[1], w_out=parts[2], b_out=parts[3], x=h0.data_ptr(),
             x_strides=strides(h0), hs=hs.data_ptr(), gates=gates.data_ptr(),
-            skips=skips.data_ptr(), training=int(training))
+            skips=skips.data_ptr(), training=int(training), b_rows=ptr(cond))
         _status(lib.seqcast_wavenet_forward(args), "WaveNet")
         if training:
             ctx.save_for_backward(hs, gates, *ws[:L], *ws[2 * L:3 * L])
             ctx.dims = (L, C, S, K, T, B, P, tuple(dilations))
+            ctx.conditioned = cond is not None
         return skips.as_strided((B, T, S), (1, B, N))  # feature-major
 
     @staticmethod
@@ -117,32 +123,36 @@ class _Stack(torch.autograd.Function):
         db_conv = [w.new_empty(2 * C) for w in w_conv]
         db_out = [w.new_empty(C + S) for w in w_out]
         dx = hs.new_empty(T, B, C).transpose(0, 1) if ctx.needs_input_grad[0] else None
+        d_cond = hs.new_empty(B, L, 2 * C) if ctx.conditioned and ctx.needs_input_grad[5] else None
         arrays = [addresses(t) for t in (w_conv, w_out, d_conv, db_conv, d_out, db_out)]
         args = WavenetBackward(
             L=L, C=C, S=S, K=K, T=T, B=B, P=P, dilations=int64s(dilations), w_conv=arrays[0],
             w_out=arrays[1], dy=dy.data_ptr(), dy_strides=strides(dy), hs=hs.data_ptr(),
             gates=gates.data_ptr(), dx=ptr(dx), dx_strides=strides(dx), dw_conv=arrays[2],
-            db_conv=arrays[3], dw_out=arrays[4], db_out=arrays[5])
+            db_conv=arrays[3], dw_out=arrays[4], db_out=arrays[5], db_rows=ptr(d_cond))
         _status(library().seqcast_wavenet_backward(args), "WaveNet")
-        return (dx, None, None, None, None, *d_conv, *db_conv, *d_out, *db_out)
+        return (dx, None, None, None, None, d_cond, *d_conv, *db_conv, *d_out, *db_out)
 
 
-def residual_stack(h: Tensor, layers) -> Tensor:
+def residual_stack(h: Tensor, layers, cond: Tensor | None = None) -> Tensor:
     """The skip sum (B, T, S) of WaveNet ``ResidualLayer``s run in order on ``h`` (B, T, C),
-    all skip biases included; a view of feature-major storage."""
-    reason = stack_reason(h, layers)
+    all skip biases included; a view of feature-major storage. ``cond`` (B, L, 2C), where
+    given, is added to layer l's gate pre-activations (filter | gate) of batch row b at
+    every step: global conditioning."""
+    reason = stack_reason(h, layers, cond)
     if reason is not None:
         raise ValueError(reason)
-    return residual_stack_checked(h, layers)
+    return residual_stack_checked(h, layers, cond)
 
 
-def residual_stack_checked(h: Tensor, layers) -> Tensor:
+def residual_stack_checked(h: Tensor, layers, cond: Tensor | None = None) -> Tensor:
     """``residual_stack`` for a caller that has just had None from ``stack_reason``."""
     first = layers[0]
     weights = ([layer.conv.weight for layer in layers] + [layer.conv.bias for layer in layers]
                + [layer.out.weight for layer in layers] + [layer.out.bias for layer in layers])
     return _Stack.apply(h, [layer.conv.dilation for layer in layers], first.conv.kernel_size,
-                        first.out.out_features - first.channels, torch.is_grad_enabled(), *weights)
+                        first.out.out_features - first.channels, torch.is_grad_enabled(), cond,
+                        *weights)
 
 
 def convs_reason(x: Tensor, convs) -> str | None:
@@ -217,80 +227,3 @@ def conv_stack_checked(x: Tensor, convs) -> Tensor:
     weights = [conv.weight for conv in convs] + [conv.bias for conv in convs]
     return _Convs.apply(x, [conv.dilation for conv in convs], convs[0].kernel_size,
                         torch.is_grad_enabled(), *weights)
-
-
-def generation_reason(input_conv, layers, head, first: Tensor) -> str | None:
-    """Why ``generate`` cannot run: ``head`` must be the dense head's (ReLU, Linear, ReLU,
-    Linear) and the input convolution take one channel with the layers' kernel size."""
-    if len(head) != 4 or not (isinstance(head[0], nn.ReLU) and isinstance(head[2], nn.ReLU)
-                              and all(isinstance(p, nn.Linear) and p.bias is not None
-                                      for p in head[1::2])):
-        return "the C generation needs the dense head (ReLU, Linear, ReLU, Linear)"
-    if input_conv.in_channels != 1 or input_conv.bias is None or not len(layers) or (
-            input_conv.kernel_size != layers[0].conv.kernel_size):
-        return "the C generation needs one input channel and one kernel size"
-    history = first.detach()[:, None, :1] if first.dim() == 2 else first  # (B, 1, 1)
-    params = [*input_conv.parameters(), *(p for m in head for p in m.parameters())]
-    return stack_reason(torch.zeros(1, 1, layers[0].channels), layers) or _input_reason(
-        history, 1, params)
-
-
-@torch.no_grad()
-def generate(input_conv, layers, head, queues, first: Tensor, steps: int,
-             temperature: float = 1.0, uniforms: Tensor | None = None) -> Tensor:
-    """``steps`` fed-back values (B, steps) from ``first`` (B, 1), the value that follows the
-    history; ``queues`` are the ``ConvQueue``s of ``input_conv`` and of each layer after the
-    history, advanced in place.
-
-    Without ``uniforms`` the head is a dense head whose first output is fed back. With
-    ``uniforms`` (B, steps) it is a mu-law head: value i is the amplitude of the class drawn
-    from softmax(logits / temperature) at uniforms[:, i] (``seqcast.nn.mulaw.sample_mulaw``;
-    column 0 drew ``first``)."""
-    reason = generation_reason(input_conv, layers, head, first)
-    if reason is not None:
-        raise ValueError(reason)
-    mulaw, outputs = uniforms is not None, head[3].out_features
-    if mulaw:
-        if (tuple(uniforms.shape) != (first.shape[0], steps) or uniforms.dtype != torch.float32
-                or uniforms.device.type != "cpu"):
-            raise ValueError(f"uniforms must be ({first.shape[0]}, {steps}) float32 on the CPU, "
-                             f"got {tuple(uniforms.shape)} {uniforms.dtype} on {uniforms.device}")
-        if not temperature > 0:
-            raise ValueError(f"temperature must be positive, got {temperature}")
-        uniforms = uniforms.contiguous()
-    table = mu_law_decode(torch.arange(outputs), outputs)  # (O,) each class's amplitude
-    if first.dim() != 2 or first.shape[1] != 1 or len(queues) != len(layers) + 1:
-        raise ValueError("generate needs first (B, 1) and one queue per convolution")
-    B, C = first.shape[0], layers[0].channels
-    buffers = [q.buffer.contiguous() if q.size else None for q in queues]
-    for i, (q, buf) in enumerate(zip(queues, buffers, strict=True)):
-        if buf is not None:
-            q.buffer = buf  # advanced in place by the C code
-            want = (B, q.size, 1 if i == 0 else C)
-            if tuple(buf.shape) != want or buf.dtype != torch.float32 or buf.device.type != "cpu":
-                raise ValueError(f"queue {i} holds {tuple(buf.shape)} {buf.dtype} on "
-                                 f"{buf.device}, expected {want} float32 on the CPU")
-    w_conv = [layer.conv.weight.contiguous() for layer in layers]
-    b_conv = [layer.conv.bias.contiguous() for layer in layers]
-    w_out = [layer.out.weight.contiguous() for layer in layers]
-    b_out = [layer.out.bias.contiguous() for layer in layers]
-    lin1, lin2 = head[1], head[3]
-    w1, b1, w2, b2 = (t.contiguous() for t in (lin1.weight, lin1.bias, lin2.weight, lin2.bias))
-    w_in, b_in = input_conv.weight.contiguous(), input_conv.bias.contiguous()
-    values = first.new_empty(B, steps)
-    values[:, 0] = first[:, 0]
-    arrays = [addresses(t) for t in (w_conv, b_conv, w_out, b_out, buffers[1:])]
-    args = WavenetGenerate(
-        L=len(layers), C=C, S=layers[0].out.out_features - C, K=layers[0].conv.kernel_size,
-        dilations=int64s([layer.conv.dilation for layer in layers]),
-        input_dilation=input_conv.dilation, B=B, steps=steps, t0=queues[0].t,
-        w_in=w_in.data_ptr(), b_in=b_in.data_ptr(), q_in=ptr(buffers[0]), w_conv=arrays[0],
-        b_conv=arrays[1], w_out=arrays[2], b_out=arrays[3], queues=arrays[4],
-        head=Head.MULAW if mulaw else Head.DENSE, hidden=lin1.out_features,
-        outputs=lin2.out_features, w1=w1.data_ptr(), b1=b1.data_ptr(), w2=w2.data_ptr(),
-        b2=b2.data_ptr(), values=values.data_ptr(), temperature=float(temperature),
-        uniforms=ptr(uniforms), table=table.data_ptr() if mulaw else None)
-    _status(library().seqcast_wavenet_generate(args), "WaveNet generation")
-    for q in queues:
-        q.t += steps - 1
-    return values

@@ -81,6 +81,7 @@ typedef struct {
     float *gates;                /* (L, 2C, N) training, else (1, 2C, N) */
     float *skips;                /* (S, N) */
     int64_t training;
+    const float *b_rows;         /* (B, L, 2C) gate biases per batch row and layer, or NULL */
 } seqcast_wavenet_forward_args;
 
 typedef struct {
@@ -93,6 +94,7 @@ typedef struct {
     float *dx;                   /* (B, T, C) through dx_strides, or NULL */
     int64_t dx_strides[3];
     float *const *dw_conv, *const *db_conv, *const *dw_out, *const *db_out;
+    float *db_rows;              /* (B, L, 2C) the gradient of b_rows, or NULL */
 } seqcast_wavenet_backward_args;
 
 /* The chapter's simple WaveNet: L causal convolutions with ReLU (wavenet.c). */

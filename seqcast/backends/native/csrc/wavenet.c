@@ -16,12 +16,17 @@
    and steps alike, so one series (B = 1) fills them as well as many. A shift of s steps is
    a shift of s B columns, so each tap of a dilated convolution is one product on a shifted
    view; the layers' inputs keep P zero columns in front (P >= (Kt - 1) d B for every d),
-   which is the causal zero padding. */
+   which is the causal zero padding.
+
+   Global conditioning (section 2.5 of the paper): b_rows, where given, holds a bias per
+   batch row for each layer's gate pre-activations, (B, L, 2R), added to z_f | z_g at every
+   step of that row. */
 
 typedef struct {
     int L, Rc, S, Kt, T, B, Bp, N, P;
     const int64_t *dil;
     const float *const *w_conv, *const *b_conv, *const *w_out, *const *b_out;
+    const float *b_rows;
 } wavenet_;
 
 /* Forward. h0 (B, T, R) through strides xs. Writes the skip sum (S, N). When training,
@@ -32,9 +37,12 @@ static int wavenet_forward_(const wavenet_ *m, const float *R h0, strides3 xs, f
                             float *R gates, float *R skips, int training) {
     const int L = m->L, R_ = m->Rc, S = m->S, Kt = m->Kt, N = m->N, P = m->P, Bp = m->Bp;
     const int nv = N / LANES, ld = P + N;
-    float *buf = alloc_((size_t)Kt * R_ * 2 * R_ + (size_t)R_ * (R_ + S) + (size_t)R_ * N);
+    float *buf = alloc_((size_t)Kt * R_ * 2 * R_ + (size_t)R_ * (R_ + S) + (size_t)R_ * N +
+                        2 * (size_t)R_ + (size_t)m->B);
     if (!buf) return 1;
     float *wc = buf, *wo = wc + (size_t)Kt * R_ * 2 * R_, *a = wo + (size_t)R_ * (R_ + S);
+    float *bias = a + (size_t)R_ * N; /* one series' conditioned gate biases */
+    float *rb = bias + 2 * (size_t)R_;  /* one channel's bias of every batch row */
     for (int s = 0; s < S; ++s) {
         float bias = 0.0f;
         for (int l = 0; l < L; ++l) bias += m->b_out[l][R_ + s];
@@ -62,9 +70,21 @@ static int wavenet_forward_(const wavenet_ *m, const float *R h0, strides3 xs, f
                     wc[((size_t)k * R_ + c) * 2 * R_ + o] = wl[((size_t)o * R_ + c) * Kt + k];
         for (int c = 0; c < R_; ++c)
             for (int o = 0; o < R_ + S; ++o) wo[(size_t)c * (R_ + S) + o] = ol[(size_t)o * R_ + c];
+        const float *b_conv = m->b_conv[l];
+        if (m->b_rows && Bp == 1) { /* one series: its bias joins the layer's */
+            for (int r = 0; r < 2 * R_; ++r) bias[r] = b_conv[r] + m->b_rows[(size_t)l * 2 * R_ + r];
+            b_conv = bias;
+        }
         for (int k = 0; k < Kt; ++k) /* tap k looks (Kt - 1 - k) d steps back */
-            product_(z, N, wc + (size_t)k * R_ * 2 * R_, 2 * R_, k == 0 ? m->b_conv[l] : NULL,
+            product_(z, N, wc + (size_t)k * R_ * 2 * R_, 2 * R_, k == 0 ? b_conv : NULL,
                      hin + P - (ptrdiff_t)(Kt - 1 - k) * d * Bp, ld, R_, 2 * R_, nv, k > 0);
+        if (m->b_rows && Bp > 1) /* column t B + b gets row b's bias */
+            for (int r = 0; r < 2 * R_; ++r) {
+                float *zr = z + (size_t)r * N;
+                for (int b = 0; b < Bp; ++b) rb[b] = m->b_rows[((size_t)b * L + l) * 2 * R_ + r];
+                for (int t = 0; t < m->T; ++t)
+                    for (int b = 0; b < Bp; ++b) zr[(size_t)t * Bp + b] += rb[b];
+            }
         for (size_t o = 0; o < (size_t)R_ * N; o += LANES) {
             const vf tf = tanh_(V(z + o)), sg = sigmoid_(V(z + (size_t)R_ * N + o));
             V(z + o) = tf;
@@ -83,21 +103,22 @@ static int wavenet_forward_(const wavenet_ *m, const float *R h0, strides3 xs, f
 /* Backward of a training forward. dy (B, T, S) through strides dys is the gradient of the
    skip sum. Writes the gradient of h0 (B, T, R) through strides dxs (unless NULL), and the
    weight and bias gradients: dw_conv[l] (2R, R, Kt), db_conv[l] (2R), dw_out[l] (R + S, R),
-   db_out[l] (R + S). */
+   db_out[l] (R + S), and db_rows (B, L, 2R) unless NULL. */
 static int wavenet_backward_(const wavenet_ *m, const float *R dy, strides3 dys,
                              const float *R hs, const float *R gates, float *R dx,
                              strides3 dxs, float *const *dw_conv, float *const *db_conv,
-                             float *const *dw_out, float *const *db_out) {
+                             float *const *dw_out, float *const *db_out, float *R db_rows) {
     const int L = m->L, R_ = m->Rc, S = m->S, Kt = m->Kt, N = m->N, P = m->P, Bp = m->Bp;
     const int nv = N / LANES, ld = P + N;
     /* dS (S, N): dy feature-major; dh (R, N) twice (ping-pong); dz (2R, N + P), zero past N;
        da, a (R, N); weights transposed for the products */
     const size_t n_dz = (size_t)2 * R_ * (N + P);
     float *buf = alloc_((size_t)S * N + 2 * (size_t)R_ * N + n_dz + 2 * (size_t)R_ * N +
-                        (size_t)Kt * 2 * R_ * R_);
+                        (size_t)Kt * 2 * R_ * R_ + (size_t)Bp);
     if (!buf) return 1;
     float *dS = buf, *dh = dS + (size_t)S * N, *dz = dh + 2 * (size_t)R_ * N;
     float *da = dz + n_dz, *a = da + (size_t)R_ * N, *wk = a + (size_t)R_ * N;
+    float *acc = wk + (size_t)Kt * 2 * R_ * R_; /* one channel's sums, one per batch row */
     for (int s = 0; s < S; ++s) /* the padding columns stay zero (alloc_) */
         for (int t = 0; t < m->T; ++t) gather_step_(dS + (size_t)s * N + (size_t)t * Bp, dy, dys, t, s, m->B);
     float skip_bias_grad[S > 0 ? S : 1];
@@ -132,6 +153,16 @@ static int wavenet_backward_(const wavenet_ *m, const float *R dy, strides3 dys,
             gram_(dw_conv[l] + k, R_ * Kt, Kt, dz, N + P, 2 * R_,
                   hin + P - (ptrdiff_t)(Kt - 1 - k) * d * Bp, ld, R_, nv, 0);
         row_sums_(db_conv[l], dz, N + P, 2 * R_, nv);
+        if (db_rows && Bp == 1) /* one series: its bias's gradient is the layer bias's */
+            memcpy(db_rows + (size_t)l * 2 * R_, db_conv[l], sizeof(float) * 2 * R_);
+        else if (db_rows) /* row b's bias: its columns t B + b summed, all rows at once */
+            for (int r = 0; r < 2 * R_; ++r) {
+                const float *dzr = dz + (size_t)r * (N + P);
+                memset(acc, 0, sizeof(float) * Bp);
+                for (int t = 0; t < m->T; ++t)
+                    for (int b = 0; b < Bp; ++b) acc[b] += dzr[(size_t)t * Bp + b];
+                for (int b = 0; b < Bp; ++b) db_rows[((size_t)b * L + l) * 2 * R_ + r] = acc[b];
+            }
         /* dh_in = dh_out + sum_k W_k^T dz shifted forward by (Kt - 1 - k) d steps */
         for (int o = 0; o < 2 * R_; ++o)
             for (int c = 0; c < R_; ++c)
@@ -170,7 +201,7 @@ int seqcast_wavenet_forward(const seqcast_wavenet_forward_args *a) {
     const int T = (int)a->T, B = (int)a->B;
     const wavenet_ m = {(int)a->L, (int)a->C, (int)a->S, (int)a->K, T, B, B,
                         (T * B + LANES - 1) / LANES * LANES, (int)a->P, a->dilations,
-                        a->w_conv, a->b_conv, a->w_out, a->b_out};
+                        a->w_conv, a->b_conv, a->w_out, a->b_out, a->b_rows};
     return wavenet_forward_(&m, a->x, strides_(a->x_strides), a->hs, a->gates, a->skips,
                             (int)a->training);
 }
@@ -183,10 +214,10 @@ int seqcast_wavenet_backward(const seqcast_wavenet_backward_args *a) {
     const int T = (int)a->T, B = (int)a->B;
     const wavenet_ m = {(int)a->L, (int)a->C, (int)a->S, (int)a->K, T, B, B,
                         (T * B + LANES - 1) / LANES * LANES, (int)a->P, a->dilations,
-                        a->w_conv, NULL, a->w_out, NULL};
+                        a->w_conv, NULL, a->w_out, NULL, NULL};
     return wavenet_backward_(&m, a->dy, strides_(a->dy_strides), a->hs, a->gates, a->dx,
                              strides_(a->dx_strides), a->dw_conv, a->db_conv, a->dw_out,
-                             a->db_out);
+                             a->db_out, a->db_rows);
 }
 
 /* ---- A stack of causal convolutions with ReLU (the chapter's simple WaveNet) -------------
