@@ -70,7 +70,7 @@ def test_closed_pipe_ends_quietly():
     """`seqcast forecast ... | head -1`: the reader leaves early; no traceback, SIGPIPE status."""
     code = (
         "import sys, types\n"
-        "from seqcast import cli\n"
+        "from seqcast.cli import app as cli\n"
         "def handler(args):\n"
         "    for _ in range(20000):\n"
         "        print('x' * 80)\n"

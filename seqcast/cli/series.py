@@ -29,9 +29,9 @@ def _panel_and_data(args, base=None):
     ``base``: a run's ``DataConfig`` whose settings stand where no flag overrides them."""
     import dataclasses
 
-    from .config import DataConfig
-    from .data.calendar import resolve
-    from .data.load import load_panel
+    from ..config import DataConfig
+    from ..data.calendar import resolve
+    from ..data.load import load_panel
 
     flags = {
         "time_col": args.time_col,
@@ -59,9 +59,9 @@ def _run_config(args, panel, data, holdout: bool = False):
     defaults may only look before the first origin."""
     import dataclasses
 
-    from .config import TrainConfig
-    from .forecasting.defaults import data_defaults
-    from .pipeline import make_config  # imports torch, after the data is valid
+    from ..config import TrainConfig
+    from ..forecasting.defaults import data_defaults
+    from ..pipeline import make_config  # imports torch, after the data is valid
 
     data = dataclasses.replace(
         data,
@@ -95,7 +95,7 @@ def _search(args):
     """The ``AutoConfig`` of ``--model auto`` or ``--ensemble K`` (None otherwise)."""
     if args.model != "auto" and not args.ensemble:
         return None
-    from .forecasting.auto import AutoConfig
+    from ..forecasting.auto import AutoConfig
 
     if args.model != "auto":
         return AutoConfig(ensemble=args.ensemble)
@@ -108,8 +108,8 @@ def cmd_train(args) -> int:
     _one_blas_thread()
     if args.resume is None and (args.model is None or not (args.data or args.dataset)):
         raise ValueError("train needs --model and one of --data/--dataset (or --resume RUN_DIR)")
-    from . import distributed
-    from .workflows import train
+    from .. import distributed
+    from ..workflows import train
 
     distributed.init_from_env()  # under torchrun: join the process group
     if args.resume is not None:
@@ -125,14 +125,14 @@ def cmd_train(args) -> int:
         raise KeyboardInterrupt(f"interrupted; continue with: seqcast train --resume {out}") from None
     if not distributed.context().main:
         return 0
-    from .config import RunConfig
+    from ..config import RunConfig
 
     config = RunConfig.load(f"{out}/config.json")
     valid = metrics.get("valid")
     for note in metrics.get("warnings", []):  # a shorter window, or a baseline instead
         print(note, file=sys.stderr)
     if "search" in metrics:
-        from .report import print_search
+        from ..report import print_search
 
         print_search(metrics["search"])
         print(f"auto: run written to {out}", file=sys.stderr)
@@ -147,7 +147,7 @@ def cmd_train(args) -> int:
         file=sys.stderr,
     )
     if valid and valid.get("baselines"):
-        from .forecasting.guard import comparison
+        from ..forecasting.guard import comparison
 
         line, warning = comparison(valid, config.model.name)
         print(line, file=sys.stderr)
@@ -158,7 +158,7 @@ def cmd_train(args) -> int:
 
 def cmd_forecast(args) -> int:
     _one_blas_thread()
-    from .workflows import forecast
+    from ..workflows import forecast
 
     data = {k: getattr(args, k) for k in ("time_col", "id_col", "fill", "freq") if getattr(args, k)}
     if args.target:
@@ -182,16 +182,16 @@ def cmd_backtest(args) -> int:
     _one_blas_thread()
     import dataclasses
 
-    from .backtest import BASELINES
-    from .report import print_backtest
-    from .workflows import backtest
+    from ..backtest import BASELINES
+    from ..report import print_backtest
+    from ..workflows import backtest
 
     baselines = tuple(b for b in args.baselines.split(",") if b and b != "none")
     for b in baselines:
         if b not in BASELINES:
             raise ValueError(f"unknown baseline {b!r}; valid: {', '.join(BASELINES)}, none")
     if args.run is not None:
-        from .runs import load_run
+        from ..runs import load_run
 
         config = load_run(args.run).config
         # The run's own data settings (columns, covariates) unless a flag overrides them.
@@ -217,7 +217,7 @@ def cmd_backtest(args) -> int:
         for note in scores.get("warnings", []):
             print(note, file=sys.stderr)
     if result.search.get("chosen"):
-        from .report import print_search
+        from ..report import print_search
 
         print_search(result.search)
     return 0
@@ -227,7 +227,7 @@ def cmd_datasets(args) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from .workflows import datasets
+    from ..workflows import datasets
 
     table = Table(title="bundled real series")
     for col in ("name", "length", "freq", "season", "horizon", "start", "end", "source"):

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from .config import FILLS, STRATEGIES
+from ..config import FILLS, STRATEGIES
 
 
 def _positive(text: str) -> int:
-    """An argparse type: an integer >= 1 (cli.py uses it too; it imports this module, never
-    the other way round)."""
+    """An argparse type: an integer >= 1 (the other verb groups use it too)."""
     try:
         value = int(text)
     except ValueError:
@@ -178,7 +177,7 @@ def _model_args(p: argparse.ArgumentParser, required: bool) -> None:
 
 def add_parsers(sub) -> None:
     """Add the real-series verbs to the ``seqcast`` subcommand parser."""
-    from .cli_series import cmd_backtest, cmd_datasets, cmd_forecast, cmd_train
+    from .series import cmd_backtest, cmd_datasets, cmd_forecast, cmd_train
 
     p = sub.add_parser(
         "train", help="train a forecaster on a file or bundled series; write a run directory"

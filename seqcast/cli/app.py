@@ -10,7 +10,7 @@ import argparse
 import os
 import sys
 
-from .cli_args import _positive
+from .series_args import _positive
 
 
 class _Parser(argparse.ArgumentParser):
@@ -30,11 +30,11 @@ def cmd_reproduce(args) -> int:
         return _reproduce_long(args)
     if args.length is not None:
         raise ValueError("--length applies to --suite long only")
-    from .experiments.table import select
+    from ..experiments.table import select
 
     select(args.only)  # unknown ids fail before torch is even imported
-    from .experiments.runner import reproduce
-    from .report import print_rows
+    from ..experiments.runner import reproduce
+    from ..report import print_rows
 
     rows = reproduce(
         args.only, epochs=args.epochs, seeds=args.seeds, device=args.device, out=args.out,
@@ -49,8 +49,8 @@ def cmd_reproduce(args) -> int:
 
 
 def _reproduce_long(args) -> int:
-    from .experiments.long import LongSizes, run_long_suite, write_long
-    from .report import print_long
+    from ..experiments.long import LongSizes, run_long_suite, write_long
+    from ..report import print_long
 
     if args.only:
         raise ValueError("--only selects rows of the chapter suite; --suite long runs all")
@@ -65,10 +65,10 @@ def _reproduce_long(args) -> int:
 
 
 def cmd_info(args) -> int:
-    from .config import ModelConfig
-    from .experiments.table import EXPERIMENTS
-    from .models import MODELS
-    from .models.info import model_info
+    from ..config import ModelConfig
+    from ..experiments.table import EXPERIMENTS
+    from ..models import MODELS
+    from ..models.info import model_info
 
     if args.model in EXPERIMENTS:
         cfg, what = EXPERIMENTS[args.model].model, EXPERIMENTS[args.model].description
@@ -96,22 +96,22 @@ def cmd_bench(args) -> int:
     import json
 
     if args.predict:
-        from .cli_export import cmd_bench_predict
+        from .export import cmd_bench_predict
 
         return cmd_bench_predict(args)
-    from .experiments.table import select
+    from ..experiments.table import select
 
     select(args.only)  # unknown ids fail before torch is even imported
     import torch
 
-    from .bench import bench, generation
-    from .report import print_bench
+    from ..bench import bench, generation
+    from ..report import print_bench
 
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.heads:  # distribution heads vs the point model, on a bundled series
-        from .forecasting.bench_heads import bench_heads
-        from .report import print_bench_heads
+        from ..forecasting.bench_heads import bench_heads
+        from ..report import print_bench_heads
 
         result = bench_heads(on_row=lambda r: print(f"{r['id']}: head/point {r['ratio']:.2f}",
                                                     file=sys.stderr, flush=True))
@@ -133,7 +133,7 @@ def cmd_bench(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from .. import __version__
 
     parser = _Parser(prog="seqcast", description="Learn from sequences with RNNs and CNNs.")
     parser.add_argument("--version", action="version", version=f"seqcast {__version__}")
@@ -170,13 +170,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="forecast latency and throughput instead (--only: gru,lstm,rnn)")
     p.set_defaults(handler=cmd_bench)
 
-    from .cli_args import add_parsers
+    from .series_args import add_parsers
 
     add_parsers(sub)  # train, forecast, backtest, datasets
-    from .cli_export import add_parser as add_export
+    from .export import add_parser as add_export
 
     add_export(sub)
-    from .cli_audio import add_parsers as add_audio_parsers
+    from .audio import add_parsers as add_audio_parsers
 
     add_audio_parsers(sub)  # audio train, evaluate, generate
     return parser

@@ -10,7 +10,7 @@ import sys
 def cmd_export(args) -> int:
     import json
 
-    from .runs import export
+    from ..runs import export
 
     path = export(args.run, args.out, args.format, args.horizon, args.level)
     import onnx  # the metadata is read back from the file as a caller would
@@ -33,7 +33,7 @@ def cmd_bench_predict(args) -> int:
             raise ValueError(f"unknown model {m!r} for --predict; valid: gru, lstm, rnn")
     import torch
 
-    from .forecasting.bench_predict import bench_predict, table
+    from ..forecasting.bench_predict import bench_predict, table
 
     torch.set_num_threads(args.threads)
     result = bench_predict(models, on_row=lambda r: print(
@@ -48,8 +48,7 @@ def cmd_bench_predict(args) -> int:
 
 def add_parser(sub) -> None:
     """Add ``export`` to the ``seqcast`` subcommand parser."""
-    from .cli import _positive
-    from .cli_args import _levels
+    from .series_args import _levels, _positive
 
     p = sub.add_parser("export", help="write a run as one ONNX file (scaling and strategy inside)")
     p.add_argument("run", metavar="RUN_DIR")

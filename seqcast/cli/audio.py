@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .cli_args import _positive
+from .series_args import _positive
 
 
 def _positive_float(text: str) -> float:
@@ -19,8 +19,8 @@ def _positive_float(text: str) -> float:
 
 
 def cmd_train(args) -> int:
-    from .audio import api
-    from .audio.config import AudioConfig
+    from ..audio import api
+    from ..audio.config import AudioConfig
 
     config = AudioConfig(sample_rate=args.sample_rate, window=args.window, minutes=args.minutes,
                          blocks=args.blocks, layers_per_block=args.layers_per_block,
@@ -37,7 +37,7 @@ def cmd_train(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from .audio import api
+    from ..audio import api
 
     result = api.evaluate(args.run, args.wav, args.json, args.speaker_labels)
     print(f"{'file':<28} {'samples':>9} {'model':>7} {'unigram':>8} {'lpc-16':>7}  (bits per sample)")
@@ -48,7 +48,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_generate(args) -> int:
-    from .audio import api
+    from ..audio import api
 
     r = api.generate(args.run, args.seconds, args.out, args.prime, args.temperature, args.seed,
                      args.speaker, args.device)
