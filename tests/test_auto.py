@@ -142,6 +142,18 @@ def test_ensemble_of_seeds_is_the_median_of_its_members():
     assert len(ens.members) == 3 and not np.allclose(each[0], each[1])
     np.testing.assert_allclose(ens.forecast_arrays(x, ["y"]), np.median(each, axis=0))
     assert metrics["valid"]["origins"] > 0
+    # the fast path from arrays gives the same numbers, with a classical member too
+    mixed = Ensemble(cfg, [*ens.members[:2], ETSForecaster.fit(panel, cfg, "ses")])
+    v = panel.series[0].values
+    h = np.stack([v[40:100], v[-60:]])
+    want = mixed.forecast_arrays(list(h), ["y", "y"])
+    np.testing.assert_allclose(mixed.predict(h), want, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(mixed.predict(h[1], "y"), want[1], rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(mixed.predict(h, [0, 0]), want, rtol=1e-6, atol=1e-9)
+    with pytest.raises(ValueError, match="history must be"):
+        mixed.predict(h[:, :2])
+    with pytest.raises(ValueError, match="positions in 0..0"):
+        mixed.predict(h, [0, 3])
 
 
 def test_short_monthly_series_backtests_with_defaults():

@@ -54,6 +54,45 @@ class Ensemble:
                  for m in self.members]
         return self._combine(np.stack(preds))
 
+    def predict(self, history, series=None, horizon: int | None = None,
+                covariates: dict | None = None) -> np.ndarray:
+        """Combined forecasts from arrays, as ``Forecaster.predict``: history (B, T) or (T,)
+        in the data's units, T >= ``min_history``, -> (B, horizon) or (horizon,). Network
+        members take their fast path; the others (ETS, ARIMA, baselines) forecast each row
+        (they read no covariates)."""
+        h = np.asarray(history, dtype=np.float64)
+        rows = h[None] if h.ndim == 1 else h
+        if rows.ndim != 2 or rows.shape[1] < self.min_history:
+            raise ValueError(f"history must be (batch, T >= {self.min_history}) or (T,),"
+                             f" got shape {np.shape(history)}")
+        preds, ids = [], None
+        for m in self.members:
+            if hasattr(m, "predict"):
+                preds.append(m.predict(rows, series, horizon, covariates))
+            else:
+                ids = self._ids(series, len(rows)) if ids is None else ids
+                preds.append(m.forecast_arrays(list(rows), ids, horizon))
+        out = self._combine(np.stack(preds))
+        return out[0] if h.ndim == 1 else out
+
+    def _ids(self, series, n: int) -> list:
+        """Series ids of ``n`` rows from ids, positions in the run's series or None."""
+        known = next((list(m.transforms) for m in self.members if hasattr(m, "transforms")),
+                     list(getattr(self.members[0], "params", {})))
+        if series is None:
+            if len(known) != 1:
+                raise ValueError(f"the run holds {len(known)} series; pass series= (ids or"
+                                 " positions in the run's series ids)")
+            return known * n
+        series = [series] if isinstance(series, str) else list(series)
+        if len(series) != n:
+            raise ValueError(f"series has {len(series)} entries for {n} histories")
+        if all(isinstance(s, (int, np.integer)) for s in series):
+            if any(not 0 <= s < len(known) for s in series):
+                raise ValueError(f"series must be {n} positions in 0..{len(known) - 1}")
+            return [known[s] for s in series]
+        return series
+
     def forecast_quantiles(self, histories, ids, quantiles, horizon=None, covariates=None):
         """Members' quantiles (N, H, Q) combined like their point forecasts; every member
         must give quantiles."""
