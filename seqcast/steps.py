@@ -56,18 +56,21 @@ def make_step(net, take, target_size: int, params, optimizer, config: TrainConfi
     ``loss_sum(pred, y)``: another summed loss (a head's pinball or NLL) instead of MSE."""
     bf16 = config.precision == "bf16"
     adam_step = AdamStep(optimizer)
+    # a distribution head's loss straight from the raw outputs under the head: one node
+    fused = loss_sum.fused(net) if hasattr(loss_sum, "fused") else None
+    body = net if fused is None else net.inner
 
     def step(idx: Tensor, batch_len: int, keep_grads: bool = False) -> Tensor:
         xb, yb = take(idx)
         if bf16:
             with torch.autocast(device.type, dtype=torch.bfloat16):
-                pred = net(xb).float()
+                pred = body(xb).float()
         else:
-            pred = net(xb)
+            pred = body(xb)
         if loss_sum is None:
             sse = nn.functional.mse_loss(pred, yb, reduction="sum")
         else:
-            sse = loss_sum(pred, yb)
+            sse = (fused or loss_sum)(pred, yb)
         # rank share of the global batch mean; equals the MSE in one process
         loss = sse * (world / (batch_len * target_size))
         for p in params:
