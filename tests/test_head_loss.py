@@ -5,7 +5,6 @@ import math
 import pytest
 import torch
 
-from seqcast.backends.native import heads as native_heads
 from seqcast.backends.native import library
 from seqcast.config import TrainConfig
 from seqcast.forecasting import losses
@@ -24,17 +23,16 @@ HEADS = {
 
 
 def _both(name, out, y):
-    """(loss, grad) through the fused node and through the head's read and the loss."""
+    """(loss, gradient of 0.37 x loss) from the C kernel and from the head's read and the loss
+    as tensor operations (0.37: a step's scale, which the kernel's gradient includes)."""
     make, loss = HEADS[name]
     head = make(torch.nn.Identity(), y.shape[-1])
-    fused = loss.fused(head)
-    results = []
-    for fn in (fused, lambda o, t: loss(head.read(o), t)):
-        o = out.detach().clone().requires_grad_()
-        value = fn(o, y)
-        (value * 0.37).backward()  # a step scales the sum: the gradient follows the scale
-        results.append((value.detach(), o.grad))
-    return results
+    value, grad = loss.fused(head)(out, y, 0.37)
+    assert not value.requires_grad and grad.shape == out.shape
+    o = out.detach().clone().requires_grad_()
+    ref = loss(head.read(o), y)
+    (ref * 0.37).backward()
+    return (value, grad), (ref.detach(), o.grad)
 
 
 def _raw(shape, scale, seed=0):
@@ -94,14 +92,25 @@ def test_fused_loss_falls_back_to_tensor_operations():
     """float64 outputs (or no C kernels, CUDA) run the head and the loss as tensor operations."""
     head, loss = QuantileHead(torch.nn.Identity(), 4, 3), losses.pinball_sum((0.1, 0.5, 0.9))
     out, y = _raw((5, 12), 1.0).double(), _raw((5, 4), 1.0).double()
-    if library() is not None:
-        kernel = native_heads.Kernel(losses.Pinball.kind, 3, loss.levels())
-        assert kernel.take(out, y) is None
-        assert kernel.take(out.float(), y.float()) is not None
-        assert kernel.take(out.float()[:, :8], y.float()) is None  # not K H outputs
-        assert kernel.take(out.float(), y.float()[:4]) is None  # rows that do not match
-    assert torch.equal(loss.fused(head)(out, y), loss(head.read(out), y))
     assert losses.normal_nll_sum.fused(head) is None  # not this loss's head
+    if library() is not None:
+        kernel = loss.fused(head)
+        assert kernel(out, y, 1.0) is None
+        assert kernel(out.float(), y.float(), 1.0) is not None
+        assert kernel(out.float()[:, :8], y.float(), 1.0) is None  # not K H outputs
+        assert kernel(out.float(), y.float()[:4], 1.0) is None  # rows that do not match
+        assert kernel(out.float().view(5, 1, 12), y.float(), 1.0) is None
+    torch.manual_seed(0)  # a float64 step: the kernel declines, the tensor path trains
+    net = QuantileHead(torch.nn.Linear(3, 12).double(), 4, 3)
+    x = _raw((5, 3), 1.0).double()
+    params = list(net.parameters())
+    config = TrainConfig(lr=0.01)
+    expected = loss(net(x), y).item()
+    step = make_step(net, lambda idx: (x[idx], y[idx]), 4, params,
+                     adam(params, config, torch.device("cpu")), config, 1, torch.device("cpu"),
+                     loss)
+    assert step(torch.arange(5), 5).item() == pytest.approx(expected)
+    assert all(p.grad is not None for p in params)
 
 
 @pytest.mark.parametrize("name", ["quantile", "normal", "studentt"])
@@ -110,7 +119,7 @@ def test_training_steps_through_the_fused_loss_equal_the_head_path(name):
     same weights (to float precision)."""
     make, loss = HEADS[name]
     x, y = _raw((64, 12), 1.0, seed=5), _raw((64, 4), 1.0, seed=6)
-    weights = []
+    weights, sses = [], []
     for fused in (True, False):
         torch.manual_seed(0)
         head = make(torch.nn.Linear(12, 4 * loss.k), 4)
@@ -119,8 +128,9 @@ def test_training_steps_through_the_fused_loss_equal_the_head_path(name):
         step = make_step(head, lambda idx: (x[idx], y[idx]), 4, params, adam(params, config,
                          torch.device("cpu")), config, 1, torch.device("cpu"),
                          loss if fused else loss.__call__)
-        for i in range(10):
-            step(torch.arange(i * 6, i * 6 + 32) % 64, 32)
+        sses.append(torch.stack([step(torch.arange(i * 6, i * 6 + 32) % 64, 32)
+                                 for i in range(10)]))
         weights.append([p.detach().clone() for p in params])
+    assert torch.allclose(*sses, rtol=1e-5)
     for a, b in zip(*weights, strict=True):
         assert torch.allclose(a, b, rtol=1e-4, atol=1e-5)

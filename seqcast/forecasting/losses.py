@@ -6,10 +6,11 @@ is (..., H). The likelihoods are one autograd node each, their gradients written
 computed in the forward pass: a small model's step on a CPU costs about as much per tensor
 operation as per FLOP, and one node measured faster than autograd over the plain formulas.
 
-In training, ``fused(net)`` goes one step further: the head's reading of its inner
-network's outputs (softplus, cumulative sum) and the loss are one autograd node over those
-raw outputs, one call of the C kernel (``seqcast.backends.native.heads``), so that a
-head's training step costs about what the point model's does (``seqcast bench --heads``).
+In training, ``fused(net)`` goes further: the head's reading of its inner network's outputs
+(softplus, cumulative sum), the loss and its gradient with respect to those raw outputs are
+one call of the C kernel (``seqcast.backends.native.heads``), whose gradient the step hands
+to autograd, so that a head's training step costs about what the point model's does
+(``seqcast bench --heads``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import math
 
 import torch
 from torch import Tensor
-from torch.autograd.function import once_differentiable
 
 from ..backends.native import heads as native_heads
 from ..backends.native import library
@@ -58,36 +58,17 @@ class HeadLoss:
         return None
 
     def fused(self, net):
-        """For a training step: ``(out, y) -> summed loss`` from ``out = net.inner(x)``, the
-        same loss and gradients as ``self(net(x), y)`` to float precision, or None where
-        ``net`` is not this loss's head (then ``self(net(x), y)`` is the way)."""
-        if not isinstance(net, self.head) or net.k != self.k:
+        """For a training step: ``fn(out, y, scale)`` from the raw outputs ``out =
+        net.inner(x)``, giving (the summed loss, detached; the gradient of ``scale`` times it
+        with respect to ``out``) in one C call, for the step to pass to ``out.backward``: the
+        same loss and gradients as ``self(net.read(out), y)`` to float precision. ``fn``
+        returns None where the kernel cannot take ``out`` and ``y`` (other dtypes, shapes);
+        ``fused`` itself is None where ``net`` is not this loss's head, is not on the CPU, or
+        there is no C compiler."""
+        if (not isinstance(net, self.head) or net.k != self.k
+                or not all(p.is_cpu for p in net.parameters()) or library() is None):
             return None
-        kernel = native_heads.Kernel(self.kind, self.k, self.levels()) if library() else None
-
-        def loss(out: Tensor, y: Tensor) -> Tensor:
-            taken = None if kernel is None else kernel.take(out, y)
-            if taken is None:  # elsewhere (CUDA, no C compiler): tensor operations
-                return self(net.read(out), y)
-            return _Raw.apply(out, kernel, taken)
-
-        return loss
-
-
-class _Raw(torch.autograd.Function):
-    """A head's loss and its gradient with respect to the raw outputs, in one C call."""
-
-    @staticmethod
-    def forward(ctx, out: Tensor, kernel, taken) -> Tensor:
-        loss, grad = kernel.run(taken)
-        ctx.save_for_backward(grad)
-        return loss
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, grad_out: Tensor):
-        (grad,) = ctx.saved_tensors
-        return grad * grad_out, None, None
+        return native_heads.Kernel(self.kind, self.k, self.levels())
 
 
 class Pinball(HeadLoss):

@@ -4,11 +4,12 @@ negative log-likelihood loss and its gradient with respect to those outputs, in 
 
 As tensor operations, a head and its loss are about a dozen small operations forward and as
 many backward, each microseconds of dispatch, which is more than the whole step of the
-chapter's linear model. ``seqcast.forecasting.losses`` calls a ``Kernel`` from one autograd
-node, and runs the head and the loss as tensor operations where the kernel declines; both
-give the same loss and gradients to float precision (tests/test_head_loss.py). What is left
-of the cost is Python's, per call: a ``Kernel`` keeps its argument struct between calls and
-checks the tensors with a few attribute reads.
+chapter's linear model. A training step (``seqcast.steps``) calls a ``Kernel`` for the loss
+and hands the gradient it returns to ``out.backward``: no autograd node of our own, no
+Python in the backward pass. Where the kernel declines, the head and its loss run as tensor
+operations; both give the same loss and gradients to float precision
+(tests/test_head_loss.py). What is left of the cost is Python's, per call: a ``Kernel``
+keeps its argument struct between calls and checks the tensors with a few attribute reads.
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ _F32 = torch.float32
 
 class Kernel:
     """The loss ``kind`` with ``k`` parameters per step (``levels``: the pinball's (K,)
-    quantile levels). ``kernel.take(out, y)`` says whether the kernel can take raw outputs
-    ``out`` (..., K H) and targets ``y`` (..., H), float32 on the CPU, and readies them;
-    ``kernel.run(taken)`` -> (summed loss (0-dim), its gradient with respect to ``out``).
-    One ``Kernel`` is one training loop's: its struct is reused by every call."""
+    quantile levels). ``kernel(out, y, scale)``, for raw outputs ``out`` (..., K H) and
+    targets ``y`` (..., H): (the summed loss, 0-dim; the gradient of ``scale`` times it with
+    respect to ``out``), or None where the kernel cannot take these tensors (anything but
+    float32 on the CPU, other shapes). One ``Kernel`` is one training loop's: its argument
+    struct is reused by every call."""
 
     def __init__(self, kind: Loss, k: int, levels: Tensor | None = None):
         if library() is None:
@@ -40,8 +42,7 @@ class Kernel:
                              levels=None if levels is None else self.levels.data_ptr())
         self.call = library().seqcast_head_loss
 
-    def take(self, out: Tensor, y: Tensor) -> tuple | None:
-        """``out`` and ``y`` as rows the kernel reads, or None where it cannot take them."""
+    def __call__(self, out: Tensor, y: Tensor, scale: float) -> tuple[Tensor, Tensor] | None:
         if not (out.is_cpu and y.is_cpu and out.dtype is _F32 and y.dtype is _F32):
             return None
         shape = out.shape
@@ -59,17 +60,13 @@ class Kernel:
             o, o_row = o.contiguous(), c
         if t_col != 1 or t_row < h:
             t, t_row = t.contiguous(), h
-        return o, o_row, t, t_row, n, c, h, None if len(shape) == 2 else shape
-
-    def run(self, taken: tuple) -> tuple[Tensor, Tensor]:
-        o, o_row, t, t_row, n, c, h, shape = taken
         loss, grad = torch.empty(()), torch.empty(n, c)
         a = self.args
         a.N, a.H, a.out, a.out_stride, a.y, a.y_stride = n, h, o.data_ptr(), o_row, t.data_ptr(), t_row
-        a.loss, a.grad = loss.data_ptr(), grad.data_ptr()
+        a.scale, a.loss, a.grad = scale, loss.data_ptr(), grad.data_ptr()
         code = self.call(a)
         if code != 0:
             if code == Status.NO_MEMORY:
                 raise MemoryError("the head loss C kernel could not allocate its scratch memory")
             raise ValueError("the head loss C kernel refused its arguments (a size out of range)")
-        return loss, (grad if shape is None else grad.view(shape))
+        return loss, (grad if len(shape) == 2 else grad.view(shape))

@@ -101,7 +101,7 @@ MAX_QUANTILES = 256  # SEQCAST_MAX_QUANTILES
 
 
 class HeadLoss(ctypes.Structure):
-    _fields_ = _fields("kind:i N:i K:i H:i out:p out_stride:i y:p y_stride:i levels:p loss:p grad:p",
+    _fields_ = _fields("kind:i N:i K:i H:i out:p out_stride:i y:p y_stride:i levels:p scale:f loss:p grad:p",
                        _K)
 
 

@@ -1,7 +1,8 @@
 /* The distribution heads' training losses (seqcast/models/heads.py,
    seqcast/forecasting/losses.py) in one call: from the raw outputs of the network under the
-   head, the head's parameters, the summed loss and its gradient with respect to those raw
-   outputs.
+   head, the head's parameters, the summed loss and the gradient of the training step's
+   scaled loss with respect to those raw outputs, which the step hands to autograd as the
+   outputs' gradient.
 
    A small model's training step on a CPU costs about as much per tensor operation as per
    FLOP: as tensor operations, a head and its loss are a dozen forward and as many backward
@@ -196,9 +197,10 @@ int seqcast_head_loss(const seqcast_head_loss_args *a) {
         total = normal_(p, g, y, n, N * H);
     else
         total = studentt_(p, g, y, n, N * H);
+    const float scale = (float)a->scale;
     for (int64_t r = 0; r < N; ++r)
         for (int64_t k = 0; k < K; ++k)
-            for (int64_t h = 0; h < H; ++h) a->grad[(r * K + k) * H + h] = g[k][r * H + h];
+            for (int64_t h = 0; h < H; ++h) a->grad[(r * K + k) * H + h] = g[k][r * H + h] * scale;
     *a->loss = (float)total;
     free(planes);
     return SEQCAST_OK;

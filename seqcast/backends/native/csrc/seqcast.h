@@ -158,8 +158,9 @@ typedef struct {
     const float *y;              /* (N, H) through y_stride */
     int64_t y_stride;
     const float *levels;         /* (K) the quantile levels, SEQCAST_LOSS_PINBALL only */
+    double scale;                /* what the gradient is of: scale x the loss */
     float *loss;                 /* (1) the loss summed over every element */
-    float *grad;                 /* (N, K H) contiguous: its gradient with respect to out */
+    float *grad;                 /* (N, K H) contiguous: the gradient of scale x loss w.r.t. out */
 } seqcast_head_loss_args;
 
 int seqcast_lanes(void);
