@@ -56,26 +56,37 @@ def make_step(net, take, target_size: int, params, optimizer, config: TrainConfi
     ``loss_sum(pred, y)``: another summed loss (a head's pinball or NLL) instead of MSE."""
     bf16 = config.precision == "bf16"
     adam_step = AdamStep(optimizer)
+    # a distribution head's loss and its gradient straight from the raw outputs under the
+    # head, in one C call (``HeadLoss.fused``); the gradient goes to autograd as it is
+    fused = loss_sum.fused(net) if hasattr(loss_sum, "fused") else None
+    body = net if fused is None else net.inner
 
     def step(idx: Tensor, batch_len: int, keep_grads: bool = False) -> Tensor:
         xb, yb = take(idx)
         if bf16:
             with torch.autocast(device.type, dtype=torch.bfloat16):
-                pred = net(xb).float()
+                pred = body(xb).float()
         else:
-            pred = net(xb)
-        if loss_sum is None:
-            sse = nn.functional.mse_loss(pred, yb, reduction="sum")
-        else:
-            sse = loss_sum(pred, yb)
+            pred = body(xb)
         # rank share of the global batch mean; equals the MSE in one process
-        loss = sse * (world / (batch_len * target_size))
+        scale = world / (batch_len * target_size)
+        direct = None if fused is None else fused(pred, yb, scale)  # (sse, d(sse scale)/dpred)
+        if direct is None:
+            if loss_sum is None:
+                sse = nn.functional.mse_loss(pred, yb, reduction="sum")
+            else:
+                sse = loss_sum(pred if fused is None else net.read(pred), yb)
+            loss = sse * scale
         for p in params:
             if not keep_grads:
                 p.grad = None
             elif p.grad is not None:
                 p.grad.zero_()
-        loss.backward()
+        if direct is None:
+            loss.backward()
+        else:
+            sse = direct[0]
+            pred.backward(direct[1])
         if config.clip_value is not None:
             nn.utils.clip_grad_value_(params, config.clip_value)
         if config.clip_norm is not None:

@@ -55,10 +55,12 @@ def widened(cfg):
     return dataclasses.replace(cfg, horizon=cfg.horizon * head_size(cfg))
 
 
-class _Head(nn.Module):
-    """Reads the inner outputs as K parameters per step. Positive parameters are mapped by one
-    softplus over all K and a ``torch.where`` on a fixed mask rather than by slicing and
-    stacking: fewer tensor operations, which is what a small model's step costs on a CPU."""
+class Head(nn.Module):
+    """Reads the inner outputs as K parameters per step: ``forward(x) = read(inner(x))``.
+    Positive parameters are mapped by one softplus over all K and a ``torch.where`` on a
+    fixed mask rather than by slicing and stacking: fewer tensor operations, which is what a
+    small model's step costs on a CPU. (Training reads the inner outputs in its loss
+    instead: ``seqcast.forecasting.losses``.)"""
 
     def __init__(self, inner: nn.Module, horizon: int, k: int, free: tuple[bool, ...],
                  offset: tuple[float, ...]):
@@ -67,38 +69,38 @@ class _Head(nn.Module):
         self.register_buffer("free", torch.tensor(free), persistent=False)  # (K,) kept as is
         self.register_buffer("offset", torch.tensor(offset), persistent=False)  # (K,)
 
-    def positive(self, x: Tensor) -> Tensor:
-        out = self.inner(x)  # (..., K * H)
+    def positive(self, out: Tensor) -> Tensor:
         a = out.unflatten(-1, (self.k, self.horizon)).movedim(-2, -1)  # (..., H, K)
         return torch.where(self.free, a, softplus(a) + self.offset)
 
+    read = positive  # inner outputs (..., K * H) -> parameters (..., H, K)
 
-class QuantileHead(_Head):
+    def forward(self, x: Tensor) -> Tensor:
+        return self.read(self.inner(x))
+
+
+class QuantileHead(Head):
     """K increasing quantiles per step: q_1 = a_1, q_k = q_{k-1} + softplus(a_k)."""
 
     def __init__(self, inner: nn.Module, horizon: int, k: int):
         super().__init__(inner, horizon, k, (True,) + (False,) * (k - 1), (0.0,) * k)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.positive(x).cumsum(-1)
+    def read(self, out: Tensor) -> Tensor:
+        return self.positive(out).cumsum(-1)
 
 
-class NormalHead(_Head):
+class NormalHead(Head):
     """(mu, sigma) per step; sigma = softplus + a floor > 0."""
 
     def __init__(self, inner: nn.Module, horizon: int, k: int = 2):
         super().__init__(inner, horizon, 2, (True, False), (0.0, SIGMA_FLOOR))
 
-    forward = _Head.positive
 
-
-class StudentTHead(_Head):
+class StudentTHead(Head):
     """(mu, sigma, df) per step; sigma > 0 and df = 2 + softplus > 2 (a finite variance)."""
 
     def __init__(self, inner: nn.Module, horizon: int, k: int = 3):
         super().__init__(inner, horizon, 3, (True, False, False), (0.0, SIGMA_FLOOR, 2.0))
-
-    forward = _Head.positive
 
 
 def with_head(model: nn.Module, cfg) -> nn.Module:

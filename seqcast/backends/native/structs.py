@@ -89,6 +89,22 @@ class WavenetGenerate(ctypes.Structure):
         "w2:p b2:p values:p temperature:f uniforms:p table:p", _K)
 
 
+class Loss(enum.IntEnum):
+    """A distribution head's training loss (``seqcast_head_loss``)."""
+
+    PINBALL = 0
+    NORMAL = 1
+    STUDENTT = 2
+
+
+MAX_QUANTILES = 256  # SEQCAST_MAX_QUANTILES
+
+
+class HeadLoss(ctypes.Structure):
+    _fields_ = _fields("kind:i N:i K:i H:i out:p out_stride:i y:p y_stride:i levels:p scale:f loss:p grad:p",
+                       _K)
+
+
 # entry point -> its struct, in seqcast_struct_size's order
 STRUCTS = {
     "seqcast_recurrent_forward": RecurrentForward,
@@ -98,6 +114,7 @@ STRUCTS = {
     "seqcast_convs_forward": ConvsForward,
     "seqcast_convs_backward": ConvsBackward,
     "seqcast_wavenet_generate": WavenetGenerate,
+    "seqcast_head_loss": HeadLoss,
 }
 
 

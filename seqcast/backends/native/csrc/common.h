@@ -1,6 +1,7 @@
 /* What the C kernels share: vectors, vectorized exp, sigmoid and tanh, strided loads and
    stores, and the small matrix products. The kernels (lstm.c, recurrent.c, wavenet.c) run
-   the chapter's recurrent layers and WaveNets on the CPU.
+   the chapter's recurrent layers and WaveNets on the CPU; heads.c, the distribution heads'
+   training losses.
 
    The chapter's models are tiny (20 units, batch 32): per time step, a library kernel pays
    call overhead comparable to the arithmetic, and the peephole cell has no library kernel

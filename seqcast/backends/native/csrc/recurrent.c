@@ -313,6 +313,7 @@ int64_t seqcast_struct_size(int64_t which) {
     case 4: return sizeof(seqcast_convs_forward_args);
     case 5: return sizeof(seqcast_convs_backward_args);
     case 6: return sizeof(seqcast_wavenet_generate_args);
+    case 7: return sizeof(seqcast_head_loss_args);
     default: return -1;
     }
 }

@@ -144,6 +144,27 @@ typedef struct {
     const float *table;          /* SEQCAST_HEAD_MULAW: (O) each class's amplitude */
 } seqcast_wavenet_generate_args;
 
+/* A distribution head's training loss from the raw outputs under it (heads.c) */
+enum seqcast_loss {
+    SEQCAST_LOSS_PINBALL = 0,  /* K quantiles: q_0 = a_0, q_k = q_{k-1} + softplus(a_k) */
+    SEQCAST_LOSS_NORMAL = 1,   /* K = 2: mu = a_0, sigma = softplus(a_1) + 1e-3 */
+    SEQCAST_LOSS_STUDENTT = 2, /* K = 3: the normal's and df = softplus(a_2) + 2 */
+};
+#define SEQCAST_MAX_QUANTILES 256
+
+typedef struct {
+    int64_t kind;                /* enum seqcast_loss */
+    int64_t N, K, H;             /* rows, parameters per step, horizon steps */
+    const float *out;            /* (N, K H) through out_stride, parameter k of step h at k H + h */
+    int64_t out_stride;
+    const float *y;              /* (N, H) through y_stride */
+    int64_t y_stride;
+    const float *levels;         /* (K) the quantile levels, SEQCAST_LOSS_PINBALL only */
+    double scale;                /* what the gradient is of: scale x the loss */
+    float *loss;                 /* (1) the loss summed over every element */
+    float *grad;                 /* (N, K H) contiguous: the gradient of scale x loss w.r.t. out */
+} seqcast_head_loss_args;
+
 int seqcast_lanes(void);
 int64_t seqcast_struct_size(int64_t which); /* sizeof of each struct above, in order */
 int seqcast_recurrent_forward(const seqcast_recurrent_forward_args *a);
@@ -153,5 +174,6 @@ int seqcast_wavenet_backward(const seqcast_wavenet_backward_args *a);
 int seqcast_convs_forward(const seqcast_convs_forward_args *a);
 int seqcast_convs_backward(const seqcast_convs_backward_args *a);
 int seqcast_wavenet_generate(const seqcast_wavenet_generate_args *a);
+int seqcast_head_loss(const seqcast_head_loss_args *a);
 
 #endif
