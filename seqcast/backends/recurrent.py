@@ -50,19 +50,20 @@ def _native_reason(layer, x, state, mask) -> str | None:
 
 def _native(layer, x, state, mask):
     # x was checked by the layer and _native_reason; the weights and states are checked here
-    cell, kind = layer.cell, _NATIVE[layer.cell.fused]
+    cell = layer.cell
+    kind = _NATIVE[cell.fused]
     h0, c0 = state if isinstance(state, tuple) else (state, None)
-    if kind == Cell.GRU or kind == Cell.RNN_TANH or kind == Cell.LSTM:
-        out, h, c = native.sequence_checked(kind, x, h0, c0, cell.weight_ih, cell.weight_hh,
-                                            cell.bias_ih, cell.bias_hh)
-    elif kind == Cell.PEEPHOLE_LSTM:
-        out, h, c = native.sequence_checked(kind, x, h0, c0, cell.weight_ih, cell.weight_hh,
-                                            cell.bias_ih, None, cell.weight_ch)
-    else:
+    if kind == Cell.LN_RNN_TANH:
         norm = cell.norm
         out, h, c = native.sequence_checked(kind, x, h0, c0, cell.weight_ih, cell.weight_hh,
                                             cell.bias_ih, None, None, norm.weight, norm.bias,
                                             norm.eps)
+    elif kind == Cell.PEEPHOLE_LSTM:
+        out, h, c = native.sequence_checked(kind, x, h0, c0, cell.weight_ih, cell.weight_hh,
+                                            cell.bias_ih, None, cell.weight_ch)
+    else:
+        out, h, c = native.sequence_checked(kind, x, h0, c0, cell.weight_ih, cell.weight_hh,
+                                            cell.bias_ih, cell.bias_hh)
     return out, (h if c is None else (h, c))
 
 
@@ -146,10 +147,11 @@ def signature(layer, x, state, mask):
     the dtypes and whether the C kernels loaded, for a non-empty batch on the CPU without
     recurrent dropout (one of native, script and torch then always runs). None elsewhere
     (the loop's reason depends on the cell itself): then ``select`` asks every time."""
-    fused = getattr(layer.cell, "fused", None)
+    cell = layer.cell
+    fused = getattr(cell, "fused", None)
     if mask is not None or fused not in _NATIVE or not x.is_cpu or x.shape[0] == 0:
         return None
-    return fused, x.dtype, layer.cell.weight_hh.dtype, library() is None
+    return fused, x.dtype, cell.weight_hh.dtype, library() is None
 
 
 IMPLEMENTATIONS = [
