@@ -1,7 +1,9 @@
+import ctypes
+
 import pytest
 import torch
 
-from seqcast.backends.native import library
+from seqcast.backends.native import library, structs
 from seqcast.backends.native import recurrent as native
 from seqcast.backends.native.structs import Cell
 from seqcast.backends.script.rnn import gru_sequence, rnn_tanh_sequence
@@ -360,3 +362,19 @@ def test_lstm_and_peephole_train_without_the_c_kernels(monkeypatch, tmp_path):
             assert all(p.grad is not None for p in layer.parameters())
     finally:
         build.library.cache_clear()
+
+
+@pytest.mark.parametrize("kind", [structs.RecurrentForward, structs.RecurrentBackward])
+def test_a_packed_struct_has_the_bytes_of_its_ctypes_mirror(kind):
+    # the recurrent layers pack their arguments in one call; C reads them as the mirror's
+    fields, values = {}, []
+    for i, (name, field) in enumerate(kind._fields_):
+        if field is ctypes.c_double:
+            value = (0.25 + i,)
+        elif field is ctypes.c_void_p:
+            value = (0 if i % 3 == 0 else 4096 * (i + 1),)  # NULL and addresses
+        else:  # an int64 or three strides
+            value = (i + 1, -(i + 2), 3 * i) if field is not ctypes.c_int64 else (-(i + 1),)
+        fields[name] = value if len(value) == 3 else value[0]
+        values += value
+    assert structs.packer(kind).pack(*values) == bytes(kind(**fields))

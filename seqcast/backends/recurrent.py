@@ -3,9 +3,13 @@
 Each is called as ``run(layer, x, state, mask)`` on inputs the layer has checked (x (B, T, I)
 with at least one step, states (B, H) on x's device and dtype; ``mask`` (B, H) is the
 recurrent-dropout mask or None) and returns (outputs (B, T, H), final state). Its
-``reason`` says why it cannot run them. Measured on this repository's 2-core CPU (see
-benchmarks/README.md): the C kernels train the chapter's cells several times faster than
-torch's; the TorchScript BPTT kernels are what runs where no C compiler is found.
+``reason`` says why it cannot run them. Each is kept because it is the first that can run
+some inputs and is faster there than the next (``benchmarks/tiers.py``, measured on this
+repository's 2-core CPU, benchmarks/README.md): the C kernels train the chapter's cells
+2-6x faster than the next; without them the TorchScript BPTT kernels beat torch's kernels
+(SimpleRNN, GRU) and the step loop (layer norm, peephole) 1.9-2.7x in training, torch's LSTM
+the step loop over 4x; the TorchScript step loop, which alone runs recurrent dropout and
+other cells, takes 0.73-0.90 of the Python loop's time there.
 """
 
 from __future__ import annotations
@@ -50,19 +54,20 @@ def _native_reason(layer, x, state, mask) -> str | None:
 
 def _native(layer, x, state, mask):
     # x was checked by the layer and _native_reason; the weights and states are checked here
-    cell, kind = layer.cell, _NATIVE[layer.cell.fused]
+    cell = layer.cell
+    kind = _NATIVE[cell.fused]
     h0, c0 = state if isinstance(state, tuple) else (state, None)
-    if kind == Cell.GRU or kind == Cell.RNN_TANH or kind == Cell.LSTM:
-        out, h, c = native.sequence_checked(kind, x, h0, c0, cell.weight_ih, cell.weight_hh,
-                                            cell.bias_ih, cell.bias_hh)
-    elif kind == Cell.PEEPHOLE_LSTM:
-        out, h, c = native.sequence_checked(kind, x, h0, c0, cell.weight_ih, cell.weight_hh,
-                                            cell.bias_ih, None, cell.weight_ch)
-    else:
+    if kind == Cell.LN_RNN_TANH:
         norm = cell.norm
         out, h, c = native.sequence_checked(kind, x, h0, c0, cell.weight_ih, cell.weight_hh,
                                             cell.bias_ih, None, None, norm.weight, norm.bias,
                                             norm.eps)
+    elif kind == Cell.PEEPHOLE_LSTM:
+        out, h, c = native.sequence_checked(kind, x, h0, c0, cell.weight_ih, cell.weight_hh,
+                                            cell.bias_ih, None, cell.weight_ch)
+    else:
+        out, h, c = native.sequence_checked(kind, x, h0, c0, cell.weight_ih, cell.weight_hh,
+                                            cell.bias_ih, cell.bias_hh)
     return out, (h if c is None else (h, c))
 
 
@@ -146,10 +151,11 @@ def signature(layer, x, state, mask):
     the dtypes and whether the C kernels loaded, for a non-empty batch on the CPU without
     recurrent dropout (one of native, script and torch then always runs). None elsewhere
     (the loop's reason depends on the cell itself): then ``select`` asks every time."""
-    fused = getattr(layer.cell, "fused", None)
+    cell = layer.cell
+    fused = getattr(cell, "fused", None)
     if mask is not None or fused not in _NATIVE or not x.is_cpu or x.shape[0] == 0:
         return None
-    return fused, x.dtype, layer.cell.weight_hh.dtype, library() is None
+    return fused, x.dtype, cell.weight_hh.dtype, library() is None
 
 
 IMPLEMENTATIONS = [

@@ -148,6 +148,9 @@ def load(path: Path) -> ctypes.CDLL:
             raise NativeUnavailable(f"{struct.__name__} does not match csrc/seqcast.h")
         fn = getattr(lib, name)
         fn.argtypes, fn.restype = [ctypes.POINTER(struct)], ctypes.c_int
+        raw = lib[name]  # the same entry point given the struct's bytes (structs.packer)
+        raw.argtypes, raw.restype = [ctypes.c_char_p], ctypes.c_int
+        setattr(lib, f"{name}_bytes", raw)
     lib.lanes = lib.seqcast_lanes()  # the batch is padded to a multiple of this
     return lib
 
