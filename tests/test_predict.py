@@ -112,25 +112,23 @@ def test_forecast_graph_in_torch_equals_the_forecaster(name):
                                    err_msg=f"{name} {strategy}")
 
 
-def test_runs_with_settings_not_reproduced_yet_are_refused():
-    import dataclasses
-    from types import SimpleNamespace
+HEADS = [({"quantiles": (0.1, 0.3, 0.5, 0.7, 0.9)}, "direct"), ({"likelihood": "normal"}, "seq2seq"),
+         ({"likelihood": "studentt"}, "iterative"), ({"quantiles": (0.2, 0.4, 0.6, 0.8)}, "iterative")]
 
-    from seqcast.forecasting.predict import check_supported
 
-    forecaster, _ = trained("linear", "direct")
-    check_supported(forecaster.config)  # a plain run passes
-    fields = dataclasses.asdict(forecaster.config.data)
-    data = SimpleNamespace(**{**fields, "past_covariates": ["t"], "calendar": ["day_of_week"]})
-    check_supported(SimpleNamespace(data=data, model=forecaster.config.model))  # covariates pass
-    model = SimpleNamespace(quantiles=(), likelihood="normal")
-    with pytest.raises(ValueError, match="model.likelihood"):
-        check_supported(SimpleNamespace(data=data, model=model))
-    model = SimpleNamespace(quantiles=(0.1, 0.9), likelihood="none")
-    with pytest.raises(ValueError, match="model.quantiles"):
-        check_supported(SimpleNamespace(data=forecaster.config.data, model=model))
-    ok = SimpleNamespace(quantiles=[], likelihood="none")
-    check_supported(SimpleNamespace(data=forecaster.config.data, model=ok))
+@pytest.mark.parametrize("head,strategy", HEADS, ids=lambda v: str(v))
+def test_head_runs_predict_their_median_as_forecast_arrays(head, strategy):
+    # with differencing (1, 12): the median in the transformed space, undone exactly
+    forecaster, panel = trained("gru", strategy, model=head)
+    history, rows = last_windows(forecaster, panel)
+    want = forecaster.forecast_arrays([s.values for s in panel], [s.id for s in panel])
+    got = forecaster.predict(history, rows)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6 * np.abs(want).max())
+    frame = forecaster.forecast(panel)  # the frame path takes the same fast path
+    np.testing.assert_allclose(frame["forecast"].to_numpy(), want.ravel(), rtol=1e-5,
+                               atol=1e-6 * np.abs(want).max())
+    point, _ = trained("gru", strategy)  # the median is not the point model's forecast
+    assert not np.allclose(point.predict(history, rows), got)
 
 
 def test_predict_runs_in_eval_mode_and_leaves_the_mode_as_it_was():

@@ -173,16 +173,16 @@ class Forecaster:
         ``lo-L``, ``hi-L`` per interval level L (percent).
 
         ``panel`` may also be a DataFrame laid out as the training data (its columns named by
-        the run's config); only each series' last ``min_history`` rows are read. Runs the
-        fast path handles go through it (``seqcast.forecasting.predict``).
+        the run's config); only each series' last ``min_history`` rows are read. Runs without
+        covariates go through the fast path (``seqcast.forecasting.predict``).
         """
-        from .predict import forecast_frame, supported
+        from .predict import forecast_frame
 
         if levels:
             from .intervals import forecast_frame as interval_frame
 
             return interval_frame(self, panel, horizon, levels)
-        if supported(self.config) and self.covariate_scaler is None:
+        if self.covariate_scaler is None:
             return forecast_frame(self, panel, horizon)
         horizon = self.config.data.horizon if horizon is None else horizon
         check_length(panel, self.min_history, "input_len + differencing")

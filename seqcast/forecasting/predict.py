@@ -8,7 +8,10 @@ batch in numpy (float64), the network under ``torch.inference_mode`` on its fast
 the CPU's caches, spread over ``torch.get_num_threads()`` threads. Results equal
 ``forecast_arrays``'s (tests/test_predict.py). Covariates, given as the exported graph takes
 them, become the network's channels through the graph's own module
-(``graph_inputs.CovariateChannels``), so both paths share that arithmetic.
+(``graph_inputs.CovariateChannels``), so both paths share that arithmetic. A run with a
+quantile or distribution head forecasts each step's median (fed back along the path by the
+iterative strategy), read from the head by the exported graph's module
+(``head_graph.StepQuantiles``).
 
 Example:
     >>> load_run("runs/co2").predict(co2_values[-48:])  # doctest: +SKIP
@@ -25,39 +28,13 @@ import pandas as pd
 import torch
 
 from .graph_inputs import CovariateChannels, check_inputs, input_shapes
+from .head_graph import StepQuantiles
+from .intervals import has_head
 
 # Rows per network call: 10,000 GRU series went through ~2.3x faster in chunks of 1,024
 # than in one call (0.14 s vs 0.31 s, default GRU, one thread, shared machine), since a
 # chunk's per-step gates stay in cache.
 CHUNK = 1024
-
-
-# Run settings this module does not handle yet (distribution and quantile heads; the
-# exporter does: ``head_graph``), with the value that means "not used": such runs are
-# refused, never forecast without them. (Conformal intervals wrap the point forecasts:
-# ``conformal_graph``.)
-_NOT_YET = {"model": {"quantiles": (), "likelihood": "none"}}
-
-
-def check_supported(config) -> None:
-    """Raise for a run whose settings the fast path cannot reproduce."""
-    for section, fields in _NOT_YET.items():
-        part = getattr(config, section)
-        for name, unused in fields.items():
-            value = getattr(part, name, unused)
-            value = tuple(value) if isinstance(value, list) else value  # JSON gives lists
-            if value is not None and value != unused:
-                raise ValueError(f"runs with {section}.{name}={value!r} cannot be"
-                                 " fast-predicted yet; use forecast_arrays")
-
-
-def supported(config) -> bool:
-    """Whether the fast path reproduces this run's settings."""
-    try:
-        check_supported(config)
-    except ValueError:
-        return False
-    return True
 
 
 class Predictor:
@@ -68,7 +45,6 @@ class Predictor:
     """
 
     def __init__(self, forecaster):
-        check_supported(forecaster.config)
         tfs = forecaster.transforms
         lags = {t.lags for t in tfs.values()}
         if len(lags) != 1:
@@ -82,7 +58,9 @@ class Predictor:
         data, cfg = forecaster.config.data, forecaster.config.model
         self.strategy, self.horizon, self.input_len = data.strategy, data.horizon, cfg.input_len
         self.history_len = cfg.input_len + sum(self.lags)
-        self.forecaster, self.covariates = forecaster, None
+        self.forecaster, self.covariates, self.median = forecaster, None, None
+        if has_head(cfg):  # a quantile or distribution head: each step's median, as forecast_arrays
+            self.median = StepQuantiles(cfg, [0.5])
         if forecaster.covariate_scaler is not None:  # the exported graph's module, in torch
             self.covariates = CovariateChannels(
                 forecaster.covariate_scaler, tuple(input_shapes(forecaster, 1)),
@@ -206,17 +184,25 @@ class Predictor:
         """(B, L, C) scaled inputs -> (B, horizon) scaled forecasts, by the strategy;
         ``ahead`` (B, horizon, C - 1): covariate channels fed beside each rollout step."""
         if self.strategy != "iterative":
-            out = self.model(x)
-            return (out[:, -1] if out.dim() == 3 else out)[:, :horizon]
+            return self._step(x)[:, :horizon]
         steps = []
         for k in range(horizon):  # feed each forecast back, keeping a window of L steps
-            out = self.model(x)
-            nxt = (out[:, -1] if out.dim() == 3 else out)[:, :1]  # (B, 1)
+            nxt = self._step(x)[:, :1]  # (B, 1)
             steps.append(nxt)
             row = nxt.unsqueeze(-1) if ahead is None else torch.cat(
                 [nxt.unsqueeze(-1), ahead[:, k : k + 1]], dim=2)
             x = torch.cat([x[:, 1:], row], dim=1)
         return torch.cat(steps, dim=1)
+
+
+    def _step(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, L, C) -> (B, H') scaled forecasts of the network's horizon (a sequence model's
+        at the last input step; a head's per-step median)."""
+        out = self.model(x)
+        if self.median is None:
+            return out[:, -1] if out.dim() == 3 else out
+        params = out[:, -1] if out.dim() == 4 else out  # (B, H', K)
+        return self.median(params.to(torch.float64))[..., 0].to(x.dtype)
 
 
 def undifference(d: np.ndarray, level: np.ndarray, lag: int) -> np.ndarray:
