@@ -77,21 +77,12 @@ class Ensemble:
 
     def _ids(self, series, n: int) -> list:
         """Series ids of ``n`` rows from ids, positions in the run's series or None."""
+        from .predict import series_rows
+
         known = next((list(m.transforms) for m in self.members if hasattr(m, "transforms")),
                      list(getattr(self.members[0], "params", {})))
-        if series is None:
-            if len(known) != 1:
-                raise ValueError(f"the run holds {len(known)} series; pass series= (ids or"
-                                 " positions in the run's series ids)")
-            return known * n
-        series = [series] if isinstance(series, str) else list(series)
-        if len(series) != n:
-            raise ValueError(f"series has {len(series)} entries for {n} histories")
-        if all(isinstance(s, (int, np.integer)) for s in series):
-            if any(not 0 <= s < len(known) for s in series):
-                raise ValueError(f"series must be {n} positions in 0..{len(known) - 1}")
-            return [known[s] for s in series]
-        return series
+        rows = series_rows(known, {k: i for i, k in enumerate(known)}, series, n)
+        return [known[i] for i in rows]
 
     def forecast_quantiles(self, histories, ids, quantiles, horizon=None, covariates=None):
         """Members' quantiles (N, H, Q) combined like their point forecasts; every member

@@ -68,26 +68,7 @@ class Predictor:
 
     def rows(self, series, n: int) -> np.ndarray:
         """Row indices into the statistics: from ids (str), positions (int) or None (one series)."""
-        if series is None:
-            if len(self.ids) != 1:
-                raise ValueError(f"the run holds {len(self.ids)} series; pass series= (ids or"
-                                 " positions in the run's series ids)")
-            return np.zeros(n, dtype=np.int64)
-        if isinstance(series, str):
-            series = [series]
-        arr = np.asarray(series)
-        if arr.dtype.kind in "iu":
-            if arr.shape != (n,) or arr.min(initial=0) < 0 or arr.max(initial=0) >= len(self.ids):
-                raise ValueError(f"series must be {n} positions in 0..{len(self.ids) - 1}")
-            return arr.astype(np.int64)
-        try:
-            idx = np.fromiter((self.index[s] for s in arr.tolist()), np.int64, len(arr))
-        except KeyError as exc:
-            raise ValueError(f"series {exc.args[0]!r} was not in the training data;"
-                             f" known series: {', '.join(self.ids[:10])}") from None
-        if len(idx) != n:
-            raise ValueError(f"series has {len(idx)} entries for {n} histories")
-        return idx
+        return series_rows(self.ids, self.index, series, n)
 
     def predict(self, history, series=None, horizon: int | None = None,
                 covariates: dict | None = None) -> np.ndarray:
@@ -203,6 +184,31 @@ class Predictor:
             return out[:, -1] if out.dim() == 3 else out
         params = out[:, -1] if out.dim() == 4 else out  # (B, H', K)
         return self.median(params.to(torch.float64))[..., 0].to(x.dtype)
+
+
+def series_rows(ids: list, index: dict, series, n: int) -> np.ndarray:
+    """Positions in ``ids`` (``index``: id -> position) of ``n`` rows given as ids (str),
+    positions (int) or None (a run of one series); one-line errors otherwise."""
+    if series is None:
+        if len(ids) != 1:
+            raise ValueError(f"the run holds {len(ids)} series; pass series= (ids or"
+                             " positions in the run's series ids)")
+        return np.zeros(n, dtype=np.int64)
+    if isinstance(series, str):
+        series = [series]
+    arr = np.asarray(series)
+    if arr.dtype.kind in "iu":
+        if arr.shape != (n,) or arr.min(initial=0) < 0 or arr.max(initial=0) >= len(ids):
+            raise ValueError(f"series must be {n} positions in 0..{len(ids) - 1}")
+        return arr.astype(np.int64)
+    try:
+        idx = np.fromiter((index[s] for s in arr.tolist()), np.int64, len(arr))
+    except KeyError as exc:
+        raise ValueError(f"series {exc.args[0]!r} was not in the training data;"
+                         f" known series: {', '.join(map(str, ids[:10]))}") from None
+    if len(idx) != n:
+        raise ValueError(f"series has {len(idx)} entries for {n} histories")
+    return idx
 
 
 def undifference(d: np.ndarray, level: np.ndarray, lag: int) -> np.ndarray:
