@@ -20,6 +20,7 @@ validation windows inside that part. A normal head (same settings) is reported b
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import time
@@ -34,6 +35,7 @@ from seqcast.backtest import backtest, origins_of  # noqa: E402
 from seqcast.config import DataConfig  # noqa: E402
 from seqcast.data.datasets import REAL_DATASETS, load_dataset  # noqa: E402
 from seqcast.data.io import Panel, Series  # noqa: E402
+from seqcast.forecasting.auto import AutoConfig  # noqa: E402
 from seqcast.pipeline import fit_forecaster, make_config  # noqa: E402
 from seqcast.workflows import resolve_diff  # noqa: E402
 
@@ -42,6 +44,9 @@ METHODS = {
     "normal": ({"likelihood": "normal"}, {}),
     "studentt": ({"likelihood": "studentt"}, {}),
     "conformal": ({}, {"intervals": "conformal"}),
+    # --model auto --networks-only: network settings chosen on validation origins inside the
+    # data before the first origin, the chosen members' median calibrated by conformal
+    "auto": ({}, {"intervals": "conformal"}),
 }
 DATASETS = ("co2", "elec_equip", "sunspots", "nile", "elnino", "us_gdp")
 
@@ -81,10 +86,17 @@ def coverage(models=("linear", "gru")) -> list[dict]:
     return rows
 
 
-def series(methods=("conformal", "normal"), folds: int = 5) -> list[dict]:
+def series(methods=("conformal", "normal"), folds: int = 5, seeds: int = 1,
+           holdout: int = 0, budget: float = 60.0) -> list[dict]:
+    """``seeds`` > 1: the GRU is the median of that many seeds (calibrated as one model);
+    ``holdout``: drop each series' last ``holdout`` horizons first (development runs that
+    never see the reported folds)."""
     rows = []
     for name in DATASETS:
         meta, panel = REAL_DATASETS[name], load_dataset(name)
+        cut = holdout * meta.horizon
+        panel = Panel(panel.source, panel.freq, tuple(
+            Series(s.id, s.index[: len(s) - cut], s.values[: len(s) - cut]) for s in panel))
         season, horizon = meta.season, meta.horizon
         first = origins_of(len(panel.series[0]), folds, horizon, horizon)[0]
         head = Panel(panel.source, panel.freq, tuple(
@@ -95,12 +107,24 @@ def series(methods=("conformal", "normal"), folds: int = 5) -> list[dict]:
             model, data_kw = METHODS[method]
             data = DataConfig(dataset=name, task="forecast", horizon=horizon, season=season,
                               diff=diff, **data_kw)
-            cfg = make_config("gru", data, input_len, model)
             baselines = ("seasonal_naive", "arima") if i == 0 else ()
-            result = backtest(panel, cfg, folds=folds, baselines=baselines, levels=(80,))
+            if method == "auto":  # the search chooses window and differencing itself
+                net = "auto"
+                cfg = make_config("auto", dataclasses.replace(data, diff=()))
+                search = AutoConfig(budget=budget, classical=False)
+            else:
+                net = "gru"
+                cfg = make_config("gru", data, input_len, model)
+                search = AutoConfig(ensemble=seeds) if seeds > 1 else None
+            result = backtest(panel, cfg, folds=folds, baselines=baselines, levels=(80,),
+                              search=search)
             for model_name, s in result.models.items():
-                row = {"dataset": name, "model": model_name, "method": method if model_name ==
-                       "gru" else "own", "diff": list(diff), "input_len": input_len,
+                mine = model_name == net
+                row = {"dataset": name, "model": model_name, "method": method if mine
+                       else "own", "diff": list(diff), "input_len": input_len,
+                       "seeds": seeds if mine and net == "gru" else 1,
+                       **({"chosen": [m["name"] for m in result.search["chosen"]]}
+                          if mine and net == "auto" else {}),
                        **s["intervals"]["80"], "crps": s["crps"], "mae": s["mae_mean"],
                        "seconds": s["seconds"]}
                 print(json.dumps(row), flush=True)
@@ -111,9 +135,17 @@ def series(methods=("conformal", "normal"), folds: int = 5) -> list[dict]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--part", choices=["coverage", "series"], required=True)
+    p.add_argument("--methods", default="conformal,normal",
+                   help="series: the GRU's interval methods (" + ", ".join(METHODS) + ")")
+    p.add_argument("--seeds", type=int, default=1, help="series: the GRU's seeds (median)")
+    p.add_argument("--budget", type=float, default=60.0, help="series: auto's seconds")
+    p.add_argument("--holdout", type=int, default=0,
+                   help="series: drop each series' last HOLDOUT horizons first")
     p.add_argument("--json", help="write the rows here")
     args = p.parse_args()
-    rows = coverage() if args.part == "coverage" else series()
+    rows = coverage() if args.part == "coverage" else series(
+        tuple(args.methods.split(",")), seeds=args.seeds, holdout=args.holdout,
+        budget=args.budget)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=2)

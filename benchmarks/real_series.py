@@ -51,12 +51,20 @@ def defaults_config(name: str, panel, horizon: int, season: int, folds: int):
     return make_config(name, data, default_input_len(season, horizon, shortest, sum(diff)))
 
 
-def real_series(budget: float, folds: int, only) -> dict:
+def holdout_panel(panel, steps: int):
+    """``panel`` without its last ``steps`` steps: development runs on the data before the
+    reported folds, so that what is learnt from them never saw those folds."""
+    from seqcast.forecasting.candidates import head_panel
+
+    return head_panel(panel, {s.id: len(s) - steps for s in panel}) if steps else panel
+
+
+def real_series(budget: float, folds: int, only, holdout: int = 0, networks=NETWORKS) -> dict:
     rows = {}
     for name, meta in REAL_DATASETS.items():
         if only and name not in only:
             continue
-        panel = load_dataset(name)
+        panel = holdout_panel(load_dataset(name), holdout * meta.horizon)
         data = DataConfig(dataset=name, horizon=meta.horizon, season=meta.season)
         t0 = time.perf_counter()
         res = backtest(panel, make_config("auto", data), folds, search=AutoConfig(budget=budget))
@@ -65,11 +73,12 @@ def real_series(budget: float, folds: int, only) -> dict:
         row["arima_mae"] = res.models["arima"]["mae_mean"]
         row["search_seconds"] = res.search["search_seconds"]
         row["chosen"] = [m["name"] for m in res.search["chosen"]]
-        for net in NETWORKS:
+        for net in networks:
             r = backtest(panel, defaults_config(net, panel, meta.horizon, meta.season, folds),
                          folds, baselines=())
             row[net] = mase(r, net)
-        row["best_network"] = min(NETWORKS, key=lambda n: row[n])
+        if networks:
+            row["best_network"] = min(networks, key=lambda n: row[n])
         row["seconds"] = time.perf_counter() - t0
         rows[name] = row
         print(f"{name}: " + json.dumps(row), flush=True)
@@ -158,22 +167,28 @@ def main() -> None:
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--only", nargs="*", help="datasets (default: all six)")
     p.add_argument("--skip-checks", action="store_true")
+    p.add_argument("--holdout", type=int, default=0,
+                   help="drop each series' last HOLDOUT horizons first (development runs)")
+    p.add_argument("--no-networks", action="store_true", help="skip the single networks")
     p.add_argument("--json", help="write every number here")
     args = p.parse_args()
     out = {"budget": args.budget, "folds": args.folds,
-           "series": real_series(args.budget, args.folds, args.only)}
+           "holdout": args.holdout,
+           "series": real_series(args.budget, args.folds, args.only, args.holdout,
+                                 () if args.no_networks else NETWORKS)}
     s = out["series"]
     print("\n| dataset (h) | auto | ARIMA | seasonal naive | best network | auto / ARIMA"
           " | auto / best network | search s |")
     print("|---|---|---|---|---|---|---|---|")
     for name, r in s.items():
-        bn = r[r["best_network"]]
+        bn = r[r["best_network"]] if "best_network" in r else float("nan")
         print(f"| {name} ({REAL_DATASETS[name].horizon}) | {r['auto']:.3f} | {r['arima']:.3f}"
-              f" | {r['seasonal_naive']:.3f} | {bn:.3f} ({r['best_network']}) |"
+              f" | {r['seasonal_naive']:.3f} | {bn:.3f} ({r.get('best_network', '-')}) |"
               f" {r['auto'] / r['arima']:.2f} | {r['auto'] / bn:.2f} | {r['search_seconds']:.0f} |")
     if s:
         g = {k: geo([r[k] for r in s.values()]) for k in ("auto", "arima", "seasonal_naive")}
-        g["best_network"] = geo([r[r["best_network"]] for r in s.values()])
+        g["best_network"] = geo([r[r["best_network"]] if "best_network" in r else float("nan")
+                                 for r in s.values()])
         out["geomean"] = g
         print(f"| geometric mean | {g['auto']:.3f} | {g['arima']:.3f} | {g['seasonal_naive']:.3f}"
               f" | {g['best_network']:.3f} | {g['auto'] / g['arima']:.2f} |"

@@ -90,7 +90,7 @@ def test_ridge_recovers_an_autoregression():
     assert penalty == 1e-6  # the validation windows reject the heavy penalty
 
 
-@pytest.mark.parametrize("kind", ["holt_damped", "arima"])
+@pytest.mark.parametrize("kind", ["holt_damped", "theta", "arima"])
 def test_classical_member_keeps_its_parameters_and_round_trips(kind, tmp_path):
     panel = seasonal_panel(n=120)
     x = panel.series[0].values
@@ -187,6 +187,23 @@ def test_ets_recursion_equals_statsmodels_smoothing(kind):
     np.testing.assert_allclose(ets_forecast(y, params, kind, 12, 7), expected, rtol=1e-9)
 
 
+@pytest.mark.parametrize("season", [12, 1])
+@pytest.mark.parametrize("shift", [0.0, -60.0])  # multiplicative season, then additive
+def test_theta_recursion_equals_statsmodels_theta(season, shift):
+    from statsmodels.tsa.forecasting.theta import ThetaModel
+
+    from seqcast.forecasting.classical import theta_forecast, theta_params
+
+    y = seasonal_panel(n=121).series[0].values + shift
+    params = theta_params(y, season)
+    assert len(params) == 3 + (season if season > 1 else 0)
+    expected = ThetaModel(y, period=season, deseasonalize=season > 1).fit().forecast(7)
+    np.testing.assert_allclose(theta_forecast(y, params, 7), expected, rtol=1e-9)
+    # a longer history moves the level and the season's phase, not the parameters
+    longer = theta_forecast(np.r_[y, y[-5:] + 10.0], params, 7)
+    assert np.isfinite(longer).all() and not np.allclose(longer, expected)
+
+
 def test_cli_ensemble_of_seeds_trains_forecasts_and_backtests(tmp_path, capsys):
     csv = tmp_path / "s.csv"
     p = seasonal_panel(n=100)
@@ -247,3 +264,19 @@ def test_auto_on_a_series_too_short_is_a_one_line_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "too short for --model auto: 2 * horizon + 4 = 16" in err
     assert "Traceback" not in err and not (tmp_path / "run").exists()
+
+
+def test_networks_only_search_tries_no_classical_candidate(tmp_path, capsys):
+    panel = seasonal_panel(n=120)
+    search = AutoConfig(budget=600, trials=2, epochs=3, families=("gru",), classical=False)
+    ens, _, metrics = fit_forecaster(panel, make_config("auto", data_cfg()), search=search)
+    kinds = {c["kind"] for c in metrics["search"]["candidates"]}
+    assert kinds == {"ridge", "network"}  # no baselines, ETS, Theta or ARIMA
+    assert {m["kind"] for m in metrics["search"]["chosen"]} <= {"ridge", "network"}
+    assert np.isfinite(ens.forecast_arrays([panel.series[0].values], ["y"])).all()
+    with pytest.raises(ValueError, match="at least one family"):
+        AutoConfig(families=(), classical=False)
+    csv = tmp_path / "s.csv"
+    pd.DataFrame({"date": panel.series[0].index, "y": panel.series[0].values}).to_csv(csv)
+    assert main(["train", "--data", str(csv), "--model", "gru", "--networks-only"]) == 2
+    assert "--networks-only applies to --model auto" in capsys.readouterr().err

@@ -93,6 +93,8 @@ def _run_config(args, panel, data, holdout: bool = False):
 
 def _search(args):
     """The ``AutoConfig`` of ``--model auto`` or ``--ensemble K`` (None otherwise)."""
+    if args.model != "auto" and getattr(args, "networks_only", False):
+        raise ValueError("--networks-only applies to --model auto")
     if args.model != "auto" and not args.ensemble:
         return None
     from ..forecasting.auto import AutoConfig
@@ -101,7 +103,8 @@ def _search(args):
         return AutoConfig(ensemble=args.ensemble)
     return AutoConfig(budget=float(args.budget), ensemble=args.ensemble or 3,
                       seed=args.seed if args.seed is not None else 0,
-                      combine=getattr(args, "combine", "median"))
+                      combine=getattr(args, "combine", "median"),
+                      classical=not getattr(args, "networks_only", False))
 
 
 def cmd_train(args) -> int:

@@ -122,6 +122,9 @@ def _model_args(p: argparse.ArgumentParser, required: bool) -> None:
     p.add_argument("--ensemble", type=_positive,
                    help="--model auto: at most K members (default 3); another model: K seeds,"
                         " combined by the median")
+    p.add_argument("--networks-only", action="store_true",
+                   help="--model auto: search networks only (and the linear model solved in"
+                        " closed form), without the baselines, ETS, Theta and ARIMA")
     p.add_argument("--combine", choices=("median", "weighted"), default="median",
                    help="--model auto: members combined by the median (default) or a mean"
                         " weighted by 1 / validation MASE")

@@ -43,7 +43,9 @@ class AutoConfig:
     """Search settings: ``budget`` seconds (search and refit), the most members
     ``ensemble``, ``seeds`` per network member, ``trials`` (None: until the budget),
     ``folds`` horizons of validation origins at least, the network ``families`` and their
-    ``epochs``, and whether ARIMA joins the candidates."""
+    ``epochs``, whether ARIMA joins the candidates, and whether the classical ones do
+    (``classical=False``: networks only, with the linear model also solved in closed form,
+    ridge; no baselines, ETS, Theta or ARIMA)."""
 
     budget: float = 120.0
     ensemble: int = 3
@@ -54,6 +56,7 @@ class AutoConfig:
     families: tuple[str, ...] = FAMILIES
     epochs: int = 100
     arima: bool = True
+    classical: bool = True
     combine: str = "median"  # or "weighted": a mean weighted by 1 / validation MASE
 
     def __post_init__(self):
@@ -65,6 +68,8 @@ class AutoConfig:
             raise ValueError(f"unknown family {bad[0]!r}; valid: {', '.join(FAMILIES)}")
         if self.budget <= 0 or self.ensemble < 1 or self.seeds < 1 or self.folds < 1:
             raise ValueError("budget, ensemble, seeds and folds must be positive")
+        if not self.classical and not self.families:
+            raise ValueError("networks only (classical=False) needs at least one family")
 
 
 def validation_origins(panel: Panel, horizon: int, folds: int, season: int,
@@ -142,17 +147,22 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
                      "seconds": seconds / 4 if c.kind == "arima" else seconds})
         return score
 
-    for kind in ("naive", "seasonal_naive") if season > 1 else ("naive",):
-        trial(Candidate(kind))
-    for kind in usable_kinds(room + H + MIN_TRAIN_WINDOWS, season):
-        if time.perf_counter() < search_end:  # many or long series: the budget still holds
-            trial(Candidate("ets", {"ets": kind}))
+    classical = ()
+    if search.classical:
+        classical = [Candidate(k) for k in ("naive", "seasonal_naive")[: 1 + (season > 1)]]
+        classical += [Candidate("ets", {"ets": k})
+                      for k in usable_kinds(room + H + MIN_TRAIN_WINDOWS, season)]
+        classical.append(Candidate("theta"))
+    for c in classical:
+        if c.kind in ("naive", "seasonal_naive") or time.perf_counter() < search_end:
+            trial(c)  # many or long series: the budget still holds
     for L in lens:
         for d in diffs:
             if L + sum(d) <= room and time.perf_counter() < search_end:
                 trial(Candidate("ridge", {"input_len": L, "diff": list(d), "scale": True}))
     # ARIMA's order search cannot be stopped midway: start it only with half the time left.
-    if search.arima and search_end - time.perf_counter() > 0.5 * SEARCH_SHARE * search.budget:
+    half_left = search_end - time.perf_counter() > 0.5 * SEARCH_SHARE * search.budget
+    if search.arima and search.classical and half_left:
         trial(Candidate("arima"))
     trials = _network_search(search, trial, lens, diffs, room, search_end) if search.families else 0
 

@@ -17,13 +17,14 @@ from ..config import DataConfig
 from ..data.io import Panel, Series
 from ..metrics import mase_scale
 
-KINDS = ("naive", "seasonal_naive", "ets", "arima", "ridge", "network")
+KINDS = ("naive", "seasonal_naive", "ets", "theta", "arima", "ridge", "network")
 
 
 @dataclass(frozen=True)
 class Candidate:
     """``kind`` in ``KINDS``; ``params``: ``input_len``, ``diff``, ``scale``, ``strategy``,
-    ``family``, ``model`` and ``train`` overrides, or ``ets`` (the ETS kind)."""
+    ``family``, ``model`` and ``train`` overrides, or ``ets`` (the ETS kind); ``theta``
+    and the baselines take none."""
 
     kind: str
     params: dict = field(default_factory=dict)
@@ -38,7 +39,7 @@ class Candidate:
         p = self.params
         if self.kind == "ets":
             return f"ets:{p['ets']}"
-        if self.kind in ("naive", "seasonal_naive", "arima"):
+        if self.kind in ("naive", "seasonal_naive", "theta", "arima"):
             return self.kind
         diff = ",".join(map(str, p["diff"])) or "none"
         head = "ridge" if self.kind == "ridge" else p["family"]
@@ -75,6 +76,8 @@ def fit_candidate(panel: Panel, data: DataConfig, c: Candidate, seed: int = 42, 
         data = without_covariates(data)
     if c.kind == "arima":
         return ETSForecaster.fit(panel, make_config("naive", data, 1), "arima", p.get("orders"))
+    if c.kind == "theta":
+        return ETSForecaster.fit(panel, make_config("naive", data, 1), "theta")
     if c.kind == "ets":
         return ETSForecaster.fit(panel, make_config("naive", data, 1), p["ets"])
     if c.kind in ("naive", "seasonal_naive"):

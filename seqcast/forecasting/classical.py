@@ -1,8 +1,11 @@
-"""Classical members: exponential smoothing (statsmodels' ETS) and ARIMA, one local model
-per series.
+"""Classical members: exponential smoothing (statsmodels' ETS), the Theta method and ARIMA,
+one local model per series.
 
 What a statistician tries first: simple, damped-trend and seasonal exponential smoothing
-with additive errors, and a small ARIMA order search (``seqcast.models.arima``). Each
+with additive errors, the Theta method (statsmodels' ``ThetaModel``: simple exponential
+smoothing with half the slope of a linear trend, on data seasonally adjusted when the
+seasonal autocorrelation test says so) and a small ARIMA order search
+(``seqcast.models.arima``). Each
 series' parameters are fitted once on its training part; a forecast runs the history
 through the same model with those parameters fixed (``ETSModel.smooth``, SARIMAX
 ``filter``), so later data move the states, never the parameters. Histories must start
@@ -29,7 +32,7 @@ ETS_KINDS = {
     "ets_seasonal": (None, False, True),
     "holt_winters_damped": ("add", True, True),
 }
-KINDS = (*ETS_KINDS, "arima")
+KINDS = (*ETS_KINDS, "theta", "arima")
 
 
 def _model(y: np.ndarray, kind: str, season: int):
@@ -82,6 +85,47 @@ def ets_forecast(y: np.ndarray, params, kind: str, season: int, horizon: int) ->
     return level + damp * slope + s
 
 
+def theta_params(y: np.ndarray, season: int) -> list[float]:
+    """statsmodels' Theta method fitted on ``y``: ``[alpha, b0, multiplicative, *seasonal
+    indices]`` (no indices when the test finds no season, or ``season`` is 1)."""
+    from statsmodels.tsa.forecasting.theta import ThetaModel
+
+    y = np.asarray(y, dtype=np.float64)
+    seasonal = season > 1 and len(y) >= 2 * season + 2
+    res = ThetaModel(y, period=season if seasonal else 1, deseasonalize=seasonal).fit()
+    indices = np.empty(0)
+    if seasonal:  # the season by phase from the fitted series' start (identity without one)
+        ahead = np.asarray(res.forecast_components(season)["seasonal"], dtype=np.float64)
+        indices = ahead[(np.arange(season) - len(y)) % season]
+    mult = float(res.model.method.startswith("mul")) if indices.size else 0.0
+    return [float(res.params["alpha"]), float(res.params["b0"]), mult, *map(float, indices)]
+
+
+def theta_forecast(y: np.ndarray, params, horizon: int) -> np.ndarray:
+    """The Theta forecast after ``y`` (T,), which starts where the fitted series started,
+    with fixed ``params`` (``theta_params``): (H,). Equal to statsmodels' forecast when
+    ``y`` is the fitted series (tested); after longer histories the level, the trend term's
+    length and the season's phase follow the history."""
+    alpha, b0, mult = (float(v) for v in params[:3])
+    indices = np.asarray(params[3:], dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    T = len(y)
+    if indices.size:
+        at = indices[np.arange(T) % indices.size]
+        y = y / at if mult else y - at
+    level = y[0]
+    for yt in y.tolist():
+        level += alpha * (yt - level)
+    h = np.arange(horizon, dtype=np.float64)
+    if alpha > 0:
+        h += 1 / alpha - (1 - alpha) ** T / alpha
+    out = level + 0.5 * b0 * h
+    if indices.size:
+        at = indices[(T + np.arange(horizon)) % indices.size]
+        out = out * at if mult else out + at
+    return out
+
+
 def _arima_prefixes(histories, p: list[float], horizon: int) -> list[np.ndarray]:
     """ARIMA forecasts after histories of one series. When each is a prefix of the longest
     (the rolling origins of a backtest), one Kalman filter pass over the longest serves
@@ -113,6 +157,8 @@ class ETSForecaster:
     def min_history(self) -> int:
         if self.kind == "arima":
             return max(int(p[1] + p[4] * p[6]) + 2 for p in self.params.values())  # d + D s
+        if self.kind == "theta":
+            return 2
         _, _, seasonal = ETS_KINDS[self.kind]
         return 2 * self.config.data.season + 2 if seasonal else 3
 
@@ -134,6 +180,8 @@ class ETSForecaster:
                     m = ARIMA.fit(s.values, config.data.season, *(
                         (o[:3], o[3:]) if orders else ()))
                     params[s.id] = [*map(float, m.order + m.seasonal_order), *map(float, m.params)]
+                elif kind == "theta":
+                    params[s.id] = theta_params(s.values, config.data.season)
                 else:
                     res = _model(s.values, kind, config.data.season).fit(disp=False, maxiter=200)
                     params[s.id] = [float(p) for p in res.params]
@@ -145,6 +193,8 @@ class ETSForecaster:
 
             o = tuple(int(v) for v in p[:7])
             return ARIMA(o[:3], o[3:], np.array(p[7:]), float("nan")).forecast(history, horizon)
+        if self.kind == "theta":
+            return theta_forecast(history, p, horizon)
         return ets_forecast(history, p, self.kind, self.config.data.season, horizon)
 
     def forecast_arrays(self, histories, ids, horizon: int | None = None, covariates=None):
