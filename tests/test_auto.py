@@ -202,6 +202,8 @@ def test_theta_recursion_equals_statsmodels_theta(season, shift):
     # a longer history moves the level and the season's phase, not the parameters
     longer = theta_forecast(np.r_[y, y[-5:] + 10.0], params, 7)
     assert np.isfinite(longer).all() and not np.allclose(longer, expected)
+    flat = np.full(40, 5.0)  # no trend to extrapolate (statsmodels' own slope is 1.25 here)
+    np.testing.assert_allclose(theta_forecast(flat, theta_params(flat, season), 7), 5.0)
 
 
 def test_cli_ensemble_of_seeds_trains_forecasts_and_backtests(tmp_path, capsys):

@@ -98,7 +98,14 @@ def theta_params(y: np.ndarray, season: int) -> list[float]:
         ahead = np.asarray(res.forecast_components(season)["seasonal"], dtype=np.float64)
         indices = ahead[(np.arange(season) - len(y)) % season]
     mult = float(res.model.method.startswith("mul")) if indices.size else 0.0
-    return [float(res.params["alpha"]), float(res.params["b0"]), mult, *map(float, indices)]
+    # The trend's slope by least squares on the adjusted data, as statsmodels computes it,
+    # except that a constant series keeps a slope of 0 (statsmodels' design matrix drops
+    # its constant column when the data are constant, and the slope comes out wrong).
+    at = indices[np.arange(len(y)) % indices.size] if indices.size else 0.0
+    adjusted = y / at if mult else y - at
+    b0 = float(np.polyfit(np.arange(len(y), dtype=np.float64), adjusted, 1)[0]) \
+        if np.ptp(adjusted) > 0 else 0.0
+    return [float(res.params["alpha"]), b0, mult, *map(float, indices)]
 
 
 def theta_forecast(y: np.ndarray, params, horizon: int) -> np.ndarray:
