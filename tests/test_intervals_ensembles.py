@@ -78,6 +78,17 @@ def test_auto_conformal_intervals_cover_near_nominal_on_later_origins():
     # calibrated only inside the part before the first origin; scored on 2 x 40 later ones
     assert 0.7 <= result.models["auto"]["intervals"]["80"]["coverage"] <= 0.9
     assert result.search["chosen"]  # the search's record is kept around the calibration
+    # the last 40% of each series' validation origins calibrate; the choice never sees them
+    assert result.search["calibration_origins"] > 0.3 * (
+        result.search["calibration_origins"] + result.search["validation_origins"])
+
+
+def test_conformal_calibration_rows_are_each_series_last_origins():
+    from seqcast.forecasting.auto import calibration_rows
+
+    mask = calibration_rows({"a": list(range(10)), "b": [5], "c": [1, 2]}, 0.4)
+    assert mask.tolist() == [False] * 6 + [True] * 4 + [False] + [False, True]
+    assert not calibration_rows({"a": list(range(10))}, 0).any()
 
 
 def _driven_panel():

@@ -35,6 +35,8 @@ from .ensemble import Ensemble
 FAMILIES = ("linear", "rnn", "lstm", "gru", "conv_gru", "wavenet")
 COMBINES = ("median", "weighted")
 SEARCH_SHARE = 0.7  # of the budget; the rest is kept for refitting the chosen members
+CALIBRATION_SHARE = 0.4  # with conformal intervals: each series' last validation origins,
+# kept from the choice so that the chosen ensemble's errors there are not flattered by it
 MAX_ORIGINS = 120  # validation origins per series, spread evenly when there are more
 
 
@@ -122,6 +124,8 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
     origins = validation_origins(panel, H, search.folds, season, data.valid_frac)
     inner = head_panel(panel, {k: v[0] for k, v in origins.items()})
     truth, scales = truth_and_scales(panel, origins, H, season)
+    cal = calibration_rows(origins, CALIBRATION_SHARE if data.intervals == "conformal" else 0)
+    sel = ~cal  # the rows that score candidates and choose the ensemble
     covs = training_covariates(panel, data, {s.id: (len(s), len(s)) for s in panel})[0]
     room = min(len(s) for s in inner)
     room = room - int(round(room * data.valid_frac)) - H - MIN_TRAIN_WINDOWS
@@ -140,7 +144,7 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
         except (ValueError, RuntimeError, ArithmeticError) as e:  # a combination that fails
             pool.append({"candidate": c, "mase": float("inf"), "error": str(e)[:200]})
             return float("inf")
-        score = mase(pred, truth, scales)
+        score = mase(pred[sel], truth[sel], scales[sel])
         seconds = time.perf_counter() - t0
         # Refit time: about the search fit's; ARIMA keeps its orders, one fit of several.
         pool.append({"candidate": c, "mase": score, "pred": pred, "fitted": f,
@@ -170,7 +174,7 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
     if not ranked:
         raise ValueError(f"{panel.source}: no candidate could be fitted on"
                          f" {min(len(s) for s in panel)} steps with horizon {H}")
-    members, weights_info = _choose(ranked, search, truth, scales, deadline, start)
+    members, weights_info = _choose(ranked, search, truth[sel], scales[sel], deadline, sel)
     fitted, weights = [], []
     for entry in members:
         c = entry["candidate"]
@@ -191,7 +195,8 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
                         "valid_mase": p["mase"] if np.isfinite(p["mase"]) else None,
                         **({"error": p["error"]} if "error" in p else {})} for p in pool],
         "network_trials": trials,
-        "validation_origins": sum(len(v) for v in origins.values()),
+        "validation_origins": int(sel.sum()),
+        **({"calibration_origins": int(cal.sum())} if cal.any() else {}),
         "budget_seconds": search.budget,
         "search_seconds": time.perf_counter() - start,
     }
@@ -203,17 +208,35 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
     if data.intervals == "conformal":
         from .conformal import search_conformal
 
-        ensemble = search_conformal(ensemble, members, truth, scales, panel, origins,
-                                    metrics["valid"])
+        rows = cal if cal.any() else sel  # one origin per series: none could be kept
+        kept = {s.id: [o for o, r in zip(origins[s.id], part, strict=True) if r]
+                for s, part in zip(panel, _per_series(rows, origins), strict=True)}
+        ensemble = search_conformal(ensemble, [{"pred": m["pred"][rows]} for m in members],
+                                    truth[rows], scales[rows], panel, kept, metrics["valid"])
     return ensemble, History(), metrics
 
 
-def _choose(ranked, search, truth, scales, deadline, start):
+def calibration_rows(origins: dict[str, list[int]], share: float) -> np.ndarray:
+    """A mask over the validation rows (series by series, origin by origin): each series'
+    last ``share`` of its origins (none of a series with one origin)."""
+    mask = []
+    for o in origins.values():
+        keep = min(int(round(share * len(o))), len(o) - 1)
+        mask += [False] * (len(o) - keep) + [True] * keep
+    return np.array(mask, dtype=bool)
+
+
+def _per_series(mask: np.ndarray, origins: dict[str, list[int]]) -> list[np.ndarray]:
+    return np.split(mask, np.cumsum([len(o) for o in origins.values()])[:-1])
+
+
+def _choose(ranked, search, truth, scales, deadline, rows):
     """The best k <= ``search.ensemble`` candidates, one per group (model kind or network
     family: diverse members combine better than near copies), whose median (or weighted
     mean, ``search.combine``) forecast scores
-    lowest on the validation origins; after the first, only those whose refit (about the
-    time their search fit took) fits in the budget left."""
+    lowest on the validation origins (``rows`` of the candidates' forecasts); after the
+    first, only those whose refit (about the time their search fit took) fits in the budget
+    left."""
     left = deadline - time.perf_counter()
     usable, groups = [], set()
     for p in ranked:
@@ -224,7 +247,7 @@ def _choose(ranked, search, truth, scales, deadline, start):
     usable = usable or ranked[:1]  # none fits: the best one, late rather than nothing
     scores = {}
     for k in range(1, min(search.ensemble, len(usable)) + 1):
-        preds = np.stack([p["pred"] for p in usable[:k]])
+        preds = np.stack([p["pred"][rows] for p in usable[:k]])
         if search.combine == "weighted":
             w = np.array([_weight(p["mase"]) for p in usable[:k]])
             pred = np.tensordot(w / w.sum(), preds, axes=1)

@@ -92,7 +92,9 @@ def theta_params(y: np.ndarray, season: int) -> list[float]:
 
     y = np.asarray(y, dtype=np.float64)
     seasonal = season > 1 and len(y) >= 2 * season + 2
-    res = ThetaModel(y, period=season if seasonal else 1, deseasonalize=seasonal).fit()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence chatter from the smoothing fit
+        res = ThetaModel(y, period=season if seasonal else 1, deseasonalize=seasonal).fit()
     indices = np.empty(0)
     if seasonal:  # the season by phase from the fitted series' start (identity without one)
         ahead = np.asarray(res.forecast_components(season)["seasonal"], dtype=np.float64)
