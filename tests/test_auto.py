@@ -276,6 +276,10 @@ def test_networks_only_search_tries_no_classical_candidate(tmp_path, capsys):
     assert kinds == {"ridge", "network"}  # no baselines, ETS, Theta or ARIMA
     assert {m["kind"] for m in metrics["search"]["chosen"]} <= {"ridge", "network"}
     assert np.isfinite(ens.forecast_arrays([panel.series[0].values], ["y"])).all()
+    from seqcast.forecasting.export import export_onnx
+
+    export_onnx(ens, tmp_path / "n.onnx")  # networks only: the whole ensemble exports
+    assert (tmp_path / "n.onnx").stat().st_size > 0
     with pytest.raises(ValueError, match="at least one family"):
         AutoConfig(families=(), classical=False)
     csv = tmp_path / "s.csv"

@@ -86,9 +86,10 @@ def test_auto_conformal_intervals_cover_near_nominal_on_later_origins():
 def test_conformal_calibration_rows_are_each_series_last_origins():
     from seqcast.forecasting.auto import calibration_rows
 
-    mask = calibration_rows({"a": list(range(10)), "b": [5], "c": [1, 2]}, 0.4)
-    assert mask.tolist() == [False] * 6 + [True] * 4 + [False] + [False, True]
-    assert not calibration_rows({"a": list(range(10))}, 0).any()
+    mask = calibration_rows({"a": list(range(30)), "b": list(range(19)), "c": [1, 2]}, 0.4)
+    assert mask.tolist() == [False] * 18 + [True] * 12 + [False] * 19 + [False] * 2
+    assert calibration_rows({"a": list(range(20))}, 0.4).tolist() == [False] * 10 + [True] * 10
+    assert not calibration_rows({"a": list(range(30))}, 0).any()
 
 
 def _driven_panel():

@@ -37,6 +37,7 @@ COMBINES = ("median", "weighted")
 SEARCH_SHARE = 0.7  # of the budget; the rest is kept for refitting the chosen members
 CALIBRATION_SHARE = 0.4  # with conformal intervals: each series' last validation origins,
 # kept from the choice so that the chosen ensemble's errors there are not flattered by it
+MIN_CALIBRATION = 10  # origins kept apart at least, when any are
 MAX_ORIGINS = 120  # validation origins per series, spread evenly when there are more
 
 
@@ -197,6 +198,8 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
         "network_trials": trials,
         "validation_origins": int(sel.sum()),
         **({"calibration_origins": int(cal.sum())} if cal.any() else {}),
+        **({"calibration": "on the origins the choice was made on (too few to keep apart)"}
+           if data.intervals == "conformal" and not cal.any() else {}),
         "budget_seconds": search.budget,
         "search_seconds": time.perf_counter() - start,
     }
@@ -218,10 +221,12 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
 
 def calibration_rows(origins: dict[str, list[int]], share: float) -> np.ndarray:
     """A mask over the validation rows (series by series, origin by origin): each series'
-    last ``share`` of its origins (none of a series with one origin)."""
+    last ``share`` of its origins, and at least ``MIN_CALIBRATION`` (an 80% interval needs
+    10); none where that would leave the choice fewer origins than it keeps apart."""
     mask = []
     for o in origins.values():
-        keep = min(int(round(share * len(o))), len(o) - 1)
+        keep = max(int(round(share * len(o))), MIN_CALIBRATION) if share > 0 else 0
+        keep = keep if keep <= len(o) // 2 else 0
         mask += [False] * (len(o) - keep) + [True] * keep
     return np.array(mask, dtype=bool)
 
