@@ -127,6 +127,11 @@ def print_search(info: dict) -> None:
           f" others pruned or unfit for the data) and {others} other candidates in"
           f" {info['search_seconds']:.1f} s (budget {info['budget_seconds']:g} s), scored on"
           f" {info['validation_origins']} validation origins", file=err)
+    if "calibration_origins" in info:
+        print(f"auto: conformal intervals calibrated on {info['calibration_origins']} later"
+              " validation origins, kept from the choice", file=err)
+    elif "calibration" in info:
+        print(f"auto: conformal intervals calibrated {info['calibration']}", file=err)
     print("auto: median of " + ", ".join(m["name"] for m in info["chosen"])
           + f"; validation MASE {scores.get(str(len(info['chosen'])), float('nan')):.4g}"
           + " (members: " + ", ".join(f"{m['valid_mase']:.4g}" for m in info["chosen"]) + ")",

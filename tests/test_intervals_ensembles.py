@@ -40,9 +40,11 @@ AUTO = [*COMMON, "--model", "auto", "--budget", "3", "--ensemble", "2"]
     pytest.param([*AUTO, "--intervals", "conformal"], True, marks=pytest.mark.slow),
 ])
 def test_ensemble_runs_give_intervals_through_forecast_metrics_and_backtest(flags, conformal,
-                                                                            tmp_path):
+                                                                            tmp_path, capsys):
     csv, run = _csv(tmp_path), tmp_path / "run"
     assert main(["train", "--data", csv, *flags, "--out", str(run)]) == 0
+    if "auto" in flags:  # where its intervals were calibrated
+        assert "auto: conformal intervals calibrated " in capsys.readouterr().err
     assert (run / "ensemble.json").is_file()
     assert (run / "calibration.json").is_file() == conformal
     loaded = load_run(run)
