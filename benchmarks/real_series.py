@@ -10,6 +10,13 @@ best of them on the backtest origins themselves, which favours that reference. T
 checks: an AR(3) series (auto vs the true coefficients), a 144-point monthly series with
 horizon 12 and 3 folds backtested with every model's defaults, and a random walk (auto vs
 the last value).
+
+    python benchmarks/real_series.py --series macro --skip-checks --json macro.json
+
+runs the same comparison on the eleven other quarterly series of statsmodels' macrodata
+(us_gdp's horizon and season), which no choice in ``auto`` was made on. ``--holdout K``
+drops each series' last K horizons first: development runs on the folds before the
+reported ones.
 """
 
 from __future__ import annotations
@@ -59,13 +66,36 @@ def holdout_panel(panel, steps: int):
     return head_panel(panel, {s.id: len(s) - steps for s in panel}) if steps else panel
 
 
-def real_series(budget: float, folds: int, only, holdout: int = 0, networks=NETWORKS) -> dict:
-    rows = {}
+MACRO_HORIZON, MACRO_SEASON = 8, 4  # us_gdp's
+
+
+def bundled():
+    """(name, panel, horizon, season) of the six bundled real series."""
     for name, meta in REAL_DATASETS.items():
+        yield name, load_dataset(name), meta.horizon, meta.season
+
+
+def macro():
+    """(name, panel, horizon, season) of the other eleven quarterly US series of statsmodels'
+    macrodata (1959-2009, 203 quarters; real GDP is the bundled us_gdp), with us_gdp's
+    horizon and season: series that no choice in ``auto`` was ever made on."""
+    import statsmodels.api as sm
+
+    d = sm.datasets.macrodata.load_pandas().data
+    for col in d.columns:
+        if col not in ("year", "quarter", "realgdp"):
+            yield col, panel_of(d[col].to_numpy(dtype=float), "QS-JAN", col), \
+                MACRO_HORIZON, MACRO_SEASON
+
+
+def real_series(budget: float, folds: int, only, holdout: int = 0, networks=NETWORKS,
+                series=bundled) -> dict:
+    rows = {}
+    for name, panel, horizon, season in series():
         if only and name not in only:
             continue
-        panel = holdout_panel(load_dataset(name), holdout * meta.horizon)
-        data = DataConfig(dataset=name, horizon=meta.horizon, season=meta.season)
+        panel = holdout_panel(panel, holdout * horizon)
+        data = DataConfig(dataset=name, horizon=horizon, season=season)
         t0 = time.perf_counter()
         try:
             res = backtest(panel, make_config("auto", data), folds,
@@ -79,12 +109,13 @@ def real_series(budget: float, folds: int, only, holdout: int = 0, networks=NETW
         row["search_seconds"] = res.search["search_seconds"]
         row["chosen"] = [m["name"] for m in res.search["chosen"]]
         for net in networks:
-            r = backtest(panel, defaults_config(net, panel, meta.horizon, meta.season, folds),
+            r = backtest(panel, defaults_config(net, panel, horizon, season, folds),
                          folds, baselines=())
             row[net] = mase(r, net)
         if networks:
             row["best_network"] = min(networks, key=lambda n: row[n])
         row["seconds"] = time.perf_counter() - t0
+        row["horizon"] = horizon
         rows[name] = row
         print(f"{name}: " + json.dumps(row), flush=True)
     return rows
@@ -175,19 +206,22 @@ def main() -> None:
     p.add_argument("--holdout", type=int, default=0,
                    help="drop each series' last HOLDOUT horizons first (development runs)")
     p.add_argument("--no-networks", action="store_true", help="skip the single networks")
+    p.add_argument("--series", choices=("bundled", "macro"), default="bundled",
+                   help="the six bundled series, or macrodata's eleven other quarterly series")
     p.add_argument("--json", help="write every number here")
     args = p.parse_args()
     out = {"budget": args.budget, "folds": args.folds,
            "holdout": args.holdout,
            "series": real_series(args.budget, args.folds, args.only, args.holdout,
-                                 () if args.no_networks else NETWORKS)}
+                                 () if args.no_networks else NETWORKS,
+                                 bundled if args.series == "bundled" else macro)}
     s = out["series"]
     print("\n| dataset (h) | auto | ARIMA | seasonal naive | best network | auto / ARIMA"
           " | auto / best network | search s |")
     print("|---|---|---|---|---|---|---|---|")
     for name, r in s.items():
         bn = r[r["best_network"]] if "best_network" in r else float("nan")
-        print(f"| {name} ({REAL_DATASETS[name].horizon}) | {r['auto']:.3f} | {r['arima']:.3f}"
+        print(f"| {name} ({r['horizon']}) | {r['auto']:.3f} | {r['arima']:.3f}"
               f" | {r['seasonal_naive']:.3f} | {bn:.3f} ({r.get('best_network', '-')}) |"
               f" {r['auto'] / r['arima']:.2f} | {r['auto'] / bn:.2f} | {r['search_seconds']:.0f} |")
     if s:
