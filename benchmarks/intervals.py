@@ -15,6 +15,10 @@ pipeline's defaults, direct strategy, the dataset's horizon and season, the CLI'
 input length max(3 season, 2 horizon, 12), differencing chosen by the ``auto`` tests on the
 data before the first origin only, and split-conformal intervals calibrated on the
 validation windows inside that part. A normal head (same settings) is reported beside it.
+``--methods auto``: the networks' search (``--model auto --networks-only``) with conformal
+intervals instead. ``--series macro``: statsmodels' macrodata's eleven other quarterly
+series (us_gdp's horizon and season), which no choice was made on. ``--holdout K`` drops
+each series' last K horizons first.
 """
 
 from __future__ import annotations
@@ -86,18 +90,22 @@ def coverage(models=("linear", "gru")) -> list[dict]:
     return rows
 
 
+def bundled():
+    for name in DATASETS:
+        meta = REAL_DATASETS[name]
+        yield name, load_dataset(name), meta.horizon, meta.season
+
+
 def series(methods=("conformal", "normal"), folds: int = 5, seeds: int = 1,
-           holdout: int = 0, budget: float = 60.0) -> list[dict]:
+           holdout: int = 0, budget: float = 60.0, which=bundled) -> list[dict]:
     """``seeds`` > 1: the GRU is the median of that many seeds (calibrated as one model);
     ``holdout``: drop each series' last ``holdout`` horizons first (development runs that
     never see the reported folds)."""
     rows = []
-    for name in DATASETS:
-        meta, panel = REAL_DATASETS[name], load_dataset(name)
-        cut = holdout * meta.horizon
+    for name, panel, horizon, season in which():
+        cut = holdout * horizon
         panel = Panel(panel.source, panel.freq, tuple(
             Series(s.id, s.index[: len(s) - cut], s.values[: len(s) - cut]) for s in panel))
-        season, horizon = meta.season, meta.horizon
         first = origins_of(len(panel.series[0]), folds, horizon, horizon)[0]
         head = Panel(panel.source, panel.freq, tuple(
             Series(s.id, s.index[:first], s.values[:first]) for s in panel))
@@ -136,6 +144,12 @@ def series(methods=("conformal", "normal"), folds: int = 5, seeds: int = 1,
     return rows
 
 
+def _macro():
+    from benchmarks.real_series import macro
+
+    return macro
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--part", choices=["coverage", "series"], required=True)
@@ -143,13 +157,15 @@ def main() -> None:
                    help="series: the GRU's interval methods (" + ", ".join(METHODS) + ")")
     p.add_argument("--seeds", type=int, default=1, help="series: the GRU's seeds (median)")
     p.add_argument("--budget", type=float, default=60.0, help="series: auto's seconds")
+    p.add_argument("--series", choices=("bundled", "macro"), default="bundled",
+                   help="series: the six bundled series, or macrodata's eleven other ones")
     p.add_argument("--holdout", type=int, default=0,
                    help="series: drop each series' last HOLDOUT horizons first")
     p.add_argument("--json", help="write the rows here")
     args = p.parse_args()
     rows = coverage() if args.part == "coverage" else series(
         tuple(args.methods.split(",")), seeds=args.seeds, holdout=args.holdout,
-        budget=args.budget)
+        budget=args.budget, which=bundled if args.series == "bundled" else _macro())
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=2)
