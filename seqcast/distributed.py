@@ -52,3 +52,12 @@ def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
 def barrier() -> None:
     if context().world > 1:
         dist.barrier()
+
+
+def shutdown() -> None:
+    """Leave the process group together at the end of a run: a barrier, then its
+    destruction. Ranks that exit one by one can leave gloo's reader threads facing a closed
+    connection, which aborts the process that still runs."""
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()

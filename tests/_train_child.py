@@ -55,3 +55,4 @@ with seeded(0):
 fit(model, train, valid, config, progress=False, checkpoint=f"{out}.ckpt", resume=mode == "resume")
 if ctx.main:
     torch.save(model.state_dict(), out)
+distributed.shutdown()

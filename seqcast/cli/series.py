@@ -126,7 +126,9 @@ def cmd_train(args) -> int:
         metrics = train(config, out, panel, resume=args.resume is not None, search=search)
     except KeyboardInterrupt:
         raise KeyboardInterrupt(f"interrupted; continue with: seqcast train --resume {out}") from None
-    if not distributed.context().main:
+    main = distributed.context().main
+    distributed.shutdown()  # every rank has written what it writes: leave together
+    if not main:
         return 0
     from ..config import RunConfig
 
