@@ -86,7 +86,7 @@ def test_auto_conformal_intervals_cover_near_nominal_on_later_origins():
 
 
 def test_conformal_calibration_rows_are_each_series_last_origins():
-    from seqcast.forecasting.auto import calibration_rows
+    from seqcast.forecasting.conformal import calibration_rows
 
     mask = calibration_rows({"a": list(range(30)), "b": list(range(19)), "c": [1, 2]}, 0.4)
     assert mask.tolist() == [False] * 18 + [True] * 12 + [False] * 19 + [False] * 2

@@ -29,6 +29,7 @@ from ..data.covariate_io import training_covariates
 from ..data.io import Panel, check_length
 from .candidates import Candidate, fit_candidate, forecasts, head_panel, mase, truth_and_scales
 from .classical import usable_kinds
+from .conformal import calibration_rows, search_conformal
 from .defaults import MIN_TRAIN_WINDOWS, resolve_diff
 from .ensemble import Ensemble
 
@@ -37,7 +38,6 @@ COMBINES = ("median", "weighted")
 SEARCH_SHARE = 0.7  # of the budget; the rest is kept for refitting the chosen members
 CALIBRATION_SHARE = 0.4  # with conformal intervals: each series' last validation origins,
 # kept from the choice so that the chosen ensemble's errors there are not flattered by it
-MIN_CALIBRATION = 10  # origins kept apart at least, when any are
 MAX_ORIGINS = 120  # validation origins per series, spread evenly when there are more
 
 
@@ -209,30 +209,9 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
     metrics = {"valid": {"mase_mean": weights_info[str(len(members))],
                          "origins": info["validation_origins"]}, "search": info}
     if data.intervals == "conformal":
-        from .conformal import search_conformal
-
-        rows = cal if cal.any() else sel  # one origin per series: none could be kept
-        kept = {s.id: [o for o, r in zip(origins[s.id], part, strict=True) if r]
-                for s, part in zip(panel, _per_series(rows, origins), strict=True)}
-        ensemble = search_conformal(ensemble, [{"pred": m["pred"][rows]} for m in members],
-                                    truth[rows], scales[rows], panel, kept, metrics["valid"])
+        ensemble = search_conformal(ensemble, members, truth, scales, panel, origins,
+                                    metrics["valid"], cal if cal.any() else None)
     return ensemble, History(), metrics
-
-
-def calibration_rows(origins: dict[str, list[int]], share: float) -> np.ndarray:
-    """A mask over the validation rows (series by series, origin by origin): each series'
-    last ``share`` of its origins, and at least ``MIN_CALIBRATION`` (an 80% interval needs
-    10); none where that would leave the choice fewer origins than it keeps apart."""
-    mask = []
-    for o in origins.values():
-        keep = max(int(round(share * len(o))), MIN_CALIBRATION) if share > 0 else 0
-        keep = keep if keep <= len(o) // 2 else 0
-        mask += [False] * (len(o) - keep) + [True] * keep
-    return np.array(mask, dtype=bool)
-
-
-def _per_series(mask: np.ndarray, origins: dict[str, list[int]]) -> list[np.ndarray]:
-    return np.split(mask, np.cumsum([len(o) for o in origins.values()])[:-1])
 
 
 def _choose(ranked, search, truth, scales, deadline, rows):

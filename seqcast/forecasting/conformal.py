@@ -152,13 +152,35 @@ def calibrate(forecaster, panel, splits: dict, covs: dict | None = None) -> Conf
     return ConformalForecaster(forecaster, np.sort(np.concatenate(scores), axis=0), scales)
 
 
-def search_conformal(ensemble, members, truth, scales, panel, origins, valid: dict):
+MIN_CALIBRATION = 10  # origins kept apart at least, when any are (an 80% interval needs 10)
+
+
+def calibration_rows(origins: dict[str, list[int]], share: float) -> np.ndarray:
+    """A mask over a search's validation rows (series by series, origin by origin): each
+    series' last ``share`` of its origins, and at least ``MIN_CALIBRATION``; none where that
+    would leave the choice fewer origins than it keeps apart."""
+    mask = []
+    for o in origins.values():
+        keep = max(int(round(share * len(o))), MIN_CALIBRATION) if share > 0 else 0
+        keep = keep if keep <= len(o) // 2 else 0
+        mask += [False] * (len(o) - keep) + [True] * keep
+    return np.array(mask, dtype=bool)
+
+
+def search_conformal(ensemble, members, truth, scales, panel, origins, valid: dict,
+                     rows: np.ndarray | None = None):
     """``ensemble`` with conformal intervals from the chosen members' median forecasts at the
-    validation origins (fitted before them, inside the training data); adds their in-sample
-    interval scores to ``valid``."""
+    validation origins (fitted before them, inside the training data), or at the ``rows``
+    of them kept from the choice (``calibration_rows``); adds their interval scores there
+    to ``valid``."""
     from .scores import distribution_scores
 
     pred = np.median(np.stack([m["pred"] for m in members]), axis=0)  # (N, H)
+    if rows is not None:
+        parts = np.split(rows, np.cumsum([len(origins[s.id]) for s in panel])[:-1])
+        origins = {s.id: [o for o, r in zip(origins[s.id], part, strict=True) if r]
+                   for s, part in zip(panel, parts, strict=True)}
+        pred, truth, scales = pred[rows], truth[rows], scales[rows]
     rows = np.cumsum([0] + [len(origins[s.id]) for s in panel])[:-1]  # each series' first row
     per_series = {s.id: float(scales[r]) for s, r in zip(panel, rows, strict=True)}
     f = ConformalForecaster(ensemble, np.sort(np.abs(pred - truth) / scales[:, None], axis=0),
