@@ -4,12 +4,13 @@ The search only ever sees the panel it is given (in a backtest, the data before 
 origin). Inside it, the origins one step apart over the last fifth (``valid_frac``) of each
 series, and at least its last ``folds`` horizons, are validation origins; every candidate
 is fitted on the data before them and scored by MASE from them: naive, seasonal naive,
-exponential smoothing (ETS), ridge autoregressions over input windows and differencing,
-and networks whose family, window, differencing, scaling, size, learning rate, dropout and
-strategy Optuna's TPE sampler proposes (seeded; epochs of unpromising trials pruned by the
-median rule). The median of the best k <= ``ensemble`` candidates, k also chosen on the
-validation origins, is refitted on the whole panel. With covariates, the network candidates
-read them (each origin's, as a single network does); the others read the target only.
+ETS, Theta, ARIMA, ridge autoregressions over input windows and differencing, and networks
+whose family, window, differencing, scaling, size, learning rate, dropout and strategy
+Optuna's TPE sampler proposes (seeded; epochs of unpromising trials pruned by the median
+rule). The median of the best k <= ``ensemble`` candidates, k also chosen on the validation
+origins, is refitted on the whole panel; with conformal intervals, each series' last
+validation origins calibrate it and the choice does not read them. With covariates, the
+network candidates read them (as a single network does); the others read the target only.
 
 The budget counts wall-clock seconds from the start of the search to the end of the refit.
 With ``trials`` set and a budget that is not reached, the search is reproducible exactly;
@@ -36,8 +37,7 @@ from .ensemble import Ensemble
 FAMILIES = ("linear", "rnn", "lstm", "gru", "conv_gru", "wavenet")
 COMBINES = ("median", "weighted")
 SEARCH_SHARE = 0.7  # of the budget; the rest is kept for refitting the chosen members
-CALIBRATION_SHARE = 0.4  # with conformal intervals: each series' last validation origins,
-# kept from the choice so that the chosen ensemble's errors there are not flattered by it
+CALIBRATION_SHARE = 0.4  # of the validation origins: calibration kept from the choice
 MAX_ORIGINS = 120  # validation origins per series, spread evenly when there are more
 
 
@@ -152,13 +152,10 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
                      "seconds": seconds / 4 if c.kind == "arima" else seconds})
         return score
 
-    classical = ()
-    if search.classical:
-        classical = [Candidate(k) for k in ("naive", "seasonal_naive")[: 1 + (season > 1)]]
-        classical += [Candidate("ets", {"ets": k})
-                      for k in usable_kinds(room + H + MIN_TRAIN_WINDOWS, season)]
-        classical.append(Candidate("theta"))
-    for c in classical:
+    classical = [Candidate(k) for k in ("naive", "seasonal_naive")[: 1 + (season > 1)]] + [
+        Candidate("ets", {"ets": k}) for k in usable_kinds(room + H + MIN_TRAIN_WINDOWS, season)
+    ] + [Candidate("theta")]
+    for c in classical if search.classical else ():
         if c.kind in ("naive", "seasonal_naive") or time.perf_counter() < search_end:
             trial(c)  # many or long series: the budget still holds
     for L in lens:
@@ -200,17 +197,16 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
         **({"calibration_origins": int(cal.sum())} if cal.any() else {}),
         **({"calibration": "on the origins the choice was made on (too few to keep apart)"}
            if data.intervals == "conformal" and not cal.any() else {}),
-        "budget_seconds": search.budget,
+        "budget_seconds": search.budget, "combine": search.combine,
         "search_seconds": time.perf_counter() - start,
     }
-    info["combine"] = search.combine
     ensemble = Ensemble(dataclasses.replace(config, data=data), fitted,
                         tuple(weights) if search.combine == "weighted" else (), info)
     metrics = {"valid": {"mase_mean": weights_info[str(len(members))],
                          "origins": info["validation_origins"]}, "search": info}
     if data.intervals == "conformal":
-        ensemble = search_conformal(ensemble, members, truth, scales, panel, origins,
-                                    metrics["valid"], cal if cal.any() else None)
+        ensemble = search_conformal(ensemble, _combined(members, search.combine), truth, scales,
+                                    panel, origins, metrics["valid"], cal if cal.any() else None)
     return ensemble, History(), metrics
 
 
@@ -231,18 +227,21 @@ def _choose(ranked, search, truth, scales, deadline, rows):
     usable = usable or ranked[:1]  # none fits: the best one, late rather than nothing
     scores = {}
     for k in range(1, min(search.ensemble, len(usable)) + 1):
-        preds = np.stack([p["pred"][rows] for p in usable[:k]])
-        if search.combine == "weighted":
-            w = np.array([_weight(p["mase"]) for p in usable[:k]])
-            pred = np.tensordot(w / w.sum(), preds, axes=1)
-        else:
-            pred = np.median(preds, axis=0)
-        scores[str(k)] = mase(pred, truth, scales)
+        scores[str(k)] = mase(_combined(usable[:k], search.combine)[rows], truth, scales)
     # A few origins score every k: a larger ensemble within 2% of the best is kept, since
     # medians of good members are steadier than the single winner on so little data.
     best = min(scores.values())
     best_k = max(int(k) for k, v in scores.items() if v <= 1.02 * best)
     return usable[:best_k], scores
+
+
+def _combined(members, combine: str) -> np.ndarray:
+    """The members' validation forecasts combined as the ensemble combines them."""
+    preds = np.stack([p["pred"] for p in members])
+    if combine == "weighted":
+        w = np.array([_weight(p["mase"]) for p in members])
+        return np.tensordot(w / w.sum(), preds, axes=1)
+    return np.median(preds, axis=0)
 
 
 def _weight(score: float) -> float:

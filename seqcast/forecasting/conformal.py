@@ -167,15 +167,14 @@ def calibration_rows(origins: dict[str, list[int]], share: float) -> np.ndarray:
     return np.array(mask, dtype=bool)
 
 
-def search_conformal(ensemble, members, truth, scales, panel, origins, valid: dict,
+def search_conformal(ensemble, pred, truth, scales, panel, origins, valid: dict,
                      rows: np.ndarray | None = None):
-    """``ensemble`` with conformal intervals from the chosen members' median forecasts at the
-    validation origins (fitted before them, inside the training data), or at the ``rows``
-    of them kept from the choice (``calibration_rows``); adds their interval scores there
-    to ``valid``."""
+    """``ensemble`` with conformal intervals from its members' combined forecasts ``pred``
+    (N, H) at the validation origins (fitted before them, inside the training data), or at
+    the ``rows`` of them kept from the choice (``calibration_rows``); adds their interval
+    scores there to ``valid``."""
     from .scores import distribution_scores
 
-    pred = np.median(np.stack([m["pred"] for m in members]), axis=0)  # (N, H)
     if rows is not None:
         parts = np.split(rows, np.cumsum([len(origins[s.id]) for s in panel])[:-1])
         origins = {s.id: [o for o, r in zip(origins[s.id], part, strict=True) if r]
