@@ -40,6 +40,7 @@ from seqcast.config import DataConfig  # noqa: E402
 from seqcast.data.datasets import REAL_DATASETS, load_dataset  # noqa: E402
 from seqcast.data.io import Panel, Series  # noqa: E402
 from seqcast.forecasting.auto import AutoConfig  # noqa: E402
+from seqcast.forecasting.candidates import head_panel  # noqa: E402
 from seqcast.pipeline import fit_forecaster, make_config  # noqa: E402
 from seqcast.workflows import resolve_diff  # noqa: E402
 
@@ -103,12 +104,9 @@ def series(methods=("conformal", "normal"), folds: int = 5, seeds: int = 1,
     never see the reported folds)."""
     rows = []
     for name, panel, horizon, season in which():
-        cut = holdout * horizon
-        panel = Panel(panel.source, panel.freq, tuple(
-            Series(s.id, s.index[: len(s) - cut], s.values[: len(s) - cut]) for s in panel))
+        panel = head_panel(panel, {s.id: len(s) - holdout * horizon for s in panel})
         first = origins_of(len(panel.series[0]), folds, horizon, horizon)[0]
-        head = Panel(panel.source, panel.freq, tuple(
-            Series(s.id, s.index[:first], s.values[:first]) for s in panel))
+        head = head_panel(panel, {s.id: first for s in panel})
         diff = resolve_diff(head, season, 0.2)  # the auto tests on data before the first origin
         input_len = max(3 * season, 2 * horizon, 12)
         for i, method in enumerate(methods):
