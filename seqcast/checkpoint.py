@@ -16,6 +16,8 @@ from typing import Any
 
 import torch
 
+from .rundir import usual_mode
+
 FORMAT = "seqcast-checkpoint-1"
 
 
@@ -29,6 +31,7 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> None:
             torch.save({"format": FORMAT, **payload}, f)
             f.flush()
             os.fsync(f.fileno())
+        usual_mode(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

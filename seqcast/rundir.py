@@ -9,6 +9,15 @@ import tempfile
 from pathlib import Path
 
 
+def usual_mode(path: str | Path) -> None:
+    """Give a folder or file made by ``tempfile`` (0700 or 0600) the mode a plain ``mkdir`` or
+    ``open`` would have given it under the process's umask, so runs and exported files are as
+    readable by others as any file the user writes."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, (0o777 if os.path.isdir(path) else 0o666) & ~mask)
+
+
 def write_atomically(out: str | Path, write) -> Path:
     """Call ``write(tmp)`` on a fresh sibling folder of ``out``, then swap it into place."""
     out = Path(out)
@@ -18,6 +27,7 @@ def write_atomically(out: str | Path, write) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
+        usual_mode(tmp)
         write(tmp)
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))

@@ -2,6 +2,8 @@
 the ensemble's own validation errors) or members' quantile heads combined."""
 
 import json
+import os
+import stat
 
 import numpy as np
 import pandas as pd
@@ -149,3 +151,49 @@ def test_search_calibrates_around_the_forecast_its_ensemble_gives():
                                Ensemble(None, [], weights)._combine(preds))
     np.testing.assert_allclose(_combined(members, "median"), Ensemble(None, [])._combine(preds))
     assert not np.allclose(_combined(members, "weighted"), _combined(members, "median"))
+
+
+def test_conformal_ensemble_predicts_and_exports_its_intervals(tmp_path, capsys):
+    onnx = pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    csv, run = _csv(tmp_path), tmp_path / "run"
+    assert main(["train", "--data", csv, *SEEDS, "--intervals", "conformal",
+                 "--out", str(run)]) == 0
+    loaded = load_run(run)
+    values = pd.read_csv(csv)["y"].to_numpy()
+    hist = np.stack([values[80:120], values[100:140]])  # two histories of one length
+    want = loaded.forecast_quantiles(list(hist), ["y", "y"], [0.1, 0.9])
+    got = loaded.predict(hist, ["y", "y"], levels=(80,))  # the fast path, as the graph's outputs
+    np.testing.assert_allclose(got["forecast"], loaded.forecast_arrays(list(hist), ["y", "y"]),
+                               rtol=1e-9)
+    np.testing.assert_allclose(np.stack([got["lo-80"], got["hi-80"]], -1), want, rtol=1e-9)
+    out = tmp_path / "e.onnx"
+    assert main(["export", str(run), "--out", str(out), "--level", "80"]) == 0
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~mask  # as readable as any file written
+    meta = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
+    assert meta["model"] == "ensemble" and meta["intervals"] == "conformal"
+    n = int(meta["history_len"])
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    outs = session.run(None, {"history": hist[:, -n:], "series": np.zeros(2, dtype=np.int64)})
+    np.testing.assert_allclose(np.stack(outs[1:], -1), want, rtol=1e-6)
+
+
+def test_conformal_ensemble_with_a_classical_member_refuses_export_in_one_line(tmp_path):
+    pytest.importorskip("onnxruntime")
+    from seqcast.forecasting.classical import ETSForecaster
+    from seqcast.forecasting.conformal import calibrate
+    from seqcast.forecasting.ensemble import Ensemble
+    from seqcast.forecasting.export import export_onnx
+
+    t = np.arange(160)
+    panel = Panel("s", None, (Series("y", pd.RangeIndex(160), 50 + 10 * np.sin(t / 2) + 0.1 * t),))
+    cfg = make_config("naive", DataConfig(dataset="", task="forecast", horizon=6, season=12))
+    ens = calibrate(Ensemble(cfg, [ETSForecaster.fit(panel, cfg, "ses")]), panel, {"y": (100, 160)})
+    np.testing.assert_allclose(ens.predict(panel.series[0].values, "y", levels=(80,))["forecast"],
+                               ens.forecast_arrays([panel.series[0].values], ["y"])[0])
+    for levels in ((), (80,)):
+        with pytest.raises(ValueError, match="member 0 is a .* only ensembles of networks export"):
+            export_onnx(ens, tmp_path / "e.onnx", levels=levels)
+    assert not (tmp_path / "e.onnx").exists()

@@ -164,3 +164,23 @@ def test_cli_train_reports_bad_output_and_resume_cleanly(tmp_path):
     assert proc.returncode == 2 and "no interrupted run to resume" in proc.stderr
     proc = _cli("train", "--model", "gru")
     assert proc.returncode == 2 and "--data/--dataset" in proc.stderr
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o077])
+def test_runs_and_checkpoints_get_the_modes_the_umask_gives_any_file(tmp_path, mask):
+    """They are written into ``tempfile``'s private names first (0700, 0600) and renamed;
+    the result has the mode a plain ``mkdir`` or ``open`` would have given it."""
+    import os
+    import stat
+
+    from seqcast.rundir import write_atomically
+
+    old = os.umask(mask)
+    try:
+        run = write_atomically(tmp_path / "run", lambda d: (d / "config.json").write_text("{}"))
+        save_checkpoint(tmp_path / "ckpt.pt", {"step": 1})
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(run.stat().st_mode) == 0o777 & ~mask
+    assert stat.S_IMODE((run / "config.json").stat().st_mode) == 0o666 & ~mask
+    assert stat.S_IMODE((tmp_path / "ckpt.pt").stat().st_mode) == 0o666 & ~mask

@@ -26,22 +26,33 @@ def radii(conformal, levels, horizon: int) -> np.ndarray:
         else np.zeros((0, horizon))
 
 
+def series_ids(conformal) -> list:
+    """The run's series ids in order: the wrapped network's, an ensemble's first network
+    member's, else the calibration's own order (which follows the training panel)."""
+    inner = conformal.inner
+    for m in (inner, *getattr(inner, "members", ())):
+        if hasattr(m, "transforms"):
+            return list(m.transforms)
+    return list(conformal.scales)
+
+
 def series_scales(conformal) -> np.ndarray:
     """(S,) each series' scale, in the order of the run's series ids."""
-    return np.array([conformal.scales[i] for i in conformal.transforms])
+    return np.array([conformal.scales[i] for i in series_ids(conformal)])
 
 
 class ConformalGraph(nn.Module):
     """inputs of ``inner`` -> (forecast, lo-L1, hi-L1, lo-L2, ...), each (B, horizon) float64.
 
     Args:
-        inner: the network's ``ForecastGraph``.
+        inner: the network's ``ForecastGraph``, or an ensemble's ``EnsembleGraph``.
         scales: (S,) each series' scale; radii: (levels, horizon) half-widths in scales.
     """
 
     def __init__(self, inner: nn.Module, scales, radii):
         super().__init__()
-        self.inner, self.horizon, self.network = inner, inner.horizon, inner.network
+        self.inner, self.horizon = inner, inner.horizon
+        self.network = getattr(inner, "network", inner)
         self.register_buffer("scales", torch.as_tensor(scales, dtype=torch.float64))
         self.register_buffer("radii", torch.as_tensor(radii, dtype=torch.float64))
 
@@ -57,14 +68,15 @@ class ConformalGraph(nn.Module):
 
 def predict_intervals(conformal, history, series=None, horizon: int | None = None,
                       levels=(), covariates=None) -> dict[str, np.ndarray]:
-    """``Predictor.predict`` of the wrapped network with ``lo-L``/``hi-L`` per level: a dict
-    by output name, as the exported graph names its outputs."""
-    from .predict import predictor
+    """``predict`` of the wrapped network (or ensemble) with ``lo-L``/``hi-L`` per level: a
+    dict by output name, as the exported graph names its outputs."""
+    from .predict import series_rows
 
-    fast = predictor(conformal.inner)
-    point = fast.predict(history, series, horizon, covariates)
+    point = conformal.inner.predict(history, series, horizon, covariates)
     h = point.shape[-1]
-    rows = fast.rows(series, 1 if point.ndim == 1 else len(point))
+    ids = series_ids(conformal)
+    rows = series_rows(ids, {k: i for i, k in enumerate(ids)}, series,
+                       1 if point.ndim == 1 else len(point))
     scale = series_scales(conformal)[rows][:, None]  # (B, 1)
     out = {"forecast": point}
     for level, r in zip(levels, radii(conformal, levels, h), strict=True):

@@ -40,6 +40,7 @@ import torch
 from torch import nn
 
 from ..nn.recurrent import set_backend
+from ..rundir import usual_mode
 from .conformal_graph import ConformalGraph, output_names, radii, series_scales
 from .ensemble_graph import build_ensemble_graph, ensemble_shapes
 from .export_metadata import metadata
@@ -142,17 +143,23 @@ def export_onnx(forecaster, out: str | Path, horizon: int | None = None,
     except ImportError as exc:
         raise ValueError(f"ONNX export needs {exc.name}: pip install 'seqcast[export]'") from None
     levels = tuple(levels)
+    conformal = hasattr(forecaster, "scores")
+    core = forecaster.inner if conformal else forecaster  # conformal: what it wraps
     if levels and hasattr(forecaster, "members"):
-        raise ValueError("intervals of an ensemble do not export; export it without --level"
-                         " for its point forecast")
-    if levels and not hasattr(forecaster, "scores") and not has_head(forecaster.config.model):
+        raise ValueError("intervals of an ensemble export only when it was trained with"
+                         " --intervals conformal; export it without --level for its point"
+                         " forecast")
+    if levels and not conformal and not has_head(forecaster.config.model):
         raise ValueError("this run gives point forecasts only; intervals export from runs"
                          " trained with --quantiles, --likelihood or --intervals conformal")
-    if hasattr(forecaster, "members"):  # an ensemble: every member inside, combined
-        graph, head = build_ensemble_graph(forecaster, horizon), forecaster.members[0]
+    if hasattr(core, "members"):  # an ensemble: every member inside, combined
+        graph, head = build_ensemble_graph(core, horizon), core.members[0]
         network, name = graph, "ensemble"
-    elif hasattr(forecaster, "scores"):  # conformal: the network, then lo/hi per level
-        head = forecaster.inner
+        if conformal:  # then lo/hi per level around the combined forecast
+            graph = ConformalGraph(graph, series_scales(forecaster),
+                                   radii(forecaster, levels, graph.horizon))
+    elif conformal:  # the network, then lo/hi per level
+        head = core
         inner = build_graph(head, horizon)
         graph = ConformalGraph(inner, series_scales(forecaster),
                                radii(forecaster, levels, inner.horizon))
@@ -184,6 +191,7 @@ def export_onnx(forecaster, out: str | Path, horizon: int | None = None,
     os.close(fd)
     try:
         onnx.save_model(proto, tmp)
+        usual_mode(tmp)
         os.replace(tmp, out)
     finally:
         if os.path.exists(tmp):

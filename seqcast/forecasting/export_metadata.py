@@ -96,6 +96,7 @@ def metadata(forecaster, horizon: int, freq: str | None = None, levels=()) -> di
         meta.update(head_metadata(head, levels, "noise" in shapes, conformal))
     if forecaster is not head:  # an ensemble: what each member reads, and how they combine
         meta["model"] = "ensemble"
+        meta["intervals"] = "conformal" if levels else ""
         meta["combine"] = "weighted mean" if forecaster.weights else "median"
         meta["members"] = json.dumps([
             {"model": m.config.model.name, "strategy": m.config.data.strategy,
