@@ -48,7 +48,7 @@ def test_quantile_run_forecasts_levels_and_samples_and_refuses_a_level_it_lacks(
     assert exit_.value.code == 2
 
 
-def test_conformal_run_keeps_its_calibration_and_backtest_scores_every_model(tmp_path):
+def test_conformal_run_keeps_its_calibration_and_backtest_scores_every_model(tmp_path, capsys):
     csv, run = _csv(tmp_path), tmp_path / "c"
     assert main(["train", "--data", str(csv), "--model", "linear", *COMMON,
                  "--intervals", "conformal", "--valid-frac", "0.3", "--out", str(run)]) == 0
@@ -68,6 +68,22 @@ def test_conformal_run_keeps_its_calibration_and_backtest_scores_every_model(tmp
         assert scores["crps"] > 0 and scores["intervals"]["80"]["width"] > 0
     (run / "calibration.json").write_text("{not json")
     assert main(["forecast", str(run), "--level", "80"]) == 2
+    good = json.loads(json.dumps(forecaster.calibration()))
+    damaged = {  # each a one-line error naming the file and what is wrong, never a wrong band
+        "ragged": {**good, "scores": [good["scores"][0], good["scores"][1][:-1]]},
+        "text": {**good, "scores": [["x"] * 6]},
+        "negative": {**good, "scores": [[-1.0] * 6]},
+        "other horizon": {**good, "scores": [r[:-1] for r in good["scores"]]},
+        "no scale": {**good, "scales": {}},
+        "zero scale": {**good, "scales": {"y": 0}},
+        "not an object": [1, 2],
+    }
+    for what, data in damaged.items():
+        (run / "calibration.json").write_text(json.dumps(data))
+        capsys.readouterr()
+        assert main(["forecast", str(run), "--level", "80"]) == 2, what
+        err = capsys.readouterr().err
+        assert "calibration.json: " in err and "Traceback" not in err, (what, err)
 
 
 def test_backtest_of_a_point_model_with_levels_fails_before_training(tmp_path, capsys):

@@ -102,17 +102,40 @@ class ConformalForecaster:
         return {"method": "conformal", "scores": self.scores.tolist(), "scales": self.scales}
 
     @classmethod
-    def from_calibration(cls, inner, data: dict) -> ConformalForecaster:
+    def from_calibration(cls, inner, data) -> ConformalForecaster:
+        """Checked: a table of finite non-negative scores, one column per step of the run's
+        horizon, and a finite positive scale for every series."""
+        if not isinstance(data, dict):
+            raise ValueError("calibration.json: not a conformal calibration (not an object)")
         unknown = set(data) - {"method", "scores", "scales"}
         if unknown or data.get("method") != "conformal":
             raise ValueError("calibration.json: not a conformal calibration"
                              f"{' (unknown keys: ' + ', '.join(sorted(unknown)) + ')' if unknown else ''}")
-        scores = np.asarray(data["scores"], dtype=np.float64)
-        if scores.ndim != 2 or len(scores) == 0:
-            raise ValueError(f"calibration.json: scores must be a non-empty (n, H) table,"
-                             f" got shape {scores.shape}")
-        return cls(inner, np.sort(scores, axis=0),
-                   {str(k): float(v) for k, v in data["scales"].items()})
+        try:
+            scores = np.asarray(data.get("scores"), dtype=np.float64)
+        except (TypeError, ValueError):
+            scores = np.zeros(0)
+        horizon = inner.config.data.horizon
+        if scores.ndim != 2 or len(scores) == 0 or scores.shape[1] != horizon \
+                or not np.isfinite(scores).all() or (scores < 0).any():
+            raise ValueError(f"calibration.json: scores must be a non-empty (n, {horizon}) table"
+                             " of finite non-negative numbers")
+        scales, ids = data.get("scales"), _series_ids(inner)
+        bad = [i for i in ids if not isinstance(scales, dict) or not _positive(scales.get(i))]
+        if bad or not isinstance(scales, dict):
+            raise ValueError(f"calibration.json: scales must give every series a finite positive"
+                             f" number; missing or bad: {', '.join(map(str, bad[:5]))}")
+        return cls(inner, np.sort(scores, axis=0), {str(k): float(scales[k]) for k in ids})
+
+
+def _positive(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) and x > 0
+
+
+def _series_ids(inner) -> list:
+    from .conformal_graph import series_ids
+
+    return series_ids(ConformalForecaster(inner, np.zeros((0, 0)), {}))
 
 
 def calibrated(forecaster, panel, splits: dict, covs: dict | None = None):
