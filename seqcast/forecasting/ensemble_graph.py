@@ -22,7 +22,8 @@ def check_members(ensemble) -> None:
         if not isinstance(m, Forecaster):
             kind = getattr(m, "kind", None) or type(m).__name__
             raise ValueError(f"cannot export this ensemble: member {k} is a {kind!r} model;"
-                             " only ensembles of networks export")
+                             " only ensembles of networks export (--model auto"
+                             " --networks-only searches networks alone)")
     first = ensemble.members[0]
     for k, m in enumerate(ensemble.members[1:], 1):
         if list(m.transforms) != list(first.transforms) or \
