@@ -284,5 +284,6 @@ def test_networks_only_search_tries_no_classical_candidate(tmp_path, capsys):
         AutoConfig(families=(), classical=False)
     csv = tmp_path / "s.csv"
     pd.DataFrame({"date": panel.series[0].index, "y": panel.series[0].values}).to_csv(csv)
-    assert main(["train", "--data", str(csv), "--model", "gru", "--networks-only"]) == 2
-    assert "--networks-only applies to --model auto" in capsys.readouterr().err
+    for flags in (["--networks-only"], ["--budget", "10"], ["--combine", "weighted"]):
+        assert main(["train", "--data", str(csv), "--model", "gru", *flags]) == 2
+        assert f"{flags[0]} applies to --model auto" in capsys.readouterr().err

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import sys
 
+from .series_args import BUDGET
+
 
 def _one_blas_thread() -> None:
     """Small matrices gain nothing from BLAS threads, and on a busy machine they cost: the
@@ -93,17 +95,21 @@ def _run_config(args, panel, data, holdout: bool = False):
 
 def _search(args):
     """The ``AutoConfig`` of ``--model auto`` or ``--ensemble K`` (None otherwise)."""
-    if args.model != "auto" and getattr(args, "networks_only", False):
-        raise ValueError("--networks-only applies to --model auto")
+    given = {"--networks-only": getattr(args, "networks_only", False),
+             "--budget": getattr(args, "budget", None) is not None,
+             "--combine": getattr(args, "combine", None) is not None}
+    for flag, used in given.items():
+        if args.model != "auto" and used:  # said, then silently ignored, would mislead
+            raise ValueError(f"{flag} applies to --model auto")
     if args.model != "auto" and not args.ensemble:
         return None
     from ..forecasting.auto import AutoConfig
 
     if args.model != "auto":
         return AutoConfig(ensemble=args.ensemble)
-    return AutoConfig(budget=float(args.budget), ensemble=args.ensemble or 3,
+    return AutoConfig(budget=float(args.budget or BUDGET), ensemble=args.ensemble or 3,
                       seed=args.seed if args.seed is not None else 0,
-                      combine=getattr(args, "combine", "median"),
+                      combine=getattr(args, "combine", None) or "median",
                       classical=not getattr(args, "networks_only", False))
 
 

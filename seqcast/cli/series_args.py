@@ -6,6 +6,8 @@ import argparse
 
 from ..config import FILLS, STRATEGIES
 
+BUDGET = 120  # --model auto's seconds when --budget is not given
+
 
 def _positive(text: str) -> int:
     """An argparse type: an integer >= 1 (the other verb groups use it too)."""
@@ -117,15 +119,15 @@ def _model_args(p: argparse.ArgumentParser, required: bool) -> None:
         "--model", required=required,
         help="auto (search within --budget), or a name from seqcast.models.MODELS (lstm, gru, ...)",
     )
-    p.add_argument("--budget", type=_positive, default=120,
-                   help="--model auto: seconds for the search and refit (default 120)")
+    p.add_argument("--budget", type=_positive,
+                   help=f"--model auto: seconds for the search and refit (default {BUDGET})")
     p.add_argument("--ensemble", type=_positive,
                    help="--model auto: at most K members (default 3); another model: K seeds,"
                         " combined by the median")
     p.add_argument("--networks-only", action="store_true",
                    help="--model auto: search networks only (and the linear model solved in"
                         " closed form), without the baselines, ETS, Theta and ARIMA")
-    p.add_argument("--combine", choices=("median", "weighted"), default="median",
+    p.add_argument("--combine", choices=("median", "weighted"),
                    help="--model auto: members combined by the median (default) or a mean"
                         " weighted by 1 / validation MASE")
     p.add_argument(
