@@ -127,6 +127,10 @@ def print_search(info: dict) -> None:
           f" others pruned or unfit for the data) and {others} other candidates in"
           f" {info['search_seconds']:.1f} s (budget {info['budget_seconds']:g} s), scored on"
           f" {info['validation_origins']} validation origins", file=err)
+    asked = info.get("trials_asked")
+    if asked and info["network_trials"] < asked:
+        print(f"auto: the budget ended the search after {info['network_trials']} of {asked}"
+              " network trials; raise --budget for the same search on any machine", file=err)
     if "calibration_origins" in info:
         print(f"auto: conformal intervals calibrated on {info['calibration_origins']} later"
               " validation origins, kept from the choice", file=err)

@@ -284,6 +284,23 @@ def test_networks_only_search_tries_no_classical_candidate(tmp_path, capsys):
         AutoConfig(families=(), classical=False)
     csv = tmp_path / "s.csv"
     pd.DataFrame({"date": panel.series[0].index, "y": panel.series[0].values}).to_csv(csv)
-    for flags in (["--networks-only"], ["--budget", "10"], ["--combine", "weighted"]):
+    for flags in (["--networks-only"], ["--budget", "10"], ["--combine", "weighted"], ["--trials", "3"]):
         assert main(["train", "--data", str(csv), "--model", "gru", *flags]) == 2
         assert f"{flags[0]} applies to --model auto" in capsys.readouterr().err
+
+
+def test_cli_trials_makes_the_search_exact_and_says_when_the_budget_cut_it(tmp_path, capsys):
+    panel = seasonal_panel(n=120)
+    csv = tmp_path / "s.csv"
+    pd.DataFrame({"date": panel.series[0].index, "y": panel.series[0].values}).to_csv(csv)
+    common = ["train", "--data", str(csv), "--model", "auto", "--networks-only", "--horizon", "6"]
+    searched = []
+    for k in range(2):
+        assert main([*common, "--budget", "600", "--trials", "2", "--out", str(tmp_path / f"r{k}")]) == 0
+        search = json.loads((tmp_path / f"r{k}" / "metrics.json").read_text())["search"]
+        assert search["network_trials"] == 2 and search["trials_asked"] == 2
+        searched.append([(c["name"], c["valid_mase"]) for c in search["candidates"]])
+    assert searched[0] == searched[1]  # the same candidates, scored the same
+    assert "the budget ended the search" not in capsys.readouterr().err
+    assert main([*common, "--budget", "1", "--trials", "1000", "--out", str(tmp_path / "r")]) == 0
+    assert "the budget ended the search after" in capsys.readouterr().err

@@ -97,7 +97,8 @@ def _search(args):
     """The ``AutoConfig`` of ``--model auto`` or ``--ensemble K`` (None otherwise)."""
     given = {"--networks-only": getattr(args, "networks_only", False),
              "--budget": getattr(args, "budget", None) is not None,
-             "--combine": getattr(args, "combine", None) is not None}
+             "--combine": getattr(args, "combine", None) is not None,
+             "--trials": getattr(args, "trials", None) is not None}
     for flag, used in given.items():
         if args.model != "auto" and used:  # said, then silently ignored, would mislead
             raise ValueError(f"{flag} applies to --model auto")
@@ -110,6 +111,7 @@ def _search(args):
     return AutoConfig(budget=float(args.budget or BUDGET), ensemble=args.ensemble or 3,
                       seed=args.seed if args.seed is not None else 0,
                       combine=getattr(args, "combine", None) or "median",
+                      trials=getattr(args, "trials", None),
                       classical=not getattr(args, "networks_only", False))
 
 

@@ -124,6 +124,10 @@ def _model_args(p: argparse.ArgumentParser, required: bool) -> None:
     p.add_argument("--ensemble", type=_positive,
                    help="--model auto: at most K members (default 3); another model: K seeds,"
                         " combined by the median")
+    p.add_argument("--trials", type=_positive,
+                   help="--model auto: exactly N network trials, so the search is the same on"
+                        " any machine when --budget leaves time for them (default: as many as"
+                        " the budget allows)")
     p.add_argument("--networks-only", action="store_true",
                    help="--model auto: search networks only (and the linear model solved in"
                         " closed form), without the baselines, ETS, Theta and ARIMA")

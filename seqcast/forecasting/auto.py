@@ -192,7 +192,7 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
         "candidates": [{"name": p["candidate"].name, "kind": p["candidate"].kind,
                         "valid_mase": p["mase"] if np.isfinite(p["mase"]) else None,
                         **({"error": p["error"]} if "error" in p else {})} for p in pool],
-        "network_trials": trials,
+        "network_trials": trials, "trials_asked": search.trials,
         "validation_origins": int(sel.sum()),
         **({"calibration_origins": int(cal.sum())} if cal.any() else {}),
         **({"calibration": "on the origins the choice was made on (too few to keep apart)"}
