@@ -304,3 +304,19 @@ def test_cli_trials_makes_the_search_exact_and_says_when_the_budget_cut_it(tmp_p
     assert "the budget ended the search" not in capsys.readouterr().err
     assert main([*common, "--budget", "1", "--trials", "1000", "--out", str(tmp_path / "r")]) == 0
     assert "the budget ended the search after" in capsys.readouterr().err
+
+
+def test_classical_fits_stop_series_by_series_at_their_deadline():
+    """Many series fit one by one can outlast the search's budget: each classical kind
+    checks its deadline after every series (the first always fits)."""
+    import time
+
+    from seqcast.forecasting.candidates import Candidate, fit_candidate
+
+    one = seasonal_panel(n=80).series[0]
+    panel = dataclasses.replace(seasonal_panel(n=80), series=tuple(
+        dataclasses.replace(one, id=f"s{k}", values=one.values + k) for k in range(3)))
+    for c in (Candidate("arima"), Candidate("theta"), Candidate("ets", {"ets": "ses"})):
+        with pytest.raises(ValueError, match="out of time after 1 of 3 series"):
+            fit_candidate(panel, data_cfg(), c, deadline=time.perf_counter() - 1)
+        assert len(fit_candidate(panel, data_cfg(), c, deadline=time.perf_counter() + 600).params) == 3

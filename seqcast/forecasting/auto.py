@@ -137,10 +137,10 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
     plain = dataclasses.replace(data, intervals="none")  # members give points; the ensemble
     # gets conformal intervals from its validation errors below
 
-    def trial(c: Candidate, on_epoch=None) -> float:
+    def trial(c: Candidate, on_epoch=None, until: float | None = None) -> float:
         t0 = time.perf_counter()
         try:
-            f = fit_candidate(inner, plain, c, search.seed + 42, on_epoch)
+            f = fit_candidate(inner, plain, c, search.seed + 42, on_epoch, until or search_end)
             pred = forecasts(f, panel, origins, H, covs)
         except (ValueError, RuntimeError, ArithmeticError) as e:  # a combination that fails
             pool.append({"candidate": c, "mase": float("inf"), "error": str(e)[:200]})
@@ -162,10 +162,10 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
         for d in diffs:
             if L + sum(d) <= room and time.perf_counter() < search_end:
                 trial(Candidate("ridge", {"input_len": L, "diff": list(d), "scale": True}))
-    # ARIMA's order search cannot be stopped midway: start it only with half the time left.
-    half_left = search_end - time.perf_counter() > 0.5 * SEARCH_SHARE * search.budget
-    if search.arima and search.classical and half_left:
-        trial(Candidate("arima"))
+    # ARIMA's order search, series by series, may take half the time left, the networks the rest
+    left = search_end - time.perf_counter()
+    if search.arima and search.classical and left > 0.5 * SEARCH_SHARE * search.budget:
+        trial(Candidate("arima"), until=time.perf_counter() + left / 2)
     trials = _network_search(search, trial, lens, diffs, room, search_end) if search.families else 0
 
     ranked = sorted((p for p in pool if np.isfinite(p["mase"])), key=lambda p: p["mase"])

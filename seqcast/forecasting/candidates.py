@@ -65,8 +65,11 @@ def without_covariates(data: DataConfig) -> DataConfig:
                                static_covariates=(), calendar=(), future_path=None)
 
 
-def fit_candidate(panel: Panel, data: DataConfig, c: Candidate, seed: int = 42, on_epoch=None):
-    """Fit candidate ``c`` on ``panel``; ``data`` gives horizon, season and splits."""
+def fit_candidate(panel: Panel, data: DataConfig, c: Candidate, seed: int = 42, on_epoch=None,
+                  deadline: float | None = None):
+    """Fit candidate ``c`` on ``panel``; ``data`` gives horizon, season and splits;
+    ``deadline``: the classical kinds, fitted series by series, stop with a ValueError once
+    it has passed (a network stops through ``on_epoch``)."""
     from ..pipeline import fit_forecaster, make_config
     from .classical import ETSForecaster
     from .ridge import fit_ridge
@@ -74,12 +77,10 @@ def fit_candidate(panel: Panel, data: DataConfig, c: Candidate, seed: int = 42, 
     p = c.params
     if c.kind != "network":  # only the networks read covariates (ETS, ARIMA, ridge do not)
         data = without_covariates(data)
-    if c.kind == "arima":
-        return ETSForecaster.fit(panel, make_config("naive", data, 1), "arima", p.get("orders"))
-    if c.kind == "theta":
-        return ETSForecaster.fit(panel, make_config("naive", data, 1), "theta")
-    if c.kind == "ets":
-        return ETSForecaster.fit(panel, make_config("naive", data, 1), p["ets"])
+    if c.kind in ("arima", "theta", "ets"):
+        kind = p["ets"] if c.kind == "ets" else c.kind
+        return ETSForecaster.fit(panel, make_config("naive", data, 1), kind, p.get("orders"),
+                                 deadline)
     if c.kind in ("naive", "seasonal_naive"):
         flat = dataclasses.replace(data, diff=(), scale=False, strategy="direct")
         cfg = make_config(c.kind, flat, max(data.season, 1))

@@ -172,10 +172,13 @@ class ETSForecaster:
         return 2 * self.config.data.season + 2 if seasonal else 3
 
     @classmethod
-    def fit(cls, panel: Panel, config: RunConfig, kind: str, orders: dict | None = None
-            ) -> ETSForecaster:
+    def fit(cls, panel: Panel, config: RunConfig, kind: str, orders: dict | None = None,
+            deadline: float | None = None) -> ETSForecaster:
         """Fit each series; ``orders`` (ARIMA only): series id -> [p, d, q, P, D, Q, s] to
-        fit instead of searching."""
+        fit instead of searching; ``deadline`` (``time.perf_counter()``): a ValueError once
+        it has passed, checked after each series (many series take long to fit one by one)."""
+        import time
+
         if kind not in KINDS:
             raise ValueError(f"unknown classical kind {kind!r}; valid: {', '.join(KINDS)}")
         from ..models.arima import ARIMA
@@ -183,7 +186,9 @@ class ETSForecaster:
         params = {}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # convergence chatter from statsmodels
-            for s in panel:
+            for k, s in enumerate(panel):
+                if deadline is not None and k and time.perf_counter() > deadline:
+                    raise ValueError(f"out of time after {k} of {len(panel)} series")
                 if kind == "arima":
                     o = [int(v) for v in orders[s.id]] if orders else [None] * 7
                     m = ARIMA.fit(s.values, config.data.season, *(
