@@ -127,6 +127,10 @@ def print_search(info: dict) -> None:
           f" others pruned or unfit for the data) and {others} other candidates in"
           f" {info['search_seconds']:.1f} s (budget {info['budget_seconds']:g} s), scored on"
           f" {info['validation_origins']} validation origins", file=err)
+    for c in info["candidates"]:
+        if c.get("error", "").startswith("out of time"):
+            print(f"auto: {c['name']} left out: {c['error']} (a larger --budget lets it finish)",
+                  file=err)
     asked = info.get("trials_asked")
     if asked and info["network_trials"] < asked:
         print(f"auto: the budget ended the search after {info['network_trials']} of {asked}"

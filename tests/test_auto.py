@@ -320,3 +320,17 @@ def test_classical_fits_stop_series_by_series_at_their_deadline():
         with pytest.raises(ValueError, match="out of time after 1 of 3 series"):
             fit_candidate(panel, data_cfg(), c, deadline=time.perf_counter() - 1)
         assert len(fit_candidate(panel, data_cfg(), c, deadline=time.perf_counter() + 600).params) == 3
+
+
+def test_search_report_names_a_candidate_the_budget_left_out(capsys):
+    from seqcast.report import print_search
+
+    print_search({"candidates": [
+        {"name": "arima", "kind": "arima", "valid_mase": None,
+         "error": "out of time after 9 of 100 series"},
+        {"name": "naive", "kind": "naive", "valid_mase": 1.2}],
+        "network_trials": 0, "search_seconds": 21.0, "budget_seconds": 30,
+        "validation_origins": 700, "chosen": [{"name": "naive", "valid_mase": 1.2}],
+        "ensemble_valid_mase": {"1": 1.2}})
+    err = capsys.readouterr().err
+    assert "auto: arima left out: out of time after 9 of 100 series (a larger --budget" in err
