@@ -77,6 +77,12 @@ def series_forecast_figure(series, forecasts, tail: int = 120) -> Figure:
             lo, hi = f[f"lo-{level:g}"], f[f"hi-{level:g}"]
             ax.fill_between(f["time"], lo, hi, color="tab:red", alpha=0.15 + 0.15 * k, lw=0,
                             label=f"{level:g}% interval")
+        if np.issubdtype(np.asarray(s.index).dtype, np.datetime64):  # dates that never collide
+            from matplotlib import dates
+
+            locator = dates.AutoDateLocator()
+            ax.xaxis.set_major_locator(locator)
+            ax.xaxis.set_major_formatter(dates.ConciseDateFormatter(locator))
         ax.set_title(s.id, fontsize=9)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8)

@@ -98,3 +98,22 @@ def test_bad_levels_are_argument_errors(tmp_path, args):
     with pytest.raises(SystemExit) as exit_:
         main(["forecast", str(tmp_path), *args])
     assert exit_.value.code == 2
+
+
+def test_forecast_figure_labels_dates_concisely_and_shades_each_level():
+    """Dates on the x axis get matplotlib's concise labels (full dates side by side overlap);
+    a plain step index keeps the default ticks."""
+    from matplotlib.dates import ConciseDateFormatter
+
+    from seqcast.data.io import Series
+    from seqcast.plot import series_forecast_figure
+
+    dated = Series("a", pd.date_range("2023-01-01", periods=150, freq="D"), np.arange(150.0))
+    plain = Series("b", pd.RangeIndex(150), np.arange(150.0))
+    a, b = (series_forecast_figure([s], pd.DataFrame({
+        "id": s.id, "time": s.index[-7:], "forecast": 1.0, "lo-80": 0.0, "hi-80": 2.0,
+        "lo-95": -1.0, "hi-95": 3.0})).axes[0] for s in (dated, plain))
+    assert isinstance(a.xaxis.get_major_formatter(), ConciseDateFormatter)
+    assert not isinstance(b.xaxis.get_major_formatter(), ConciseDateFormatter)
+    assert [t.get_text() for t in a.get_legend().get_texts()] == [
+        "history", "forecast", "95% interval", "80% interval"]
