@@ -197,3 +197,11 @@ def test_conformal_ensemble_with_a_classical_member_refuses_export_in_one_line(t
         with pytest.raises(ValueError, match="member 0 is a .* only ensembles of networks export"):
             export_onnx(ens, tmp_path / "e.onnx", levels=levels)
     assert not (tmp_path / "e.onnx").exists()
+    from seqcast.runs import save_run
+    from seqcast.train import History
+
+    save_run(tmp_path / "run", ens, History(), {})  # classical members only: ids from them
+    back = load_run(tmp_path / "run")
+    v = panel.series[0].values
+    np.testing.assert_allclose(back.forecast_quantiles([v], ["y"], [0.1, 0.9]),
+                               ens.forecast_quantiles([v], ["y"], [0.1, 0.9]), rtol=1e-12)

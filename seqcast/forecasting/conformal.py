@@ -120,7 +120,8 @@ class ConformalForecaster:
                 or not np.isfinite(scores).all() or (scores < 0).any():
             raise ValueError(f"calibration.json: scores must be a non-empty (n, {horizon}) table"
                              " of finite non-negative numbers")
-        scales, ids = data.get("scales"), _series_ids(inner)
+        scales = data.get("scales")
+        ids = _series_ids(inner, scales if isinstance(scales, dict) else {})
         bad = [i for i in ids if not isinstance(scales, dict) or not _positive(scales.get(i))]
         if bad or not isinstance(scales, dict):
             raise ValueError(f"calibration.json: scales must give every series a finite positive"
@@ -132,10 +133,10 @@ def _positive(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) and x > 0
 
 
-def _series_ids(inner) -> list:
+def _series_ids(inner, scales: dict) -> list:
     from .conformal_graph import series_ids
 
-    return series_ids(ConformalForecaster(inner, np.zeros((0, 0)), {}))
+    return series_ids(ConformalForecaster(inner, np.zeros((0, 0)), scales))
 
 
 def calibrated(forecaster, panel, splits: dict, covs: dict | None = None):

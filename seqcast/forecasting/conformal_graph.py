@@ -27,12 +27,15 @@ def radii(conformal, levels, horizon: int) -> np.ndarray:
 
 
 def series_ids(conformal) -> list:
-    """The run's series ids in order: the wrapped network's, an ensemble's first network
-    member's, else the calibration's own order (which follows the training panel)."""
+    """The run's series ids in order: the wrapped network's (or an ensemble's first network
+    member's), else a classical model's (its parameters by series), else the calibration's
+    own order (which follows the training panel)."""
     inner = conformal.inner
-    for m in (inner, *getattr(inner, "members", ())):
-        if hasattr(m, "transforms"):
-            return list(m.transforms)
+    models = (inner, *getattr(inner, "members", ()))
+    for key in ("transforms", "params"):
+        for m in models:
+            if isinstance(getattr(m, key, None), dict):
+                return list(getattr(m, key))
     return list(conformal.scales)
 
 
