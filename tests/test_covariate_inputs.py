@@ -148,6 +148,11 @@ def test_future_data_file_supplies_the_horizon_and_is_checked(run, tmp_path, cap
     assert main(["forecast", str(run), "--output", str(out)]) == 0  # future rows in the file
     np.testing.assert_allclose(via_file, pd.read_csv(out)["forecast"].to_numpy())
     out.unlink()
+    newest_first = write(ahead.iloc[::-1], tmp_path / "newest_first.csv")  # rows in any order
+    assert main(["forecast", str(run), "--data", past, "--future-data", newest_first,
+                 "--output", str(out)]) == 0
+    np.testing.assert_allclose(via_file, pd.read_csv(out)["forecast"].to_numpy())
+    out.unlink()
     gap = write(ahead.drop(index=N + 1), tmp_path / "gap.csv")
     fails(["forecast", str(run), "--data", past, "--future-data", gap, "--output", str(out)],
           "gap.csv: column 'ds', row 2: time", tmp_path, capsys)

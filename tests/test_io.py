@@ -43,8 +43,9 @@ def corrupt(kind):
     f = monthly(20)
     if kind == "duplicate":
         f.loc[7, "date"] = f.loc[6, "date"]
-    elif kind == "unsorted":
+    elif kind == "unsorted":  # rows 8 and 9 swapped, and row 8 a duplicate of row 11
         f.loc[[7, 8], "date"] = f.loc[[8, 7], "date"].to_numpy()
+        f.loc[7, "date"] = f.loc[10, "date"]
     elif kind == "gap":
         f = f.drop(index=7)
     elif kind == "missing":
@@ -60,7 +61,7 @@ def corrupt(kind):
 
 PROBLEMS = [  # (kind, column named, row named, words)
     ("duplicate", "date", 8, "duplicate timestamp"),
-    ("unsorted", "date", 9, "not sorted"),  # rows 8 and 9 swapped: 9 goes back in time
+    ("unsorted", "date", 11, "duplicate timestamp"),  # in time order, 11 comes second
     ("gap", "date", 8, "gap of 1 step"),
     ("missing", "sales", 8, "missing value"),
     ("non_numeric", "sales", 8, "non-numeric value '12,5x'"),
@@ -154,3 +155,30 @@ def test_problem_file_via_subprocess_has_no_traceback_and_damages_nothing(tmp_pa
     assert len(proc.stderr.strip().splitlines()) == 1
     assert {p.name: p.read_bytes() for p in run.iterdir()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv", "good.csv", "run"]
+
+
+def test_rows_in_any_order_read_as_the_sorted_file(tmp_path):
+    """Long-format rows newest first or shuffled (as databases export them) read as the same
+    panel, future covariate rows included; errors still name the file's own row numbers."""
+    rng = np.random.default_rng(0)
+    frames = []
+    for store in ("a", "b"):
+        f = monthly(30)
+        f["store"], f["promo"] = store, rng.random(30).round(2)
+        frames.append(pd.concat([f, pd.DataFrame({
+            "date": pd.date_range("2002-07-01", periods=3, freq="MS").strftime("%Y-%m-%d"),
+            "sales": np.nan, "store": store, "promo": [1.0, 0.0, 1.0]})]))
+    tidy = pd.concat(frames, ignore_index=True)
+    kw = dict(id_col="store", targets=["sales"], covariates=((), ("promo",), ()))
+    want = read_series(write(tidy, tmp_path / "tidy.csv"), **kw)
+    for name, frame in (("newest_first", tidy.iloc[::-1]), ("shuffled", tidy.sample(frac=1, random_state=1))):
+        got = read_series(write(frame, tmp_path / f"{name}.csv"), **kw)
+        assert got.freq == want.freq and sorted(s.id for s in got) == [s.id for s in want]
+        for s in got:
+            w = next(x for x in want if x.id == s.id)
+            assert (s.index == w.index).all() and np.array_equal(s.values, w.values)
+            assert np.array_equal(s.covariates.future, w.covariates.future)
+    bad = tidy.iloc[::-1].reset_index(drop=True).astype({"sales": object})
+    bad.loc[5, "sales"] = "x"  # file row 6
+    with pytest.raises(ValueError, match="column 'sales', row 6: non-numeric"):
+        read_series(write(bad, tmp_path / "bad.csv"), **kw)

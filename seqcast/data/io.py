@@ -158,6 +158,8 @@ def from_frame(
 
     series, freqs = [], set()
     for key, all_rows in groups:
+        if times is not None:  # rows in any order (newest first, shuffled): each series by time
+            all_rows = all_rows[np.argsort(times[all_rows].asi8, kind="stable")]
         index, step = _index(times, all_rows, source, time_col, freq)
         if step is not None:
             freqs.add(step)
@@ -203,7 +205,8 @@ def _times(column: pd.Series, source: str, col: str) -> pd.DatetimeIndex:
 
 
 def _index(times, rows: np.ndarray, source: str, col: str | None, freq: str | None):
-    """The series' index and frequency; duplicate or unsorted timestamps are errors."""
+    """The series' index and frequency from its rows in time order; duplicate timestamps are
+    errors."""
     if times is None:
         return pd.RangeIndex(len(rows)), None
     t = times[rows]
@@ -214,13 +217,6 @@ def _index(times, rows: np.ndarray, source: str, col: str | None, freq: str | No
         raise ValueError(
             f"{source}: column {col!r}, row {rows[i] + 1}: duplicate timestamp {t[i]}"
             f" (first seen at row {rows[first] + 1})"
-        )
-    step = np.diff(t.asi8)
-    if (step < 0).any():
-        i = int(np.flatnonzero(step < 0)[0]) + 1
-        raise ValueError(
-            f"{source}: column {col!r}, row {rows[i] + 1}: timestamps not sorted"
-            f" ({t[i]} after {t[i - 1]})"
         )
     if len(t) < 3 and freq is None:
         raise ValueError(f"{source}: column {col!r}: need at least 3 rows to infer a frequency")

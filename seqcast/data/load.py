@@ -55,6 +55,7 @@ def attach_future(panel, frame: pd.DataFrame, source: str, time_col, id_col, fut
         key = s.id if keys is None or s.id in set(keys) else s.id.rsplit("/", 1)[0]
         rows = np.arange(len(frame)) if keys is None else np.flatnonzero(keys == key)
         rows = rows[np.asarray(times[rows] > s.index[-1])]
+        rows = rows[np.argsort(times[rows].asi8, kind="stable")]  # rows in any order
         expected = extend_index(s.index, panel.freq, len(rows))[len(s) :]
         bad = np.flatnonzero(times[rows] != expected)
         if len(bad):
