@@ -81,12 +81,29 @@ def test_fast_forecast_frame_equals_the_per_series_one():
     (lambda f, h: f.predict(h, [0, 2]), "positions in 0..1"),
     (lambda f, h: f.predict(h, [0]), "2 positions"),
     (lambda f, h: f.predict(h, [0, 1], horizon=5), "exceeds the trained horizon 4"),
+    (lambda f, h: f.predict(np.where(np.arange(h.shape[1]) == 3, np.nan, h), [0, 1]),
+     "history has nan at step 3 of row 0: the last 21 steps"),
+    (lambda f, h: f.predict(np.where(np.arange(h.shape[1]) == 20, np.inf, h[0]), 0),
+     r"history has inf at step 20: the last 21 steps of each row are read and must be finite"),
+    (lambda f, h: f.predict(np.full(h.shape[1], None), 0), "history has nan at step 0"),
+    (lambda f, h: f.predict(np.array(["x"] * h.shape[1]), 0), "history must hold numbers"),
 ])
 def test_bad_calls_name_what_is_wrong(call, message):
     forecaster, panel = trained("linear", "direct")
     history, _ = last_windows(forecaster, panel)
     with pytest.raises(ValueError, match=message):
         call(forecaster, history)
+    with pytest.raises(ValueError, match=message):  # an ensemble checks the same
+        from seqcast.forecasting.ensemble import Ensemble
+
+        call(Ensemble(forecaster.config, [forecaster, forecaster]), history)
+
+
+def test_a_missing_value_before_the_steps_read_is_no_error():
+    forecaster, panel = trained("linear", "direct")
+    history, _ = last_windows(forecaster, panel)
+    longer = np.concatenate([np.full((2, 5), np.nan), history], axis=1)
+    np.testing.assert_allclose(forecaster.predict(longer, [0, 1]), forecaster.predict(history, [0, 1]))
 
 
 def _strategies(name):

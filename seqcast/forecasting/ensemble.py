@@ -60,11 +60,9 @@ class Ensemble:
         in the data's units, T >= ``min_history``, -> (B, horizon) or (horizon,). Network
         members take their fast path; the others (ETS, ARIMA, baselines) forecast each row
         (they read no covariates)."""
-        h = np.asarray(history, dtype=np.float64)
-        rows = h[None] if h.ndim == 1 else h
-        if rows.ndim != 2 or rows.shape[1] < self.min_history:
-            raise ValueError(f"history must be (batch, T >= {self.min_history}) or (T,),"
-                             f" got shape {np.shape(history)}")
+        from .predict import as_history
+
+        rows, single = as_history(history, self.min_history)
         preds, ids = [], None
         for m in self.members:
             if hasattr(m, "predict"):
@@ -73,7 +71,7 @@ class Ensemble:
                 ids = self._ids(series, len(rows)) if ids is None else ids
                 preds.append(m.forecast_arrays(list(rows), ids, horizon))
         out = self._combine(np.stack(preds))
-        return out[0] if h.ndim == 1 else out
+        return out[0] if single else out
 
     def _ids(self, series, n: int) -> list:
         """Series ids of ``n`` rows from ids, positions in the run's series or None."""

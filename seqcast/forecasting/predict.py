@@ -89,12 +89,7 @@ class Predictor:
         Returns:
             (B, horizon) float64, or (horizon,) for a 1-D history.
         """
-        h = np.asarray(history, dtype=np.float64)
-        single = h.ndim == 1
-        h = h[None] if single else h
-        if h.ndim != 2 or h.shape[1] < self.history_len:
-            raise ValueError(f"history must be (batch, T >= {self.history_len}) or (T,),"
-                             f" got shape {np.shape(history)}")
+        h, single = as_history(history, self.history_len)
         horizon = self._horizon(horizon)
         rows = self.rows(series, len(h))
         mean, std = self.mean[rows][:, None], self.std[rows][:, None]  # (B, 1)
@@ -184,6 +179,28 @@ class Predictor:
             return out[:, -1] if out.dim() == 3 else out
         params = out[:, -1] if out.dim() == 4 else out  # (B, H', K)
         return self.median(params.to(torch.float64))[..., 0].to(x.dtype)
+
+
+def as_history(history, need: int) -> tuple[np.ndarray, bool]:
+    """``history`` (B, T) or (T,) as float64 (B, T) and whether it was 1-D; one-line errors
+    for anything else, and for a value that is not a finite number among the last ``need``
+    steps of a row (the steps a forecast reads)."""
+    try:
+        h = np.asarray(history, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"history must hold numbers, got {np.asarray(history).dtype}") from None
+    single = h.ndim == 1
+    h = h[None] if single else h
+    if h.ndim != 2 or h.shape[1] < need:
+        raise ValueError(f"history must be (batch, T >= {need}) or (T,),"
+                         f" got shape {np.shape(history)}")
+    window = h[:, h.shape[1] - need:]
+    if not np.isfinite(window).all():
+        r, t = np.argwhere(~np.isfinite(window))[0]
+        where = f"step {h.shape[1] - need + t}" + ("" if single else f" of row {r}")
+        raise ValueError(f"history has {h[r, h.shape[1] - need + t]} at {where}: the last"
+                         f" {need} steps of each row are read and must be finite numbers")
+    return h, single
 
 
 def series_rows(ids: list, index: dict, series, n: int) -> np.ndarray:
