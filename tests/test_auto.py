@@ -334,3 +334,20 @@ def test_search_report_names_a_candidate_the_budget_left_out(capsys):
         "ensemble_valid_mase": {"1": 1.2}})
     err = capsys.readouterr().err
     assert "auto: arima left out: out of time after 9 of 100 series (a larger --budget" in err
+
+
+def test_auto_refuses_to_run_across_ranks(tmp_path, capsys, monkeypatch):
+    """Each rank's clock stops trials at its own time, so ranks would pair up collectives of
+    different trials: the search runs in one process only."""
+    from seqcast import distributed
+
+    panel = seasonal_panel(n=120)
+    csv = tmp_path / "s.csv"
+    pd.DataFrame({"date": panel.series[0].index, "y": panel.series[0].values}).to_csv(csv)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert main(["train", "--data", str(csv), "--model", "auto", "--out", str(tmp_path / "r")]) == 2
+    assert "run it without torchrun" in capsys.readouterr().err and not (tmp_path / "r").exists()
+    monkeypatch.delenv("WORLD_SIZE")
+    monkeypatch.setattr(distributed, "context", lambda: distributed.Context(0, 2))
+    with pytest.raises(ValueError, match="searches in one process"):
+        fit_auto(panel, make_config("auto", data_cfg()), CLASSICAL)

@@ -23,6 +23,9 @@ def _one_blas_thread() -> None:
 
 
 COVARIATE_FLAGS = ("past_covariates", "future_covariates", "static_covariates")
+AUTO_ALONE = ("--model auto searches in one process (its trials are many small fits, stopped"
+              " by the clock, which ranks would not agree on): run it without torchrun, then"
+              " train the model it chose under torchrun if it needs more than one process")
 
 
 def _panel_and_data(args, base=None):
@@ -122,6 +125,8 @@ def cmd_train(args) -> int:
     from .. import distributed
     from ..workflows import train
 
+    if args.model == "auto" and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise ValueError(AUTO_ALONE)
     distributed.init_from_env()  # under torchrun: join the process group
     if args.resume is not None:
         out, config, panel = args.resume, None, None

@@ -12,9 +12,8 @@ origins, is refitted on the whole panel; with conformal intervals, each series' 
 validation origins calibrate it and the choice does not read them. With covariates, the
 network candidates read them (as a single network does); the others read the target only.
 
-The budget counts wall-clock seconds from the start of the search to the end of the refit.
-With ``trials`` set and a budget that is not reached, the search is reproducible exactly;
-with the budget as the limit, how many network trials run depends on the machine.
+The budget counts wall-clock seconds, search and refit. With ``trials`` set and a budget not
+reached, the search is exact; with the budget as the limit, the trial count depends on the machine.
 """
 
 from __future__ import annotations
@@ -25,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import distributed
 from ..config import RunConfig
 from ..data.covariate_io import training_covariates
 from ..data.io import Panel, check_length
@@ -116,6 +116,8 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
     """
     from ..train import History
 
+    if distributed.context().world > 1:  # trials stopped by each rank's clock would desync
+        raise ValueError("--model auto searches in one process; run it outside a process group")
     search = search or AutoConfig()
     start = time.perf_counter()
     deadline, search_end = start + search.budget, start + SEARCH_SHARE * search.budget
