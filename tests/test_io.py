@@ -182,3 +182,19 @@ def test_rows_in_any_order_read_as_the_sorted_file(tmp_path):
     bad.loc[5, "sales"] = "x"  # file row 6
     with pytest.raises(ValueError, match="column 'sales', row 6: non-numeric"):
         read_series(write(bad, tmp_path / "bad.csv"), **kw)
+
+
+def test_one_short_series_that_shrinks_every_window_is_named(tmp_path, capsys):
+    frames = [monthly(120).assign(store=s) for s in "abc"] + [monthly(40).assign(store="new")]
+    path = write(pd.concat(frames), tmp_path / "stores.csv")
+    common = ["--data", str(path), "--id-col", "store", "--target", "sales", "--model", "linear",
+              "--horizon", "6", "--epochs", "1", "--diff", "none"]
+    assert main(["train", *common, "--out", str(tmp_path / "r")]) == 0
+    err = [ln for ln in capsys.readouterr().err.splitlines() if "because series" in ln]
+    assert len(err) == 1 and "because series 'new' has only 40 steps" in err[0]
+    assert "instead of 24 for every series" in err[0]  # linear's window: max(2 * 12, 6, 8)
+    assert main(["train", *common, "--input-len", "12", "--out", str(tmp_path / "r2")]) == 0
+    assert "because series" not in capsys.readouterr().err  # a window the user chose
+    even = write(pd.concat([monthly(120).assign(store=s) for s in "ab"]), tmp_path / "even.csv")
+    assert main(["train", *common[2:], "--data", str(even), "--out", str(tmp_path / "r3")]) == 0
+    assert "because series" not in capsys.readouterr().err
