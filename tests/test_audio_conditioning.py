@@ -86,7 +86,9 @@ def test_the_folded_network_is_the_conditioned_one(backend):
 @needs_native
 def test_conditioned_native_generation_equals_the_eager_steps_and_speakers_differ(monkeypatch):
     model = _model(channels=16).eval()
-    prime = 0.3 * torch.randn(200)
+    # fixed: a uniform within float rounding of a class boundary may draw the neighbouring
+    # class in the C loop (see test_audio_native), so the prime must not hang on test order
+    prime = 0.3 * torch.randn(200, generator=torch.Generator().manual_seed(0))
     calls = []
     real = generation.generate
     monkeypatch.setattr(generation, "generate", lambda *a, **k: calls.append(1) or real(*a, **k))

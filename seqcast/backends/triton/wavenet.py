@@ -11,7 +11,8 @@ Either head: the dense head feeds back its first output; the mu-law head's logit
 through softmax(logits / temperature), and the class drawn at the caller's uniform (the
 first whose cumulative probability exceeds it, as ``seqcast.nn.mulaw.sample_mulaw`` draws)
 is fed back decoded, so the kernel draws the same classes as the eager steps from the same
-uniforms. It runs float32 WaveNets with one input channel, kernel size 2, residual channels
+uniforms (but for a uniform within float rounding of a class boundary). It runs float32
+WaveNets with one input channel, kernel size 2, residual channels
 equal to skip channels and a power of two from 16 to 128, and a mu-law head of a power of
 two from 16 to 1024 classes (``reason`` says which condition fails); anything else takes
 the next implementation of "wavenet_generate".
