@@ -105,6 +105,8 @@ class ConformalForecaster:
     def from_calibration(cls, inner, data) -> ConformalForecaster:
         """Checked: a table of finite non-negative scores, one column per step of the run's
         horizon, and a finite positive scale for every series."""
+        from .conformal_graph import series_ids
+
         if not isinstance(data, dict):
             raise ValueError("calibration.json: not a conformal calibration (not an object)")
         unknown = set(data) - {"method", "scores", "scales"}
@@ -121,7 +123,7 @@ class ConformalForecaster:
             raise ValueError(f"calibration.json: scores must be a non-empty (n, {horizon}) table"
                              " of finite non-negative numbers")
         scales = data.get("scales")
-        ids = _series_ids(inner, scales if isinstance(scales, dict) else {})
+        ids = series_ids(inner, scales if isinstance(scales, dict) else {})
         bad = [i for i in ids if not isinstance(scales, dict) or not _positive(scales.get(i))]
         if bad or not isinstance(scales, dict):
             raise ValueError(f"calibration.json: scales must give every series a finite positive"
@@ -132,11 +134,6 @@ class ConformalForecaster:
 def _positive(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) and x > 0
 
-
-def _series_ids(inner, scales: dict) -> list:
-    from .conformal_graph import series_ids
-
-    return series_ids(ConformalForecaster(inner, np.zeros((0, 0)), scales))
 
 
 def calibrated(forecaster, panel, splits: dict, covs: dict | None = None):

@@ -26,22 +26,21 @@ def radii(conformal, levels, horizon: int) -> np.ndarray:
         else np.zeros((0, horizon))
 
 
-def series_ids(conformal) -> list:
-    """The run's series ids in order: the wrapped network's (or an ensemble's first network
-    member's), else a classical model's (its parameters by series), else the calibration's
-    own order (which follows the training panel)."""
-    inner = conformal.inner
+def series_ids(inner, scales: dict) -> list:
+    """The series ids, in order, of the run a conformal calibration wraps: the network's (or
+    an ensemble's first network member's), else a classical model's (its parameters by
+    series), else the calibration's ``scales``' own order (which follows the training panel)."""
     models = (inner, *getattr(inner, "members", ()))
     for key in ("transforms", "params"):
         for m in models:
             if isinstance(getattr(m, key, None), dict):
                 return list(getattr(m, key))
-    return list(conformal.scales)
+    return list(scales)
 
 
 def series_scales(conformal) -> np.ndarray:
     """(S,) each series' scale, in the order of the run's series ids."""
-    return np.array([conformal.scales[i] for i in series_ids(conformal)])
+    return np.array([conformal.scales[i] for i in series_ids(conformal.inner, conformal.scales)])
 
 
 class ConformalGraph(nn.Module):
@@ -77,7 +76,7 @@ def predict_intervals(conformal, history, series=None, horizon: int | None = Non
 
     point = conformal.inner.predict(history, series, horizon, covariates)
     h = point.shape[-1]
-    ids = series_ids(conformal)
+    ids = series_ids(conformal.inner, conformal.scales)
     rows = series_rows(ids, {k: i for i, k in enumerate(ids)}, series,
                        1 if point.ndim == 1 else len(point))
     scale = series_scales(conformal)[rows][:, None]  # (B, 1)
