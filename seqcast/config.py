@@ -113,7 +113,8 @@ class DataConfig:
     For real series (``task="forecast"``): ``path`` names a CSV/Parquet file (else
     ``dataset`` names a bundled series); ``targets`` are value columns, each series forecast
     ``horizon`` steps ahead by ``strategy`` ("direct", "seq2seq" or "iterative") after
-    differencing by ``diff`` lags and scaling (fitted on the training part only).
+    differencing by ``diff`` lags and scaling (fitted on the training part only), after
+    taking logarithms when ``log`` (positive series whose swings grow with their level).
     """
 
     dataset: str = "chapter15"
@@ -129,6 +130,7 @@ class DataConfig:
     season: int = 1
     diff: tuple[int, ...] = ()
     scale: bool = True
+    log: bool = False
     stride: int = 1
     valid_frac: float = 0.2
     test_frac: float = 0.0

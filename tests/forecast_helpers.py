@@ -19,12 +19,12 @@ def two_series_frame(n=72):
     return pd.concat(frames, ignore_index=True)
 
 
-def trained(name="gru", strategy="direct", diff=(1, 12), epochs=1, model=None):
-    """(forecaster, panel): ``name`` briefly trained on ``two_series_frame``."""
+def trained(name="gru", strategy="direct", diff=(1, 12), epochs=1, model=None, log=False):
+    """(forecaster, panel): ``name`` briefly trained on ``two_series_frame`` (positive)."""
     panel = from_frame(two_series_frame(), "test", time_col="date", id_col="store")
     data = DataConfig(dataset="", task="forecast", time_col="date", id_col="store",
                       targets=("y",), freq="MS", horizon=4, season=12, diff=diff,
-                      strategy=strategy)
+                      strategy=strategy, log=log)
     sizes = {"hidden_size": 8, "filters": 4, "blocks": 1, "layers_per_block": 2}
     input_len = 12 if name == "seasonal_naive" else 8  # it reads one season back
     config = make_config(name, data, input_len, {**sizes, **(model or {})}, {"epochs": epochs})

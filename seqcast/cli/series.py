@@ -72,6 +72,7 @@ def _run_config(args, panel, data, holdout: bool = False):
         data,
         strategy=args.strategy,
         scale=not args.no_scale,
+        log=args.log,
         stride=args.stride,
         valid_frac=args.valid_frac,
         test_frac=args.test_frac,

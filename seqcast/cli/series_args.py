@@ -158,6 +158,9 @@ def _model_args(p: argparse.ArgumentParser, required: bool) -> None:
         help="differencing lags, e.g. 1,12; none; or auto (KPSS and seasonal variance tests)",
     )
     p.add_argument("--no-scale", action="store_true", help="do not standardise the series")
+    p.add_argument("--log", action="store_true",
+                   help="model the logarithm of each series (positive series whose swings grow"
+                        " with their level); forecasts are exponentiated back")
     p.add_argument("--stride", type=_positive, default=1, help="step between training windows")
     p.add_argument(
         "--valid-frac", type=_fraction, default=0.2, help="validation part of each series"

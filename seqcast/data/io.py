@@ -191,6 +191,18 @@ def check_length(panel: Panel, min_len: int, what: str) -> None:
             )
 
 
+def check_positive(panel: Panel) -> None:
+    """Raise at the first value a log transform cannot take, naming its series and row."""
+    for s in panel:
+        bad = np.flatnonzero(~(s.values > 0))
+        if len(bad):
+            i = int(bad[0])
+            raise ValueError(
+                f"{panel.source}: series {s.id!r} has {s.values[i]:g} at row {i + 1}"
+                f" ({s.index[i]}); --log needs values > 0 (drop --log, or shift the series)"
+            )
+
+
 def _times(column: pd.Series, source: str, col: str) -> pd.DatetimeIndex:
     with warnings.catch_warnings():  # mixed formats: each cell is parsed alone, which is fine
         warnings.simplefilter("ignore", UserWarning)

@@ -22,7 +22,7 @@ KINDS = ("naive", "seasonal_naive", "ets", "theta", "arima", "ridge", "network")
 
 @dataclass(frozen=True)
 class Candidate:
-    """``kind`` in ``KINDS``; ``params``: ``input_len``, ``diff``, ``scale``, ``strategy``,
+    """``kind`` in ``KINDS``; ``params``: ``input_len``, ``diff``, ``scale``, ``log``, ``strategy``,
     ``family``, ``model`` and ``train`` overrides, or ``ets`` (the ETS kind); ``theta``
     and the baselines take none."""
 
@@ -47,8 +47,8 @@ class Candidate:
                         for k, v in {**p.get("model", {}), **p.get("train", {})}.items()
                         if k not in ("epochs", "patience", "seed", "num_threads"))
         strategy = "" if p.get("strategy", "direct") == "direct" else f" {p['strategy']}"
-        return f"{head} L={p['input_len']} diff={diff}{'' if p['scale'] else ' unscaled'}" \
-               f"{strategy}{extra}"
+        return f"{head} L={p['input_len']}{' log' if p.get('log') else ''} diff={diff}" \
+               f"{'' if p['scale'] else ' unscaled'}{strategy}{extra}"
 
 
 def head_panel(panel: Panel, first: dict[str, int]) -> Panel:
@@ -86,7 +86,7 @@ def fit_candidate(panel: Panel, data: DataConfig, c: Candidate, seed: int = 42, 
         cfg = make_config(c.kind, flat, max(data.season, 1))
         return fit_forecaster(panel, cfg, progress=False)[0]
     d = dataclasses.replace(data, diff=tuple(p["diff"]), scale=p["scale"],
-                            strategy=p.get("strategy", "direct"))
+                            log=p.get("log", False), strategy=p.get("strategy", "direct"))
     if c.kind == "ridge":
         return fit_ridge(panel, make_config("linear", d, p["input_len"]))[0]
     if c.kind != "network":

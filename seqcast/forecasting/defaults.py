@@ -52,13 +52,15 @@ def default_input_len(season: int, horizon: int, length: int | None = None, span
 
 
 def resolve_diff(panel, season: int, valid_frac: float = VALID_FRAC,
-                 holdout: int = 0) -> tuple[int, ...]:
+                 holdout: int = 0, log: bool = False) -> tuple[int, ...]:
     """``diff="auto"``: the lags ARIMA's tests pick (KPSS for lag 1, variance for lag s), by
-    majority over the first 20 series' training parts.
+    majority over the first 20 series' training parts (their logarithms for ``log``).
 
     ``holdout`` steps at the end of each series are never looked at: in a backtest they are
     ``(folds - 1) * step + horizon``, everything from the first origin on.
     """
+    import numpy as np
+
     from ..data.transforms import split_points
     from ..models.arima import choose_differences
 
@@ -69,7 +71,8 @@ def resolve_diff(panel, season: int, valid_frac: float = VALID_FRAC,
             raise ValueError(f"series {s.id!r}: {len(s)} steps leave nothing before the"
                              f" {holdout} held out")
         n_train = split_points(n, valid_frac)[0]
-        d, D = choose_differences(s.values[:n_train], season)
+        x = s.values[:n_train]
+        d, D = choose_differences(np.log(x) if log and (x > 0).all() else x, season)
         lags = (1,) * d + (season,) * D
         votes[lags] = votes.get(lags, 0) + 1
     return max(votes, key=votes.get)
@@ -100,7 +103,7 @@ def data_defaults(panel, data, season: int | None = None, horizon: int | None = 
     horizon = horizon or (meta.horizon if meta else max(season, 1))
     cut = (folds - 1) * (step or horizon) + horizon if folds else 0
     if diff == "auto":
-        diff = resolve_diff(panel, season, data.valid_frac, cut)
+        diff = resolve_diff(panel, season, data.valid_frac, cut, data.log)
     elif diff == "none":
         diff = ()
     shortest = min(len(s) for s in panel) - cut

@@ -62,9 +62,10 @@ def build_graph(forecaster, horizon: int | None = None, levels=()) -> ForecastGr
         raise ValueError(f"horizon must be in 1..{data.horizon} for strategy {data.strategy!r},"
                          f" got {horizon}")
     tfs = list(forecaster.transforms.values())
-    lags = {t.lags for t in tfs}
-    if len(lags) != 1:
-        raise ValueError(f"series are differenced by different lags {sorted(lags)}; cannot export")
+    lags, logs = {t.lags for t in tfs}, {t.log for t in tfs}
+    if len(lags) != 1 or len(logs) != 1:
+        raise ValueError(f"series are transformed differently (lags {sorted(lags)}, log"
+                         f" {sorted(logs)}); cannot export")
     network = set_backend(copy.deepcopy(forecaster.model), "torch").eval()
     for p in network.parameters():
         p.requires_grad_(False)
@@ -76,8 +77,9 @@ def build_graph(forecaster, horizon: int | None = None, levels=()) -> ForecastGr
             horizon, data.strategy, cov)
     if has_head(cfg):
         check_levels(forecaster, levels)
-        return HeadGraph(*args, cfg, levels, SAMPLES if levels and sampled(forecaster) else 0)
-    return ForecastGraph(*args)
+        return HeadGraph(*args, cfg, levels, SAMPLES if levels and sampled(forecaster) else 0,
+                         log=logs.pop())
+    return ForecastGraph(*args, log=logs.pop())
 
 
 def graph_shapes(forecaster, horizon: int, levels=()) -> dict[str, list]:
@@ -96,16 +98,18 @@ def graph_shapes(forecaster, horizon: int, levels=()) -> dict[str, list]:
 
 def example_inputs(forecaster, shapes: dict[str, list], n: int, rng=None) -> dict[str, np.ndarray]:
     """Inputs of the graph for ``n`` rows: random walks on each series' scale (zeros without
-    ``rng``), covariates of the right shapes (codes cycling through every category) and
-    seqcast's own draws as ``noise``; ``forecaster``: a network run (an ensemble's first
-    member)."""
+    ``rng``; their exponentials for a run on logarithms), covariates of the right shapes
+    (codes cycling through every category) and seqcast's own draws as ``noise``;
+    ``forecaster``: a network run (an ensemble's first member)."""
     ids = list(forecaster.transforms)
     rows = np.arange(n) % len(ids)
     tfs = [forecaster.transforms[ids[i]] for i in rows]
     shape = (n, shapes["history"][1])
     walk = np.zeros(shape) if rng is None else np.cumsum(rng.standard_normal(shape), axis=1)
-    out = {"history": walk * np.array([t.std for t in tfs])[:, None]
-           + np.array([t.mean for t in tfs])[:, None], "series": rows}
+    history = walk * np.array([t.std for t in tfs])[:, None] + np.array([t.mean for t in tfs])[:, None]
+    logs = np.array([t.log for t in tfs], dtype=bool)  # a log run's histories: positive
+    history[logs] = np.exp(history[logs])
+    out = {"history": history, "series": rows}
     for key, shape in list(shapes.items())[2:]:
         shape = (n, *shape[1:])
         if key == "noise":

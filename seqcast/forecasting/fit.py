@@ -9,7 +9,7 @@ import numpy as np
 
 from ..config import RunConfig
 from ..data.covariate_io import training_covariates
-from ..data.io import Panel, check_length
+from ..data.io import Panel, check_length, check_positive
 from ..data.sliding import sliding_windows
 from ..data.transforms import SeriesTransform
 from ..metrics import horizon_scores, mase_scale
@@ -48,6 +48,8 @@ def fit_forecaster(panel: Panel, config: RunConfig, progress: bool | None = None
 
     L, H, span = config.model.input_len, config.model.horizon, sum(data.diff)
     check_length(panel, L + span + data.horizon + 1, "input_len + differencing + horizon + 1")
+    if data.log:
+        check_positive(panel)
     targets = "seq2seq" if data.strategy == "seq2seq" else "direct"
     transforms, parts, splits = {}, {"train": [], "valid": []}, {}
     for s in panel:
@@ -58,7 +60,7 @@ def fit_forecaster(panel: Panel, config: RunConfig, progress: bool | None = None
         config = dataclasses.replace(config, model=dataclasses.replace(config.model, input_size=size))
     for s in panel:
         n_train, n_valid = splits[s.id]
-        tf = SeriesTransform.fit(s.values[:n_train], data.diff, data.scale)
+        tf = SeriesTransform.fit(s.values[:n_train], data.diff, data.scale, data.log)
         z = tf.forward(s.values)  # z[j] is the value at original step j + span
         feats = None if scaler is None else scaler.features(covs[s.id], len(s), H)[span:]
         transforms[s.id] = tf

@@ -114,9 +114,14 @@ class Forecaster:
         """The last ``input_len`` transformed values of each history: (N, L, 1) float32."""
         cfg = self.config.model
         tfs = [self._transform(i) for i in ids]
-        x = np.stack(
-            [tf.forward(h)[-cfg.input_len :] for tf, h in zip(tfs, histories, strict=False)]
-        )
+        windows = [np.asarray(h, dtype=np.float64)[-cfg.input_len - tf.span :]
+                   for tf, h in zip(tfs, histories, strict=False)]
+        for tf, w, sid in zip(tfs, windows, ids, strict=False):
+            if tf.log and not (w > 0).all():
+                k = len(w) - int(np.flatnonzero(~(w > 0))[0])
+                raise ValueError(f"series {sid!r} has {w[-k]:g} {k} step(s) before its end: the"
+                                 f" run models logarithms, so its last {len(w)} values must be > 0")
+        x = np.stack([tf.forward(w)[-cfg.input_len :] for tf, w in zip(tfs, windows, strict=False)])
         if x.shape[1] < cfg.input_len:
             raise ValueError(f"histories must have at least {self.min_history} steps")
         return x[:, :, None].astype(np.float32)  # (N, L, 1)

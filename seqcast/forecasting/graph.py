@@ -2,8 +2,9 @@
 
 ``ForecastGraph`` does what ``Forecaster.forecast_arrays`` does, in torch operations only, so
 that it can be exported as one ONNX graph: pick each row's scaling statistics by its series
-index, difference, scale, run the network by the run's strategy (the iterative rollout
-unrolled over the horizon), then undo scaling and differencing exactly. Transforms run in
+index, take logarithms (a run trained with ``log``), difference, scale, run the network by
+the run's strategy (the iterative rollout unrolled over the horizon), then undo scaling,
+differencing and the logarithm exactly. Transforms run in
 float64 as ``SeriesTransform`` does; the network runs in float32 as in training.
 """
 
@@ -36,6 +37,8 @@ class ForecastGraph(nn.Module):
         network: the trained model in eval mode, on torch's own kernels (traceable).
         mean, std: (S,) each series' scaling statistics, indexed by ``series``.
         lags: the differencing lags, applied in order.
+        log: whether the run models the logarithm of the series (its histories must then be
+            positive; the graph gives NaN for a row with a value <= 0 among the steps read).
         input_len: steps the network reads; ``history_len = input_len + sum(lags)``.
         strategy: "direct", "seq2seq" (the forecast at the last input step) or "iterative".
         covariates: for a run with covariates, the module that makes its channels; the
@@ -44,8 +47,10 @@ class ForecastGraph(nn.Module):
     """
 
     def __init__(self, network: nn.Module, mean, std, lags: tuple[int, ...], input_len: int,
-                 horizon: int, strategy: str, covariates: CovariateChannels | None = None):
+                 horizon: int, strategy: str, covariates: CovariateChannels | None = None,
+                 log: bool = False):
         super().__init__()
+        self.log = log
         self.network, self.covariates = network, covariates
         self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float64))
         self.register_buffer("std", torch.as_tensor(std, dtype=torch.float64))
@@ -61,7 +66,7 @@ class ForecastGraph(nn.Module):
         being the history differenced by ``lags[:k]``."""
         mean = self.mean[series].unsqueeze(1)  # (B,) -> (B, 1)
         std = self.std[series].unsqueeze(1)
-        levels = [history]  # levels[k]: history differenced by lags[:k]
+        levels = [torch.log(history) if self.log else history]  # differenced by lags[:k]
         for lag in self.lags:
             levels.append(levels[-1][:, lag:] - levels[-1][:, :-lag])
         z = (levels[-1][:, -self.input_len :] - mean) / std
@@ -74,11 +79,12 @@ class ForecastGraph(nn.Module):
         return x, ahead, levels, mean, std
 
     def invert(self, z: Tensor, levels: list[Tensor], mean: Tensor, std: Tensor) -> Tensor:
-        """Transformed values z (B, H) -> the data's units: unscale, then undo differencing."""
+        """Transformed values z (B, H) -> the data's units: unscale, undo differencing, then
+        the logarithm."""
         d = z.to(torch.float64) * std + mean  # (B, H)
         for lag, level in zip(reversed(self.lags), reversed(levels[:-1])):
             d = undifference(d, level, lag)
-        return d
+        return torch.exp(d) if self.log else d
 
     def forward(self, history: Tensor, series: Tensor, *covariates: Tensor) -> Tensor:
         x, ahead, levels, mean, std = self.inputs(history, series, covariates)

@@ -175,8 +175,8 @@ class HeadGraph(ForecastGraph):
     """
 
     def __init__(self, network, mean, std, lags, input_len, horizon, strategy, covariates,
-                 cfg, levels=(), samples: int = 0):
-        super().__init__(network, mean, std, lags, input_len, horizon, strategy, covariates)
+                 cfg, levels=(), samples: int = 0, log: bool = False):
+        super().__init__(network, mean, std, lags, input_len, horizon, strategy, covariates, log)
         self.qs = [q for level in levels for q in (round(0.5 - level / 200, 10),
                                                      round(0.5 + level / 200, 10))]
         self.samples = samples
@@ -206,6 +206,7 @@ class HeadGraph(ForecastGraph):
             return outs[0]
         if noise is None:  # exact: each step's quantiles, unscaled (no differencing here)
             bands = self.bands(params) * std.unsqueeze(-1) + mean.unsqueeze(-1)  # (B, H, Q)
+            bands = torch.exp(bands) if self.log else bands  # monotone: quantiles map over
         else:
             bands = sorted_quantiles(self._paths(x, ahead, params, noise, levels, mean, std),
                                      self.qs)

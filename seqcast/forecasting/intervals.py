@@ -240,6 +240,6 @@ def quantiles_of(forecaster, histories, ids, quantiles, horizon: int | None = No
     x, ahead = forecaster.network_inputs(histories, ids, horizon, covariates)
     with cpu_threads(forecaster.config.train.num_threads):
         zq = param_quantiles(head_rollout(forecaster, x, horizon, ahead), cfg, q)  # (N, H, Q)
-    # no differencing: the inverse is the monotone map z * std + mean
+    # no differencing: the inverse is the monotone map z * std + mean (then exp, for log)
     return np.stack([forecaster._transform(sid).inverse(zi.T, h).T
                      for zi, h, sid in zip(zq, histories, ids, strict=True)])

@@ -46,10 +46,11 @@ class Predictor:
 
     def __init__(self, forecaster):
         tfs = forecaster.transforms
-        lags = {t.lags for t in tfs.values()}
-        if len(lags) != 1:
-            raise ValueError(f"series are differenced by different lags {sorted(lags)}")
-        self.lags = lags.pop()
+        lags, logs = {t.lags for t in tfs.values()}, {t.log for t in tfs.values()}
+        if len(lags) != 1 or len(logs) != 1:
+            raise ValueError(f"series are transformed differently: lags {sorted(lags)},"
+                             f" log {sorted(logs)}")
+        self.lags, self.log = lags.pop(), logs.pop()
         self.ids = list(tfs)
         self.index = {k: i for i, k in enumerate(self.ids)}
         self.mean = np.array([t.mean for t in tfs.values()])  # (S,)
@@ -89,11 +90,12 @@ class Predictor:
         Returns:
             (B, horizon) float64, or (horizon,) for a 1-D history.
         """
-        h, single = as_history(history, self.history_len)
+        h, single = as_history(history, self.history_len, self.log)
         horizon = self._horizon(horizon)
         rows = self.rows(series, len(h))
         mean, std = self.mean[rows][:, None], self.std[rows][:, None]  # (B, 1)
-        levels = [h[:, -self.history_len :]]  # levels[k]: differenced by lags[:k]
+        window = h[:, -self.history_len :]
+        levels = [np.log(window) if self.log else window]  # levels[k]: differenced by lags[:k]
         for lag in self.lags:
             levels.append(levels[-1][:, lag:] - levels[-1][:, :-lag])
         x = torch.from_numpy(((levels[-1] - mean) / std).astype(np.float32)[:, :, None])
@@ -115,6 +117,8 @@ class Predictor:
         d = z.astype(np.float64) * std + mean
         for lag, level in zip(reversed(self.lags), reversed(levels[:-1])):
             d = undifference(d, level, lag)
+        if self.log:
+            d = np.exp(d)
         return d[0] if single else d
 
     def _with_covariates(self, x, given, rows: int, horizon: int, single: bool):
@@ -181,10 +185,11 @@ class Predictor:
         return self.median(params.to(torch.float64))[..., 0].to(x.dtype)
 
 
-def as_history(history, need: int) -> tuple[np.ndarray, bool]:
+def as_history(history, need: int, positive: bool = False) -> tuple[np.ndarray, bool]:
     """``history`` (B, T) or (T,) as float64 (B, T) and whether it was 1-D; one-line errors
-    for anything else, and for a value that is not a finite number among the last ``need``
-    steps of a row (the steps a forecast reads)."""
+    for anything else, and for a value that is not a finite number (``positive``: not > 0,
+    for a run trained on logarithms) among the last ``need`` steps of a row (the steps a
+    forecast reads)."""
     try:
         h = np.asarray(history, dtype=np.float64)
     except (TypeError, ValueError):
@@ -200,6 +205,11 @@ def as_history(history, need: int) -> tuple[np.ndarray, bool]:
         where = f"step {h.shape[1] - need + t}" + ("" if single else f" of row {r}")
         raise ValueError(f"history has {h[r, h.shape[1] - need + t]} at {where}: the last"
                          f" {need} steps of each row are read and must be finite numbers")
+    if positive and not (window > 0).all():
+        r, t = np.argwhere(~(window > 0))[0]
+        where = f"step {h.shape[1] - need + t}" + ("" if single else f" of row {r}")
+        raise ValueError(f"history has {h[r, h.shape[1] - need + t]:g} at {where}: the run"
+                         f" models logarithms, so the last {need} steps of each row must be > 0")
     return h, single
 
 

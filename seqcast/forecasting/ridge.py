@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..data.io import Panel, check_length
+from ..data.io import Panel, check_length, check_positive
 from ..data.sliding import sliding_windows
 from ..data.transforms import SeriesTransform, split_points
 
@@ -28,10 +28,12 @@ def windows(panel: Panel, config):
     data, L, H = config.data, config.model.input_len, config.data.horizon
     span = sum(data.diff)
     check_length(panel, L + span + H + 1, "input_len + differencing + horizon + 1")
+    if data.log:
+        check_positive(panel)
     transforms, splits, parts = {}, {}, {"train": [], "valid": []}
     for s in panel:
         n_train, n_valid = split_points(len(s), data.valid_frac, data.test_frac)
-        tf = SeriesTransform.fit(s.values[:n_train], data.diff, data.scale)
+        tf = SeriesTransform.fit(s.values[:n_train], data.diff, data.scale, data.log)
         z = tf.forward(s.values)  # z[j] is the value at original step j + span
         transforms[s.id], splits[s.id] = tf, (n_train, n_valid)
         parts["train"].append(sliding_windows(z, L, H, data.stride, "direct", 0, n_train - span))
