@@ -91,6 +91,11 @@ def test_backtest_of_a_point_model_with_levels_fails_before_training(tmp_path, c
     assert main(["backtest", "--data", str(csv), "--model", "linear", *COMMON,
                  "--level", "80"]) == 2
     assert "point forecasts only" in capsys.readouterr().err
+    # auto has no heads to train: the message points to what it can take
+    assert main(["backtest", "--data", str(csv), "--model", "auto", *COMMON,
+                 "--level", "80"]) == 2
+    assert "auto' gives point forecasts only; run it with --intervals conformal" \
+        in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("args", [["--level", "0"], ["--level", "80,abc"], ["--level", "100"]])

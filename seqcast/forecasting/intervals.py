@@ -38,6 +38,9 @@ def has_head(model_cfg) -> bool:
 def check_quantiles(model_cfg, quantiles: Sequence[float]) -> None:
     """A quantile head gives only quantiles between its lowest and highest level."""
     if not has_head(model_cfg):
+        if model_cfg.name == "auto":  # its members give points; conformal bands wrap them
+            raise ValueError("model 'auto' gives point forecasts only; run it with"
+                             " --intervals conformal for intervals")
         raise ValueError(f"model {model_cfg.name!r} {POINT_ONLY}")
     have = model_cfg.quantiles
     if have and any(q < have[0] - 1e-9 or q > have[-1] + 1e-9 for q in quantiles):
