@@ -41,8 +41,6 @@ def make_config(
         rule = INPUT_RULES.get(name)
         input_len = default_input_len(data.season, data.horizon,
                                       preferred=rule and rule(data.season, data.horizon))
-    if name == "auto" and data.log:  # its candidates each say whether they take logarithms
-        raise ValueError("--log: --model auto tries logarithms itself, on positive series")
     if data.strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {data.strategy!r}; valid: {', '.join(STRATEGIES)}")
     if data.horizon < 1 or input_len < 1:

@@ -13,6 +13,7 @@ from seqcast.cli import main
 from seqcast.config import DataConfig
 from seqcast.data.io import from_frame
 from seqcast.data.transforms import SeriesTransform
+from seqcast.forecasting.auto import AutoConfig, fit_auto
 from seqcast.forecasting.export import build_graph, export_onnx
 from seqcast.forecasting.ridge import fit_ridge
 from seqcast.pipeline import fit_forecaster, make_config
@@ -139,8 +140,6 @@ def test_values_a_logarithm_cannot_take_are_one_line_errors(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "has 0 at row 31" in err and "Traceback" not in err
     assert not (tmp_path / "run").exists()
-    assert main(["train", "--data", str(csv), "--model", "auto", "--log"]) == 2
-    assert "--model auto tries logarithms itself" in capsys.readouterr().err
 
     forecaster, panel = trained("gru", "direct", log=True)
     history, rows = last_windows(forecaster, panel)
@@ -153,3 +152,23 @@ def test_values_a_logarithm_cannot_take_are_one_line_errors(tmp_path, capsys):
         forecaster.forecast_arrays([values], ["s0"])
     values[-1], values[0] = values[-2], -5.0  # before the steps read: no error
     assert np.isfinite(forecaster.forecast_arrays([values], ["s0"])).all()
+
+
+def test_auto_with_log_fits_its_ridge_and_network_candidates_on_logarithms(tmp_path, capsys):
+    search = AutoConfig(budget=600, trials=2, epochs=2, families=("linear",), arima=False)
+    panel = from_frame(multiplicative(), "m", time_col="date")
+    ens, _, metrics = fit_auto(panel, make_config("auto", data_cfg(log=True)), search)
+    kinds = {c["kind"]: [] for c in metrics["search"]["candidates"]}
+    for c in metrics["search"]["candidates"]:
+        kinds[c["kind"]].append(" log " in c["name"])
+    assert all(kinds["ridge"]) and all(kinds["network"]) and not any(kinds["ets"])
+    for m in ens.members:  # what was chosen keeps its transform, and only those
+        windowed = type(m).__name__ == "Forecaster"
+        assert all(t.log == windowed for t in getattr(m, "transforms", {}).values())
+    _, _, plain = fit_auto(panel, make_config("auto", data_cfg()), search)
+    assert not any(" log " in c["name"] for c in plain["search"]["candidates"])
+    csv = tmp_path / "zero.csv"
+    multiplicative(zero_at=30).to_csv(csv, index=False)
+    assert main(["train", "--data", str(csv), "--model", "auto", "--log", "--trials", "1",
+                 "--out", str(tmp_path / "run")]) == 2
+    assert "has 0 at row 31" in capsys.readouterr().err

@@ -160,7 +160,8 @@ def _model_args(p: argparse.ArgumentParser, required: bool) -> None:
     p.add_argument("--no-scale", action="store_true", help="do not standardise the series")
     p.add_argument("--log", action="store_true",
                    help="model the logarithm of each series (positive series whose swings grow"
-                        " with their level); forecasts are exponentiated back")
+                        " with their level); forecasts are exponentiated back (--model auto:"
+                        " its ridge and network candidates)")
     p.add_argument("--stride", type=_positive, default=1, help="step between training windows")
     p.add_argument(
         "--valid-frac", type=_fraction, default=0.2, help="validation part of each series"

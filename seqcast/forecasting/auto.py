@@ -10,10 +10,10 @@ Optuna's TPE sampler proposes (seeded; epochs of unpromising trials pruned by th
 rule). The median of the best k <= ``ensemble`` candidates, k also chosen on the validation
 origins, is refitted on the whole panel; with conformal intervals, each series' last
 validation origins calibrate it and the choice does not read them. With covariates, the
-network candidates read them (as a single network does); the others read the target only.
-
-The budget counts wall-clock seconds, search and refit. With ``trials`` set and a budget not
-reached, the search is exact; with the budget as the limit, the trial count depends on the machine.
+network candidates read them (as a single network does); the others read the target only;
+with ``log``, the ridge and network candidates model logarithms. The budget counts
+wall-clock seconds, search and refit. With ``trials`` set (and the budget not reached) the
+search is exact; else its trial count depends on the machine.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import numpy as np
 from .. import distributed
 from ..config import RunConfig
 from ..data.covariate_io import training_covariates
-from ..data.io import Panel, check_length
+from ..data.io import Panel, check_length, check_positive
 from .candidates import Candidate, fit_candidate, forecasts, head_panel, mase, truth_and_scales
 from .classical import usable_kinds
 from .conformal import calibration_rows, search_conformal
@@ -63,12 +63,11 @@ class AutoConfig:
     combine: str = "median"  # or "weighted": a mean weighted by 1 / validation MASE
 
     def __post_init__(self):
-        if self.combine not in COMBINES:
-            raise ValueError(f"unknown combine {self.combine!r}; valid: {', '.join(COMBINES)}")
         object.__setattr__(self, "families", tuple(self.families))
-        bad = [f for f in self.families if f not in FAMILIES]
-        if bad:
-            raise ValueError(f"unknown family {bad[0]!r}; valid: {', '.join(FAMILIES)}")
+        for name, given, valid in (("combine", (self.combine,), COMBINES),
+                                   ("family", self.families, FAMILIES)):
+            if bad := [g for g in given if g not in valid]:
+                raise ValueError(f"unknown {name} {bad[0]!r}; valid: {', '.join(valid)}")
         if self.budget <= 0 or self.ensemble < 1 or self.seeds < 1 or self.folds < 1:
             raise ValueError("budget, ensemble, seeds and folds must be positive")
         if not self.classical and not self.families:
@@ -124,6 +123,8 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
     data = dataclasses.replace(config.data, task="forecast")
     H, season = data.horizon, data.season
     check_length(panel, 2 * H + 4, "--model auto: 2 * horizon + 4")
+    if data.log:  # --log: the ridge and network candidates model logarithms
+        check_positive(panel)
     origins = validation_origins(panel, H, search.folds, season, data.valid_frac)
     inner = head_panel(panel, {k: v[0] for k, v in origins.items()})
     truth, scales = truth_and_scales(panel, origins, H, season)
@@ -136,8 +137,7 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
     lens = input_lens(season, H, room - max(sum(d) for d in diffs))
     pool: list[dict] = []
 
-    plain = dataclasses.replace(data, intervals="none")  # members give points; the ensemble
-    # gets conformal intervals from its validation errors below
+    plain = dataclasses.replace(data, intervals="none")  # members: points (intervals below)
 
     def trial(c: Candidate, on_epoch=None, until: float | None = None) -> float:
         t0 = time.perf_counter()
@@ -163,12 +163,13 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
     for L in lens:
         for d in diffs:
             if L + sum(d) <= room and time.perf_counter() < search_end:
-                trial(Candidate("ridge", {"input_len": L, "diff": list(d), "scale": True}))
+                trial(Candidate("ridge", {"input_len": L, "diff": list(d), "scale": True,
+                                          "log": data.log}))
     # ARIMA's order search, series by series, may take half the time left, the networks the rest
     left = search_end - time.perf_counter()
     if search.arima and search.classical and left > 0.5 * SEARCH_SHARE * search.budget:
         trial(Candidate("arima"), until=time.perf_counter() + left / 2)
-    trials = _network_search(search, trial, lens, diffs, room, search_end) if search.families else 0
+    trials = _network_search(search, trial, lens, diffs, room, search_end, data.log) if search.families else 0
 
     ranked = sorted((p for p in pool if np.isfinite(p["mase"])), key=lambda p: p["mase"])
     if not ranked:
@@ -215,10 +216,9 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
 def _choose(ranked, search, truth, scales, deadline, rows):
     """The best k <= ``search.ensemble`` candidates, one per group (model kind or network
     family: diverse members combine better than near copies), whose median (or weighted
-    mean, ``search.combine``) forecast scores
-    lowest on the validation origins (``rows`` of the candidates' forecasts); after the
-    first, only those whose refit (about the time their search fit took) fits in the budget
-    left."""
+    mean, ``search.combine``) forecast scores lowest on the validation origins (``rows`` of
+    the candidates' forecasts); after the first, only those whose refit (about the time
+    their search fit took) fits in the budget left."""
     left = deadline - time.perf_counter()
     usable, groups = [], set()
     for p in ranked:
@@ -251,7 +251,7 @@ def _weight(score: float) -> float:
     return 1.0 / max(score, 1e-9)
 
 
-def _network_search(search, trial, lens, diffs, room, search_end) -> int:
+def _network_search(search, trial, lens, diffs, room, search_end, log: bool) -> int:
     """Optuna TPE over network settings until ``search_end`` or ``search.trials``."""
     import optuna
 
@@ -267,7 +267,7 @@ def _network_search(search, trial, lens, diffs, room, search_end) -> int:
         L = t.suggest_categorical("input_len", [x for x in lens if x + sum(d) <= room] or lens[:1])
         params = {
             "family": family, "input_len": L, "diff": list(d),
-            "scale": t.suggest_categorical("scale", [True, False]),
+            "scale": t.suggest_categorical("scale", [True, False]), "log": log,
             "strategy": t.suggest_categorical("strategy", ["direct", "seq2seq"]),
             "model": {"hidden_size": t.suggest_categorical("hidden_size", [16, 32, 64]),
                       "num_layers": t.suggest_int("num_layers", 1, 2),

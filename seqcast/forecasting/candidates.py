@@ -77,6 +77,8 @@ def fit_candidate(panel: Panel, data: DataConfig, c: Candidate, seed: int = 42, 
     p = c.params
     if c.kind != "network":  # only the networks read covariates (ETS, ARIMA, ridge do not)
         data = without_covariates(data)
+    if c.kind not in ("network", "ridge"):  # logarithms (--log) are for the windowed models
+        data = dataclasses.replace(data, log=False)
     if c.kind in ("arima", "theta", "ets"):
         kind = p["ets"] if c.kind == "ets" else c.kind
         return ETSForecaster.fit(panel, make_config("naive", data, 1), kind, p.get("orders"),
