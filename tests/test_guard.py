@@ -35,6 +35,24 @@ def test_short_series_gets_a_shorter_window_and_a_warning():
     assert len(metrics["warnings"]) == 1 and "using 43" in metrics["warnings"][0]
 
 
+def test_a_short_series_in_a_panel_keeps_the_window_of_the_others():
+    from seqcast.data.io import Panel
+
+    long = [dataclasses.replace(monthly(120, seed=k).series[0], id=f"s{k}") for k in range(3)]
+    short = dataclasses.replace(monthly(36).series[0], id="new")
+    panel = Panel("m.csv", "MS", (*long, short))
+    cfg = make_config("gru", DATA, 36, train={"epochs": 2})
+    forecaster, _, metrics = fit_forecaster(panel, cfg, progress=False)
+    assert forecaster.config.model.input_len == 36 - 6 - 1  # 'new' is validated and forecast
+    assert metrics["warnings"][0].endswith("has only 36 steps; using 29")
+    assert "'new' (36 steps) holds fewer than 16 training windows" in metrics["warnings"][1]
+    pred = forecaster.forecast_arrays([s.values for s in panel], [s.id for s in panel])
+    assert np.isfinite(pred).all() and "fallback" not in metrics
+    # the median series sets the window; alone, the short one would have shrunk it to 8
+    alone, _, _ = fit_forecaster(Panel("m.csv", "MS", (short,)), cfg, progress=False)
+    assert alone.config.model.input_len == 29 - 6 - 15
+
+
 def test_too_short_for_any_window_falls_back_to_seasonal_naive_then_naive():
     cfg = make_config("gru", DATA, 12, train={"epochs": 2})
     forecaster, _, metrics = fit_forecaster(monthly(26), cfg, progress=False)

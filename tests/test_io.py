@@ -8,6 +8,7 @@ import pytest
 
 from seqcast.cli import main
 from seqcast.data.io import read_series
+from seqcast.runs import load_run
 
 
 def monthly(n=60, start="2000-01-01"):
@@ -184,17 +185,27 @@ def test_rows_in_any_order_read_as_the_sorted_file(tmp_path):
         read_series(write(bad, tmp_path / "bad.csv"), **kw)
 
 
-def test_one_short_series_that_shrinks_every_window_is_named(tmp_path, capsys):
+def test_one_short_series_keeps_the_usual_window_learns_from_the_others_and_is_named(
+        tmp_path, capsys):
     frames = [monthly(120).assign(store=s) for s in "abc"] + [monthly(40).assign(store="new")]
     path = write(pd.concat(frames), tmp_path / "stores.csv")
     common = ["--data", str(path), "--id-col", "store", "--target", "sales", "--model", "linear",
               "--horizon", "6", "--epochs", "1", "--diff", "none"]
     assert main(["train", *common, "--out", str(tmp_path / "r")]) == 0
-    err = [ln for ln in capsys.readouterr().err.splitlines() if "because series" in ln]
-    assert len(err) == 1 and "because series 'new' has only 40 steps" in err[0]
-    assert "instead of 24 for every series" in err[0]  # linear's window: max(2 * 12, 6, 8)
-    assert main(["train", *common, "--input-len", "12", "--out", str(tmp_path / "r2")]) == 0
-    assert "because series" not in capsys.readouterr().err  # a window the user chose
+    err = [ln for ln in capsys.readouterr().err.splitlines() if "training windows" in ln]
+    assert len(err) == 1 and "series 'new' (40 steps) holds fewer than 16" in err[0]
+    run = load_run(tmp_path / "r")
+    assert run.config.model.input_len == 24  # linear's window, max(2 * 12, 6, 8), for all
+    assert main(["forecast", str(tmp_path / "r"), "--data", str(path), "--id-col", "store",
+                 "--target", "sales", "--out", str(tmp_path / "f.csv")]) == 0
+    capsys.readouterr()
+    forecast = pd.read_csv(tmp_path / "f.csv")
+    assert sorted(forecast["id"].unique()) == ["a", "b", "c", "new"]
     even = write(pd.concat([monthly(120).assign(store=s) for s in "ab"]), tmp_path / "even.csv")
     assert main(["train", *common[2:], "--data", str(even), "--out", str(tmp_path / "r3")]) == 0
-    assert "because series" not in capsys.readouterr().err
+    assert "training windows" not in capsys.readouterr().err
+    # a series too short to be validated and forecast with the usual window still sets it
+    frames[-1] = monthly(20).assign(store="new")
+    tiny = write(pd.concat(frames), tmp_path / "tiny.csv")
+    assert main(["train", *common[2:], "--data", str(tiny), "--out", str(tmp_path / "r4")]) == 0
+    assert load_run(tmp_path / "r4").config.model.input_len == 20 - 6 - 1

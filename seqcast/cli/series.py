@@ -94,30 +94,7 @@ def _run_config(args, panel, data, holdout: bool = False):
                   "precision", "cuda_graph", "min_epochs", "lr_schedule", "weight_decay")
         if k in train_keys and getattr(args, k) is not None
     }
-    if args.input_len is None and args.model not in ("auto", "naive", "seasonal_naive"):
-        cut = ((args.folds - 1) * (getattr(args, "step", None) or data.horizon) + data.horizon
-               if holdout else 0)
-        _short_series_note(panel, data, input_len, args.model, cut)
     return make_config(args.model, data, input_len, model, train)
-
-
-def _short_series_note(panel, data, input_len: int, model: str, cut: int = 0) -> None:
-    """Warn when the default window was shrunk for the panel's shortest series while most
-    series could take the usual one: one short series sets the window of all (``cut``: the
-    steps a backtest holds out)."""
-    from ..forecasting.defaults import INPUT_RULES, default_input_len
-
-    rule = INPUT_RULES.get(model)
-    preferred = rule(data.season, data.horizon) if rule else None
-    preferred = default_input_len(data.season, data.horizon, preferred=preferred)
-    lengths = sorted(len(s) - cut for s in panel)
-    usual = default_input_len(data.season, data.horizon, lengths[len(lengths) // 2],
-                              sum(data.diff), data.valid_frac, preferred)
-    if len(panel) > 1 and input_len < min(preferred, usual):
-        short = min(panel, key=len)
-        print(f"warning: {panel.source}: input window {input_len} instead of {min(preferred, usual)}"
-              f" for every series, because series {short.id!r} has only {len(short)} steps;"
-              " give --input-len, or leave out the shortest series", file=sys.stderr)
 
 
 def _search(args):

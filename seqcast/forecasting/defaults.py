@@ -51,6 +51,19 @@ def default_input_len(season: int, horizon: int, length: int | None = None, span
     return int(max(min(preferred, room), 2))
 
 
+def panel_input_len(lengths, season: int, horizon: int, span: int = 0,
+                    valid_frac: float = VALID_FRAC, preferred: int | None = None) -> int:
+    """The default window of a panel whose series have ``lengths`` steps (before any backtest
+    origin): ``default_input_len`` of its median series, so that a few short series do not
+    shrink the window of all (they hold few training windows; the model learns mostly from
+    the others and forecasts them too), but no longer than lets every series be validated
+    and forecast (``window + span + horizon + 1`` steps); never below 2."""
+    lengths = sorted(lengths)
+    usual = default_input_len(season, horizon, lengths[len(lengths) // 2], span, valid_frac,
+                              preferred)
+    return int(max(min(usual, lengths[0] - span - horizon - 1), 2))
+
+
 def resolve_diff(panel, season: int, valid_frac: float = VALID_FRAC,
                  holdout: int = 0, log: bool = False) -> tuple[int, ...]:
     """``diff="auto"``: the lags ARIMA's tests pick (KPSS for lag 1, variance for lag s), by
@@ -106,10 +119,10 @@ def data_defaults(panel, data, season: int | None = None, horizon: int | None = 
         diff = resolve_diff(panel, season, data.valid_frac, cut, data.log)
     elif diff == "none":
         diff = ()
-    shortest = min(len(s) for s in panel) - cut
     rule = INPUT_RULES.get(model)
-    input_len = input_len or default_input_len(season, horizon, shortest, sum(diff),
-                                               data.valid_frac, rule and rule(season, horizon))
+    input_len = input_len or panel_input_len([len(s) - cut for s in panel], season, horizon,
+                                             sum(diff), data.valid_frac,
+                                             rule and rule(season, horizon))
     data = dataclasses.replace(data, task="forecast", horizon=horizon, season=season,
                                diff=tuple(diff))
     return data, input_len

@@ -76,17 +76,21 @@ def fit_splits(length: int, data, input_len: int, span: int, early_stopping: boo
 
 
 def fitted_window(panel, config) -> int:
-    """The largest input window (at most the configured one) that leaves every series'
-    training part ``MIN_TRAIN_WINDOWS`` windows; below 2 nothing can be fitted honestly."""
-    data = config.data
-    n_train = min(split_points(len(s), data.valid_frac, data.test_frac)[0] for s in panel)
-    room = n_train - sum(data.diff) - data.horizon - MIN_TRAIN_WINDOWS + 1
-    return min(config.model.input_len, room)
+    """The largest input window, at most the configured one, that leaves the median series'
+    training part ``MIN_TRAIN_WINDOWS`` windows and lets every series be validated and
+    forecast (``window + differencing + horizon + 1`` steps): a few short series do not
+    shrink the window of all. Below 2 nothing can be fitted honestly."""
+    data, span = config.data, sum(config.data.diff)
+    n_train = sorted(split_points(len(s), data.valid_frac, data.test_frac)[0] for s in panel)
+    room = n_train[len(n_train) // 2] - span - data.horizon - MIN_TRAIN_WINDOWS + 1
+    every = min(len(s) for s in panel) - span - data.horizon - 1
+    return min(config.model.input_len, room, every)
 
 
 def fitted_config(panel, config) -> tuple:
-    """``(config, notes)``: ``config`` with the input window shrunk to what every series'
-    training part can fit, and the one-line warning saying so; ``(None, [reason])`` when no
+    """``(config, notes)``: ``config`` with the input window shrunk to what the series can
+    fit (``fitted_window``), and one-line warnings saying so, and naming series that hold
+    fewer than ``MIN_TRAIN_WINDOWS`` training windows of it; ``(None, [reason])`` when no
     window of 2 fits. The baselines, which learn nothing, keep their window."""
     import dataclasses
 
@@ -97,16 +101,29 @@ def fitted_config(panel, config) -> tuple:
         L = fitted_window(panel, config)
     except ValueError as e:  # a series too short to split at all
         return None, [str(e)]
-    shortest = min(len(s) for s in panel)
+    data, span = config.data, sum(config.data.diff)
+    short = sorted(panel, key=len)
     if L < 2:
-        return None, [f"{shortest} steps hold no {MIN_TRAIN_WINDOWS} training windows of"
-                      f" even 2 inputs, differencing {sum(config.data.diff)} and horizon"
-                      f" {config.data.horizon}"]
-    if L >= config.model.input_len:
-        return config, []
-    note = (f"warning: {panel.source}: input_len {config.model.input_len} leaves fewer than"
-            f" {MIN_TRAIN_WINDOWS} training windows on {shortest} steps; using {L}")
-    return dataclasses.replace(config, model=dataclasses.replace(config.model, input_len=L)), [note]
+        return None, [f"{len(short[0])} steps hold no {MIN_TRAIN_WINDOWS} training windows of"
+                      f" even 2 inputs, differencing {span} and horizon {data.horizon}"]
+    notes = []
+    if L < config.model.input_len:
+        every = len(short[0]) - span - data.horizon - 1
+        why = (f"series {short[0].id!r} has only {len(short[0])} steps" if L == every else
+               f"fewer than {MIN_TRAIN_WINDOWS} training windows are left on"
+               f" {len(short[len(short) // 2])} steps")
+        notes.append(f"warning: {panel.source}: input_len {config.model.input_len} for every"
+                     f" series, but {why}; using {L}")
+        config = dataclasses.replace(config, model=dataclasses.replace(config.model, input_len=L))
+    need = L + span + data.horizon + MIN_TRAIN_WINDOWS - 1
+    thin = [s for s in short if split_points(len(s), data.valid_frac, data.test_frac)[0] < need]
+    if thin and len(thin) < len(short):
+        more = f" and {len(thin) - 1} more hold" if len(thin) > 1 else " holds"
+        notes.append(f"warning: {panel.source}: series {thin[0].id!r} ({len(thin[0])} steps)"
+                     f"{more} fewer than {MIN_TRAIN_WINDOWS} training windows of input_len {L};"
+                     " the model learns mostly from the longer series, and forecasts"
+                     f" {'these' if len(thin) > 1 else 'it'} too")
+    return config, notes
 
 
 def fallback(panel, config, reason: str):
