@@ -184,3 +184,20 @@ def test_readme_interval_example_runs(capsys):
     exec(compile(code, "README.md", "exec"), {})
     out = capsys.readouterr().out
     assert "lo-80" in out and "hi-80" in out
+
+
+def test_conformal_backtest_with_few_calibration_windows_scores_the_levels_it_can_give():
+    """Six calibration windows give an 80% interval but not the 0.05/0.95 quantiles of the
+    CRPS grid: the backtest scores CRPS on the quantiles the calibration can give instead
+    of failing."""
+    from seqcast.backtest import backtest
+
+    panel = ar1_panel(n_series=1, length=80)
+    data = DataConfig(dataset="", task="forecast", horizon=12, intervals="conformal")
+    cfg = make_config("linear", data, 12, None, {"epochs": 2})
+    head = ar1_panel(n_series=1, length=56)  # the part before the first of 2 origins
+    forecaster, _, _ = fit_forecaster(head, cfg, progress=False)
+    assert forecaster.gives(80) and not forecaster.gives(90)
+    result = backtest(panel, cfg, folds=2, baselines=("naive",), levels=(80,))
+    row = result.models["linear"]
+    assert 0 <= row["intervals"]["80"]["coverage"] <= 1 and np.isfinite(row["crps"])

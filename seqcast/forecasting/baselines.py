@@ -29,9 +29,13 @@ def seasonal_naive_std(train: np.ndarray, season: int, horizon: int) -> np.ndarr
 
 def crps_levels(forecaster):
     """Levels for a forecaster's CRPS: the 0.05..0.95 grid, for a quantile head the part of it
-    inside its range (its own levels if none is), so that models compare alike."""
+    inside its range (its own levels if none is), for conformal intervals the part its
+    calibration windows can give (the 0.05 and 0.95 quantiles need 9), so that models
+    compare alike."""
     from .scores import CRPS_GRID
 
+    if hasattr(forecaster, "gives"):  # conformal: a level needs enough calibration windows
+        return tuple(q for q in CRPS_GRID if forecaster.gives(100 * abs(2 * q - 1)))
     cfg = forecaster.config.model
     if cfg.quantiles and not hasattr(forecaster, "calibration"):
         lo, hi = cfg.quantiles[0] - 1e-9, cfg.quantiles[-1] + 1e-9
