@@ -201,3 +201,12 @@ def test_conformal_backtest_with_few_calibration_windows_scores_the_levels_it_ca
     result = backtest(panel, cfg, folds=2, baselines=("naive",), levels=(80,))
     row = result.models["linear"]
     assert 0 <= row["intervals"]["80"]["coverage"] <= 1 and np.isfinite(row["crps"])
+
+
+@pytest.mark.parametrize("level, need", [(0.5, 1), (0.8, 4), (0.9, 9), (0.95, 19)])
+def test_conformal_says_how_many_windows_a_level_needs_and_that_many_suffice(level, need):
+    from seqcast.forecasting.conformal import ConformalForecaster
+
+    assert ConformalForecaster(None, np.ones((need, 2)), {}).radius(level).shape == (2,)
+    with pytest.raises(ValueError, match=f"at {100 * level:g}% need at least {need} validation"):
+        ConformalForecaster(None, np.ones((need - 1, 2)), {}).radius(level)

@@ -76,9 +76,10 @@ class ConformalForecaster:
         n = len(self.scores)
         k = math.ceil((n + 1) * level - 1e-9)
         if k > n:
-            raise ValueError(f"a {100 * level:g}% conformal interval needs at least"
-                             f" {math.ceil(level / (1 - level))} validation windows, there are {n};"
-                             " raise --valid-frac or lower --level")
+            need = math.ceil(level / (1 - level) - 1e-9)  # (n + 1) level <= n
+            raise ValueError(f"conformal intervals at {100 * level:g}% need at least {need}"
+                             f" validation windows, there are {n}; raise --valid-frac or lower"
+                             " --level")
         return self.scores[k - 1] if k >= 1 else np.zeros(self.scores.shape[1])
 
     def gives(self, level: float) -> bool:
