@@ -17,7 +17,8 @@ data before the first origin only, and split-conformal intervals calibrated on t
 validation windows inside that part. A normal head (same settings) is reported beside it.
 ``--methods auto``: the networks' search (``--model auto --networks-only``) with conformal
 intervals instead. ``--series macro``: statsmodels' macrodata's eleven other quarterly
-series (us_gdp's horizon and season), which no choice was made on. ``--holdout K`` drops
+series (us_gdp's horizon and season); ``--series pmdarima``: six of pmdarima's example
+series (``benchmarks.real_series.PMDARIMA``), which no choice was made on. ``--holdout K`` drops
 each series' last K horizons first.
 """
 
@@ -142,10 +143,10 @@ def series(methods=("conformal", "normal"), folds: int = 5, seeds: int = 1,
     return rows
 
 
-def _macro():
-    from benchmarks.real_series import macro
+def _series(name: str):
+    from benchmarks.real_series import SERIES
 
-    return macro
+    return bundled if name == "bundled" else SERIES[name]
 
 
 def main() -> None:
@@ -155,15 +156,16 @@ def main() -> None:
                    help="series: the GRU's interval methods (" + ", ".join(METHODS) + ")")
     p.add_argument("--seeds", type=int, default=1, help="series: the GRU's seeds (median)")
     p.add_argument("--budget", type=float, default=60.0, help="series: auto's seconds")
-    p.add_argument("--series", choices=("bundled", "macro"), default="bundled",
-                   help="series: the six bundled series, or macrodata's eleven other ones")
+    p.add_argument("--series", choices=("bundled", "macro", "pmdarima"), default="bundled",
+                   help="series: the six bundled series, macrodata's eleven other ones, or six"
+                        " of pmdarima's example series")
     p.add_argument("--holdout", type=int, default=0,
                    help="series: drop each series' last HOLDOUT horizons first")
     p.add_argument("--json", help="write the rows here")
     args = p.parse_args()
     rows = coverage() if args.part == "coverage" else series(
         tuple(args.methods.split(",")), seeds=args.seeds, holdout=args.holdout,
-        budget=args.budget, which=bundled if args.series == "bundled" else _macro())
+        budget=args.budget, which=_series(args.series))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=2)

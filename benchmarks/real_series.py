@@ -14,7 +14,10 @@ the last value).
     python benchmarks/real_series.py --series macro --skip-checks --json macro.json
 
 runs the same comparison on the eleven other quarterly series of statsmodels' macrodata
-(us_gdp's horizon and season), which no choice in ``auto`` was made on. ``--holdout K``
+(us_gdp's horizon and season), which no choice in ``auto`` was made on at first (later
+development runs used them). ``--series pmdarima`` takes six of pmdarima's example series
+(airline passengers, wine sales, woollen yarn, Australian residents, beer, lynx), which
+no choice was made on. ``--holdout K``
 drops each series' last K horizons first: development runs on the folds before the
 reported ones.
 """
@@ -86,6 +89,31 @@ def macro():
         if col not in ("year", "quarter", "realgdp"):
             yield col, panel_of(d[col].to_numpy(dtype=float), "QS-JAN", col), \
                 MACRO_HORIZON, MACRO_SEASON
+
+
+# pmdarima's example series: (loader, pandas frequency, horizon, season), fixed in advance
+PMDARIMA = {"airpassengers": ("load_airpassengers", "MS", 12, 12),
+            "wineind": ("load_wineind", "MS", 12, 12),
+            "woolyrnq": ("load_woolyrnq", "QS-JAN", 8, 4),
+            "austres": ("load_austres", "QS-JAN", 8, 4),
+            "ausbeer": ("load_ausbeer", "QS-JAN", 8, 4),
+            "lynx": ("load_lynx", "YS-JAN", 8, 1)}
+
+
+def pmdarima_series():
+    """(name, panel, horizon, season) of six real series shipped with pmdarima (``pip install
+    pmdarima``): monthly airline passengers and Australian wine sales, quarterly woollen
+    yarn, Australian residents and beer production, and annual lynx trappings. No setting of
+    seqcast was chosen on them."""
+    import pmdarima.datasets as d
+
+    for name, (loader, freq, horizon, season) in PMDARIMA.items():
+        values = getattr(d, loader)(as_series=True).to_numpy(dtype=float)
+        values = values[~np.isnan(values)]  # ausbeer ends with an empty quarter
+        yield name, panel_of(values, freq, name), horizon, season
+
+
+SERIES = {"bundled": bundled, "macro": macro, "pmdarima": pmdarima_series}
 
 
 def real_series(budget: float, folds: int, only, holdout: int = 0, networks=NETWORKS,
@@ -206,15 +234,16 @@ def main() -> None:
     p.add_argument("--holdout", type=int, default=0,
                    help="drop each series' last HOLDOUT horizons first (development runs)")
     p.add_argument("--no-networks", action="store_true", help="skip the single networks")
-    p.add_argument("--series", choices=("bundled", "macro"), default="bundled",
-                   help="the six bundled series, or macrodata's eleven other quarterly series")
+    p.add_argument("--series", choices=tuple(SERIES), default="bundled",
+                   help="the six bundled series, macrodata's eleven other quarterly series, or"
+                        " six of pmdarima's example series")
     p.add_argument("--json", help="write every number here")
     args = p.parse_args()
     out = {"budget": args.budget, "folds": args.folds,
            "holdout": args.holdout,
            "series": real_series(args.budget, args.folds, args.only, args.holdout,
                                  () if args.no_networks else NETWORKS,
-                                 bundled if args.series == "bundled" else macro)}
+                                 SERIES[args.series])}
     s = out["series"]
     print("\n| dataset (h) | auto | ARIMA | seasonal naive | best network | auto / ARIMA"
           " | auto / best network | search s |")
