@@ -127,6 +127,12 @@ def print_search(info: dict) -> None:
           f" others pruned or unfit for the data) and {others} other candidates in"
           f" {info['search_seconds']:.1f} s (budget {info['budget_seconds']:g} s), scored on"
           f" {info['validation_origins']} validation origins", file=err)
+    if info.get("left_out"):
+        young = info["left_out"]
+        more, it = (f" and {len(young) - 1} more", "they") if len(young) > 1 else ("", "it")
+        print(f"auto: series {young[0]!r}{more} shorter than half the median series: left out"
+              f" of the search, so that {it} cannot shrink every window; the chosen models are"
+              f" refitted on {'them' if it == 'they' else 'it'} too", file=err)
     for c in info["candidates"]:
         if c.get("error", "").startswith("out of time"):
             print(f"auto: {c['name']} left out: {c['error']} (a larger --budget lets it finish)",

@@ -351,3 +351,27 @@ def test_auto_refuses_to_run_across_ranks(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(distributed, "context", lambda: distributed.Context(0, 2))
     with pytest.raises(ValueError, match="searches in one process"):
         fit_auto(panel, make_config("auto", data_cfg()), CLASSICAL)
+
+
+def test_a_short_series_is_left_out_of_the_search_and_still_forecast(tmp_path, capsys):
+    """One 40-step series among 150-step ones would leave the search one validation origin
+    per series and windows of a few steps; it is left out of the search, and the chosen
+    models, refitted on every series, forecast it (with its own conformal scale)."""
+    from seqcast.data.io import Panel
+
+    long = [dataclasses.replace(seasonal_panel(n=150, seed=k).series[0], id=f"s{k}")
+            for k in range(3)]
+    short = dataclasses.replace(seasonal_panel(n=40, seed=7).series[0], id="new")
+    cfg = make_config("auto", data_cfg(intervals="conformal"))
+    ens, _, metrics = fit_auto(Panel("p", "MS", (*long, short)), cfg, CLASSICAL)
+    _, _, alone = fit_auto(Panel("p", "MS", tuple(long)), cfg, CLASSICAL)
+    assert metrics["search"]["left_out"] == ["new"]
+    assert metrics["search"]["validation_origins"] == alone["search"]["validation_origins"]
+    assert metrics["search"]["chosen"] == alone["search"]["chosen"]
+    q = ens.forecast_quantiles([short.values], ["new"], [0.1, 0.5, 0.9])
+    assert np.isfinite(q).all() and (q[..., 0] < q[..., 2]).all()
+    assert ens.scales["new"] > 0
+    from seqcast.report import print_search
+
+    print_search(metrics["search"])
+    assert "series 'new' shorter than half the median series" in capsys.readouterr().err

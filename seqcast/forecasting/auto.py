@@ -1,19 +1,21 @@
 """``--model auto``: choose models and settings on validation origins, within a time budget.
 
 The search only ever sees the panel it is given (in a backtest, the data before the first
-origin). Inside it, the origins one step apart over the last fifth (``valid_frac``) of each
-series, and at least its last ``folds`` horizons, are validation origins; every candidate
-is fitted on the data before them and scored by MASE from them: naive, seasonal naive,
-ETS, Theta, ARIMA, ridge autoregressions over input windows and differencing, and networks
-whose family, window, differencing, scaling, size, learning rate, dropout and strategy
-Optuna's TPE sampler proposes (seeded; epochs of unpromising trials pruned by the median
-rule). The median of the best k <= ``ensemble`` candidates, k also chosen on the validation
-origins, is refitted on the whole panel; with conformal intervals, each series' last
-validation origins calibrate it and the choice does not read them. With covariates, the
-network candidates read them (as a single network does); the others read the target only;
-with ``log``, the ridge and network candidates model logarithms. The budget counts
-wall-clock seconds, search and refit. With ``trials`` set (and the budget not reached) the
-search is exact; else its trial count depends on the machine.
+origin), less any series shorter than half the median one (``search_space.searched``; the
+chosen models are refitted on those too). Inside it, the origins one step apart over the
+last fifth (``valid_frac``) of each series, and at least its last ``folds`` horizons, are
+validation origins; every candidate is fitted on the data before them and scored by MASE
+from them: naive, seasonal naive, ETS, Theta, ARIMA, ridge autoregressions over input
+windows and differencing, and networks whose family, window, differencing, scaling, size,
+learning rate, dropout and strategy Optuna's TPE sampler proposes (seeded; epochs of
+unpromising trials pruned by the median rule). The median of the best k <= ``ensemble``
+candidates, k also chosen on the validation origins, is refitted on the whole panel; with
+conformal intervals, each series' last validation origins calibrate it and the choice does
+not read them. With covariates, the network candidates read them (as a single network
+does); the others read the target only; with ``log``, the ridge and network candidates
+model logarithms. The budget counts wall-clock seconds, search and refit. With ``trials``
+set (and the budget not reached) the search is exact; else its trial count depends on the
+machine.
 """
 
 from __future__ import annotations
@@ -28,17 +30,18 @@ from .. import distributed
 from ..config import RunConfig
 from ..data.covariate_io import training_covariates
 from ..data.io import Panel, check_length, check_positive
+from ..metrics import mase_scale
 from .candidates import Candidate, fit_candidate, forecasts, head_panel, mase, truth_and_scales
 from .classical import usable_kinds
 from .conformal import calibration_rows, search_conformal
-from .defaults import MIN_TRAIN_WINDOWS, resolve_diff
+from .defaults import MIN_TRAIN_WINDOWS
 from .ensemble import Ensemble
+from .search_space import diff_choices, input_lens, searched, validation_origins
 
 FAMILIES = ("linear", "rnn", "lstm", "gru", "conv_gru", "wavenet")
 COMBINES = ("median", "weighted")
 SEARCH_SHARE = 0.7  # of the budget; the rest is kept for refitting the chosen members
 CALIBRATION_SHARE = 0.4  # of the validation origins: calibration kept from the choice
-MAX_ORIGINS = 120  # validation origins per series, spread evenly when there are more
 
 
 @dataclass(frozen=True)
@@ -74,37 +77,6 @@ class AutoConfig:
             raise ValueError("networks only (classical=False) needs at least one family")
 
 
-def validation_origins(panel: Panel, horizon: int, folds: int, season: int,
-                       valid_frac: float = 0.2):
-    """Origins one step apart over the last ``valid_frac`` of each series, and at least its
-    last ``folds`` horizons (the last origin leaves exactly one horizon); fewer horizons when
-    the series are too short to fit anything before them (at least one); at most
-    ``MAX_ORIGINS``, evenly spread. Many overlapping origins score more steadily than a few."""
-    shortest = min(len(s) for s in panel)
-    need = max(2 * season, 8) + horizon + MIN_TRAIN_WINDOWS
-    region = max(folds * horizon, int(valid_frac * shortest))
-    while region > horizon and shortest - region < need:
-        region -= horizon
-    span = max(region, horizon) - horizon
-    stride = -(-(span + 1) // MAX_ORIGINS)  # ARIMA and ETS forecast origin by origin
-    return {s.id: list(range(len(s) - horizon - span, len(s) - horizon + 1))[::-1][::stride][::-1]
-            for s in panel}
-
-
-def diff_choices(panel: Panel, season: int, valid_frac: float) -> list[tuple[int, ...]]:
-    """The lags the tests choose on ``panel``'s training parts first, then the usual others."""
-    tested = resolve_diff(panel, season, valid_frac)
-    others = [(), (1,)] + ([(season,), (1, season)] if season > 1 else [])
-    return [tested] + [d for d in others if d != tested]
-
-
-def input_lens(season: int, horizon: int, room: int) -> list[int]:
-    """Windows around the season and horizon that fit in ``room`` steps."""
-    wanted = {season, 2 * season, 3 * season, horizon, 2 * horizon, 4 * horizon, 12, 24}
-    fits = sorted(L for L in wanted if 2 <= L <= room)
-    return fits or [max(2, min(room, 2))]
-
-
 def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
              progress: bool | None = None):
     """Search, then refit the chosen ensemble on all of ``panel``.
@@ -125,6 +97,7 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
     check_length(panel, 2 * H + 4, "--model auto: 2 * horizon + 4")
     if data.log:  # --log: the ridge and network candidates model logarithms
         check_positive(panel)
+    full, (panel, young) = panel, searched(panel)  # the refit takes every series
     origins = validation_origins(panel, H, search.folds, season, data.valid_frac)
     inner = head_panel(panel, {k: v[0] for k, v in origins.items()})
     truth, scales = truth_and_scales(panel, origins, H, season)
@@ -186,7 +159,7 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
         for k in range(seeds):
             if fitted and time.perf_counter() + entry["seconds"] > deadline:
                 break  # no time left for this member: the others carry the ensemble
-            fitted.append(fit_candidate(panel, plain, c, search.seed + 42 + k))
+            fitted.append(fit_candidate(full, plain, c, search.seed + 42 + k))
             weights.append(_weight(entry["mase"]) / seeds)  # seeds share their member's
     info = {
         "chosen": [{"name": m["candidate"].name, "kind": m["candidate"].kind,
@@ -197,6 +170,7 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
                         **({"error": p["error"]} if "error" in p else {})} for p in pool],
         "network_trials": trials, "trials_asked": search.trials,
         "validation_origins": int(sel.sum()),
+        **({"left_out": [s.id for s in young]} if young else {}),
         **({"calibration_origins": int(cal.sum())} if cal.any() else {}),
         **({"calibration": "on the origins the choice was made on (too few to keep apart)"}
            if data.intervals == "conformal" and not cal.any() else {}),
@@ -210,6 +184,7 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
     if data.intervals == "conformal":
         ensemble = search_conformal(ensemble, _combined(members, search.combine), truth, scales,
                                     panel, origins, metrics["valid"], cal if cal.any() else None)
+        ensemble.scales.update({s.id: mase_scale(s.values, season) for s in young})
     return ensemble, History(), metrics
 
 

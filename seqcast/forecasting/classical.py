@@ -190,9 +190,9 @@ class ETSForecaster:
                 if deadline is not None and k and time.perf_counter() > deadline:
                     raise ValueError(f"out of time after {k} of {len(panel)} series")
                 if kind == "arima":
-                    o = [int(v) for v in orders[s.id]] if orders else [None] * 7
-                    m = ARIMA.fit(s.values, config.data.season, *(
-                        (o[:3], o[3:]) if orders else ()))
+                    known = (orders or {}).get(s.id)  # none: a series the search left out
+                    o = [int(v) for v in known] if known else []
+                    m = ARIMA.fit(s.values, config.data.season, *((o[:3], o[3:]) if o else ()))
                     params[s.id] = [*map(float, m.order + m.seasonal_order), *map(float, m.params)]
                 elif kind == "theta":
                     params[s.id] = theta_params(s.values, config.data.season)

@@ -174,7 +174,6 @@ class Predictor:
             x = torch.cat([x[:, 1:], row], dim=1)
         return torch.cat(steps, dim=1)
 
-
     def _step(self, x: torch.Tensor) -> torch.Tensor:
         """(B, L, C) -> (B, H') scaled forecasts of the network's horizon (a sequence model's
         at the last input step; a head's per-step median)."""
