@@ -38,6 +38,7 @@ class BacktestResult:
     horizon: int = 0
     origins: int = 0
     search: dict = field(default_factory=dict)  # what an auto search chose and tried
+    warnings: list = field(default_factory=list)  # series left out, for every model
 
     def to_dict(self) -> dict:
         return {
@@ -46,6 +47,7 @@ class BacktestResult:
             "horizon": self.horizon,
             "origins": self.origins,
             **({"search": self.search} if self.search else {}),
+            **({"warnings": self.warnings} if self.warnings else {}),
         }
 
 
@@ -115,6 +117,12 @@ def backtest(
             for s in panel
         ),
     )
+    from .forecasting.guard import too_short_to_backtest
+
+    short = too_short_to_backtest(head, config)
+    if short:  # every model is scored on the same series
+        panel, head = (Panel(p.source, p.freq, tuple(s for s in p if s.id not in short))
+                       for p in (panel, head))
     truth = np.concatenate([np.stack([s.values[o : o + H] for o in origins[s.id]]) for s in panel])
     scales = np.concatenate(
         [[mase_scale(s.values[: origins[s.id][0]], season)] * folds for s in panel]
@@ -124,6 +132,11 @@ def backtest(
         return [s.values[:o] for s in panel for o in origins[s.id]]
 
     result = BacktestResult(folds=folds, horizon=H, origins=len(truth))
+    if short:
+        more = f" and {len(short) - 1} more" if len(short) > 1 else ""
+        result.warnings.append(
+            f"warning: {panel.source}: series {short[0]!r}{more} left out of the backtest (every"
+            f" model): too few steps before the first origin for the window the other series fit")
     start = time.perf_counter()
     forecaster, _, fitted = fit_forecaster(head, config, progress=progress, search=search)
     result.search = {k: v for k, v in getattr(forecaster, "info", {}).items()

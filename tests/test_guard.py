@@ -150,3 +150,21 @@ def test_linear_takes_its_own_default_window_and_other_families_the_common_one()
     panel = monthly(400)
     assert data_defaults(panel, DATA, 12, 6, "none", model="linear")[1] == 24
     assert data_defaults(panel, DATA, 12, 6, "none", model="gru")[1] == 36
+
+
+def test_backtest_leaves_out_a_series_too_short_before_its_first_origin_for_every_model():
+    from seqcast.data.io import Panel
+
+    long = [dataclasses.replace(monthly(120, seed=k).series[0], id=f"s{k}") for k in range(3)]
+    short = dataclasses.replace(monthly(30).series[0], id="new")  # 12 steps before 3 folds
+    cfg = make_config("gru", DATA, 24, train={"epochs": 2})
+    result = backtest(Panel("m.csv", "MS", (*long, short)), cfg, folds=3,
+                      baselines=("seasonal_naive",))
+    alone = backtest(Panel("m.csv", "MS", tuple(long)), cfg, folds=3,
+                     baselines=("seasonal_naive",))
+    assert result.origins == alone.origins == 9
+    assert "fallback" not in result.models["gru"]  # the network, with its own window
+    assert result.models["gru"]["mae_mean"] == pytest.approx(alone.models["gru"]["mae_mean"])
+    assert result.models["seasonal_naive"] == {**alone.models["seasonal_naive"],
+                                               "seconds": result.models["seasonal_naive"]["seconds"]}
+    assert "series 'new' left out of the backtest" in result.to_dict()["warnings"][0]

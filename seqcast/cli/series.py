@@ -232,6 +232,8 @@ def cmd_backtest(args) -> int:
     result = backtest(config, args.folds, args.step, baselines, args.json, panel, order,
                       search=search, levels=args.level)
     print_backtest(result, config)
+    for note in result.warnings:
+        print(note, file=sys.stderr)
     for scores in result.models.values():
         for note in scores.get("warnings", []):
             print(note, file=sys.stderr)

@@ -56,12 +56,12 @@ def panel_input_len(lengths, season: int, horizon: int, span: int = 0,
     """The default window of a panel whose series have ``lengths`` steps (before any backtest
     origin): ``default_input_len`` of its median series, so that a few short series do not
     shrink the window of all (they hold few training windows; the model learns mostly from
-    the others and forecasts them too), but no longer than lets every series be validated
-    and forecast (``window + span + horizon + 1`` steps); never below 2."""
+    the others and forecasts them too). ``guard.fitted_config`` still shortens it for a
+    series too short to be validated and forecast at all; a backtest leaves such a series
+    out (``guard.too_short_to_backtest``)."""
     lengths = sorted(lengths)
-    usual = default_input_len(season, horizon, lengths[len(lengths) // 2], span, valid_frac,
-                              preferred)
-    return int(max(min(usual, lengths[0] - span - horizon - 1), 2))
+    return default_input_len(season, horizon, lengths[len(lengths) // 2], span, valid_frac,
+                             preferred)
 
 
 def resolve_diff(panel, season: int, valid_frac: float = VALID_FRAC,

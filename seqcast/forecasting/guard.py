@@ -75,16 +75,32 @@ def fit_splits(length: int, data, input_len: int, span: int, early_stopping: boo
     return n_train - grow, n_valid
 
 
-def fitted_window(panel, config) -> int:
+def fitted_window(panel, config, every_series: bool = True) -> int:
     """The largest input window, at most the configured one, that leaves the median series'
-    training part ``MIN_TRAIN_WINDOWS`` windows and lets every series be validated and
-    forecast (``window + differencing + horizon + 1`` steps): a few short series do not
-    shrink the window of all. Below 2 nothing can be fitted honestly."""
+    training part ``MIN_TRAIN_WINDOWS`` windows and (``every_series``) lets every series be
+    validated and forecast (``window + differencing + horizon + 1`` steps): a few short
+    series do not shrink the window of all. Below 2 nothing can be fitted honestly."""
     data, span = config.data, sum(config.data.diff)
     n_train = sorted(split_points(len(s), data.valid_frac, data.test_frac)[0] for s in panel)
     room = n_train[len(n_train) // 2] - span - data.horizon - MIN_TRAIN_WINDOWS + 1
-    every = min(len(s) for s in panel) - span - data.horizon - 1
+    every = min(len(s) for s in panel) - span - data.horizon - 1 if every_series else room
     return min(config.model.input_len, room, every)
+
+
+def too_short_to_backtest(head, config) -> list[str]:
+    """Ids of the series of a backtest's ``head`` (each series before its first origin) too
+    short to be validated and forecast with the window the median series fits, while others
+    are not: the backtest leaves them out, for every model alike, rather than shortening
+    every series' window or replacing the model by a baseline."""
+    if config.model.name in ("auto", "naive", "seasonal_naive") or len(head) < 2:
+        return []
+    try:
+        L = fitted_window(head, config, every_series=False)
+    except ValueError:  # a series too short to split: the usual refusal says so
+        return []
+    need = L + sum(config.data.diff) + config.data.horizon + 1
+    short = [s.id for s in head if len(s) < need]
+    return short if L >= 2 and len(short) < len(head) else []
 
 
 def fitted_config(panel, config) -> tuple:
