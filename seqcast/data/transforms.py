@@ -18,13 +18,12 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 
-def check_positive(x: np.ndarray, where: str = "the series") -> None:
+def check_positive(x: np.ndarray) -> None:
     """Refuse what has no logarithm, naming the first such step."""
-    x = np.asarray(x, dtype=np.float64)
-    bad = np.flatnonzero(~(x > 0))
+    bad = np.flatnonzero(~(np.asarray(x, dtype=np.float64) > 0))
     if len(bad):
-        raise ValueError(f"{where} has {x[bad[0]]:g} at step {bad[0]}: a log transform needs"
-                         " values > 0 (drop --log, or shift the series)")
+        raise ValueError(f"the series has {x[bad[0]]:g} at step {bad[0]}: a log transform"
+                         " needs values > 0 (drop --log, or shift the series)")
 
 
 def difference(x: np.ndarray, lag: int) -> np.ndarray:

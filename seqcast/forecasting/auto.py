@@ -66,11 +66,12 @@ class AutoConfig:
     combine: str = "median"  # or "weighted": a mean weighted by 1 / validation MASE
 
     def __post_init__(self):
+        if self.combine not in COMBINES:
+            raise ValueError(f"unknown combine {self.combine!r}; valid: {', '.join(COMBINES)}")
         object.__setattr__(self, "families", tuple(self.families))
-        for name, given, valid in (("combine", (self.combine,), COMBINES),
-                                   ("family", self.families, FAMILIES)):
-            if bad := [g for g in given if g not in valid]:
-                raise ValueError(f"unknown {name} {bad[0]!r}; valid: {', '.join(valid)}")
+        bad = [f for f in self.families if f not in FAMILIES]
+        if bad:
+            raise ValueError(f"unknown family {bad[0]!r}; valid: {', '.join(FAMILIES)}")
         if self.budget <= 0 or self.ensemble < 1 or self.seeds < 1 or self.folds < 1:
             raise ValueError("budget, ensemble, seeds and folds must be positive")
         if not self.classical and not self.families:
@@ -142,7 +143,8 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
     left = search_end - time.perf_counter()
     if search.arima and search.classical and left > 0.5 * SEARCH_SHARE * search.budget:
         trial(Candidate("arima"), until=time.perf_counter() + left / 2)
-    trials = _network_search(search, trial, lens, diffs, room, search_end, data.log) if search.families else 0
+    trials = (_network_search(search, trial, lens, diffs, room, search_end, data.log)
+              if search.families else 0)
 
     ranked = sorted((p for p in pool if np.isfinite(p["mase"])), key=lambda p: p["mase"])
     if not ranked:

@@ -4,8 +4,8 @@
 that it can be exported as one ONNX graph: pick each row's scaling statistics by its series
 index, take logarithms (a run trained with ``log``), difference, scale, run the network by
 the run's strategy (the iterative rollout unrolled over the horizon), then undo scaling,
-differencing and the logarithm exactly. Transforms run in
-float64 as ``SeriesTransform`` does; the network runs in float32 as in training.
+differencing and the logarithm exactly. Transforms run in float64 as ``SeriesTransform``
+does; the network runs in float32 as in training.
 """
 
 from __future__ import annotations
@@ -37,13 +37,13 @@ class ForecastGraph(nn.Module):
         network: the trained model in eval mode, on torch's own kernels (traceable).
         mean, std: (S,) each series' scaling statistics, indexed by ``series``.
         lags: the differencing lags, applied in order.
-        log: whether the run models the logarithm of the series (its histories must then be
-            positive; the graph gives NaN for a row with a value <= 0 among the steps read).
         input_len: steps the network reads; ``history_len = input_len + sum(lags)``.
         strategy: "direct", "seq2seq" (the forecast at the last input step) or "iterative".
         covariates: for a run with covariates, the module that makes its channels; the
             covariate inputs (``seqcast.forecasting.graph_inputs``) follow ``series`` in
             ``forward``, in the order of ``covariates.names``.
+        log: whether the run models the logarithm of the series (its histories must then be
+            positive: a row with a value <= 0 among the steps read gets NaN, inf or 0).
     """
 
     def __init__(self, network: nn.Module, mean, std, lags: tuple[int, ...], input_len: int,
