@@ -77,6 +77,10 @@ def backtest(
         levels: interval levels in percent: adds ``intervals`` (coverage, width, MSIS per
             level) and ``crps`` to every model's scores (``seqcast.forecasting.scores``).
 
+    A series with too few steps before its first origin (for the folds, or for the window
+    the other series fit) is left out for every model, named in ``warnings``, as long as
+    another series can be scored; when none can, the backtest is refused.
+
     Example:
         >>> data = DataConfig(dataset="co2", horizon=12, season=12, diff=(1,))
         >>> cfg = make_config("lstm", data, 48)
@@ -102,6 +106,9 @@ def backtest(
     if config.model.name == "auto":  # the search adapts its windows; it needs a little data
         need = (folds - 1) * step + 2 * H + 3 * H + 8
         what = "(folds - 1) * step + 5 * horizon + 8"
+    short = [s.id for s in panel if len(s) < need]  # left out while others can be scored
+    short = short if len(short) < len(panel) else []
+    panel = _without(panel, short)
     check_length(panel, need, what)
     origins = {s.id: origins_of(len(s), folds, step, H) for s in panel}
     # Each series' covariates over its whole length (future ones are known by definition).
@@ -119,10 +126,8 @@ def backtest(
     )
     from .forecasting.guard import too_short_to_backtest
 
-    short = too_short_to_backtest(head, config)
-    if short:  # every model is scored on the same series
-        panel, head = (Panel(p.source, p.freq, tuple(s for s in p if s.id not in short))
-                       for p in (panel, head))
+    window = too_short_to_backtest(head, config)  # too short for the others' window
+    panel, head, short = _without(panel, window), _without(head, window), short + window
     truth = np.concatenate([np.stack([s.values[o : o + H] for o in origins[s.id]]) for s in panel])
     scales = np.concatenate(
         [[mase_scale(s.values[: origins[s.id][0]], season)] * folds for s in panel]
@@ -136,7 +141,7 @@ def backtest(
         more = f" and {len(short) - 1} more" if len(short) > 1 else ""
         result.warnings.append(
             f"warning: {panel.source}: series {short[0]!r}{more} left out of the backtest (every"
-            f" model): too few steps before the first origin for the window the other series fit")
+            " model): too few steps before the first origin, where the other series have enough")
     start = time.perf_counter()
     forecaster, _, fitted = fit_forecaster(head, config, progress=progress, search=search)
     result.search = {k: v for k, v in getattr(forecaster, "info", {}).items()
@@ -187,6 +192,11 @@ def backtest(
                 result.models["arima_exog"].update(distribution_scores(
                     lambda q, m=pred, sd=std: normal_quantiles(m, sd, q), truth, scales, levels))
     return result
+
+
+def _without(panel: Panel, ids: list) -> Panel:
+    """``panel`` less the series ``ids`` (every model is scored on the same series)."""
+    return Panel(panel.source, panel.freq, tuple(s for s in panel if s.id not in ids))
 
 
 def _arima(panel, head, origins, season, horizon, order, exog=None

@@ -375,3 +375,14 @@ def test_a_short_series_is_left_out_of_the_search_and_still_forecast(tmp_path, c
 
     print_search(metrics["search"])
     assert "series 'new' shorter than half the median series" in capsys.readouterr().err
+
+
+def test_backtest_of_auto_leaves_out_a_series_too_short_for_its_folds():
+    from seqcast.data.io import Panel
+
+    long = [dataclasses.replace(seasonal_panel(n=150, seed=k).series[0], id=f"s{k}")
+            for k in range(2)]
+    short = dataclasses.replace(seasonal_panel(n=40, seed=7).series[0], id="new")
+    result = backtest(Panel("p", "MS", (*long, short)), make_config("auto", data_cfg()), 3,
+                      baselines=("naive",), search=CLASSICAL)
+    assert result.origins == 2 * 3 and "series 'new' left out" in result.warnings[0]

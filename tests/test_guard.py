@@ -157,8 +157,9 @@ def test_backtest_leaves_out_a_series_too_short_before_its_first_origin_for_ever
 
     long = [dataclasses.replace(monthly(120, seed=k).series[0], id=f"s{k}") for k in range(3)]
     short = dataclasses.replace(monthly(30).series[0], id="new")  # 12 steps before 3 folds
+    tiny = dataclasses.replace(monthly(20).series[0], id="tiny")  # 2 steps: not even a season
     cfg = make_config("gru", DATA, 24, train={"epochs": 2})
-    result = backtest(Panel("m.csv", "MS", (*long, short)), cfg, folds=3,
+    result = backtest(Panel("m.csv", "MS", (*long, tiny, short)), cfg, folds=3,
                       baselines=("seasonal_naive",))
     alone = backtest(Panel("m.csv", "MS", tuple(long)), cfg, folds=3,
                      baselines=("seasonal_naive",))
@@ -167,4 +168,6 @@ def test_backtest_leaves_out_a_series_too_short_before_its_first_origin_for_ever
     assert result.models["gru"]["mae_mean"] == pytest.approx(alone.models["gru"]["mae_mean"])
     assert result.models["seasonal_naive"] == {**alone.models["seasonal_naive"],
                                                "seconds": result.models["seasonal_naive"]["seconds"]}
-    assert "series 'new' left out of the backtest" in result.to_dict()["warnings"][0]
+    assert "series 'tiny' and 1 more left out of the backtest" in result.to_dict()["warnings"][0]
+    with pytest.raises(ValueError, match="series 'tiny' has 20 rows"):  # all too short: refused
+        backtest(Panel("m.csv", "MS", (tiny,)), cfg, folds=3)
