@@ -176,7 +176,8 @@ class ETSForecaster:
             deadline: float | None = None) -> ETSForecaster:
         """Fit each series; ``orders`` (ARIMA only): series id -> [p, d, q, P, D, Q, s] to
         fit instead of searching; ``deadline`` (``time.perf_counter()``): a ValueError once
-        it has passed, checked after each series (many series take long to fit one by one)."""
+        it has passed, checked after each series (many series take long to fit one by one);
+        ARIMA's order search also stops there with the best order so far."""
         import time
 
         if kind not in KINDS:
@@ -192,7 +193,8 @@ class ETSForecaster:
                 if kind == "arima":
                     known = (orders or {}).get(s.id)  # none: a series the search left out
                     o = [int(v) for v in known] if known else []
-                    m = ARIMA.fit(s.values, config.data.season, *((o[:3], o[3:]) if o else ()))
+                    m = ARIMA.fit(s.values, config.data.season, *((o[:3], o[3:]) if o else ()),
+                                  deadline=deadline)
                     params[s.id] = [*map(float, m.order + m.seasonal_order), *map(float, m.params)]
                 elif kind == "theta":
                     params[s.id] = theta_params(s.values, config.data.season)

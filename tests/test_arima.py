@@ -1,0 +1,43 @@
+"""ARIMA's order search: the window it is fitted on and the deadline that cuts it short."""
+
+import time
+
+import numpy as np
+
+import seqcast.models.arima as arima
+
+
+def _series(n=240, season=12, seed=0):
+    r = np.random.default_rng(seed)
+    t = np.arange(n)
+    return 10 + 0.05 * t + 3 * np.sin(2 * np.pi * t / season) + np.cumsum(r.normal(0, 0.3, n))
+
+
+def test_fit_uses_the_last_fit_window_steps_only(monkeypatch):
+    monkeypatch.setattr(arima, "FIT_WINDOW", 120)
+    y = _series()
+    whole = arima.ARIMA.fit(y, 12)
+    tail = arima.ARIMA.fit(y[-120:], 12)
+    assert (whole.order, whole.seasonal_order) == (tail.order, tail.seasonal_order)
+    np.testing.assert_allclose(whole.params, tail.params)
+    changed = y.copy()
+    changed[:100] += 50.0  # before the window: no influence
+    again = arima.ARIMA.fit(changed, 12, whole.order, whole.seasonal_order)
+    np.testing.assert_allclose(again.params, whole.params)
+
+
+def test_a_passed_deadline_fits_one_order_then_refits_it(monkeypatch):
+    calls = []
+    real = arima._sarimax
+
+    def counted(*args, **kwargs):
+        calls.append(args[1:3])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(arima, "_sarimax", counted)
+    m = arima.ARIMA.fit(_series(), 12, deadline=time.perf_counter() - 1)
+    assert len(calls) == 2  # the first candidate in the search, then its exact refit
+    assert m.order[0] == m.order[2] == 1 and m.seasonal_order[:3:2] == (0, 1)  # the airline
+    calls.clear()
+    arima.ARIMA.fit(_series(), 12)
+    assert len(calls) > 2  # without a deadline the whole grid is searched
