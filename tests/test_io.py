@@ -40,6 +40,22 @@ def test_long_format_and_parquet(tmp_path):
     assert [s.id for s in panel] == ["a", "b"] and [len(s) for s in panel] == [24, 30]
 
 
+def test_repeated_timestamps_beside_an_id_column_read_as_many_series(tmp_path, capsys):
+    a, b = monthly(24), monthly(30, "2001-01-01")
+    a["id"], b["id"] = 7, 8  # numeric ids, the usual name, no --id-col
+    panel = read_series(write(pd.concat([a, b]), tmp_path / "s.csv"))
+    assert [s.id for s in panel] == ["7", "8"] and [len(s) for s in panel] == [24, 30]
+    one = monthly(24)
+    one["id"] = np.arange(24)  # a row number in one series: timestamps do not repeat
+    assert [s.id for s in read_series(write(one, tmp_path / "one.csv"))] == ["sales", "id"]
+    a["shop"], b["shop"] = "a", "b"  # an id column named otherwise: the error says what to do
+    path = write(pd.concat([a, b]).drop(columns="id"), tmp_path / "shop.csv")
+    assert main(["train", "--data", str(path), "--model", "linear", "--out",
+                 str(tmp_path / "run")]) == 2
+    assert "name their id column (--id-col" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
 def corrupt(kind):
     f = monthly(20)
     if kind == "duplicate":

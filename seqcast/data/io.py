@@ -25,6 +25,8 @@ from .covariate_io import check_columns, future_rows, group_covariates
 from .covariates import Covariates
 
 TIME_NAMES = ("time", "date", "timestamp", "datetime", "ds")  # used when time_col is not given
+# An id column by these names is used when id_col is not given and timestamps repeat.
+ID_NAMES = ("id", "unique_id", "series", "series_id", "item_id")
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,8 @@ def from_frame(
 ) -> Panel:
     """Validate a DataFrame as ``read_series`` does (``source`` names it in errors).
 
-    A frame named as the peers name it (``unique_id``, ``ds``, ``y``) needs no column flags.
+    A frame named as the peers name it (``unique_id``, ``ds``, ``y``) needs no column flags;
+    nor one whose timestamps repeat beside a column named as in ``ID_NAMES`` (the series id).
     """
     if fill is not None and fill not in FILLS:
         raise ValueError(f"unknown fill {fill!r}; valid: {', '.join(FILLS)}")
@@ -129,6 +132,10 @@ def from_frame(
         time_col = next((c for c in columns if c.lower() in TIME_NAMES), None)
     if id_col is None and "unique_id" in columns and time_col == "ds":
         id_col = "unique_id"
+    named = [c for c in columns if c.lower() in ID_NAMES]
+    if id_col is None and len(named) == 1 and time_col in columns \
+            and frame[time_col].duplicated().any():
+        id_col = named[0]  # many series in long format, their id column named as usual
     for name, col in (("time", time_col), ("id", id_col)):
         if col is not None and col not in columns:
             raise ValueError(f"{source}: no {name} column {col!r}; columns: {', '.join(columns)}")
@@ -148,9 +155,11 @@ def from_frame(
     if len(frame) == 0:
         raise ValueError(f"{source}: no rows")
 
+    times = _times(frame[time_col], source, time_col) if time_col is not None else None
+    if times is not None and id_col is None:  # before the values: an id column read as one
+        _unique(times, np.argsort(times.asi8, kind="stable"), source, time_col, True)
     numbers = [*targets, *covariates[0], *covariates[1]]
     values = {col: _numeric(frame[col], source, col) for col in numbers}
-    times = _times(frame[time_col], source, time_col) if time_col is not None else None
     groups = [("", np.arange(len(frame)))]
     if id_col is not None:
         ids = frame[id_col].astype(str)
@@ -216,11 +225,9 @@ def _times(column: pd.Series, source: str, col: str) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(parsed)
 
 
-def _index(times, rows: np.ndarray, source: str, col: str | None, freq: str | None):
-    """The series' index and frequency from its rows in time order; duplicate timestamps are
-    errors."""
-    if times is None:
-        return pd.RangeIndex(len(rows)), None
+def _unique(times, rows: np.ndarray, source: str, col: str | None, single: bool = False):
+    """Raise at the first repeated timestamp among ``rows`` in time order (``single``: the
+    file is read as one series, which the message says)."""
     t = times[rows]
     dup = t.duplicated()
     if dup.any():
@@ -229,7 +236,18 @@ def _index(times, rows: np.ndarray, source: str, col: str | None, freq: str | No
         raise ValueError(
             f"{source}: column {col!r}, row {rows[i] + 1}: duplicate timestamp {t[i]}"
             f" (first seen at row {rows[first] + 1})"
+            + ("; many series in one file? name their id column (--id-col; id_col= in Python)"
+               if single else "")
         )
+
+
+def _index(times, rows: np.ndarray, source: str, col: str | None, freq: str | None):
+    """The series' index and frequency from its rows in time order; duplicate timestamps are
+    errors."""
+    if times is None:
+        return pd.RangeIndex(len(rows)), None
+    _unique(times, rows, source, col)
+    t = times[rows]
     if len(t) < 3 and freq is None:
         raise ValueError(f"{source}: column {col!r}: need at least 3 rows to infer a frequency")
     freq = freq or _infer_freq(t)

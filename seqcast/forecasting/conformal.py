@@ -195,15 +195,15 @@ def search_conformal(ensemble, pred, truth, scales, panel, origins, valid: dict,
     (N, H) at the validation origins (fitted before them, inside the training data), or at
     the ``rows`` of them kept from the choice (``calibration_rows``); adds their interval
     scores there to ``valid``."""
-    from .scores import distribution_scores
+    from .scores import CRPS_GRID, distribution_scores
 
-    if rows is not None:
+    first = np.cumsum([0] + [len(origins[s.id]) for s in panel])[:-1]  # each series' first row
+    per_series = {s.id: float(scales[r]) for s, r in zip(panel, first, strict=True)}
+    if rows is not None:  # a series may keep none of its origins apart: its scale stands
         parts = np.split(rows, np.cumsum([len(origins[s.id]) for s in panel])[:-1])
         origins = {s.id: [o for o, r in zip(origins[s.id], part, strict=True) if r]
                    for s, part in zip(panel, parts, strict=True)}
         pred, truth, scales = pred[rows], truth[rows], scales[rows]
-    rows = np.cumsum([0] + [len(origins[s.id]) for s in panel])[:-1]  # each series' first row
-    per_series = {s.id: float(scales[r]) for s, r in zip(panel, rows, strict=True)}
     f = ConformalForecaster(ensemble, np.sort(np.abs(pred - truth) / scales[:, None], axis=0),
                             per_series)
 
@@ -212,5 +212,6 @@ def search_conformal(ensemble, pred, truth, scales, panel, origins, valid: dict,
                          for q in qs], axis=-1)
 
     levels = [lv for lv in (80, 95) if f.gives(lv)]
-    valid.update(distribution_scores(quantiles, truth, scales, levels), in_sample=True)
+    if f.gives(100 * (2 * max(CRPS_GRID) - 1)):  # CRPS needs every quantile of its grid
+        valid.update(distribution_scores(quantiles, truth, scales, levels), in_sample=True)
     return f

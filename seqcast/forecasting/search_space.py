@@ -25,17 +25,27 @@ def validation_origins(panel: Panel, horizon: int, folds: int, season: int,
                        valid_frac: float = 0.2):
     """Origins one step apart over the last ``valid_frac`` of each series, and at least its
     last ``folds`` horizons (the last origin leaves exactly one horizon); fewer horizons when
-    the series are too short to fit anything before them (at least one); at most
-    ``MAX_ORIGINS``, evenly spread. Many overlapping origins score more steadily than a few."""
-    shortest = min(len(s) for s in panel)
+    a series is too short to fit anything before them (at least one); at most
+    ``MAX_ORIGINS``, evenly spread. Many overlapping origins score more steadily than a few.
+    Each series takes its own region, but none leaves less before it than the shortest
+    series does: a short series among long ones no longer cuts every series to one origin,
+    and the candidates' windows keep the room they had."""
     need = max(2 * season, 8) + horizon + MIN_TRAIN_WINDOWS
-    region = max(folds * horizon, int(valid_frac * shortest))
-    while region > horizon and shortest - region < need:
-        region -= horizon
-    span = max(region, horizon) - horizon
-    stride = -(-(span + 1) // MAX_ORIGINS)  # ARIMA and ETS forecast origin by origin
-    return {s.id: list(range(len(s) - horizon - span, len(s) - horizon + 1))[::-1][::stride][::-1]
-            for s in panel}
+
+    def region(n: int) -> int:
+        r = max(folds * horizon, int(valid_frac * n))
+        while r > horizon and n - r < need:
+            r -= horizon
+        return max(r, horizon)
+
+    shortest = min(len(s) for s in panel)
+    floor = shortest - region(shortest)  # the training part of the shortest series
+    out = {}
+    for s in panel:
+        span = min(region(len(s)), len(s) - floor) - horizon
+        stride = -(-(span + 1) // MAX_ORIGINS)  # ARIMA and ETS forecast origin by origin
+        out[s.id] = list(range(len(s) - horizon - span, len(s) - horizon + 1))[::-1][::stride][::-1]
+    return out
 
 
 def diff_choices(panel: Panel, season: int, valid_frac: float) -> list[tuple[int, ...]]:
