@@ -22,6 +22,7 @@ from .data.covariate_io import model_covariates
 from .data.io import Panel, Series, check_length
 from .forecasting.baselines import naive_std, seasonal_naive_std
 from .metrics import horizon_scores, mase_scale
+from .models.arima import MAX_SEASON
 from .models.baselines import naive_forecast, seasonal_naive_forecast
 from .pipeline import fit_forecaster
 
@@ -142,6 +143,10 @@ def backtest(
         result.warnings.append(
             f"warning: {panel.source}: series {short[0]!r}{more} left out of the backtest (every"
             " model): too few steps before the first origin, where the other series have enough")
+    if "arima" in baselines and season > MAX_SEASON and arima_order is None:
+        result.warnings.append(
+            f"warning: arima fits no seasonal terms for a season of {season} (longer than"
+            f" {MAX_SEASON}, a seasonal fit takes minutes); seasonal_naive keeps the season")
     start = time.perf_counter()
     forecaster, _, fitted = fit_forecaster(head, config, progress=progress, search=search)
     result.search = {k: v for k, v in getattr(forecaster, "info", {}).items()

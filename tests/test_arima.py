@@ -41,3 +41,21 @@ def test_a_passed_deadline_fits_one_order_then_refits_it(monkeypatch):
     calls.clear()
     arima.ARIMA.fit(_series(), 12)
     assert len(calls) > 2  # without a deadline the whole grid is searched
+
+
+def test_a_season_longer_than_max_season_is_searched_without_seasonal_terms():
+    y = _series(n=400, season=100)
+    m = arima.ARIMA.fit(y, 100)
+    assert m.seasonal_order == (0, 0, 0, 0)
+    assert np.isfinite(m.forecast(y, 10)).all()
+    import pandas as pd
+    from test_auto import data_cfg
+
+    from seqcast.backtest import backtest
+    from seqcast.data.io import from_frame
+    from seqcast.pipeline import make_config
+
+    panel = from_frame(pd.DataFrame({"y": y}), "long season")
+    result = backtest(panel, make_config("naive", data_cfg(season=100, horizon=5)), 2,
+                      baselines=("arima",))
+    assert any("arima fits no seasonal terms for a season of 100" in w for w in result.warnings)
