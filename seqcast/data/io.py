@@ -97,15 +97,14 @@ def read_frame(path: str | Path) -> pd.DataFrame:
         raise ValueError(f"{path}: unknown file type {suffix!r}; valid: .csv, .parquet, .pq")
     if not path.is_file():
         raise ValueError(f"{path}: no such file")
-    try:
-        if suffix == ".csv":
-            # Everything as text first so that non-numeric cells can be named, not coerced.
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        else:
-            frame = pd.read_parquet(path)
-    except Exception as exc:  # parser errors carry their own line numbers
-        raise ValueError(f"{path}: cannot read: {str(exc).splitlines()[0]}") from None
-    return frame
+    if suffix != ".csv":
+        try:
+            return pd.read_parquet(path)
+        except Exception as exc:
+            raise ValueError(f"{path}: cannot read: {str(exc).splitlines()[0]}") from None
+    from .csv_text import read_csv_text
+
+    return read_csv_text(path)
 
 
 def from_frame(
@@ -213,9 +212,14 @@ def check_positive(panel: Panel) -> None:
 
 
 def _times(column: pd.Series, source: str, col: str) -> pd.DatetimeIndex:
+    from .csv_text import local_or_utc
+
     with warnings.catch_warnings():  # mixed formats: each cell is parsed alone, which is fine
         warnings.simplefilter("ignore", UserWarning)
-        parsed = pd.to_datetime(column, errors="coerce")
+        try:
+            parsed = pd.to_datetime(column, errors="coerce")
+        except ValueError:  # offsets that change (summer time): one clock for every row
+            parsed = local_or_utc(column)
     bad = parsed.isna().to_numpy()
     if bad.any():
         row = int(np.flatnonzero(bad)[0])

@@ -1,0 +1,74 @@
+"""CSV files as people write them: the field separator (``,``, ``;`` or tab) read off the
+header, decimal commas where fields are separated otherwise, rows with more fields than the
+header refused (pandas would otherwise take the first field as an index and shift every
+column), and timestamps whose UTC offset changes with summer time put on one clock.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+SEPARATORS = (",", ";", "\t")
+_DECIMAL_COMMA = re.compile(r"^\s*[+-]?(\d+(,\d*)?|,\d+)([eE][+-]?\d+)?\s*$")
+_OFFSET = r"\s*(Z|UTC|[+-]\d\d(:?\d\d)?)$"
+
+
+def separator(path: Path) -> str:
+    """The separator that occurs most in the header line (``,`` if none does)."""
+    with open(path, encoding="utf-8", errors="replace", newline="") as f:
+        header = f.readline()
+    counts = [header.count(c) for c in SEPARATORS]
+    return SEPARATORS[counts.index(max(counts))] if max(counts) else ","
+
+
+def read_csv_text(path: Path) -> pd.DataFrame:
+    """Every cell as text, so that a non-numeric cell can be named rather than coerced."""
+    sep = separator(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, sep=sep, index_col=False)
+    except Exception as exc:  # parser errors carry their own line numbers
+        ragged = _ragged(path, sep)
+        raise ValueError(ragged or f"{path}: cannot read: {str(exc).splitlines()[0]}") from None
+    if sep != ",":
+        for col in frame.columns:
+            cells = frame[col]
+            full = cells[cells.str.strip() != ""]
+            if len(full) and full.str.contains(",").any() and full.str.match(_DECIMAL_COMMA).all():
+                frame[col] = cells.str.replace(",", ".", regex=False)
+    return frame
+
+
+def _ragged(path: Path, sep: str) -> str | None:
+    """The first line with more fields than the header, and the likely reason (None if
+    there is none)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace", newline="") as f:
+            rows = csv.reader(f, delimiter=sep)
+            width = len(next(rows, []))
+            line = next((i for i, r in enumerate(rows, 2) if len(r) > width), None)
+    except csv.Error:
+        return None
+    if line is None:
+        return None
+    hint = " (decimal commas in a comma-separated file? separate fields with ';')" \
+        if sep == "," else ""
+    return f"{path}: line {line} has more fields than the header's {width} columns{hint}"
+
+
+def local_or_utc(column: pd.Series) -> pd.Series:
+    """Timestamps with UTC offsets that change (summer time): daily or coarser data (every
+    local time of day the same) keep their local dates, finer data go to UTC, where the
+    hours run evenly through the change. Returns naive times (NaT where unparseable)."""
+    text = column.astype(str).str.strip()
+    local = pd.to_datetime(text.str.replace(_OFFSET, "", regex=True), errors="coerce")
+    clock = local.dropna()
+    if len(clock) and (clock - clock.dt.normalize()).nunique() == 1:
+        return local
+    return pd.to_datetime(text, errors="coerce", utc=True).dt.tz_localize(None)

@@ -1,0 +1,53 @@
+"""CSV files as people write them: separators, decimal commas, ragged rows, summer time."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from seqcast.cli import main
+from seqcast.data.io import read_series
+
+
+def _monthly(n=30):
+    return pd.DataFrame({"date": pd.date_range("2000-01-01", periods=n, freq="MS"),
+                         "sales": np.arange(n) + 0.25})
+
+
+@pytest.mark.parametrize("sep,decimal", [(";", ","), (";", "."), ("\t", ","), (",", ".")])
+def test_separator_and_decimal_commas_are_read_off_the_file(sep, decimal, tmp_path):
+    path = tmp_path / "s.csv"
+    _monthly().to_csv(path, sep=sep, decimal=decimal, index=False)
+    (s,) = read_series(path).series
+    assert s.id == "sales" and len(s) == 30
+    np.testing.assert_array_equal(s.values, np.arange(30) + 0.25)
+
+
+def test_a_text_column_with_commas_stays_text(tmp_path):
+    f = _monthly()
+    f["store"] = ["a,1"] * 15 + ["b,2"] * 15
+    f["date"] = list(f["date"][:15]) * 2
+    path = tmp_path / "s.csv"
+    f.to_csv(path, sep=";", index=False)
+    assert [s.id for s in read_series(path, id_col="store")] == ["a,1", "b,2"]
+
+
+def test_rows_with_more_fields_than_the_header_are_refused_by_line(tmp_path, capsys):
+    path = tmp_path / "s.csv"
+    path.write_text("date,sales\n2000-01-01,1\n2000-02-01,2,5\n2000-03-01,3\n")
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(path), "--model", "linear", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "s.csv: line 3 has more fields than the header's 2 columns" in err
+    assert "decimal commas" in err and not out.exists()
+
+
+@pytest.mark.parametrize("freq,n,first", [("D", 200, "2020-03-01"),  # local dates
+                                          ("h", 24 * 60, "2020-02-29 23:00")])  # UTC hours
+def test_summer_time_offsets_daily_keep_local_dates_hourly_go_to_utc(freq, n, first, tmp_path):
+    t = pd.date_range("2020-03-01", periods=n, freq=freq, tz="Europe/Berlin")
+    path = tmp_path / "s.csv"
+    pd.DataFrame({"time": t.astype(str), "y": np.arange(n, dtype=float)}).to_csv(path,
+                                                                                index=False)
+    (s,) = read_series(path).series
+    assert len(s) == n and s.index[0] == pd.Timestamp(first)
+    assert (np.diff(s.index.asi8) == np.diff(s.index.asi8)[0]).all()  # an even grid
