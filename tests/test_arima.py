@@ -1,4 +1,5 @@
-"""ARIMA's order search: the window it is fitted on and the deadline that cuts it short."""
+"""ARIMA's order search: the window it is fitted on, the deadline that cuts it short, and
+the longest season given seasonal terms (ETS's too)."""
 
 import time
 
@@ -59,3 +60,10 @@ def test_a_season_longer_than_max_season_is_searched_without_seasonal_terms():
     result = backtest(panel, make_config("naive", data_cfg(season=100, horizon=5)), 2,
                       baselines=("arima",))
     assert any("arima fits no seasonal terms for a season of 100" in w for w in result.warnings)
+
+
+def test_seasonal_ets_candidates_stop_at_max_season():
+    from seqcast.forecasting.classical import usable_kinds
+
+    assert "ets_seasonal" in usable_kinds(1000, arima.MAX_SEASON)
+    assert usable_kinds(10_000, arima.MAX_SEASON + 1) == ["ses", "holt_damped"]
