@@ -91,7 +91,11 @@ def test_conformal_calibration_rows_are_each_series_last_origins():
     from seqcast.forecasting.conformal import calibration_rows
 
     mask = calibration_rows({"a": list(range(30)), "b": list(range(19)), "c": [1, 2]}, 0.4)
-    assert mask.tolist() == [False] * 18 + [True] * 12 + [False] * 19 + [False] * 2
+    # b and c are too short for MIN_CALIBRATION apart: among others they keep their last 40%
+    assert mask.tolist() == ([False] * 18 + [True] * 12 + [False] * 11 + [True] * 8
+                             + [False, True])
+    assert not calibration_rows({"a": list(range(19))}, 0.4).any()  # alone: none
+    assert not calibration_rows({"a": list(range(12)), "b": list(range(10))}, 0.4).any()  # 9
     assert calibration_rows({"a": list(range(20))}, 0.4).tolist() == [False] * 10 + [True] * 10
     assert not calibration_rows({"a": list(range(30))}, 0).any()
 

@@ -179,14 +179,18 @@ MIN_CALIBRATION = 10  # origins kept apart at least, when any are (an 80% interv
 
 def calibration_rows(origins: dict[str, list[int]], share: float) -> np.ndarray:
     """A mask over a search's validation rows (series by series, origin by origin): each
-    series' last ``share`` of its origins, and at least ``MIN_CALIBRATION``; none where that
-    would leave the choice fewer origins than it keeps apart."""
+    series' last ``share`` of its origins, and at least ``MIN_CALIBRATION``; where that
+    would leave the choice fewer origins than it keeps apart, a series among others keeps
+    only its last ``share`` (many short series pool their calibration), a series alone none.
+    None at all when fewer than ``MIN_CALIBRATION`` would be kept."""
     mask = []
     for o in origins.values():
         keep = max(int(round(share * len(o))), MIN_CALIBRATION) if share > 0 else 0
-        keep = keep if keep <= len(o) // 2 else 0
+        if keep > len(o) // 2:
+            keep = min(int(round(share * len(o))), len(o) // 2) if len(origins) > 1 else 0
         mask += [False] * (len(o) - keep) + [True] * keep
-    return np.array(mask, dtype=bool)
+    mask = np.array(mask, dtype=bool)
+    return mask if mask.sum() >= MIN_CALIBRATION else np.zeros_like(mask)
 
 
 def search_conformal(ensemble, pred, truth, scales, panel, origins, valid: dict,
