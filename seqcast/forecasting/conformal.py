@@ -204,7 +204,7 @@ def search_conformal(ensemble, pred, truth, scales, panel, origins, valid: dict,
     first = np.cumsum([0] + [len(origins[s.id]) for s in panel])[:-1]  # each series' first row
     per_series = {s.id: float(scales[r]) for s, r in zip(panel, first, strict=True)}
     if rows is not None:  # a series may keep none of its origins apart: its scale stands
-        parts = np.split(rows, np.cumsum([len(origins[s.id]) for s in panel])[:-1])
+        parts = np.split(rows, first[1:])
         origins = {s.id: [o for o, r in zip(origins[s.id], part, strict=True) if r]
                    for s, part in zip(panel, parts, strict=True)}
         pred, truth, scales = pred[rows], truth[rows], scales[rows]
