@@ -182,3 +182,23 @@ def test_non_finite_numbers_in_a_parquet_file_are_errors(tmp_path):
     f.to_parquet(path)
     with pytest.raises(ValueError, match=r"d.parquet: column 'temp', row 8: non-finite value"):
         read_series(path, targets=["y"], covariates=(("temp",), (), ()), fill="zero")
+
+
+def test_future_data_of_many_series_finds_the_id_column_by_its_name(tmp_path):
+    """Neither file names its id column with --id-col: both are found by the usual name, and
+    each series reads its own future rows."""
+    a, b = frame(seed=0), frame(seed=1)
+    a["id"], b["id"] = "a", "b"
+    past = write(pd.concat([a.iloc[:N], b.iloc[:N]]), tmp_path / "past.csv")
+    ahead = pd.concat([a.iloc[N:], b.iloc[N:]])[["id", "ds", "temp"]]
+    run, out = tmp_path / "run", tmp_path / "f.csv"
+    assert main([*TRAIN, "--data", past, "--future-covariates", "temp", "--calendar", "none",
+                 "--out", str(run)]) == 0
+    assert main(["forecast", str(run), "--data", past, "--future-data",
+                 write(ahead, tmp_path / "future.csv"), "--output", str(out)]) == 0
+    via_file = pd.read_csv(out)
+    inline = tmp_path / "inline.csv"
+    assert main(["forecast", str(run), "--data", write(pd.concat([a, b]), tmp_path / "all.csv"),
+                 "--output", str(inline)]) == 0
+    assert list(via_file["id"]) == ["a"] * H + ["b"] * H
+    np.testing.assert_allclose(via_file["forecast"], pd.read_csv(inline)["forecast"])

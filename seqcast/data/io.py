@@ -89,6 +89,15 @@ def read_series(
     return from_frame(frame, str(path), time_col, targets, id_col, fill, freq, covariates)
 
 
+def usual_id_col(frame: pd.DataFrame, time_col: str | None) -> str | None:
+    """The one column named as in ``ID_NAMES`` when the timestamps repeat (many series in
+    long format), else None."""
+    named = [c for c in map(str, frame.columns) if c.lower() in ID_NAMES]
+    if len(named) == 1 and time_col in frame.columns and frame[time_col].duplicated().any():
+        return named[0]
+    return None
+
+
 def read_frame(path: str | Path) -> pd.DataFrame:
     """A CSV file (every cell as text) or a Parquet file as a DataFrame."""
     path = Path(path)
@@ -131,10 +140,7 @@ def from_frame(
         time_col = next((c for c in columns if c.lower() in TIME_NAMES), None)
     if id_col is None and "unique_id" in columns and time_col == "ds":
         id_col = "unique_id"
-    named = [c for c in columns if c.lower() in ID_NAMES]
-    if id_col is None and len(named) == 1 and time_col in columns \
-            and frame[time_col].duplicated().any():
-        id_col = named[0]  # many series in long format, their id column named as usual
+    id_col = id_col if id_col is not None else usual_id_col(frame, time_col)
     for name, col in (("time", time_col), ("id", id_col)):
         if col is not None and col not in columns:
             raise ValueError(f"{source}: no {name} column {col!r}; columns: {', '.join(columns)}")

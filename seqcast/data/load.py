@@ -9,7 +9,7 @@ from .calendar import extend_index
 from .checks import numeric
 from .covariates import Covariates
 from .datasets import load_dataset
-from .io import TIME_NAMES, Panel, Series, _times, read_frame, read_series
+from .io import TIME_NAMES, Panel, Series, _times, read_frame, read_series, usual_id_col
 
 
 def load_panel(data) -> Panel:
@@ -42,6 +42,8 @@ def attach_future(panel, frame: pd.DataFrame, source: str, time_col, id_col, fut
     frame.columns = columns
     time_col = time_col if time_col in columns else next(
         (c for c in columns if c.lower() in TIME_NAMES), None)
+    if id_col is None and len(panel) > 1:  # the data's id column was found by its name
+        id_col = usual_id_col(frame, time_col)
     for what, col in (("time", time_col), ("id", id_col), *(("future covariate", c) for c in future)):
         if col is None and what == "id":
             continue
