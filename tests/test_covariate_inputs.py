@@ -1,6 +1,8 @@
 """Bad covariate input from the command line: exit status 2, one line naming file, column and
 row, and nothing written."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -194,6 +196,7 @@ def test_future_data_of_many_series_finds_the_id_column_by_its_name(tmp_path):
     run, out = tmp_path / "run", tmp_path / "f.csv"
     assert main([*TRAIN, "--data", past, "--future-covariates", "temp", "--calendar", "none",
                  "--out", str(run)]) == 0
+    assert json.loads((run / "config.json").read_text())["data"]["id_col"] == "id"
     assert main(["forecast", str(run), "--data", past, "--future-data",
                  write(ahead, tmp_path / "future.csv"), "--output", str(out)]) == 0
     via_file = pd.read_csv(out)

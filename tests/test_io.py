@@ -45,6 +45,7 @@ def test_repeated_timestamps_beside_an_id_column_read_as_many_series(tmp_path, c
     a["id"], b["id"] = 7, 8  # numeric ids, the usual name, no --id-col
     panel = read_series(write(pd.concat([a, b]), tmp_path / "s.csv"))
     assert [s.id for s in panel] == ["7", "8"] and [len(s) for s in panel] == [24, 30]
+    assert panel.id_col == "id"  # the run keeps it (an exported model names it)
     one = monthly(24)
     one["id"] = np.arange(24)  # a row number in one series: timestamps do not repeat
     assert [s.id for s in read_series(write(one, tmp_path / "one.csv"))] == ["sales", "id"]

@@ -54,6 +54,8 @@ def _panel_and_data(args, base=None):
     if args.calendar not in (None, "auto", "none"):  # unknown names fail before reading
         resolve(args.calendar, "h")
     panel = load_panel(data)
+    if data.id_col is None and panel.id_col is not None:  # found by its name: the run keeps it
+        data = dataclasses.replace(data, id_col=panel.id_col)
     if args.calendar is not None or base is None:
         data = dataclasses.replace(data, calendar=resolve(args.calendar or "none", panel.freq))
     return panel, data

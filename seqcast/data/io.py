@@ -44,11 +44,13 @@ class Series:
 
 @dataclass(frozen=True)
 class Panel:
-    """Series read from one source, sharing a frequency (``None`` for a plain integer index)."""
+    """Series read from one source, sharing a frequency (``None`` for a plain integer index);
+    ``id_col``: the column that named them, where one did (given or found by its name)."""
 
     source: str
     freq: str | None
     series: tuple[Series, ...]
+    id_col: str | None = None
 
     def __iter__(self):
         return iter(self.series)
@@ -192,7 +194,7 @@ def from_frame(
             series.append(Series(name, index_c, v, cov))
     if len(freqs) > 1:
         raise ValueError(f"{source}: series have different frequencies: {', '.join(sorted(freqs))}")
-    return Panel(source, freqs.pop() if freqs else None, tuple(series))
+    return Panel(source, freqs.pop() if freqs else None, tuple(series), id_col)
 
 
 def check_length(panel: Panel, min_len: int, what: str) -> None:
