@@ -51,3 +51,20 @@ def test_summer_time_offsets_daily_keep_local_dates_hourly_go_to_utc(freq, n, fi
     (s,) = read_series(path).series
     assert len(s) == n and s.index[0] == pd.Timestamp(first)
     assert (np.diff(s.index.asi8) == np.diff(s.index.asi8)[0]).all()  # an even grid
+
+
+@pytest.mark.parametrize("suffix", [".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip"])
+def test_compressed_csv_reads_as_the_plain_file(suffix, tmp_path):
+    plain, packed = tmp_path / "s.csv", tmp_path / f"s{suffix}"
+    _monthly().to_csv(plain, sep=";", decimal=",", index=False)
+    _monthly().to_csv(packed, sep=";", decimal=",", index=False)  # pandas compresses by suffix
+    np.testing.assert_array_equal(read_series(packed).series[0].values,
+                                  read_series(plain).series[0].values)
+
+
+def test_a_damaged_archive_is_one_line(tmp_path, capsys):
+    bad = tmp_path / "s.csv.gz"
+    bad.write_text("not gzip")
+    assert main(["train", "--data", str(bad), "--model", "linear", "--out",
+                 str(tmp_path / "run")]) == 2
+    assert "s.csv.gz: cannot read" in capsys.readouterr().err

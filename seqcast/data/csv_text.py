@@ -14,14 +14,36 @@ from pathlib import Path
 import pandas as pd
 
 SEPARATORS = (",", ";", "\t")
+COMPRESSED = {".gz": "gzip", ".bz2": "bz2", ".xz": "lzma", ".zip": "zipfile"}
 _DECIMAL_COMMA = re.compile(r"^\s*[+-]?(\d+(,\d*)?|,\d+)([eE][+-]?\d+)?\s*$")
 _OFFSET = r"\s*(Z|UTC|[+-]\d\d(:?\d\d)?)$"
 
 
+def _open(path: Path):
+    """The file as text, decompressed by its suffix as pandas does."""
+    import importlib
+    import io
+
+    kind = COMPRESSED.get(path.suffix.lower())
+    if kind is None:
+        return open(path, encoding="utf-8", errors="replace", newline="")
+    if kind == "zipfile":
+        import zipfile
+
+        archive = zipfile.ZipFile(path)
+        raw = archive.open(archive.namelist()[0])
+    else:
+        raw = importlib.import_module(kind).open(path)
+    return io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="")
+
+
 def separator(path: Path) -> str:
     """The separator that occurs most in the header line (``,`` if none does)."""
-    with open(path, encoding="utf-8", errors="replace", newline="") as f:
-        header = f.readline()
+    try:
+        with _open(path) as f:
+            header = f.readline()
+    except Exception as exc:  # a damaged archive
+        raise ValueError(f"{path}: cannot read: {str(exc).splitlines()[0]}") from None
     counts = [header.count(c) for c in SEPARATORS]
     return SEPARATORS[counts.index(max(counts))] if max(counts) else ","
 
@@ -49,11 +71,11 @@ def _ragged(path: Path, sep: str) -> str | None:
     """The first line with more fields than the header, and the likely reason (None if
     there is none)."""
     try:
-        with open(path, encoding="utf-8", errors="replace", newline="") as f:
+        with _open(path) as f:
             rows = csv.reader(f, delimiter=sep)
             width = len(next(rows, []))
             line = next((i for i, r in enumerate(rows, 2) if len(r) > width), None)
-    except csv.Error:
+    except Exception:  # csv.Error, or a damaged archive: the parser's own message stands
         return None
     if line is None:
         return None

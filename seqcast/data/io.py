@@ -101,14 +101,20 @@ def usual_id_col(frame: pd.DataFrame, time_col: str | None) -> str | None:
 
 
 def read_frame(path: str | Path) -> pd.DataFrame:
-    """A CSV file (every cell as text) or a Parquet file as a DataFrame."""
+    """A CSV file (every cell as text; compressed as ``.csv.gz``, ``.bz2``, ``.xz`` or
+    ``.zip`` too) or a Parquet file as a DataFrame."""
+    from .csv_text import COMPRESSED
+
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in (".csv", ".parquet", ".pq"):
-        raise ValueError(f"{path}: unknown file type {suffix!r}; valid: .csv, .parquet, .pq")
+    suffixes = [x.lower() for x in path.suffixes[-2:]]
+    suffix = suffixes[-1] if suffixes else ""
+    csv = suffix == ".csv" or (suffixes[:1] == [".csv"] and suffix in COMPRESSED)
+    if not csv and suffix not in (".parquet", ".pq"):
+        raise ValueError(f"{path}: unknown file type {suffix!r}; valid: .csv (or .csv.gz, .bz2,"
+                         " .xz, .zip), .parquet, .pq")
     if not path.is_file():
         raise ValueError(f"{path}: no such file")
-    if suffix != ".csv":
+    if not csv:
         try:
             return pd.read_parquet(path)
         except Exception as exc:
