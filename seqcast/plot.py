@@ -65,8 +65,11 @@ def series_forecast_figure(series, forecasts, tail: int = 120) -> Figure:
         forecasts: a DataFrame with columns ``id``, ``time``, ``forecast`` and, per interval
             level L, ``lo-L``, ``hi-L`` (drawn as shaded bands).
     """
-    series = list(series)[:6]
+    every = list(series)
+    series = every[:6]
     fig = Figure(figsize=(7, 2.6 * len(series)), layout="constrained")
+    if len(every) > len(series):  # say so: the forecast table holds every series
+        fig.suptitle(f"the first {len(series)} of {len(every)} series", fontsize=9)
     for i, s in enumerate(series):
         ax = fig.add_subplot(len(series), 1, i + 1)
         f = forecasts[forecasts["id"] == s.id]

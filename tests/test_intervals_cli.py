@@ -122,3 +122,14 @@ def test_forecast_figure_labels_dates_concisely_and_shades_each_level():
     assert not isinstance(b.xaxis.get_major_formatter(), ConciseDateFormatter)
     assert [t.get_text() for t in a.get_legend().get_texts()] == [
         "history", "forecast", "95% interval", "80% interval"]
+
+
+def test_forecast_figure_of_many_series_says_how_many_it_shows():
+    from seqcast.data.io import Series
+    from seqcast.plot import series_forecast_figure
+
+    many = [Series(f"s{k}", pd.RangeIndex(30), np.arange(30.0)) for k in range(9)]
+    table = pd.DataFrame({"id": "s0", "time": [30, 31], "forecast": 1.0})
+    fig = series_forecast_figure(many, table)
+    assert len(fig.axes) == 6 and fig.get_suptitle() == "the first 6 of 9 series"
+    assert series_forecast_figure(many[:2], table).get_suptitle() == ""
