@@ -68,3 +68,15 @@ def test_a_damaged_archive_is_one_line(tmp_path, capsys):
     assert main(["train", "--data", str(bad), "--model", "linear", "--out",
                  str(tmp_path / "run")]) == 2
     assert "s.csv.gz: cannot read" in capsys.readouterr().err
+
+
+def test_a_row_number_written_as_an_unnamed_first_column_is_dropped(tmp_path):
+    path = tmp_path / "s.csv"
+    _monthly().to_csv(path)  # pandas' default: the row numbers first, under an empty name
+    assert [s.id for s in read_series(path)] == ["sales"]
+    _monthly().sample(frac=1.0, random_state=0).to_csv(path)  # rows in any order
+    assert [s.id for s in read_series(path)] == ["sales"]
+    counted = _monthly()
+    counted.index += 1  # 1..n: numbers that may be data, kept
+    counted.to_csv(path)
+    assert [s.id for s in read_series(path)] == ["Unnamed: 0", "sales"]

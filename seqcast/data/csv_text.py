@@ -1,7 +1,8 @@
 """CSV files as people write them: the field separator (``,``, ``;`` or tab) read off the
 header, decimal commas where fields are separated otherwise, rows with more fields than the
 header refused (pandas would otherwise take the first field as an index and shift every
-column), and timestamps whose UTC offset changes with summer time put on one clock.
+column), a row number written as an unnamed first column dropped, and timestamps whose UTC
+offset changes with summer time put on one clock.
 """
 
 from __future__ import annotations
@@ -58,6 +59,10 @@ def read_csv_text(path: Path) -> pd.DataFrame:
     except Exception as exc:  # parser errors carry their own line numbers
         ragged = _ragged(path, sep)
         raise ValueError(ragged or f"{path}: cannot read: {str(exc).splitlines()[0]}") from None
+    first = frame.columns[0] if len(frame.columns) else ""
+    if str(first).startswith("Unnamed: 0") and sorted(frame[first].tolist(), key=_number) == \
+            [str(i) for i in range(len(frame))]:  # rows in any order: a permutation of 0..n-1
+        frame = frame.drop(columns=first)  # row numbers pandas wrote (to_csv without index=False)
     if sep != ",":
         for col in frame.columns:
             cells = frame[col]
@@ -65,6 +70,10 @@ def read_csv_text(path: Path) -> pd.DataFrame:
             if len(full) and full.str.contains(",").any() and full.str.match(_DECIMAL_COMMA).all():
                 frame[col] = cells.str.replace(",", ".", regex=False)
     return frame
+
+
+def _number(cell: str) -> tuple[int, str]:
+    return (int(cell), cell) if cell.isdigit() else (-1, cell)
 
 
 def _ragged(path: Path, sep: str) -> str | None:
