@@ -1,8 +1,10 @@
-"""CSV files as people write them: the field separator (``,``, ``;`` or tab) read off the
-header, decimal commas where fields are separated otherwise, rows with more fields than the
-header refused (pandas would otherwise take the first field as an index and shift every
-column), a row number written as an unnamed first column dropped, and timestamps whose UTC
-offset changes with summer time put on one clock.
+"""Data files as people write them (``read_frame``: CSV, compressed or not, or Parquet).
+
+CSV files: the field separator (``,``, ``;`` or tab) read off the header, decimal commas
+where fields are separated otherwise, rows with more fields than the header refused (pandas
+would otherwise take the first field as an index and shift every column), a row number
+written as an unnamed first column dropped, and timestamps whose UTC offset changes with
+summer time put on one clock.
 """
 
 from __future__ import annotations
@@ -70,6 +72,26 @@ def read_csv_text(path: Path) -> pd.DataFrame:
             if len(full) and full.str.contains(",").any() and full.str.match(_DECIMAL_COMMA).all():
                 frame[col] = cells.str.replace(",", ".", regex=False)
     return frame
+
+
+def read_frame(path: str | Path) -> pd.DataFrame:
+    """A CSV file (every cell as text; compressed as ``.csv.gz``, ``.bz2``, ``.xz`` or
+    ``.zip`` too) or a Parquet file as a DataFrame."""
+    path = Path(path)
+    suffixes = [x.lower() for x in path.suffixes[-2:]]
+    suffix = suffixes[-1] if suffixes else ""
+    csv = suffix == ".csv" or (suffixes[:1] == [".csv"] and suffix in COMPRESSED)
+    if not csv and suffix not in (".parquet", ".pq"):
+        raise ValueError(f"{path}: unknown file type {suffix!r}; valid: .csv (or .csv.gz, .bz2,"
+                         " .xz, .zip), .parquet, .pq")
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file")
+    if not csv:
+        try:
+            return pd.read_parquet(path)
+        except Exception as exc:
+            raise ValueError(f"{path}: cannot read: {str(exc).splitlines()[0]}") from None
+    return read_csv_text(path)
 
 
 def _number(cell: str) -> tuple[int, str]:

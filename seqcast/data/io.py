@@ -23,6 +23,7 @@ from .checks import numeric as _numeric
 from .checks import regularise as _regularise
 from .covariate_io import check_columns, future_rows, group_covariates
 from .covariates import Covariates
+from .csv_text import read_frame  # noqa: F401  (the file reader, CSV or Parquet)
 
 TIME_NAMES = ("time", "date", "timestamp", "datetime", "ds")  # used when time_col is not given
 # An id column by these names is used when id_col is not given and timestamps repeat.
@@ -98,30 +99,6 @@ def usual_id_col(frame: pd.DataFrame, time_col: str | None) -> str | None:
     if len(named) == 1 and time_col in frame.columns and frame[time_col].duplicated().any():
         return named[0]
     return None
-
-
-def read_frame(path: str | Path) -> pd.DataFrame:
-    """A CSV file (every cell as text; compressed as ``.csv.gz``, ``.bz2``, ``.xz`` or
-    ``.zip`` too) or a Parquet file as a DataFrame."""
-    from .csv_text import COMPRESSED
-
-    path = Path(path)
-    suffixes = [x.lower() for x in path.suffixes[-2:]]
-    suffix = suffixes[-1] if suffixes else ""
-    csv = suffix == ".csv" or (suffixes[:1] == [".csv"] and suffix in COMPRESSED)
-    if not csv and suffix not in (".parquet", ".pq"):
-        raise ValueError(f"{path}: unknown file type {suffix!r}; valid: .csv (or .csv.gz, .bz2,"
-                         " .xz, .zip), .parquet, .pq")
-    if not path.is_file():
-        raise ValueError(f"{path}: no such file")
-    if not csv:
-        try:
-            return pd.read_parquet(path)
-        except Exception as exc:
-            raise ValueError(f"{path}: cannot read: {str(exc).splitlines()[0]}") from None
-    from .csv_text import read_csv_text
-
-    return read_csv_text(path)
 
 
 def from_frame(
