@@ -159,6 +159,8 @@ def from_frame(
     for key, all_rows in groups:
         if times is not None:  # rows in any order (newest first, shuffled): each series by time
             all_rows = all_rows[np.argsort(times[all_rows].asi8, kind="stable")]
+            if id_col is not None:  # one series was checked above, before its values
+                _unique(times, all_rows, source, time_col)
         index, step = _index(times, all_rows, source, time_col, freq)
         if step is not None:
             freqs.add(step)
@@ -237,11 +239,10 @@ def _unique(times, rows: np.ndarray, source: str, col: str | None, single: bool 
 
 
 def _index(times, rows: np.ndarray, source: str, col: str | None, freq: str | None):
-    """The series' index and frequency from its rows in time order; duplicate timestamps are
-    errors."""
+    """The series' index and frequency from its rows in time order, each timestamp once
+    (``_unique``)."""
     if times is None:
         return pd.RangeIndex(len(rows)), None
-    _unique(times, rows, source, col)
     t = times[rows]
     if len(t) < 3 and freq is None:
         raise ValueError(f"{source}: column {col!r}: need at least 3 rows to infer a frequency")
