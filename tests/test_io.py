@@ -49,7 +49,10 @@ def test_repeated_timestamps_beside_an_id_column_read_as_many_series(tmp_path, c
     one = monthly(24)
     one["id"] = np.arange(24)  # a row number in one series: timestamps do not repeat
     assert [s.id for s in read_series(write(one, tmp_path / "one.csv"))] == ["sales", "id"]
-    a["shop"], b["shop"] = "a", "b"  # an id column named otherwise: the error says what to do
+    a["shop"], b["shop"] = "a", "b"  # the one text column names the series
+    panel = read_series(write(pd.concat([a, b]).drop(columns="id"), tmp_path / "text.csv"))
+    assert [s.id for s in panel] == ["a", "b"] and panel.id_col == "shop"
+    a["shop"], b["shop"] = 1, 2  # a number column named otherwise: the error says what to do
     path = write(pd.concat([a, b]).drop(columns="id"), tmp_path / "shop.csv")
     assert main(["train", "--data", str(path), "--model", "linear", "--out",
                  str(tmp_path / "run")]) == 2

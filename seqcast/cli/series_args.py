@@ -93,7 +93,8 @@ def _data_args(p: argparse.ArgumentParser, required: bool = True) -> None:
     src = p.add_mutually_exclusive_group(required=required)
     src.add_argument("--data", metavar="FILE", help="CSV or Parquet file")
     src.add_argument("--dataset", metavar="NAME", help="a bundled series (see `seqcast datasets`)")
-    p.add_argument("--time-col", help="timestamp column (default: time/date/timestamp/datetime/ds)")
+    p.add_argument("--time-col", help="timestamp column (default: time/date/timestamp/datetime/ds,"
+                   " else one found by its type, name or text)")
     p.add_argument("--target", nargs="+", metavar="C", help="value column(s) (default: all others)")
     p.add_argument("--id-col", help="series id column (long format, many series)")
     p.add_argument(

@@ -11,6 +11,9 @@ import pandas as pd
 
 
 def numeric(column: pd.Series, source: str, col: str) -> np.ndarray:
+    if pd.api.types.is_datetime64_any_dtype(column) or pd.api.types.is_timedelta64_dtype(column):
+        raise ValueError(f"{source}: column {col!r} holds times, not numbers; if it is the"
+                         " time column, name it (--time-col; time_col= in Python)")
     numeric = pd.api.types.is_numeric_dtype(column)
     text = None if numeric else column.astype(str).str.strip()
     out = pd.to_numeric(column.replace("", np.nan) if text is not None else column, errors="coerce")

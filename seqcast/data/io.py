@@ -21,13 +21,10 @@ from pandas.tseries.frequencies import to_offset
 from ..config import FILLS
 from .checks import numeric as _numeric
 from .checks import regularise as _regularise
+from .columns import ID_NAMES, TIME_NAMES, usual_id_col, usual_time_col  # noqa: F401
 from .covariate_io import check_columns, future_rows, group_covariates
 from .covariates import Covariates
 from .csv_text import read_frame  # noqa: F401  (the file reader, CSV or Parquet)
-
-TIME_NAMES = ("time", "date", "timestamp", "datetime", "ds")  # used when time_col is not given
-# An id column by these names is used when id_col is not given and timestamps repeat.
-ID_NAMES = ("id", "unique_id", "series", "series_id", "item_id")
 
 
 @dataclass(frozen=True)
@@ -75,10 +72,11 @@ def read_series(
     """Read a CSV or Parquet file into a validated ``Panel``.
 
     Args:
-        time_col: timestamp column; by default the first of "time", "date", "timestamp",
-            "datetime", "ds" present, else rows are numbered 0, 1, 2, ...
+        time_col: timestamp column; by default one found as ``seqcast.data.columns`` says,
+            else rows are numbered 0, 1, 2, ...
         targets: value columns (default: every column but the time and id columns).
-        id_col: series id column for many series in long format.
+        id_col: series id column for many series in long format (by default, where
+            timestamps repeat, one found as ``seqcast.data.columns`` says).
         fill: ``None`` (problems are errors), "ffill", "interpolate" or "zero": insert the
             missing timestamps of gaps and fill them and missing values this way.
         freq: pandas frequency ("MS", "D", ...) when it cannot be inferred.
@@ -90,15 +88,6 @@ def read_series(
     """
     frame = read_frame(path)
     return from_frame(frame, str(path), time_col, targets, id_col, fill, freq, covariates)
-
-
-def usual_id_col(frame: pd.DataFrame, time_col: str | None) -> str | None:
-    """The one column named as in ``ID_NAMES`` when the timestamps repeat (many series in
-    long format), else None."""
-    named = [c for c in map(str, frame.columns) if c.lower() in ID_NAMES]
-    if len(named) == 1 and time_col in frame.columns and frame[time_col].duplicated().any():
-        return named[0]
-    return None
 
 
 def from_frame(
@@ -114,7 +103,7 @@ def from_frame(
     """Validate a DataFrame as ``read_series`` does (``source`` names it in errors).
 
     A frame named as the peers name it (``unique_id``, ``ds``, ``y``) needs no column flags;
-    nor one whose timestamps repeat beside a column named as in ``ID_NAMES`` (the series id).
+    otherwise the time and id columns not given are found as ``columns`` says.
     """
     if fill is not None and fill not in FILLS:
         raise ValueError(f"unknown fill {fill!r}; valid: {', '.join(FILLS)}")
@@ -122,10 +111,11 @@ def from_frame(
     columns = [str(c) for c in frame.columns]
     frame.columns = columns
     if time_col is None:
-        time_col = next((c for c in columns if c.lower() in TIME_NAMES), None)
+        time_col = usual_time_col(frame, source)
     if id_col is None and "unique_id" in columns and time_col == "ds":
         id_col = "unique_id"
-    id_col = id_col if id_col is not None else usual_id_col(frame, time_col)
+    taken = [*(targets or ()), *(c for kind in covariates for c in kind)]
+    id_col = id_col if id_col is not None else usual_id_col(frame, time_col, taken)
     for name, col in (("time", time_col), ("id", id_col)):
         if col is not None and col not in columns:
             raise ValueError(f"{source}: no {name} column {col!r}; columns: {', '.join(columns)}")
@@ -207,6 +197,10 @@ def check_positive(panel: Panel) -> None:
 def _times(column: pd.Series, source: str, col: str) -> pd.DatetimeIndex:
     from .csv_text import local_or_utc
 
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        v = column.to_numpy(dtype=np.float64)
+        if np.all((v == np.round(v)) & (v >= 1000) & (v < 3000)):  # years as numbers
+            column = column.astype(np.int64).astype(str)
     with warnings.catch_warnings():  # mixed formats: each cell is parsed alone, which is fine
         warnings.simplefilter("ignore", UserWarning)
         try:

@@ -7,9 +7,10 @@ import pandas as pd
 
 from .calendar import extend_index
 from .checks import numeric
+from .columns import usual_id_col, usual_time_col
 from .covariates import Covariates
 from .datasets import load_dataset
-from .io import TIME_NAMES, Panel, Series, _times, read_frame, read_series, usual_id_col
+from .io import Panel, Series, _times, read_frame, read_series
 
 
 def load_panel(data) -> Panel:
@@ -40,10 +41,9 @@ def attach_future(panel, frame: pd.DataFrame, source: str, time_col, id_col, fut
         raise ValueError(f"{source}: future covariates from a file need timestamps in the data")
     columns = [str(c) for c in frame.columns]
     frame.columns = columns
-    time_col = time_col if time_col in columns else next(
-        (c for c in columns if c.lower() in TIME_NAMES), None)
+    time_col = time_col if time_col in columns else usual_time_col(frame, source)
     if id_col is None and len(panel) > 1:  # the data's id column was found by its name
-        id_col = usual_id_col(frame, time_col)
+        id_col = usual_id_col(frame, time_col, future)
     for what, col in (("time", time_col), ("id", id_col), *(("future covariate", c) for c in future)):
         if col is None and what == "id":
             continue

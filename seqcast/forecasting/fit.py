@@ -78,6 +78,12 @@ def fit_forecaster(panel: Panel, config: RunConfig, progress: bool | None = None
             f" input_len {L} + differencing {span} + {H} target step(s);"
             " lower input_len or valid_frac"
         )
+    if len(valid[0]) == 0 and data.valid_frac > 0:  # the user would not know otherwise
+        part = max(n_valid - n_train for n_train, n_valid in splits.values())
+        notes.append(f"warning: {panel.source}: no validation origins: the validation part"
+                     f" ({part} steps at most) is shorter than the horizon ({H}); every epoch"
+                     " runs, without early stopping or a comparison with the baselines"
+                     " (a shorter --horizon or a larger --valid-frac gives one)")
     from .losses import loss_for
 
     model = build_forecaster_model(config, scaler)

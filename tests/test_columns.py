@@ -1,0 +1,65 @@
+"""Time and id columns found without flags, and never a time column read as values."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from seqcast.cli import main
+from seqcast.data.io import read_series
+
+
+def weekly_panel():
+    rows = []
+    for k, store in enumerate(("north", "south")):
+        weeks = pd.date_range("2021-01-04", periods=40, freq="W-MON")
+        rows.append(pd.DataFrame({"store": store, "week": weeks,
+                                  "units": np.arange(40.0) + 10 * k}))
+    return pd.concat(rows)
+
+
+def test_a_parquet_timestamp_column_and_a_text_id_are_found(tmp_path):
+    path = tmp_path / "p.parquet"
+    weekly_panel().to_parquet(path)
+    panel = read_series(path)
+    assert [s.id for s in panel] == ["north", "south"] and panel.id_col == "store"
+    assert panel.freq.startswith("W") and panel.series[0].values[-1] == 39.0
+
+
+def test_a_month_column_as_written_by_hand_is_the_time(tmp_path):
+    path = tmp_path / "air.csv"
+    months = pd.date_range("1949-01-01", periods=30, freq="MS").strftime("%Y-%m")
+    pd.DataFrame({"Month": months, "#Passengers": np.arange(30) + 112}).to_csv(path, index=False)
+    (s,) = read_series(path)
+    assert s.id == "#Passengers" and s.index[0] == pd.Timestamp("1949-01-01")
+
+
+def test_years_as_numbers_and_a_first_column_of_text_dates(tmp_path):
+    path = tmp_path / "annual.parquet"
+    pd.DataFrame({"year": np.arange(1900, 1950), "v": np.arange(50.0)}).to_parquet(path)
+    (s,) = read_series(path)  # stored as integers: years, not nanoseconds since 1970
+    assert s.id == "v" and s.index[0] == pd.Timestamp("1900-01-01") and s.index[-1].year == 1949
+    path = tmp_path / "text.csv"
+    stamps = pd.date_range("2020-01-01", periods=20, freq="D").strftime("%d %b %Y")
+    pd.DataFrame({"Periodo": stamps, "y": np.arange(20.0)}).to_csv(path, index=False)
+    (s,) = read_series(path)
+    assert s.id == "y" and s.index[1] == pd.Timestamp("2020-01-02")
+
+
+def test_numbers_are_never_guessed_as_times(tmp_path):
+    path = tmp_path / "n.csv"  # a day-of-month column beside the values: a value column
+    pd.DataFrame({"day": np.arange(1, 21), "y": np.arange(20.0)}).to_csv(path, index=False)
+    assert [s.id for s in read_series(path)] == ["day", "y"]
+
+
+def test_timestamps_as_values_are_refused(tmp_path, capsys):
+    frame = weekly_panel().query("store == 'north'").drop(columns="store")
+    frame["shipped"] = frame["week"] + pd.Timedelta(days=2)
+    path = tmp_path / "t.parquet"
+    frame.to_parquet(path)
+    assert main(["train", "--data", str(path), "--model", "linear",
+                 "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "'week', 'shipped' all hold timestamps" in err and "--time-col" in err
+    assert "Traceback" not in err and not (tmp_path / "run").exists()
+    with pytest.raises(ValueError, match="column 'shipped' holds times, not numbers"):
+        read_series(path, time_col="week", targets=["units", "shipped"])
