@@ -80,3 +80,31 @@ def test_a_row_number_written_as_an_unnamed_first_column_is_dropped(tmp_path):
     counted.index += 1  # 1..n: numbers that may be data, kept
     counted.to_csv(path)
     assert [s.id for s in read_series(path)] == ["Unnamed: 0", "sales"]
+
+
+def test_a_file_without_a_header_keeps_its_first_row(tmp_path):
+    path = tmp_path / "values.csv"  # a plain list of numbers
+    path.write_text("".join(f"{v}\n" for v in np.arange(40) + 0.5))
+    (s,) = read_series(path).series
+    assert s.id == "value" and len(s) == 40 and s.values[0] == 0.5
+    path = tmp_path / "dated.csv"  # dates beside numbers: a header holds no date
+    path.write_text("".join(f"2000-{m:02d}-01;{m},5\n" for m in range(1, 13)))
+    (s,) = read_series(path).series
+    assert len(s) == 12 and s.values[0] == 1.5 and s.index[0] == pd.Timestamp("2000-01-01")
+    path = tmp_path / "wide.csv"  # numbers alone naming the series stay a header
+    path.write_text("1001,1002\n" + "".join(f"{v},{v + 1}\n" for v in range(30)))
+    assert [(s.id, s.values[0]) for s in read_series(path)] == [("1001", 0.0), ("1002", 1.0)]
+
+
+def test_trailing_dates_without_values_are_not_history(tmp_path, capsys):
+    f = _monthly(36)
+    f.loc[30:, "sales"] = np.nan  # a sheet with the months ahead listed, not yet observed
+    path = tmp_path / "s.csv"
+    f.to_csv(path, index=False)
+    for fill in (None, "ffill"):  # filling them would invent six months of history
+        (s,) = read_series(path, fill=fill).series
+        assert len(s) == 30 and s.index[-1] == pd.Timestamp("2002-06-01")
+    f.loc[10, "sales"] = np.nan  # a missing value inside the history stays an error
+    f.to_csv(path, index=False)
+    with pytest.raises(ValueError, match="row 11: missing value"):
+        read_series(path)

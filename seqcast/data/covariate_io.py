@@ -33,11 +33,10 @@ def check_columns(columns: list[str], taken: tuple, covariates: tuple, source: s
             seen[col] = kind
 
 
-def future_rows(values: dict, targets, rows: np.ndarray, enabled: bool) -> int:
+def future_rows(values: dict, targets, rows: np.ndarray) -> int:
     """Rows of a group that are history: all but the trailing rows with every target empty
-    (which hold future covariates), when future covariates are read at all."""
-    if not enabled:
-        return len(rows)
+    (dates not yet observed: they hold the future covariates, if any; filling them would
+    invent history)."""
     present = np.zeros(len(rows), bool)
     for col in targets:
         present |= ~np.isnan(values[col][rows])

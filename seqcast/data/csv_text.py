@@ -1,7 +1,8 @@
 """Data files as people write them (``read_frame``: CSV, compressed or not, or Parquet).
 
-CSV files: the field separator (``,``, ``;`` or tab) read off the header, decimal commas
-where fields are separated otherwise, rows with more fields than the header refused (pandas
+CSV files: the field separator (``,``, ``;`` or tab) read off the header, a first line of
+data (one number, or a date beside numbers: no header) read as data, decimal commas where fields are separated
+otherwise, rows with more fields than the header refused (pandas
 would otherwise take the first field as an index and shift every column), a row number
 written as an unnamed first column dropped, and timestamps whose UTC offset changes with
 summer time put on one clock.
@@ -41,14 +42,16 @@ def _open(path: Path):
 
 
 def separator(path: Path) -> str:
-    """The separator that occurs most in the header line (``,`` if none does)."""
+    """The separator that occurs most in the header line (``,`` if none does; a tie is not
+    broken for the comma, which is then a decimal comma in a first line of data)."""
     try:
         with _open(path) as f:
             header = f.readline()
     except Exception as exc:  # a damaged archive
         raise ValueError(f"{path}: cannot read: {str(exc).splitlines()[0]}") from None
-    counts = [header.count(c) for c in SEPARATORS]
-    return SEPARATORS[counts.index(max(counts))] if max(counts) else ","
+    counts = {c: header.count(c) for c in (";", "\t", ",")}  # a tie: commas are decimals
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
 
 
 def read_csv_text(path: Path) -> pd.DataFrame:
@@ -61,6 +64,10 @@ def read_csv_text(path: Path) -> pd.DataFrame:
     except Exception as exc:  # parser errors carry their own line numbers
         ragged = _ragged(path, sep)
         raise ValueError(ragged or f"{path}: cannot read: {str(exc).splitlines()[0]}") from None
+    names = _headerless(frame.columns, sep)
+    if names is not None:  # the first line is data: read it as a row
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, sep=sep, header=None,
+                            names=names, index_col=False)
     first = frame.columns[0] if len(frame.columns) else ""
     if str(first).startswith("Unnamed: 0") and sorted(frame[first].tolist(), key=_number) == \
             [str(i) for i in range(len(frame))]:  # rows in any order: a permutation of 0..n-1
@@ -92,6 +99,25 @@ def read_frame(path: str | Path) -> pd.DataFrame:
         except Exception as exc:
             raise ValueError(f"{path}: cannot read: {str(exc).splitlines()[0]}") from None
     return read_csv_text(path)
+
+
+def _headerless(header, sep: str) -> list[str] | None:
+    """Column names for a file whose first line is data: one number, or a date beside
+    numbers (a header holds no date): ``time`` for the date, ``value`` (``value2``, ...) for
+    each number; None for a header. Several numbers alone stay a header (series ids)."""
+    cells = [str(c).strip() for c in header]
+    plain = [c.replace(",", ".") if sep != "," and _DECIMAL_COMMA.match(c) else c for c in cells]
+    numbers = pd.to_numeric(pd.Series(plain), errors="coerce").notna().tolist()
+    if not any(numbers):
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        dates = [not n and pd.notna(pd.to_datetime(c, errors="coerce")) for c, n in zip(cells, numbers)]
+    if not all(n or d for n, d in zip(numbers, dates)) or sum(dates) > 1 or (
+            len(cells) > 1 and not any(dates)):  # numbers alone may name series (wide files)
+        return None
+    values = iter(["value", *(f"value{i}" for i in range(2, len(cells) + 1))])
+    return ["time" if d else next(values) for d in dates]
 
 
 def _number(cell: str) -> tuple[int, str]:

@@ -155,7 +155,7 @@ def from_frame(
         if step is not None:
             freqs.add(step)
         # Trailing rows with every target empty carry future covariates over the horizon.
-        n = future_rows(values, targets, all_rows, bool(covariates[1]))
+        n = future_rows(values, targets, all_rows)
         rows = all_rows[:n]
         cov = group_covariates(
             values, frame, all_rows, n, index, step, source, time_col, covariates, fill
