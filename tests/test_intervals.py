@@ -210,3 +210,5 @@ def test_conformal_says_how_many_windows_a_level_needs_and_that_many_suffice(lev
     assert ConformalForecaster(None, np.ones((need, 2)), {}).radius(level).shape == (2,)
     with pytest.raises(ValueError, match=f"at {100 * level:g}% need at least {need} validation"):
         ConformalForecaster(None, np.ones((need - 1, 2)), {}).radius(level)
+    with pytest.raises(ValueError, match=r"there are 10 \(enough for 90% at most\)"):
+        ConformalForecaster(None, np.ones((10, 2)), {}).radius(0.95)

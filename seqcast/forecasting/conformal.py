@@ -77,9 +77,11 @@ class ConformalForecaster:
         k = math.ceil((n + 1) * level - 1e-9)
         if k > n:
             need = math.ceil(level / (1 - level) - 1e-9)  # (n + 1) level <= n
+            top = math.floor(100 * n / (n + 1) + 1e-9)  # the highest whole level n windows give
             raise ValueError(f"conformal intervals at {100 * level:g}% need at least {need}"
-                             f" validation windows, there are {n}; raise --valid-frac or lower"
-                             " --level")
+                             f" validation windows, there are {n}"
+                             + (f" (enough for {top}% at most)" if n else "") + ";"
+                             " raise --valid-frac or lower --level")
         return self.scores[k - 1] if k >= 1 else np.zeros(self.scores.shape[1])
 
     def gives(self, level: float) -> bool:
