@@ -134,7 +134,7 @@ def forecast(
     import dataclasses
 
     from .data.calendar import resolve
-    from .data.load import load_panel
+    from .data.load import check_steps, load_panel, other_data
     from .plot import series_forecast_figure
     from .runs import load_run
 
@@ -148,7 +148,8 @@ def forecast(
         if key in data and tuple(data[key]) != getattr(trained, key):
             raise ValueError(f"{run} reads {key.replace('_', ' ')} {list(getattr(trained, key))};"
                              f" got {list(data[key])}")
-    panel = load_panel(dataclasses.replace(trained, **data))
+    panel = load_panel(dataclasses.replace(trained, **other_data(trained, data)))
+    check_steps(panel, trained, run)
     if calendar is not None and resolve(calendar, panel.freq) != trained.calendar:
         raise ValueError(f"{run} reads calendar features {list(trained.calendar)};"
                          f" got {calendar!r}")

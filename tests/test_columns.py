@@ -63,3 +63,31 @@ def test_timestamps_as_values_are_refused(tmp_path, capsys):
     assert "Traceback" not in err and not (tmp_path / "run").exists()
     with pytest.raises(ValueError, match="column 'shipped' holds times, not numbers"):
         read_series(path, time_col="week", targets=["units", "shipped"])
+
+
+def test_a_run_keeps_the_columns_and_steps_it_was_trained_on(tmp_path, capsys):
+    import json
+
+    months = pd.date_range("2000-01-01", periods=60, freq="MS")
+    values = 100 + np.arange(60.0) + 5 * np.sin(np.arange(60) * np.pi / 6)
+    pd.DataFrame({"Month": months.strftime("%Y-%m"), "sales": values}).iloc[:48].to_csv(
+        tmp_path / "old.csv", index=False)
+    run = str(tmp_path / "run")
+    assert main(["train", "--data", str(tmp_path / "old.csv"), "--model", "linear",
+                 "--epochs", "2", "--out", run]) == 0
+    data = json.load(open(f"{run}/config.json"))["data"]
+    assert (data["time_col"], data["targets"], data["freq"]) == ("Month", ["sales"], "MS")
+    # a newer file: another time column name, an extra text column: the run's series only
+    pd.DataFrame({"note": "ok", "date": months, "sales": values}).to_csv(
+        tmp_path / "new.csv", index=False)
+    out = tmp_path / "f.csv"
+    assert main(["forecast", run, "--data", str(tmp_path / "new.csv"),
+                 "--output", str(out)]) == 0
+    f = pd.read_csv(out)
+    assert set(f["id"]) == {"sales"} and f["time"].iloc[0] == "2005-01-01"
+    weeks = pd.date_range("2020-01-05", periods=60, freq="W-SUN")  # other steps: refused
+    pd.DataFrame({"date": weeks, "sales": values}).to_csv(tmp_path / "weekly.csv", index=False)
+    capsys.readouterr()
+    for cmd in (["forecast", run], ["backtest", run]):
+        assert main([*cmd, "--data", str(tmp_path / "weekly.csv")]) == 2
+        assert "timestamps are W-SUN apart" in capsys.readouterr().err

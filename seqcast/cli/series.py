@@ -36,7 +36,7 @@ def _panel_and_data(args, base=None):
 
     from ..config import DataConfig
     from ..data.calendar import resolve
-    from ..data.load import load_panel
+    from ..data.load import check_steps, load_panel, other_data
 
     flags = {
         "time_col": args.time_col,
@@ -50,12 +50,19 @@ def _panel_and_data(args, base=None):
     flags = {k: v for k, v in flags.items() if v is not None}
     if args.data or args.dataset:  # other data: the run's future file does not belong to it
         flags.update(path=args.data, dataset=args.dataset or "", future_path=args.future_data)
+    if base is not None:  # a run's: the time column and steps of other data are its own
+        flags = other_data(base, flags)
     data = dataclasses.replace(base or DataConfig(dataset="", task="forecast"), **flags)
     if args.calendar not in (None, "auto", "none"):  # unknown names fail before reading
         resolve(args.calendar, "h")
     panel = load_panel(data)
+    if base is not None:
+        check_steps(panel, base, "the run")
     if data.id_col is None and panel.id_col is not None:  # found by its name: the run keeps it
         data = dataclasses.replace(data, id_col=panel.id_col)
+    if base is None and data.path is not None:  # the columns and steps found: the run keeps them
+        data = dataclasses.replace(data, time_col=panel.time_col, targets=panel.targets,
+                                   freq=data.freq or panel.freq)
     if args.calendar is not None or base is None:
         data = dataclasses.replace(data, calendar=resolve(args.calendar or "none", panel.freq))
     return panel, data

@@ -120,6 +120,20 @@ def _headerless(header, sep: str) -> list[str] | None:
     return ["time" if d else next(values) for d in dates]
 
 
+def column_names(path) -> list[str]:
+    """The column names in a data file's header, read without the rows ([] if unreadable)."""
+    path = Path(path)
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            import pyarrow.parquet as pq
+
+            return list(pq.read_schema(path).names)
+        with _open(path) as f:
+            return next(csv.reader(f, delimiter=separator(path)), [])
+    except Exception:  # the full read reports what is wrong with the file
+        return []
+
+
 def _number(cell: str) -> tuple[int, str]:
     return (int(cell), cell) if cell.isdigit() else (-1, cell)
 

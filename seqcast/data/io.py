@@ -43,12 +43,15 @@ class Series:
 @dataclass(frozen=True)
 class Panel:
     """Series read from one source, sharing a frequency (``None`` for a plain integer index);
-    ``id_col``: the column that named them, where one did (given or found by its name)."""
+    ``id_col``: the column that named them, where one did (given or found); ``time_col`` and
+    ``targets``: the time and value columns read (given or found)."""
 
     source: str
     freq: str | None
     series: tuple[Series, ...]
     id_col: str | None = None
+    time_col: str | None = None
+    targets: tuple[str, ...] = ()
 
     def __iter__(self):
         return iter(self.series)
@@ -169,7 +172,8 @@ def from_frame(
             series.append(Series(name, index_c, v, cov))
     if len(freqs) > 1:
         raise ValueError(f"{source}: series have different frequencies: {', '.join(sorted(freqs))}")
-    return Panel(source, freqs.pop() if freqs else None, tuple(series), id_col)
+    return Panel(source, freqs.pop() if freqs else None, tuple(series), id_col, time_col,
+                 tuple(targets))
 
 
 def check_length(panel: Panel, min_len: int, what: str) -> None:

@@ -33,6 +33,27 @@ def load_panel(data) -> Panel:
     return panel
 
 
+def other_data(trained, given: dict) -> dict:
+    """``given`` (DataConfig fields naming other data than a run's own) with the time column
+    and frequency to be found in that data, unless given: the run's time column where the
+    file has it, else one found as in any file; its steps, checked by ``check_steps``."""
+    if "path" not in given and "dataset" not in given:
+        return given
+    from .csv_text import column_names
+
+    own = trained.time_col if given.get("path") and trained.time_col in column_names(
+        given["path"]) else None
+    return {"time_col": own, "freq": None, **given}
+
+
+def check_steps(panel: Panel, trained, run) -> None:
+    """Raise unless ``panel``'s steps are those the run was trained on (``trained.freq``,
+    recorded when it was trained from a file)."""
+    if trained.freq and panel.freq and panel.freq != trained.freq:
+        raise ValueError(f"{panel.source}: its timestamps are {panel.freq} apart, but {run} was"
+                         f" trained on {trained.freq} data")
+
+
 def attach_future(panel, frame: pd.DataFrame, source: str, time_col, id_col, future):
     """``panel`` with future covariates over the horizon taken from ``frame`` (a file given
     by ``--future-data``): its rows after each series' last step, which must continue the
