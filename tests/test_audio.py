@@ -81,11 +81,9 @@ def test_far_tails_keep_finite_bits():
 
 
 @pytest.mark.parametrize("make,needle", [
-    (lambda p: p.write_text("not audio"), "not a readable WAV file"),
-    (lambda p: p.write_bytes(b""), "not a readable WAV file"),
+    (lambda p: p.write_text("not audio"), "not a readable audio file"),
+    (lambda p: p.write_bytes(b""), "not a readable audio file"),
     (lambda p: write(p, np.zeros(0, np.float32), 16000), "holds no samples"),
-    (lambda p: write(p, tone(0.1, 16000), 16000, "PCM_U8"), "unknown WAV sample format PCM_U8"),
-    (lambda p: write(p, tone(0.1, 16000), 16000, "PCM_24"), "unknown WAV sample format PCM_24"),
 ])
 def test_bad_files_are_named_in_one_line(tmp_path, make, needle):
     path = tmp_path / "bad.wav"
@@ -93,6 +91,22 @@ def test_bad_files_are_named_in_one_line(tmp_path, make, needle):
     with pytest.raises(ValueError, match=needle) as err:
         read_wav(path)
     assert str(path) in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("fmt,subtype,tolerance", [
+    ("WAV", "PCM_24", 2 ** -23), ("WAV", "PCM_32", 2 ** -31), ("WAV", "PCM_U8", 2 ** -7),
+    ("WAV", "ULAW", 0.02), ("WAVEX", "PCM_24", 2 ** -23), ("FLAC", "PCM_24", 2 ** -23),
+    ("AIFF", "PCM_16", 2 ** -15),
+])
+def test_recordings_as_recorders_write_them_are_read(tmp_path, fmt, subtype, tolerance):
+    x = 0.8 * np.stack([tone(0.05, 44100), chirp(0.05, 44100)], axis=1)
+    path = tmp_path / f"rec.{'flac' if fmt == 'FLAC' else 'aiff' if fmt == 'AIFF' else 'wav'}"
+    sf.write(str(path), x, 44100, subtype=subtype, format=fmt)  # stereo, 44.1 kHz
+    data, rate = read_wav(path)
+    assert rate == 44100 and data.shape == x.shape
+    assert np.max(np.abs(data - x)) <= tolerance + 1e-7
+    mono = load_training_audio(path, 16000)  # mixed down and resampled for training
+    assert abs(len(mono) - round(len(x) * 16000 / 44100)) <= 1
 
 
 def test_scored_audio_must_be_mono_at_the_models_rate(tmp_path):

@@ -165,10 +165,6 @@ def _bad(tmp_path, kind):
         p.write_bytes(b"")
     elif kind == "no_samples":
         write(p, np.zeros(0, np.float32), 8000)
-    elif kind == "8bit":
-        write(p, tone(0.1, 8000), 8000, "PCM_U8")
-    elif kind == "24bit":
-        write(p, tone(0.1, 8000), 8000, "PCM_24")
     elif kind == "stereo":
         write(p, np.stack([tone(0.1, 8000)] * 2, axis=1), 8000)
     elif kind == "rate":
@@ -177,8 +173,8 @@ def _bad(tmp_path, kind):
 
 
 @pytest.mark.parametrize("kind,needle", [
-    ("text", "not a readable WAV file"), ("empty", "not a readable WAV file"),
-    ("no_samples", "holds no samples"), ("8bit", "PCM_U8"), ("24bit", "PCM_24"),
+    ("text", "not a readable audio file"), ("empty", "not a readable audio file"),
+    ("no_samples", "holds no samples"),
     ("stereo", "2 channels"), ("rate", "16000 Hz does not match the model's 8000 Hz"),
 ])
 def test_bad_audio_exits_2_with_one_line(trained, tmp_path, capsys, kind, needle):

@@ -42,7 +42,7 @@ def quantise(audio: np.ndarray) -> Tensor:
 
 def load_recordings(paths: list[str], sample_rate: int,
                     speakers: dict[str, str] | None = None) -> list[Recording]:
-    """Each WAV file mixed down, resampled to ``sample_rate`` and quantised."""
+    """Each audio file mixed down, resampled to ``sample_rate`` and quantised."""
     return [Recording(Path(p).name, quantise(load_training_audio(p, sample_rate)),
                       None if speakers is None else speakers[p]) for p in paths]
 

@@ -1,4 +1,5 @@
-"""WAV files in and out (soundfile), resampling (soxr), mu-law classes of recordings.
+"""Audio files in (soundfile: WAV of any sample format, FLAC, AIFF, Ogg, MP3, ...), WAV out,
+resampling (soxr).
 
 Training audio is mixed down to mono and resampled to the model's rate with soxr's very high
 quality filter. Audio that is scored (``seqcast audio evaluate``) or continued (``--prime``)
@@ -12,14 +13,17 @@ from pathlib import Path
 
 import numpy as np
 
-SUBTYPES = ("PCM_16", "FLOAT", "DOUBLE")  # 16-bit integers, or floats in [-1, 1]
+# What libsndfile decodes to floats in [-1, 1]: integer PCM of 8 to 32 bits (WAV's extensible
+# header included, as recorders write 24-bit and multichannel files), floats, mu-law and
+# A-law, and compressed FLAC, Ogg and MP3. Headerless raw samples cannot be read unasked.
+FORMATS = ("WAV", "WAVEX", "RF64", "W64", "FLAC", "AIFF", "CAF", "AU", "OGG", "MP3")
 
 
 def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
-    """The samples of a WAV file as float32 (N, channels) in [-1, 1], and its rate.
+    """The samples of an audio file as float32 (N, channels) in [-1, 1], and its rate.
 
-    Raises ``ValueError`` naming the file when it is missing, not a WAV file, empty, or
-    stored in a sample format other than ``SUBTYPES`` (8-bit and 24-bit files among them).
+    Raises ``ValueError`` naming the file when it is missing, not an audio file of one of
+    ``FORMATS``, empty, or holds samples that are not finite.
     """
     import soundfile as sf
 
@@ -29,15 +33,18 @@ def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
     try:
         info = sf.info(str(path))
     except (RuntimeError, sf.LibsndfileError) as exc:
-        raise ValueError(f"{path}: not a readable WAV file ({_first_line(exc)})") from None
-    if info.format != "WAV":
-        raise ValueError(f"{path}: unknown audio format {info.format}; valid: WAV")
-    if info.subtype not in SUBTYPES:
-        raise ValueError(f"{path}: unknown WAV sample format {info.subtype}; valid: "
-                         f"{', '.join(SUBTYPES)}")
+        raise ValueError(f"{path}: not a readable audio file ({_first_line(exc)})") from None
+    if info.format not in FORMATS:
+        raise ValueError(f"{path}: unknown audio format {info.format}; valid: "
+                         f"{', '.join(FORMATS)}")
     if info.frames == 0:
         raise ValueError(f"{path}: the file holds no samples")
-    data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    try:
+        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except (RuntimeError, sf.LibsndfileError) as exc:  # a header that promises more than is there
+        raise ValueError(f"{path}: cannot decode ({_first_line(exc)})") from None
+    if len(data) == 0:
+        raise ValueError(f"{path}: the file holds no samples")
     if not np.isfinite(data).all():
         raise ValueError(f"{path}: the file holds NaN or infinite samples")
     return np.clip(data, -1.0, 1.0), int(rate)

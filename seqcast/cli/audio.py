@@ -61,12 +61,13 @@ def cmd_generate(args) -> int:
 
 def add_parsers(sub) -> None:
     """Add ``audio`` and its verbs to the ``seqcast`` subcommand parser."""
-    audio = sub.add_parser("audio", help="WaveNet on WAV recordings: train, evaluate, generate")
+    audio = sub.add_parser("audio", help="WaveNet on recordings (WAV, FLAC, ...): train, evaluate, generate")
     # the verbs' parsers are of the same class as ``audio``'s: one-line errors, exit 2
     verbs = audio.add_subparsers(dest="audio_command", required=True, parser_class=type(audio))
 
-    p = verbs.add_parser("train", help="train a mu-law WaveNet on WAV files; write a run directory")
-    p.add_argument("--wav", nargs="+", required=True, metavar="FILE", help="training recordings")
+    p = verbs.add_parser("train", help="train a mu-law WaveNet on audio files; write a run directory")
+    p.add_argument("--wav", nargs="+", required=True, metavar="FILE",
+                   help="training recordings (WAV of any sample format, FLAC, AIFF, Ogg, MP3)")
     p.add_argument("--out", required=True, metavar="RUN_DIR")
     p.add_argument("--valid", nargs="+", metavar="FILE",
                    help="held-out recordings for early stopping (default: the last 10%% of each)")
@@ -87,7 +88,7 @@ def add_parsers(sub) -> None:
                         "CSV file with columns file,speaker")
     p.set_defaults(handler=cmd_train)
 
-    p = verbs.add_parser("evaluate", help="bits per sample on WAV files beside two baselines")
+    p = verbs.add_parser("evaluate", help="bits per sample on audio files beside two baselines")
     p.add_argument("run", metavar="RUN_DIR")
     p.add_argument("--wav", nargs="+", required=True, metavar="FILE")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
