@@ -62,7 +62,23 @@ class ModelConfig:
     likelihood: str = "none"
 
     def __post_init__(self):  # JSON gives lists; keep the fields hashable tuples
+        for name, (low, high) in _MODEL_SIZES.items():  # a config read from disk: sizes to build
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or not low <= v <= high:
+                raise ValueError(f"model {name} must be a whole number in [{low}, {high}],"
+                                 f" got {v!r}")
+        if not isinstance(self.quantiles, (list, tuple)) or not all(
+                isinstance(q, (int, float)) and not isinstance(q, bool) for q in self.quantiles):
+            raise ValueError(f"model quantiles must be a list of numbers, got {self.quantiles!r}")
         object.__setattr__(self, "quantiles", tuple(float(q) for q in self.quantiles))
+
+
+# Whole-number model fields: the least and most each may be (far beyond any model trained
+# here), so that a damaged or hand-edited config.json cannot ask for terabytes.
+_MODEL_SIZES = {"input_size": (1, 100_000), "input_len": (1, 1_000_000),
+                "horizon": (1, 1_000_000), "hidden_size": (1, 65_536), "num_layers": (0, 100),
+                "kernel_size": (1, 10_000), "stride": (1, 10_000), "filters": (1, 65_536),
+                "blocks": (1, 100), "layers_per_block": (1, 30), "season": (1, 1_000_000)}
 
 
 @dataclass(frozen=True)
@@ -148,6 +164,10 @@ class DataConfig:
         if self.targets is not None:
             object.__setattr__(self, "targets", tuple(self.targets))
         object.__setattr__(self, "diff", tuple(int(d) for d in self.diff))
+        for name, v in (("horizon", self.horizon), ("season", self.season),
+                        ("stride", self.stride), *(("diff lag", d) for d in self.diff)):
+            if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 1_000_000:
+                raise ValueError(f"data {name} must be a whole number in [1, 1000000], got {v!r}")
         for name in ("past_covariates", "future_covariates", "static_covariates", "calendar"):
             object.__setattr__(self, name, tuple(str(c) for c in getattr(self, name)))
 
@@ -177,7 +197,15 @@ class RunConfig:
 
     @classmethod
     def load(cls, path: str | Path) -> RunConfig:
-        return cls.from_dict(json.loads(Path(path).read_text()))
+        """The config saved at ``path``; a damaged or hand-edited one is a ValueError naming
+        the file and what is wrong with it."""
+        try:
+            raw = json.loads(Path(path).read_text())
+            if not isinstance(raw, dict):
+                raise ValueError("not a JSON object")
+            return cls.from_dict(raw)
+        except (ValueError, TypeError) as e:  # JSONDecodeError is a ValueError
+            raise ValueError(f"{path}: {e}") from None
 
 
 _SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}

@@ -84,6 +84,7 @@ def load_run(path: str | Path):
     Example:
         >>> load_run("runs/co2").forecast(load_panel(DataConfig(dataset="co2")))
     """
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     from .data.covariates import CovariateScaler, uses_covariates
@@ -113,8 +114,15 @@ def load_run(path: str | Path):
         if not (path / "covariates.json").is_file():
             raise ValueError(f"{path}: config.json names covariates but covariates.json is missing")
         scaler = CovariateScaler.from_dict(json.loads((path / "covariates.json").read_text()))
-    model = build_forecaster_model(config, scaler)
-    model.load_state_dict(load_file(str(path / "model.safetensors")), strict=True)
+    try:  # the weights read as tensors only; a config that does not fit them is one line
+        model = build_forecaster_model(config, scaler)
+        model.load_state_dict(load_file(str(path / "model.safetensors")), strict=True)
+    except (RuntimeError, SafetensorError, MemoryError, OverflowError) as e:
+        lines = [x.strip() for x in str(e).strip().splitlines() if x.strip()]
+        why = (lines[1] if len(lines) > 1 and lines[0].startswith("Error(s) in loading") else
+               lines[0] if lines else type(e).__name__)
+        raise ValueError(f"{path}: config.json and model.safetensors do not fit together"
+                         f" ({why[:200]}{'...' if len(why) > 200 else ''})") from None
     model.eval()
     raw = json.loads((path / "transforms.json").read_text())
     transforms = {k: SeriesTransform.from_dict(v) for k, v in raw.items()}

@@ -181,7 +181,7 @@ def test_mulaw_head_learns_with_cross_entropy():
 @pytest.mark.parametrize("kw,match", [
     ({"padding": "full"}, "valid: causal, valid, same"),
     ({"head": "softmax"}, "valid: dense, mulaw"),
-    ({"blocks": 0}, "blocks and layers_per_block"),
+    ({"blocks": 0}, r"blocks must be a whole number in \[1, 100\]"),
 ])
 def test_bad_conv_choices_list_the_valid_ones(kw, match):
     with pytest.raises(ValueError, match=match):
