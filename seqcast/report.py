@@ -137,6 +137,10 @@ def print_search(info: dict) -> None:
         if c.get("error", "").startswith("out of time"):
             print(f"auto: {c['name']} left out: {c['error']} (a larger --budget lets it finish)",
                   file=err)
+    if info.get("not_refitted"):
+        print(f"auto: {', '.join(info['not_refitted'])} kept as fitted in the search, on the data"
+              " before the validation origins (no time left to refit; a larger --budget refits)",
+              file=err)
     asked = info.get("trials_asked")
     if asked and info["network_trials"] < asked:
         print(f"auto: the budget ended the search after {info['network_trials']} of {asked}"

@@ -144,17 +144,17 @@ def test_seed_ensemble_with_a_future_covariate_is_calibrated_once(tmp_path):
 def test_search_calibrates_around_the_forecast_its_ensemble_gives():
     # conformal radii come from the chosen members' validation forecasts combined as the
     # ensemble combines them: the median, or the weighted mean with --combine weighted
-    from seqcast.forecasting.auto import _combined, _weight
+    from seqcast.forecasting.choice import _weight, combined
     from seqcast.forecasting.ensemble import Ensemble
 
     rng = np.random.default_rng(0)
     members = [{"pred": rng.normal(size=(5, 3)), "mase": m} for m in (0.5, 1.0, 2.0)]
     preds = np.stack([m["pred"] for m in members])
     weights = tuple(_weight(m["mase"]) for m in members)
-    np.testing.assert_allclose(_combined(members, "weighted"),
+    np.testing.assert_allclose(combined(members, "weighted"),
                                Ensemble(None, [], weights)._combine(preds))
-    np.testing.assert_allclose(_combined(members, "median"), Ensemble(None, [])._combine(preds))
-    assert not np.allclose(_combined(members, "weighted"), _combined(members, "median"))
+    np.testing.assert_allclose(combined(members, "median"), Ensemble(None, [])._combine(preds))
+    assert not np.allclose(combined(members, "weighted"), combined(members, "median"))
 
 
 def test_conformal_ensemble_predicts_and_exports_its_intervals(tmp_path, capsys):

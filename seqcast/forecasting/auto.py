@@ -32,6 +32,7 @@ from ..data.covariate_io import training_covariates
 from ..data.io import Panel, check_length, check_positive
 from ..metrics import mase_scale
 from .candidates import Candidate, fit_candidate, forecasts, head_panel, mase, truth_and_scales
+from .choice import choose, combined, refit
 from .classical import usable_kinds
 from .conformal import calibration_rows, search_conformal
 from .defaults import MIN_TRAIN_WINDOWS
@@ -105,8 +106,15 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
     cal = calibration_rows(origins, CALIBRATION_SHARE if data.intervals == "conformal" else 0)
     sel = ~cal  # the rows that score candidates and choose the ensemble
     covs = training_covariates(panel, data, {s.id: (len(s), len(s)) for s in panel})[0]
-    room = min(len(s) for s in inner)
-    room = room - int(round(room * data.valid_frac)) - H - MIN_TRAIN_WINDOWS
+    # Window + differencing: the median series keeps MIN_TRAIN_WINDOWS training windows (a
+    # few shorter ones train on fewer, as a single model does) and every series can forecast.
+    lengths = sorted(len(s) for s in inner)
+    shortest, median = lengths[0], lengths[len(lengths) // 2]
+    room = min(median - int(round(median * data.valid_frac)) - H - MIN_TRAIN_WINDOWS,
+               shortest - H - 1)
+    usable = usable_kinds(shortest - int(round(shortest * data.valid_frac)), season)
+    usable = [k for k in usable if "seasonal" in k or "winters" in k] + [  # the data's own
+        k for k in usable if not ("seasonal" in k or "winters" in k)]  # kinds first
     diffs = diff_choices(inner, season, data.valid_frac)
     lens = input_lens(season, H, room - max(sum(d) for d in diffs))
     pool: list[dict] = []
@@ -128,17 +136,23 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
                      "seconds": seconds / 4 if c.kind == "arima" else seconds})
         return score
 
-    classical = [Candidate(k) for k in ("naive", "seasonal_naive")[: 1 + (season > 1)]] + [
-        Candidate("ets", {"ets": k}) for k in usable_kinds(room + H + MIN_TRAIN_WINDOWS, season)
-    ] + [Candidate("theta")]
-    for c in classical if search.classical else ():
-        if c.kind in ("naive", "seasonal_naive") or time.perf_counter() < search_end:
-            trial(c)  # many or long series: the budget still holds
+    # Cheapest first, so that many or long series leave the slow kinds out, not the fast:
+    # the baselines, the ridge regressions (closed form), then ETS and Theta (series by
+    # series) within half the search time left, then ARIMA, then the networks.
+    for c in [Candidate(k) for k in ("naive", "seasonal_naive")[: 1 + (season > 1)]
+              ] if search.classical else ():
+        trial(c)
     for L in lens:
         for d in diffs:
             if L + sum(d) <= room and time.perf_counter() < search_end:
                 trial(Candidate("ridge", {"input_len": L, "diff": list(d), "scale": True,
                                           "log": data.log}))
+    smoothing_end = time.perf_counter() + 0.5 * (search_end - time.perf_counter())
+    for c in [Candidate("ets", {"ets": k})
+              for k in usable] + [Candidate("theta")
+              ] if search.classical else ():
+        if time.perf_counter() < smoothing_end:
+            trial(c, until=smoothing_end)
     # ARIMA's order search, series by series, may take half the time left, the networks the rest
     left = search_end - time.perf_counter()
     if search.arima and search.classical and left > 0.5 * SEARCH_SHARE * search.budget:
@@ -150,19 +164,9 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
     if not ranked:
         raise ValueError(f"{panel.source}: no candidate could be fitted on"
                          f" {min(len(s) for s in panel)} steps with horizon {H}")
-    members, weights_info = _choose(ranked, search, truth[sel], scales[sel], deadline, sel)
-    fitted, weights = [], []
-    for entry in members:
-        c = entry["candidate"]
-        if c.kind == "arima":  # keep the orders the search found; refit the coefficients
-            orders = {k: v[:7] for k, v in entry["fitted"].params.items()}
-            c = entry["candidate"] = Candidate("arima", {"orders": orders})
-        seeds = search.seeds if c.kind == "network" else 1
-        for k in range(seeds):
-            if fitted and time.perf_counter() + entry["seconds"] > deadline:
-                break  # no time left for this member: the others carry the ensemble
-            fitted.append(fit_candidate(full, plain, c, search.seed + 42 + k))
-            weights.append(_weight(entry["mase"]) / seeds)  # seeds share their member's
+    members, weights_info = choose(ranked, search, truth[sel], scales[sel],
+                                    deadline if young else None, sel)
+    fitted, weights, as_searched = refit(members, full, plain, search, deadline, bool(young))
     info = {
         "chosen": [{"name": m["candidate"].name, "kind": m["candidate"].kind,
                     "params": m["candidate"].params, "valid_mase": m["mase"]} for m in members],
@@ -173,6 +177,7 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
         "network_trials": trials, "trials_asked": search.trials,
         "validation_origins": int(sel.sum()),
         **({"left_out": [s.id for s in young]} if young else {}),
+        **({"not_refitted": as_searched} if as_searched else {}),
         **({"calibration_origins": int(cal.sum())} if cal.any() else {}),
         **({"calibration": "on the origins the choice was made on (too few to keep apart)"}
            if data.intervals == "conformal" and not cal.any() else {}),
@@ -184,48 +189,10 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
     metrics = {"valid": {"mase_mean": weights_info[str(len(members))],
                          "origins": info["validation_origins"]}, "search": info}
     if data.intervals == "conformal":
-        ensemble = search_conformal(ensemble, _combined(members, search.combine), truth, scales,
+        ensemble = search_conformal(ensemble, combined(members, search.combine), truth, scales,
                                     panel, origins, metrics["valid"], cal if cal.any() else None)
         ensemble.scales.update({s.id: mase_scale(s.values, season) for s in young})
     return ensemble, History(), metrics
-
-
-def _choose(ranked, search, truth, scales, deadline, rows):
-    """The best k <= ``search.ensemble`` candidates, one per group (model kind or network
-    family: diverse members combine better than near copies), whose median (or weighted
-    mean, ``search.combine``) forecast scores lowest on the validation origins (``rows`` of
-    the candidates' forecasts); after the first, only those whose refit (about the time
-    their search fit took) fits in the budget left."""
-    left = deadline - time.perf_counter()
-    usable, groups = [], set()
-    for p in ranked:
-        c = p["candidate"]
-        if c.group not in groups and p["seconds"] < left:
-            usable.append(p)
-            groups.add(c.group)
-    usable = usable or ranked[:1]  # none fits: the best one, late rather than nothing
-    scores = {}
-    for k in range(1, min(search.ensemble, len(usable)) + 1):
-        scores[str(k)] = mase(_combined(usable[:k], search.combine)[rows], truth, scales)
-    # A few origins score every k: a larger ensemble within 2% of the best is kept, since
-    # medians of good members are steadier than the single winner on so little data.
-    best = min(scores.values())
-    best_k = max(int(k) for k, v in scores.items() if v <= 1.02 * best)
-    return usable[:best_k], scores
-
-
-def _combined(members, combine: str) -> np.ndarray:
-    """The members' validation forecasts combined as the ensemble combines them."""
-    preds = np.stack([p["pred"] for p in members])
-    if combine == "weighted":
-        w = np.array([_weight(p["mase"]) for p in members])
-        return np.tensordot(w / w.sum(), preds, axes=1)
-    return np.median(preds, axis=0)
-
-
-def _weight(score: float) -> float:
-    """A member's weight in a weighted mean: the inverse of its validation MASE."""
-    return 1.0 / max(score, 1e-9)
 
 
 def _network_search(search, trial, lens, diffs, room, search_end, log: bool) -> int:

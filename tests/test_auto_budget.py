@@ -1,0 +1,45 @@
+"""How ``--model auto`` spends its budget on many or uneven series."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+from test_auto import CLASSICAL, data_cfg, seasonal_panel
+
+from seqcast.data.io import Panel
+from seqcast.forecasting import choice
+from seqcast.forecasting.auto import AutoConfig, fit_auto
+from seqcast.forecasting.candidates import Candidate
+from seqcast.pipeline import make_config
+
+
+def entry(name, seconds):
+    return {"candidate": Candidate("ridge", {"input_len": 2, "diff": [], "scale": True}),
+            "mase": 1.0, "seconds": seconds, "fitted": f"searched {name}", "name": name}
+
+
+@pytest.mark.parametrize("must", [False, True])
+def test_a_member_with_no_time_to_refit_is_kept_as_searched(monkeypatch, must):
+    monkeypatch.setattr(choice, "fit_candidate", lambda full, data, c, seed: "refitted")
+    members = [entry("quick", 0.0), entry("slow", 1e6), entry("quick too", 0.0)]
+    deadline = choice.time.perf_counter() + 100
+    fitted, weights, kept = choice.refit(members, None, None, AutoConfig(), deadline, must)
+    if must:  # series left out of the search: only a refit forecasts them
+        assert fitted == ["refitted", "refitted"] and kept == []
+    else:
+        assert fitted == ["refitted", "searched slow", "refitted"] and len(kept) == 1
+    assert len(weights) == len(fitted)
+
+
+def test_uneven_series_leave_the_median_series_its_window():
+    """Series of 60 to 150 steps: the window is set by the median series' training part (a
+    few short ones train on fewer windows), not the shortest; each series still forecasts."""
+    lengths = [90, 100, 110, 150, 150, 150, 150]
+    series = tuple(dataclasses.replace(seasonal_panel(n=n, seed=k).series[0], id=f"s{k}")
+                   for k, n in enumerate(lengths))
+    _, _, metrics = fit_auto(Panel("p", "MS", series), make_config("auto", data_cfg()),
+                             CLASSICAL)
+    lens = {c["name"].split()[1] for c in metrics["search"]["candidates"]
+            if c["kind"] == "ridge" and c["valid_mase"] is not None}
+    assert "L=24" in lens and "L=36" in lens  # the shortest alone would leave 12 at most
+    assert np.isfinite(metrics["valid"]["mase_mean"])
