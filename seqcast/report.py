@@ -141,6 +141,9 @@ def print_search(info: dict) -> None:
         print(f"auto: {', '.join(info['not_refitted'])} kept as fitted in the search, on the data"
               " before the validation origins (no time left to refit; a larger --budget refits)",
               file=err)
+    if info.get("no_time_to_refit"):
+        print(f"auto: {', '.join(info['no_time_to_refit'])} chosen but left out: no time left to"
+              " refit (a larger --budget keeps it)", file=err)
     asked = info.get("trials_asked")
     if asked and info["network_trials"] < asked:
         print(f"auto: the budget ended the search after {info['network_trials']} of {asked}"
@@ -150,8 +153,9 @@ def print_search(info: dict) -> None:
               " validation origins, kept from the choice", file=err)
     elif "calibration" in info:
         print(f"auto: conformal intervals calibrated {info['calibration']}", file=err)
+    score = info.get("valid_mase", scores.get(str(len(info["chosen"])), float("nan")))
     print("auto: median of " + ", ".join(m["name"] for m in info["chosen"])
-          + f"; validation MASE {scores.get(str(len(info['chosen'])), float('nan')):.4g}"
+          + f"; validation MASE {score:.4g}"
           + " (members: " + ", ".join(f"{m['valid_mase']:.4g}" for m in info["chosen"]) + ")",
           file=err)
     base = {c["name"]: c["valid_mase"] for c in info["candidates"]

@@ -137,7 +137,9 @@ def fit(
             ``config.checkpoint_every``, every that many steps.
         resume: continue from ``checkpoint`` instead of starting afresh.
         on_epoch: called with (epoch, record) after every epoch; it may raise to stop
-            training (a search prunes unpromising trials this way).
+            training (a search prunes unpromising trials this way), or return True to end
+            it after this epoch with the weights early stopping keeps (a refit that has run
+            out of time). In one process only: ranks would stop apart.
         loss_sum: ``(pred, y) -> summed loss`` for models with a distribution head
             (``seqcast.forecasting.losses.loss_for``); None trains on MSE.
 
@@ -216,12 +218,11 @@ def fit(
             record["seconds"] = time.perf_counter() - start
             history.add(**record)
             bar.update(epoch, record)
-            if on_epoch is not None:
-                on_epoch(epoch, record)
+            halt = on_epoch is not None and bool(on_epoch(epoch, record))
             stop = loop.early_stop(record, config, model, history, epoch, valid is not None)
             step_schedule(scheduler, record)
             save(epoch + 1, 0, generator.get_state(), torch.zeros(()))
-            if stop:
+            if stop or halt:
                 break
     distributed.barrier()
     if loop.best is not None:

@@ -20,10 +20,10 @@ def entry(name, seconds):
 
 @pytest.mark.parametrize("must", [False, True])
 def test_a_member_with_no_time_to_refit_is_kept_as_searched(monkeypatch, must):
-    monkeypatch.setattr(choice, "fit_candidate", lambda full, data, c, seed: "refitted")
+    monkeypatch.setattr(choice, "fit_candidate", lambda full, data, c, seed, stop: "refitted")
     members = [entry("quick", 0.0), entry("slow", 1e6), entry("quick too", 0.0)]
     deadline = choice.time.perf_counter() + 100
-    fitted, weights, kept = choice.refit(members, None, None, AutoConfig(), deadline, must)
+    fitted, weights, kept, used = choice.refit(members, None, None, AutoConfig(), deadline, must)
     if must:  # series left out of the search: only a refit forecasts them
         assert fitted == ["refitted", "refitted"] and kept == []
     else:
@@ -43,3 +43,20 @@ def test_uneven_series_leave_the_median_series_its_window():
             if c["kind"] == "ridge" and c["valid_mase"] is not None}
     assert "L=24" in lens and "L=36" in lens  # the shortest alone would leave 12 at most
     assert np.isfinite(metrics["valid"]["mase_mean"])
+
+
+def test_on_epoch_returning_true_ends_training_with_the_kept_weights():
+    from seqcast.forecasting.candidates import fit_candidate
+
+    panel = seasonal_panel()
+    c = Candidate("network", {"family": "gru", "input_len": 12, "diff": [1], "scale": True,
+                              "train": {"epochs": 50, "patience": 50}})
+    seen = []
+
+    def stop_after_third(epoch, record):
+        seen.append(epoch)
+        return epoch >= 2  # a refit out of time: no exception, a usable model
+
+    f = fit_candidate(panel, data_cfg(), c, 42, stop_after_third)
+    assert seen == [0, 1, 2]
+    assert np.isfinite(f.forecast_arrays([panel.series[0].values], ["y"])).all()

@@ -119,6 +119,7 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
     lens = input_lens(season, H, room - max(sum(d) for d in diffs))
     pool: list[dict] = []
 
+    grow = sum(map(len, full)) / sum(map(len, inner))  # the refit's data over the search's
     plain = dataclasses.replace(data, intervals="none")  # members: points (intervals below)
 
     def trial(c: Candidate, on_epoch=None, until: float | None = None) -> float:
@@ -131,9 +132,11 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
             return float("inf")
         score = mase(pred[sel], truth[sel], scales[sel])
         seconds = time.perf_counter() - t0
-        # Refit time: about the search fit's; ARIMA keeps its orders, one fit of several.
+        # Refit time: about the search fit's, on more data; ARIMA keeps its orders, one fit
+        # of several.
+        seconds *= grow / 4 if c.kind == "arima" else grow
         pool.append({"candidate": c, "mase": score, "pred": pred, "fitted": f,
-                     "seconds": seconds / 4 if c.kind == "arima" else seconds})
+                     "seconds": seconds})
         return score
 
     # Cheapest first, so that many or long series leave the slow kinds out, not the fast:
@@ -166,11 +169,15 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
                          f" {min(len(s) for s in panel)} steps with horizon {H}")
     members, weights_info = choose(ranked, search, truth[sel], scales[sel],
                                     deadline if young else None, sel)
-    fitted, weights, as_searched = refit(members, full, plain, search, deadline, bool(young))
+    fitted, weights, as_searched, used = refit(members, full, plain, search, deadline,
+                                               bool(young))
+    dropped = [m["candidate"].name for m in members if m not in used]  # no time to refit them
+    members = used
+    score = mase(combined(members, search.combine)[sel], truth[sel], scales[sel])
     info = {
         "chosen": [{"name": m["candidate"].name, "kind": m["candidate"].kind,
                     "params": m["candidate"].params, "valid_mase": m["mase"]} for m in members],
-        "ensemble_valid_mase": weights_info,
+        "ensemble_valid_mase": weights_info, "valid_mase": score,
         "candidates": [{"name": p["candidate"].name, "kind": p["candidate"].kind,
                         "valid_mase": p["mase"] if np.isfinite(p["mase"]) else None,
                         **({"error": p["error"]} if "error" in p else {})} for p in pool],
@@ -178,6 +185,7 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
         "validation_origins": int(sel.sum()),
         **({"left_out": [s.id for s in young]} if young else {}),
         **({"not_refitted": as_searched} if as_searched else {}),
+        **({"no_time_to_refit": dropped} if dropped else {}),
         **({"calibration_origins": int(cal.sum())} if cal.any() else {}),
         **({"calibration": "on the origins the choice was made on (too few to keep apart)"}
            if data.intervals == "conformal" and not cal.any() else {}),
@@ -186,7 +194,7 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
     }
     ensemble = Ensemble(dataclasses.replace(config, data=data), fitted,
                         tuple(weights) if search.combine == "weighted" else (), info)
-    metrics = {"valid": {"mase_mean": weights_info[str(len(members))],
+    metrics = {"valid": {"mase_mean": info["valid_mase"],
                          "origins": info["validation_origins"]}, "search": info}
     if data.intervals == "conformal":
         ensemble = search_conformal(ensemble, combined(members, search.combine), truth, scales,

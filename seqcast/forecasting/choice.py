@@ -14,9 +14,10 @@ def refit(members, full, data, search, deadline: float, must: bool):
     its refit (about as long as its search fit) fits before ``deadline``. A member that would
     overrun is kept as the search fitted it, on the data before the validation origins (it
     forecasts from any history), unless ``must`` (series left out of the search, which only
-    a refit covers): then, after the first, it is left out. Returns (fitted, weights, names
-    of the members kept as searched)."""
-    fitted, weights, as_searched = [], [], []
+    a refit covers): then, after the first, it is left out. A network's refit ends at the
+    ``deadline`` with its best epoch so far. Returns (fitted, weights, names of the members
+    kept as searched, the members used)."""
+    fitted, weights, as_searched, used = [], [], [], []
     for entry in members:
         c = entry["candidate"]
         if c.kind == "arima":  # keep the orders the search found; refit the coefficients
@@ -26,14 +27,18 @@ def refit(members, full, data, search, deadline: float, must: bool):
             fitted.append(entry["fitted"])
             weights.append(_weight(entry["mase"]))
             as_searched.append(c.name)
+            used.append(entry)
             continue
         seeds = search.seeds if c.kind == "network" else 1
         for k in range(seeds):
             if fitted and time.perf_counter() + entry["seconds"] > deadline:
                 break  # no time left for this member: the others carry the ensemble
-            fitted.append(fit_candidate(full, data, c, search.seed + 42 + k))
+            fitted.append(fit_candidate(full, data, c, search.seed + 42 + k,
+                                        lambda *_: time.perf_counter() > deadline))
             weights.append(_weight(entry["mase"]) / seeds)  # seeds share their member's
-    return fitted, weights, as_searched
+            if entry not in used:
+                used.append(entry)
+    return fitted, weights, as_searched, used
 
 
 def choose(ranked, search, truth, scales, deadline, rows):
