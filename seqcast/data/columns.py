@@ -57,6 +57,23 @@ def usual_id_col(frame: pd.DataFrame, time_col: str | None, taken=()) -> str | N
     return text[0] if len(text) == 1 else None
 
 
+def id_candidates(frame: pd.DataFrame, time_col: str | None, taken=()) -> list[str]:
+    """Columns that could name the series of a file whose timestamps repeat: text columns
+    and whole-number columns with few distinct values (at most a tenth of the rows)."""
+    out = []
+    for c in map(str, frame.columns):
+        if c == time_col or c in set(taken):
+            continue
+        col = frame[c]
+        if _is_text(col):
+            out.append(c)
+            continue
+        v = pd.to_numeric(col, errors="coerce")
+        if v.notna().all() and (v == v.round()).all() and v.nunique() <= max(1, len(v) // 10):
+            out.append(c)
+    return out[:3]
+
+
 def _is_text(column: pd.Series) -> bool:
     """Text cells, none of them a number."""
     if not (pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column)):

@@ -21,7 +21,7 @@ from pandas.tseries.frequencies import to_offset
 from ..config import FILLS
 from .checks import numeric as _numeric
 from .checks import regularise as _regularise
-from .columns import ID_NAMES, TIME_NAMES, usual_id_col, usual_time_col  # noqa: F401
+from .columns import ID_NAMES, TIME_NAMES, id_candidates, usual_id_col, usual_time_col  # noqa: F401
 from .covariate_io import check_columns, future_rows, group_covariates
 from .covariates import Covariates
 from .csv_text import read_frame  # noqa: F401  (the file reader, CSV or Parquet)
@@ -140,7 +140,8 @@ def from_frame(
 
     times = _times(frame[time_col], source, time_col) if time_col is not None else None
     if times is not None and id_col is None:  # before the values: an id column read as one
-        _unique(times, np.argsort(times.asi8, kind="stable"), source, time_col, True)
+        _unique(times, np.argsort(times.asi8, kind="stable"), source, time_col,
+                id_candidates(frame, time_col, taken))
     numbers = [*targets, *covariates[0], *covariates[1]]
     values = {col: _numeric(frame[col], source, col) for col in numbers}
     groups = [("", np.arange(len(frame)))]
@@ -220,9 +221,10 @@ def _times(column: pd.Series, source: str, col: str) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(parsed)
 
 
-def _unique(times, rows: np.ndarray, source: str, col: str | None, single: bool = False):
+def _unique(times, rows: np.ndarray, source: str, col: str | None, single=None):
     """Raise at the first repeated timestamp among ``rows`` in time order (``single``: the
-    file is read as one series, which the message says)."""
+    file is read as one series, which the message says, naming the columns in that list
+    that could be the series id)."""
     t = times[rows]
     dup = t.duplicated()
     if dup.any():
@@ -232,7 +234,8 @@ def _unique(times, rows: np.ndarray, source: str, col: str | None, single: bool 
             f"{source}: column {col!r}, row {rows[i] + 1}: duplicate timestamp {t[i]}"
             f" (first seen at row {rows[first] + 1})"
             + ("; many series in one file? name their id column (--id-col; id_col= in Python)"
-               if single else "")
+               if single is not None else "")
+            + (f", perhaps {' or '.join(map(repr, single))}" if single else "")
         )
 
 
