@@ -108,3 +108,18 @@ def test_trailing_dates_without_values_are_not_history(tmp_path, capsys):
     f.to_csv(path, index=False)
     with pytest.raises(ValueError, match="row 11: missing value"):
         read_series(path)
+
+
+def test_an_hour_repeated_by_the_end_of_summer_time_is_named_as_such(tmp_path):
+    t = pd.date_range("2021-10-20", periods=24 * 30, freq="h", tz="Europe/Berlin")
+    path = tmp_path / "local.csv"  # wall-clock times without their offsets
+    pd.DataFrame({"time": t.strftime("%Y-%m-%d %H:%M"), "load": np.arange(len(t)) % 24.0}
+                 ).to_csv(path, index=False)
+    with pytest.raises(ValueError, match="local clock time repeats an hour when summer time"
+                       " ends: write the times with their UTC offset") as err:
+        read_series(path)
+    assert "--id-col" not in str(err.value)
+    path = tmp_path / "offsets.csv"  # the same times with their offsets read as one clock
+    pd.DataFrame({"time": t.strftime("%Y-%m-%dT%H:%M%z"), "load": np.arange(len(t)) % 24.0}
+                 ).to_csv(path, index=False)
+    assert len(read_series(path).series[0]) == len(t)

@@ -230,12 +230,17 @@ def _unique(times, rows: np.ndarray, source: str, col: str | None, single=None):
     if dup.any():
         i = int(np.flatnonzero(dup)[0])
         first = int(np.flatnonzero(t == t[i])[0])
+        step = np.median(np.diff(t.unique().asi8)) if len(t.unique()) > 1 else 0
+        clock = (0 < step < 86_400 * 10**9 and dup.sum() <= max(1, len(t) // 1000)
+                 and t[i].hour < 4)  # an hour of local time that repeats once a year
         raise ValueError(
             f"{source}: column {col!r}, row {rows[i] + 1}: duplicate timestamp {t[i]}"
             f" (first seen at row {rows[first] + 1})"
-            + ("; many series in one file? name their id column (--id-col; id_col= in Python)"
+            + ("; local clock time repeats an hour when summer time ends: write the times with"
+               " their UTC offset (e.g. 2021-10-31T02:00+01:00) or in UTC" if clock else
+               "; many series in one file? name their id column (--id-col; id_col= in Python)"
                if single is not None else "")
-            + (f", perhaps {' or '.join(map(repr, single))}" if single else "")
+            + (f", perhaps {' or '.join(map(repr, single))}" if single and not clock else "")
         )
 
 
