@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -150,6 +151,15 @@ def forecast(
                              f" got {list(data[key])}")
     panel = load_panel(dataclasses.replace(trained, **other_data(trained, data)))
     check_steps(panel, trained, run)
+    from .forecasting.coldstart import known_ids, with_series
+
+    new = [s.id for s in panel if s.id not in known_ids(forecaster)]
+    if new:  # a global model forecasts a series it was not trained on from its own history
+        forecaster = with_series(forecaster, panel)
+        more = f" and {len(new) - 1} more" if len(new) > 1 else ""
+        print(f"note: series {new[0]!r}{more} not in {run}'s training data: forecast from"
+              " their own history (scaled on it; classical members fitted on it)",
+              file=sys.stderr)
     if calendar is not None and resolve(calendar, panel.freq) != trained.calendar:
         raise ValueError(f"{run} reads calendar features {list(trained.calendar)};"
                          f" got {calendar!r}")
