@@ -123,3 +123,20 @@ def test_an_hour_repeated_by_the_end_of_summer_time_is_named_as_such(tmp_path):
     pd.DataFrame({"time": t.strftime("%Y-%m-%dT%H:%M%z"), "load": np.arange(len(t)) % 24.0}
                  ).to_csv(path, index=False)
     assert len(read_series(path).series[0]) == len(t)
+
+
+@pytest.mark.parametrize("fmt,freq,n", [
+    ("%d/%m/%Y", "MS", 30),  # every day <= 12: the even spacing decides (not 1st-12th Jan)
+    ("%d.%m.%Y", "MS", 30), ("%m/%d/%Y", "MS", 30),
+    ("%d/%m/%Y", "D", 100), ("%m/%d/%Y", "D", 100),  # a day over 12 decides
+    ("%d/%m/%Y %H:%M", "h", 300), ("%d.%m.%y %H:%M:%S", "h", 300), ("%m-%d-%Y", "W-SUN", 40),
+])
+def test_numeric_dates_are_read_day_or_month_first_as_the_column_says(tmp_path, fmt, freq, n):
+    t = pd.date_range("2020-01-05" if freq == "W-SUN" else "2020-01-01", periods=n, freq=freq)
+    path = tmp_path / "s.csv"
+    pd.DataFrame({"Datum": t.strftime(fmt), "y": np.arange(n, dtype=float)}).to_csv(
+        path, index=False)
+    panel = read_series(path)  # the time column found by its text, too
+    (s,) = panel.series
+    assert panel.time_col == "Datum" and len(s) == n
+    assert (s.index == t.tz_localize(None)).all()

@@ -94,6 +94,10 @@ def _all_times(column: pd.Series, years: bool = False) -> bool:
         return years and bool(np.all((v == np.round(v)) & (v >= 1000) & (v < 3000)))
     if not _is_text(cells):
         return False
+    from .csv_text import day_or_month_first
+
+    if day_or_month_first(cells) is not None:  # 13/01/2020: pandas alone may read one order
+        return True
     with warnings.catch_warnings():  # mixed formats are parsed cell by cell, which is fine
         warnings.simplefilter("ignore", UserWarning)
         try:

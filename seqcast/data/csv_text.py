@@ -21,6 +21,7 @@ SEPARATORS = (",", ";", "\t")
 COMPRESSED = {".gz": "gzip", ".bz2": "bz2", ".xz": "lzma", ".zip": "zipfile"}
 _DECIMAL_COMMA = re.compile(r"^\s*[+-]?(\d+(,\d*)?|,\d+)([eE][+-]?\d+)?\s*$")
 _OFFSET = r"\s*(Z|UTC|[+-]\d\d(:?\d\d)?)$"
+_NUMERIC_DATE = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})([ T]\d{1,2}:\d{2}(:\d{2})?)?$")
 
 
 def _open(path: Path):
@@ -153,6 +154,39 @@ def _ragged(path: Path, sep: str) -> str | None:
     hint = " (decimal commas in a comma-separated file? separate fields with ';')" \
         if sep == "," else ""
     return f"{path}: line {line} has more fields than the header's {width} columns{hint}"
+
+
+def day_or_month_first(column: pd.Series):
+    """Numeric dates such as ``01/02/2020`` or ``01.02.2020`` read as the whole column says:
+    day first where some day is over 12, month first where some month would be; where both
+    read, the order that gives evenly spaced times (monthly data written day first read
+    month first become the 1st to the 12th of January), else day first for dots and month
+    first otherwise. None when the cells are not such dates."""
+    text = column.astype(str).str.strip()
+    first = _NUMERIC_DATE.match(text.iloc[0]) if len(text) else None
+    if first is None or not text.str.match(_NUMERIC_DATE).all():
+        return None
+    sep, year = first.group(2), "%Y" if len(first.group(4)) == 4 else "%y"
+    clock = first.group(5) or ""
+    clock = clock[0] + ("%H:%M:%S" if clock.count(":") == 2 else "%H:%M") if clock else ""
+    reads = {}
+    for order in ("%d{0}%m", "%m{0}%d"):
+        parsed = pd.to_datetime(text, format=order.format(sep) + sep + year + clock,
+                                errors="coerce")
+        if parsed.notna().all():
+            reads[order[1]] = parsed
+    if len(reads) < 2:
+        return next(iter(reads.values()), None)
+
+    def even(t) -> bool:
+        u = pd.DatetimeIndex(t.drop_duplicates().sort_values())
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return len(u) >= 3 and pd.infer_freq(u) is not None
+
+    if even(reads["d"]) != even(reads["m"]):
+        return reads["d"] if even(reads["d"]) else reads["m"]
+    return reads["d"] if sep == "." else reads["m"]
 
 
 def local_or_utc(column: pd.Series) -> pd.Series:

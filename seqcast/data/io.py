@@ -200,12 +200,16 @@ def check_positive(panel: Panel) -> None:
 
 
 def _times(column: pd.Series, source: str, col: str) -> pd.DatetimeIndex:
-    from .csv_text import local_or_utc
+    from .csv_text import day_or_month_first, local_or_utc
 
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
         v = column.to_numpy(dtype=np.float64)
         if np.all((v == np.round(v)) & (v >= 1000) & (v < 3000)):  # years as numbers
             column = column.astype(np.int64).astype(str)
+    elif not pd.api.types.is_datetime64_any_dtype(column):
+        ordered = day_or_month_first(column)  # 01/02/2020: which comes first, the day?
+        if ordered is not None:
+            return pd.DatetimeIndex(ordered)
     with warnings.catch_warnings():  # mixed formats: each cell is parsed alone, which is fine
         warnings.simplefilter("ignore", UserWarning)
         try:
