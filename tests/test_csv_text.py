@@ -140,3 +140,16 @@ def test_numeric_dates_are_read_day_or_month_first_as_the_column_says(tmp_path, 
     (s,) = panel.series
     assert panel.time_col == "Datum" and len(s) == n
     assert (s.index == t.tz_localize(None)).all()
+
+
+@pytest.mark.parametrize("sep,text,want", [
+    (",", ['"1,000.0"', '"13,345.5"', '"1,234,567"', "12"], [1000, 13345.5, 1234567, 12]),
+    (";", ["1.000,0", "13.345,5", "1.234.567", "12"], [1000, 13345.5, 1234567, 12]),
+    (";", ["0.125", "1.125", "2.250", "3.500"], [0.125, 1.125, 2.25, 3.5]),  # decimals
+])
+def test_thousands_separators_are_dropped_only_where_no_cell_doubts_them(tmp_path, sep,
+                                                                         text, want):
+    path = tmp_path / "s.csv"
+    days = pd.date_range("2020-01-01", periods=len(text), freq="D").strftime("%Y-%m-%d")
+    path.write_text(f"date{sep}sales\n" + "".join(f"{d}{sep}{v}\n" for d, v in zip(days, text)))
+    np.testing.assert_allclose(read_series(path).series[0].values, want)

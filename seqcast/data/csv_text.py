@@ -1,11 +1,12 @@
 """Data files as people write them (``read_frame``: CSV, compressed or not, or Parquet).
 
-CSV files: the field separator (``,``, ``;`` or tab) read off the header, a first line of
-data (one number, or a date beside numbers: no header) read as data, decimal commas where fields are separated
-otherwise, rows with more fields than the header refused (pandas
-would otherwise take the first field as an index and shift every column), a row number
-written as an unnamed first column dropped, and timestamps whose UTC offset changes with
-summer time put on one clock.
+CSV files: the field separator (``,``, ``;`` or tab) read off the header; a first line of
+data (one number, or a date beside numbers: no header) read as data; decimal commas where
+fields are separated otherwise; thousands separators dropped where every cell of a column
+is written with them or without and one cell leaves no doubt (1,234.5 or 1,234,567); rows
+with more fields than the header refused (pandas would otherwise take the first field as
+an index and shift every column); a row number written as an unnamed first column
+dropped; and timestamps whose UTC offset changes with summer time put on one clock.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ SEPARATORS = (",", ";", "\t")
 COMPRESSED = {".gz": "gzip", ".bz2": "bz2", ".xz": "lzma", ".zip": "zipfile"}
 _DECIMAL_COMMA = re.compile(r"^\s*[+-]?(\d+(,\d*)?|,\d+)([eE][+-]?\d+)?\s*$")
 _OFFSET = r"\s*(Z|UTC|[+-]\d\d(:?\d\d)?)$"
+# Numbers with thousands separators throughout (1,234,567.8; with ';' fields 1.234.567,8),
+# or plain ones beside them: every cell must read so before a separator is dropped.
+_GROUPED = {g: re.compile(rf"^\s*[+-]?(\d{{1,3}}(\{g}\d{{3}})+|\d+)(\{p}\d+)?\s*$")
+            for g, p in ((",", "."), (".", ","))}
 _NUMERIC_DATE = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})([ T]\d{1,2}:\d{2}(:\d{2})?)?$")
 
 
@@ -73,12 +78,20 @@ def read_csv_text(path: Path) -> pd.DataFrame:
     if str(first).startswith("Unnamed: 0") and sorted(frame[first].tolist(), key=_number) == \
             [str(i) for i in range(len(frame))]:  # rows in any order: a permutation of 0..n-1
         frame = frame.drop(columns=first)  # row numbers pandas wrote (to_csv without index=False)
-    if sep != ",":
-        for col in frame.columns:
-            cells = frame[col]
-            full = cells[cells.str.strip() != ""]
-            if len(full) and full.str.contains(",").any() and full.str.match(_DECIMAL_COMMA).all():
-                frame[col] = cells.str.replace(",", ".", regex=False)
+    for col in frame.columns:
+        cells = frame[col]
+        full = cells[cells.str.strip() != ""]
+        if not len(full):
+            continue
+        if sep != "," and full.str.contains(",").any() and full.str.match(_DECIMAL_COMMA).all():
+            frame[col] = cells.str.replace(",", ".", regex=False)
+            continue
+        group, point = (".", ",") if sep == ";" else (",", ".")  # 1.234,5 or 1,234.5
+        sure = full.str.contains(point, regex=False) & full.str.contains(group, regex=False)
+        sure |= full.str.count(re.escape(group)) >= 2  # 1.234 alone could be a decimal
+        if sure.any() and full.str.match(_GROUPED[group]).all():
+            plain = cells.str.replace(group, "", regex=False)  # thousands separators
+            frame[col] = plain.str.replace(point, ".", regex=False)
     return frame
 
 
