@@ -153,3 +153,11 @@ def test_thousands_separators_are_dropped_only_where_no_cell_doubts_them(tmp_pat
     days = pd.date_range("2020-01-01", periods=len(text), freq="D").strftime("%Y-%m-%d")
     path.write_text(f"date{sep}sales\n" + "".join(f"{d}{sep}{v}\n" for d, v in zip(days, text)))
     np.testing.assert_allclose(read_series(path).series[0].values, want)
+
+
+def test_spreadsheet_habits_a_trailing_separator_and_padded_names(tmp_path):
+    days = pd.date_range("2020-01-01", periods=20, freq="D").strftime("%Y-%m-%d")
+    path = tmp_path / "sheet.csv"
+    path.write_text(" date , units ,\n" + "".join(f" {d} , {k} ,\n" for k, d in enumerate(days)))
+    (s,) = read_series(path, targets=["units"]).series
+    assert s.id == "units" and len(s) == 20 and s.values[-1] == 19

@@ -78,6 +78,12 @@ def read_csv_text(path: Path) -> pd.DataFrame:
     if str(first).startswith("Unnamed: 0") and sorted(frame[first].tolist(), key=_number) == \
             [str(i) for i in range(len(frame))]:  # rows in any order: a permutation of 0..n-1
         frame = frame.drop(columns=first)  # row numbers pandas wrote (to_csv without index=False)
+    empty = [c for c in frame.columns if str(c).startswith("Unnamed: ")
+             and (frame[c].str.strip() == "").all()]
+    frame = frame.drop(columns=empty)  # a separator ending every line, as spreadsheets write
+    stripped = [str(c).strip() for c in frame.columns]  # " y " names the column y
+    if len(set(stripped)) == len(stripped):
+        frame.columns = stripped
     for col in frame.columns:
         cells = frame[col]
         full = cells[cells.str.strip() != ""]
