@@ -77,7 +77,7 @@ def test_closed_pipe_ends_quietly():
         "    return 0\n"
         "cli.build_parser = lambda: types.SimpleNamespace(\n"
         "    parse_args=lambda argv: types.SimpleNamespace(handler=handler))\n"
-        "sys.exit(cli.main([]))\n"
+        "sys.exit(cli.main([\"forecast\"]))\n"
     )
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
@@ -86,3 +86,9 @@ def test_closed_pipe_ends_quietly():
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 141
     assert err == ""
+
+
+def test_seqcast_alone_lists_its_commands(capsys):
+    assert main([]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: seqcast") and "forecast" in err and "backtest" in err
