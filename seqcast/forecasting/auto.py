@@ -171,7 +171,8 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
                                     deadline if young else None, sel)
     fitted, weights, as_searched, used = refit(members, full, plain, search, deadline,
                                                bool(young))
-    dropped = [m["candidate"].name for m in members if m not in used]  # no time to refit them
+    dropped = [m["candidate"].name for m in members  # no time to refit them
+               if not any(u is m for u in used)]
     members = used
     score = mase(combined(members, search.combine)[sel], truth[sel], scales[sel])
     info = {

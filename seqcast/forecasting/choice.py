@@ -36,7 +36,7 @@ def refit(members, full, data, search, deadline: float, must: bool):
             fitted.append(fit_candidate(full, data, c, search.seed + 42 + k,
                                         lambda *_: time.perf_counter() > deadline))
             weights.append(_weight(entry["mase"]) / seeds)  # seeds share their member's
-            if entry not in used:
+            if not any(u is entry for u in used):  # by identity: entries hold arrays
                 used.append(entry)
     return fitted, weights, as_searched, used
 
