@@ -75,7 +75,7 @@ def test_a_run_keeps_the_columns_and_steps_it_was_trained_on(tmp_path, capsys):
     run = str(tmp_path / "run")
     assert main(["train", "--data", str(tmp_path / "old.csv"), "--model", "linear",
                  "--epochs", "2", "--out", run]) == 0
-    data = json.load(open(f"{run}/config.json"))["data"]
+    data = json.loads((tmp_path / "run" / "config.json").read_text())["data"]
     assert (data["time_col"], data["targets"], data["freq"]) == ("Month", ["sales"], "MS")
     # a newer file: another time column name, an extra text column: the run's series only
     pd.DataFrame({"note": "ok", "date": months, "sales": values}).to_csv(

@@ -83,6 +83,11 @@ def _is_text(column: pd.Series) -> bool:
     return len(cells) > 0 and pd.to_numeric(cells, errors="coerce").isna().all()
 
 
+def whole_years(v: np.ndarray) -> bool:
+    """Every value a whole number from 1000 to 2999: years written as numbers."""
+    return bool(np.all((v == np.round(v)) & (v >= 1000) & (v < 3000)))
+
+
 def _all_times(column: pd.Series, years: bool = False) -> bool:
     """Every non-empty cell reads as a time: text dates, or (``years``) whole numbers
     1000-2999."""
@@ -91,7 +96,7 @@ def _all_times(column: pd.Series, years: bool = False) -> bool:
         return False
     if pd.api.types.is_numeric_dtype(cells):
         v = cells.to_numpy(dtype=np.float64)
-        return years and bool(np.all((v == np.round(v)) & (v >= 1000) & (v < 3000)))
+        return years and whole_years(v)
     if not _is_text(cells):
         return False
     from .csv_text import day_or_month_first

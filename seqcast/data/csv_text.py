@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-SEPARATORS = (",", ";", "\t")
+SEPARATORS = (";", "\t", ",")  # in the order a tie in the header is broken
 COMPRESSED = {".gz": "gzip", ".bz2": "bz2", ".xz": "lzma", ".zip": "zipfile"}
 _DECIMAL_COMMA = re.compile(r"^\s*[+-]?(\d+(,\d*)?|,\d+)([eE][+-]?\d+)?\s*$")
 _OFFSET = r"\s*(Z|UTC|[+-]\d\d(:?\d\d)?)$"
@@ -55,7 +55,7 @@ def separator(path: Path) -> str:
             header = f.readline()
     except Exception as exc:  # a damaged archive
         raise ValueError(f"{path}: cannot read: {str(exc).splitlines()[0]}") from None
-    counts = {c: header.count(c) for c in (";", "\t", ",")}  # a tie: commas are decimals
+    counts = {c: header.count(c) for c in SEPARATORS}  # a tie: commas are decimals
     best = max(counts, key=counts.get)
     return best if counts[best] else ","
 
@@ -93,6 +93,8 @@ def read_csv_text(path: Path) -> pd.DataFrame:
             frame[col] = cells.str.replace(",", ".", regex=False)
             continue
         group, point = (".", ",") if sep == ";" else (",", ".")  # 1.234,5 or 1,234.5
+        if not full.str.contains(group, regex=False).any():  # most columns: one pass
+            continue
         sure = full.str.contains(point, regex=False) & full.str.contains(group, regex=False)
         sure |= full.str.count(re.escape(group)) >= 2  # 1.234 alone could be a decimal
         if sure.any() and full.str.match(_GROUPED[group]).all():

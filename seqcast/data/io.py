@@ -21,7 +21,7 @@ from pandas.tseries.frequencies import to_offset
 from ..config import FILLS
 from .checks import numeric as _numeric
 from .checks import regularise as _regularise
-from .columns import ID_NAMES, TIME_NAMES, id_candidates, usual_id_col, usual_time_col  # noqa: F401
+from .columns import ID_NAMES, TIME_NAMES, id_candidates, usual_id_col, usual_time_col, whole_years  # noqa: F401
 from .covariate_io import check_columns, future_rows, group_covariates
 from .covariates import Covariates
 from .csv_text import read_frame  # noqa: F401  (the file reader, CSV or Parquet)
@@ -141,7 +141,7 @@ def from_frame(
     times = _times(frame[time_col], source, time_col) if time_col is not None else None
     if times is not None and id_col is None:  # before the values: an id column read as one
         _unique(times, np.argsort(times.asi8, kind="stable"), source, time_col,
-                id_candidates(frame, time_col, taken))
+                lambda: id_candidates(frame, time_col, taken))
     numbers = [*targets, *covariates[0], *covariates[1]]
     values = {col: _numeric(frame[col], source, col) for col in numbers}
     groups = [("", np.arange(len(frame)))]
@@ -203,8 +203,7 @@ def _times(column: pd.Series, source: str, col: str) -> pd.DatetimeIndex:
     from .csv_text import day_or_month_first, local_or_utc
 
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
-        v = column.to_numpy(dtype=np.float64)
-        if np.all((v == np.round(v)) & (v >= 1000) & (v < 3000)):  # years as numbers
+        if whole_years(column.to_numpy(dtype=np.float64)):  # years as numbers
             column = column.astype(np.int64).astype(str)
     elif not pd.api.types.is_datetime64_any_dtype(column):
         ordered = day_or_month_first(column)  # 01/02/2020: which comes first, the day?
@@ -227,11 +226,12 @@ def _times(column: pd.Series, source: str, col: str) -> pd.DatetimeIndex:
 
 def _unique(times, rows: np.ndarray, source: str, col: str | None, single=None):
     """Raise at the first repeated timestamp among ``rows`` in time order (``single``: the
-    file is read as one series, which the message says, naming the columns in that list
-    that could be the series id)."""
+    file is read as one series, which the message says, naming the columns that call gives,
+    made only then, that could be the series id)."""
     t = times[rows]
     dup = t.duplicated()
     if dup.any():
+        single = single() if callable(single) else single
         i = int(np.flatnonzero(dup)[0])
         first = int(np.flatnonzero(t == t[i])[0])
         step = np.median(np.diff(t.unique().asi8)) if len(t.unique()) > 1 else 0
