@@ -80,7 +80,7 @@ def main() -> None:
         speak(voice, text, work / f"{voice}.raw.wav")
     from seqcast.audio.wav import load_training_audio, write_wav
 
-    for voice in TEST:  # scored audio must be mono at the model's rate: resample it first
+    for voice in TEST:  # the speech-only copy is cut at the model's rate
         audio = load_training_audio(work / f"{voice}.raw.wav", 16000)
         write_wav(work / f"{voice}.wav", audio, 16000)
         write_wav(work / f"{voice}.speech.wav", without_pauses(audio), 16000)

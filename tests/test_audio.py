@@ -8,14 +8,15 @@ from audio_files import chirp, tone, write
 
 from seqcast.audio.baselines import LinearPredictor, Unigram, class_edges, decode
 from seqcast.audio.data import quantise
-from seqcast.audio.wav import load_exact_audio, load_training_audio, read_wav, write_wav
+from seqcast.audio.wav import load_training_audio, read_mono, read_wav, write_wav
 from seqcast.nn.mulaw import mu_law_decode, mu_law_encode
 
 
 def test_mu_law_classes_survive_a_16_bit_wav_round_trip(tmp_path):
     classes = torch.from_numpy(np.random.default_rng(0).integers(0, 256, 4000))
     write_wav(tmp_path / "a.wav", mu_law_decode(classes).numpy(), 16000)
-    back = load_exact_audio(tmp_path / "a.wav", 16000)
+    back, changed = read_mono(tmp_path / "a.wav", 16000)
+    assert changed == ""
     assert sf.info(str(tmp_path / "a.wav")).subtype == "PCM_16"
     assert torch.equal(quantise(back), classes)
 
@@ -109,10 +110,11 @@ def test_recordings_as_recorders_write_them_are_read(tmp_path, fmt, subtype, tol
     assert abs(len(mono) - round(len(x) * 16000 / 44100)) <= 1
 
 
-def test_scored_audio_must_be_mono_at_the_models_rate(tmp_path):
-    stereo = write(tmp_path / "st.wav", np.zeros((800, 2), np.float32) + 0.1, 16000)
-    with pytest.raises(ValueError, match="2 channels"):
-        load_exact_audio(stereo, 16000)
-    slow = write(tmp_path / "r.wav", chirp(0.1, 8000), 8000)
-    with pytest.raises(ValueError, match="8000 Hz does not match the model's 16000 Hz"):
-        load_exact_audio(slow, 16000)
+def test_read_mono_says_what_it_changed(tmp_path):
+    stereo = write(tmp_path / "st.wav", np.zeros((800, 2), np.float32) + 0.1, 8000)
+    audio, changed = read_mono(stereo, 16000)
+    assert changed == "2 channels mixed down, 8000 Hz resampled to 16000 Hz"
+    assert len(audio) == 1600
+    tiny = write(tmp_path / "tiny.wav", np.full(1, 0.1, np.float32), 48000)
+    with pytest.raises(ValueError, match="tiny.wav: 1 samples at 48000 Hz leave none at 8000"):
+        read_mono(tiny, 8000)

@@ -51,7 +51,7 @@ def test_evaluate_scores_each_file_beside_baselines_fitted_on_the_training_audio
     scored = write(tmp_path / "test.wav", chirp(0.2, 8000, 300, 1500, seed=9), 8000)
     assert main(["audio", "evaluate", str(d / "run"), "--wav", scored, "--json",
                  str(tmp_path / "e.json")]) == 0
-    result = json.loads((tmp_path / "e.json").read_text())["files"]["test.wav"]
+    result = json.loads((tmp_path / "e.json").read_text())["files"][scored]
     assert set(result) == {"bits_per_sample", "unigram_bits", "lpc_bits", "samples"}
     classes = quantise(sf.read(scored, dtype="float32")[0]).numpy()
     assert result["samples"] == len(classes) - 1
@@ -165,17 +165,12 @@ def _bad(tmp_path, kind):
         p.write_bytes(b"")
     elif kind == "no_samples":
         write(p, np.zeros(0, np.float32), 8000)
-    elif kind == "stereo":
-        write(p, np.stack([tone(0.1, 8000)] * 2, axis=1), 8000)
-    elif kind == "rate":
-        write(p, tone(0.1, 16000), 16000)
     return str(p)
 
 
 @pytest.mark.parametrize("kind,needle", [
     ("text", "not a readable audio file"), ("empty", "not a readable audio file"),
     ("no_samples", "holds no samples"),
-    ("stereo", "2 channels"), ("rate", "16000 Hz does not match the model's 8000 Hz"),
 ])
 def test_bad_audio_exits_2_with_one_line(trained, tmp_path, capsys, kind, needle):
     d, _ = trained
@@ -191,9 +186,46 @@ def test_bad_audio_exits_2_with_one_line(trained, tmp_path, capsys, kind, needle
         assert bad in err
     assert not (tmp_path / "o.wav").exists()
     assert sorted(p.name for p in (d / "run").iterdir()) == before
-    if kind not in ("stereo", "rate"):  # training mixes down and resamples those
-        assert main(["audio", "train", "--wav", bad, "--out", str(tmp_path / "r"), *SMALL]) == 2
-        assert needle in capsys.readouterr().err and not (tmp_path / "r").exists()
+    assert main(["audio", "train", "--wav", bad, "--out", str(tmp_path / "r"), *SMALL]) == 2
+    assert needle in capsys.readouterr().err and not (tmp_path / "r").exists()
+
+
+def test_stereo_or_other_rate_audio_is_scored_and_primes_as_training_audio_is(trained, tmp_path,
+                                                                            capsys):
+    d, _ = trained
+    mono = tone(0.2, 8000)
+    same = write(tmp_path / "same.wav", mono, 8000)
+    stereo = write(tmp_path / "stereo.wav", np.stack([mono, mono], axis=1), 8000)
+    fast = write(tmp_path / "fast.wav", tone(0.2, 16000), 16000)
+    capsys.readouterr()
+    assert main(["audio", "evaluate", str(d / "run"), "--wav", same, stereo, fast, "--json",
+                 str(tmp_path / "e.json")]) == 0
+    err = capsys.readouterr().err
+    files = json.loads((tmp_path / "e.json").read_text())["files"]
+    assert "converted" not in files[same]
+    assert files[stereo]["converted"] == "2 channels mixed down"
+    assert files[fast]["converted"] == "16000 Hz resampled to 8000 Hz"
+    assert f"{stereo}: 2 channels mixed down" in err and "16000 Hz resampled" in err
+    # the same signal mixed down scores exactly as the mono file; resampled, nearly
+    assert files[stereo]["bits_per_sample"] == files[same]["bits_per_sample"]
+    assert abs(files[fast]["samples"] - files[same]["samples"]) <= 1
+    assert files[fast]["bits_per_sample"] == pytest.approx(files[same]["bits_per_sample"], abs=0.3)
+    out = tmp_path / "g.wav"
+    assert main(["audio", "generate", str(d / "run"), "--seconds", "0.1", "--out", str(out),
+                 "--prime", fast]) == 0
+    assert "resampled to 8000 Hz" in capsys.readouterr().err
+    assert sf.info(str(out)).samplerate == 8000
+
+
+def test_files_of_the_same_name_in_two_folders_are_scored_apart(trained, tmp_path):
+    d, _ = trained
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    a = write(tmp_path / "a" / "take.wav", tone(0.2, 8000), 8000)
+    b = write(tmp_path / "b" / "take.wav", chirp(0.2, 8000, 300, 1500, seed=2), 8000)
+    assert main(["audio", "evaluate", str(d / "run"), "--wav", a, b, "--json",
+                 str(tmp_path / "e.json")]) == 0
+    files = json.loads((tmp_path / "e.json").read_text())["files"]
+    assert set(files) == {a, b} and files[a] != files[b]
 
 
 @pytest.mark.parametrize("argv,needle", [

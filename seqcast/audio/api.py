@@ -17,7 +17,7 @@ from .generate import generate_audio
 from .model import bits_per_sample
 from .run import check_out, check_writable, load_audio_run, save_audio_run
 from .train import train_audio, valid_bits
-from .wav import load_exact_audio, write_wav
+from .wav import read_mono, write_wav
 
 VALID_FRACTION = 0.1  # held out from the end of each training file when no --valid is given
 SAMPLE_SECONDS = 2.0  # generated for the run directory's spectrogram
@@ -60,7 +60,9 @@ def train(wavs: list[str], out: str, config: AudioConfig, valid: list[str] | Non
 
 def evaluate(run: str, wavs: list[str], json_path: str | None = None,
              speakers: str | None = None) -> dict:
-    """Bits per sample of the model and both baselines on each file (mono, the run's rate)."""
+    """Bits per sample of the model and both baselines on each file (keyed by its path as
+    given), mixed down and resampled to the run's rate as training audio is (``converted``
+    says what was changed, when anything was)."""
     config, model, unigram, lpc = load_audio_run(run)
     torch.set_num_threads(config.threads)
     if config.speakers and not speakers:
@@ -68,13 +70,14 @@ def evaluate(run: str, wavs: list[str], json_path: str | None = None,
     labels = speaker_labels(speakers, wavs) if speakers else {}
     files = {}
     for path in wavs:
-        classes = quantise(load_exact_audio(path, config.sample_rate))
+        audio, converted = read_mono(path, config.sample_rate)
+        classes = quantise(audio)
         if len(classes) < 2:
             raise ValueError(f"{path}: one sample; scoring needs at least two")
-        files[Path(path).name] = {
+        files[str(path)] = {
             "bits_per_sample": bits_per_sample(model, classes, _index(config, labels.get(path))),
             "unigram_bits": unigram.bits(classes.numpy()), "lpc_bits": lpc.bits(classes.numpy()),
-            "samples": len(classes) - 1}
+            "samples": len(classes) - 1, **({"converted": converted} if converted else {})}
     result = {"files": files}
     if json_path:
         Path(json_path).write_text(json.dumps(result, indent=2) + "\n")
@@ -94,9 +97,10 @@ def generate(run: str, seconds: float, out: str, prime: str | None = None,
     device = str(resolve_device(device))
     config, model, _, _ = load_audio_run(run)
     torch.set_num_threads(config.threads)
-    primer = None
+    primer, converted = None, ""
     if prime:
-        primer = quantise(load_exact_audio(prime, config.sample_rate))
+        audio, converted = read_mono(prime, config.sample_rate)
+        primer = quantise(audio)
         from ..nn.mulaw import mu_law_decode
         primer = mu_law_decode(primer)[:model.receptive_field]  # the recording's start
     if config.speakers and speaker is None:
@@ -109,7 +113,8 @@ def generate(run: str, seconds: float, out: str, prime: str | None = None,
     seconds = samples / config.sample_rate
     return {"seconds": seconds, "device": device, "generation_seconds": wall, "cpu_seconds": cpu,
             "real_time_factor": wall / seconds, "cpu_real_time_factor": cpu / seconds,
-            "rms": float(np.sqrt(np.mean(np.square(audio))))}
+            "rms": float(np.sqrt(np.mean(np.square(audio)))),
+            **({"prime_converted": converted} if converted else {})}
 
 
 def _index(config: AudioConfig, speaker: str | None) -> int | None:

@@ -1,10 +1,10 @@
 """Audio files in (soundfile: WAV of any sample format, FLAC, AIFF, Ogg, MP3, ...), WAV out,
 resampling (soxr).
 
-Training audio is mixed down to mono and resampled to the model's rate with soxr's very high
-quality filter. Audio that is scored (``seqcast audio evaluate``) or continued (``--prime``)
-is taken as it is, so it must already be mono at the model's rate: bits per sample of a
-resampled copy would score a different signal. Every problem names the file.
+Every file, for training, scoring (``seqcast audio evaluate``) or continuing (``--prime``), is
+mixed down to mono and resampled to the model's rate with soxr's very high quality filter, the
+same way for all three, so a held-out file is scored as the model's own validation audio is;
+``read_mono`` says what it changed. Every problem names the file.
 """
 
 from __future__ import annotations
@@ -50,27 +50,27 @@ def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
     return np.clip(data, -1.0, 1.0), int(rate)
 
 
-def load_training_audio(path: str | Path, sample_rate: int) -> np.ndarray:
-    """Mono float32 (N,) at ``sample_rate``: channels averaged, resampled with soxr."""
+def read_mono(path: str | Path, sample_rate: int) -> tuple[np.ndarray, str]:
+    """Mono float32 (N,) at ``sample_rate`` (channels averaged, resampled with soxr) and what
+    was changed to get it ("" for a mono file at that rate), e.g. "2 channels mixed down,
+    44100 Hz resampled to 16000 Hz"."""
     import soxr
 
     data, rate = read_wav(path)
     mono = data.mean(axis=1)
+    changes = [f"{data.shape[1]} channels mixed down"] if data.shape[1] > 1 else []
     if rate != sample_rate:
         mono = soxr.resample(mono, rate, sample_rate, quality="VHQ").astype(np.float32)
-    return np.clip(mono, -1.0, 1.0)
+        changes.append(f"{rate} Hz resampled to {sample_rate} Hz")
+        if len(mono) == 0:
+            raise ValueError(f"{path}: {len(data)} samples at {rate} Hz leave none at "
+                             f"{sample_rate} Hz")
+    return np.clip(mono, -1.0, 1.0), ", ".join(changes)
 
 
-def load_exact_audio(path: str | Path, sample_rate: int) -> np.ndarray:
-    """Mono float32 (N,) of a file that must already be mono at ``sample_rate``."""
-    data, rate = read_wav(path)
-    if data.shape[1] != 1:
-        raise ValueError(f"{path}: {data.shape[1]} channels; scored and priming audio must be "
-                         "mono (mix it down first)")
-    if rate != sample_rate:
-        raise ValueError(f"{path}: sample rate {rate} Hz does not match the model's "
-                         f"{sample_rate} Hz (resample it first)")
-    return data[:, 0]
+def load_training_audio(path: str | Path, sample_rate: int) -> np.ndarray:
+    """Mono float32 (N,) at ``sample_rate``, as ``read_mono`` gives it."""
+    return read_mono(path, sample_rate)[0]
 
 
 def write_wav(path, audio: np.ndarray, sample_rate: int) -> None:

@@ -44,6 +44,9 @@ def cmd_evaluate(args) -> int:
     for name, r in result["files"].items():
         print(f"{name:<28} {r['samples']:>9,} {r['bits_per_sample']:>7.3f} {r['unigram_bits']:>8.3f}"
               f" {r['lpc_bits']:>7.3f}")
+    for name, r in result["files"].items():
+        if "converted" in r:
+            print(f"{name}: {r['converted']} (as training audio is)", file=sys.stderr)
     return 0
 
 
@@ -52,6 +55,8 @@ def cmd_generate(args) -> int:
 
     r = api.generate(args.run, args.seconds, args.out, args.prime, args.temperature, args.seed,
                      args.speaker, args.device)
+    if "prime_converted" in r:
+        print(f"{args.prime}: {r['prime_converted']} (as training audio is)", file=sys.stderr)
     print(f"{r['seconds']:.2f} s of audio in {r['generation_seconds']:.2f} s on {r['device']}: "
           f"real-time factor "
           f"{r['real_time_factor']:.3f} ({r['cpu_real_time_factor']:.3f} by CPU time); "
