@@ -171,3 +171,19 @@ def test_backtest_leaves_out_a_series_too_short_before_its_first_origin_for_ever
     assert "series 'tiny' and 1 more left out of the backtest" in result.to_dict()["warnings"][0]
     with pytest.raises(ValueError, match="series 'tiny' has 20 rows"):  # all too short: refused
         backtest(Panel("m.csv", "MS", (tiny,)), cfg, folds=3)
+
+
+def test_validation_baselines_when_the_season_is_longer_than_the_training_part():
+    # 80 weeks, a season of 52 and 2 folds of 8: the training part of the data before the
+    # first origin is shorter than a season, so seasonal naive is naive from those origins
+    t = np.arange(80)
+    x = 20 + np.sin(2 * np.pi * t / 52) + np.random.default_rng(3).normal(0, 1, 80)
+    weekly = from_frame(pd.DataFrame({"date": pd.date_range("2020-01-05", periods=80,
+                                                            freq="W-SUN"), "y": x}), "w.csv")
+    data = DataConfig(dataset="", task="forecast", horizon=8, season=52)
+    cfg = make_config("linear", data, 12, train={"epochs": 2})
+    scores = backtest(weekly, cfg, folds=2, baselines=("naive",)).to_dict()["models"]
+    assert np.isfinite(scores["linear"]["mase"]).all()
+    _, _, metrics = fit_forecaster(weekly, cfg, progress=False)
+    base = metrics["valid"]["baselines"]
+    assert base["seasonal_naive"]["mae_mean"] != base["naive"]["mae_mean"]  # not all naive

@@ -19,7 +19,8 @@ from .defaults import MIN_TRAIN_WINDOWS, MIN_VALID_WINDOWS
 
 def baseline_scores(forecaster, panel, splits: dict) -> dict:
     """MAE and MASE (means over the horizon) of naive and seasonal naive, from the same
-    validation origins that score ``forecaster``: ``{"naive": {...}, "seasonal_naive": {...}}``.
+    validation origins that score ``forecaster``: ``{"naive": {...}, "seasonal_naive": {...}}``
+    (seasonal naive is naive from an origin with less than a season before it).
 
     Args:
         splits: series id -> (end of training part, end of validation part).
@@ -31,7 +32,9 @@ def baseline_scores(forecaster, panel, splits: dict) -> dict:
         n_train, n_valid = splits[s.id]
         for o in range(max(n_train, forecaster.min_history), n_valid - H + 1):
             rows["naive"].append(naive_forecast(s.values[:o], H))
-            rows["seasonal_naive"].append(seasonal_naive_forecast(s.values[:o], season, H))
+            rows["seasonal_naive"].append(  # naive where less than a season precedes o
+                seasonal_naive_forecast(s.values[:o], season, H) if o >= season
+                else naive_forecast(s.values[:o], H))
             truth.append(s.values[o : o + H])
             scales.append(mase_scale(s.values[:n_train], season))
     if not truth:
