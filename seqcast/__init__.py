@@ -38,6 +38,8 @@ _EXPORTS = {
     "Covariates": "seqcast.data.covariates",
     "load_dataset": "seqcast.data.datasets",
     "make_config": "seqcast.pipeline",
+    "data_defaults": "seqcast.forecasting.defaults",
+    "from_frame": "seqcast.data.io",
     "fit_forecaster": "seqcast.pipeline",
     "backtest": "seqcast.backtest",
     "load_run": "seqcast.runs",

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from .config import RunConfig
 from .data.covariate_io import model_covariates
@@ -58,7 +59,7 @@ def origins_of(length: int, folds: int, step: int, horizon: int) -> list[int]:
 
 
 def backtest(
-    panel: Panel,
+    panel: Panel | pd.DataFrame,
     config: RunConfig,
     folds: int = 5,
     step: int | None = None,
@@ -87,6 +88,9 @@ def backtest(
         >>> cfg = make_config("lstm", data, 48)
         >>> backtest(load_dataset("co2"), cfg, folds=5).models["lstm"]["mae_mean"]
     """
+    from .data.load import as_panel
+
+    panel = as_panel(panel, config.data)
     for b in baselines:
         if b not in BASELINES:
             raise ValueError(f"unknown baseline {b!r}; valid: {', '.join(BASELINES)}")

@@ -33,6 +33,21 @@ def load_panel(data) -> Panel:
     return panel
 
 
+def as_panel(data, config) -> Panel:
+    """``data`` itself when it is a ``Panel``; a DataFrame (long or wide, laid out as a data
+    file would be, e.g. ``unique_id,ds,y``) validated into one with ``config``'s (a
+    ``DataConfig``) column names, fill, frequency and covariate columns."""
+    if isinstance(data, Panel):
+        return data
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"expected a Panel or a pandas DataFrame, got {type(data).__name__}")
+    from .io import from_frame
+
+    covariates = (config.past_covariates, config.future_covariates, config.static_covariates)
+    return from_frame(data, "<frame>", config.time_col, config.targets, config.id_col,
+                      config.fill, config.freq, covariates)
+
+
 def other_data(trained, given: dict) -> dict:
     """``given`` (DataConfig fields naming other data than a run's own) with the time column
     and frequency to be found in that data, unless given: the run's time column where the

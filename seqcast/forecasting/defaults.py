@@ -97,11 +97,12 @@ def data_defaults(panel, data, season: int | None = None, horizon: int | None = 
     """``data`` with the season, horizon and differencing filled in as the CLI fills them,
     and the input window: ``(DataConfig, input_len)``.
 
-    ``None`` takes the default: the bundled dataset's season and horizon, else the
-    frequency's season and one season ahead; ``diff`` is lags, ``"none"`` or ``"auto"`` (the
-    tests). ``folds`` > 0: for a backtest of that many folds ``step`` apart, whose choices
-    may only look at the data before the first origin. ``model`` names the family whose
-    preferred window (``INPUT_RULES``) the default takes.
+    ``None`` takes ``data``'s own season and horizon where they are set (not 1), else the
+    bundled dataset's, else the frequency's season and one season ahead; ``diff`` is lags,
+    ``"none"`` or ``"auto"`` (the tests). ``folds`` > 0: for a backtest of that many folds
+    ``step`` apart, whose choices may only look at the data before the first origin.
+    ``model`` names the family whose preferred window (``INPUT_RULES``) the default takes.
+    ``panel`` may be a DataFrame (``seqcast.data.load.as_panel``).
 
     Example:
         >>> data, input_len = data_defaults(panel, DataConfig(dataset="co2"))
@@ -110,10 +111,14 @@ def data_defaults(panel, data, season: int | None = None, horizon: int | None = 
     import dataclasses
 
     from ..data.datasets import REAL_DATASETS
+    from ..data.load import as_panel
 
+    panel = as_panel(panel, data)  # a DataFrame is read as fit_forecaster will read it
     meta = REAL_DATASETS.get(data.dataset) if data.path is None else None
-    season = season or (meta.season if meta else season_of(panel.freq))
-    horizon = horizon or (meta.horizon if meta else max(season, 1))
+    given = {f.name: getattr(data, f.name) for f in dataclasses.fields(data)
+             if f.name in ("season", "horizon") and getattr(data, f.name) != f.default}
+    season = season or given.get("season") or (meta.season if meta else season_of(panel.freq))
+    horizon = horizon or given.get("horizon") or (meta.horizon if meta else max(season, 1))
     cut = (folds - 1) * (step or horizon) + horizon if folds else 0
     if diff == "auto":
         diff = resolve_diff(panel, season, data.valid_frac, cut, data.log)

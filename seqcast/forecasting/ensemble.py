@@ -151,11 +151,13 @@ def fit_seeds(panel: Panel, config: RunConfig, k: int, progress: bool | None = N
     return ens, first, validation_scores(ens, panel, splits, covs)
 
 
-def frame_of(forecaster, panel: Panel, horizon: int | None, levels=()) -> pd.DataFrame:
+def frame_of(forecaster, panel: Panel | pd.DataFrame, horizon: int | None, levels=()) -> pd.DataFrame:
     """The forecast table of any forecaster: ``id,time,forecast`` and ``lo-L,hi-L`` per level."""
+    from ..data.load import as_panel
     from ..pipeline import future_index
     from .intervals import panel_covariates_of
 
+    panel = as_panel(panel, forecaster.config.data)
     horizon = forecaster.config.data.horizon if horizon is None else horizon
     check_length(panel, forecaster.min_history, "the model's input window and differencing")
     histories, ids = [s.values for s in panel], [s.id for s in panel]

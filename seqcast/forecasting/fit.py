@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pandas as pd
 
 from ..config import RunConfig
 from ..data.covariate_io import training_covariates
@@ -17,9 +18,10 @@ from ..train import cpu_threads, fit
 from .forecaster import Forecaster, build_forecaster_model
 
 
-def fit_forecaster(panel: Panel, config: RunConfig, progress: bool | None = None,
+def fit_forecaster(panel: Panel | pd.DataFrame, config: RunConfig, progress: bool | None = None,
                    checkpoint=None, resume: bool = False, search=None, on_epoch=None):
-    """Train ``config``'s model on every series of ``panel``.
+    """Train ``config``'s model on every series of ``panel`` (or of a DataFrame laid out as
+    a data file, read with ``config.data``'s column names: ``seqcast.data.load.as_panel``).
 
     ``config.model.name == "auto"`` runs the search of ``seqcast.forecasting.auto`` with the
     settings ``search`` (an ``AutoConfig``; default settings when ``None``). ``on_epoch`` is
@@ -30,6 +32,9 @@ def fit_forecaster(panel: Panel, config: RunConfig, progress: bool | None = None
         on the original scale (empty when there is no validation part), with the naive and
         seasonal naive scores of the same origins under ``"baselines"``.
     """
+    from ..data.load import as_panel
+
+    panel = as_panel(panel, config.data)
     if config.model.name == "auto":
         from .auto import fit_auto
 

@@ -189,6 +189,9 @@ class Forecaster:
             return interval_frame(self, panel, horizon, levels)
         if self.covariate_scaler is None:
             return forecast_frame(self, panel, horizon)
+        from ..data.load import as_panel
+
+        panel = as_panel(panel, self.config.data)
         horizon = self.config.data.horizon if horizon is None else horizon
         check_length(panel, self.min_history, "input_len + differencing")
         covs = panel_covariates(panel, self.config.data, horizon)

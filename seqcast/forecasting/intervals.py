@@ -99,8 +99,10 @@ def exact(forecaster) -> bool:
 def forecast_frame(forecaster, panel, horizon: int | None, levels: Sequence[float]):
     """``id,time,forecast`` plus ``lo-L,hi-L`` per level for every series of ``panel``."""
     from ..data.io import check_length
+    from ..data.load import as_panel
     from ..pipeline import future_index
 
+    panel = as_panel(panel, forecaster.config.data)
     horizon = forecaster.config.data.horizon if horizon is None else horizon
     check_length(panel, forecaster.min_history, "input_len + differencing")
     histories, ids = [s.values for s in panel], [s.id for s in panel]
@@ -121,8 +123,10 @@ def forecast_frame(forecaster, panel, horizon: int | None, levels: Sequence[floa
 def samples_frame(forecaster, panel, horizon: int | None, samples: int) -> pd.DataFrame:
     """Sample paths in long format: ``id,time,sample,value``."""
     from ..data.io import check_length
+    from ..data.load import as_panel
     from ..pipeline import future_index
 
+    panel = as_panel(panel, forecaster.config.data)
     horizon = forecaster.config.data.horizon if horizon is None else horizon
     check_length(panel, forecaster.min_history, "input_len + differencing")
     if not hasattr(forecaster, "forecast_samples"):

@@ -1,0 +1,55 @@
+"""A pandas DataFrame goes wherever a Panel does: defaults, fit, forecast, backtest."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from seqcast import DataConfig, backtest, data_defaults, fit_forecaster, from_frame, make_config
+from seqcast.forecasting.auto import AutoConfig
+
+
+def frame(n=72) -> pd.DataFrame:
+    """Two monthly series in the peers' layout (unique_id, ds, y), rows shuffled."""
+    rng = np.random.default_rng(0)
+    t = pd.date_range("2015-01-01", periods=n, freq="MS")
+    parts = [pd.DataFrame({"unique_id": k, "ds": t, "y": 50 + 5 * i + 10 * np.sin(
+        2 * np.pi * np.arange(n) / 12) + rng.normal(0, 1, n)}) for i, k in enumerate("ab")]
+    return pd.concat(parts).sample(frac=1.0, random_state=1)
+
+
+def test_a_frame_trains_and_forecasts_as_the_panel_read_from_it():
+    df = frame()
+    panel = from_frame(df)
+    data, input_len = data_defaults(df, DataConfig(horizon=6, intervals="conformal"))
+    assert (data.season, data_defaults(panel, DataConfig(horizon=6))[1]) == (12, input_len)
+    config = make_config("linear", data, input_len, None, {"epochs": 3})
+    by_frame, _, metrics = fit_forecaster(df, config)
+    by_panel, _, again = fit_forecaster(panel, config)
+    assert metrics["valid"]["mae_mean"] == pytest.approx(again["valid"]["mae_mean"], rel=1e-9)
+    out = by_frame.forecast(df, levels=(80,))
+    assert list(out.columns) == ["id", "time", "forecast", "lo-80", "hi-80"]
+    assert set(out["id"]) == {"a", "b"} and (out["time"] > df["ds"].max()).all()
+    pd.testing.assert_frame_equal(out, by_panel.forecast(panel, levels=(80,)))
+
+
+def test_an_ensemble_and_a_backtest_take_the_frame_too():
+    df = frame()
+    data, input_len = data_defaults(df, DataConfig(horizon=6))
+    search = AutoConfig(budget=600, families=(), ensemble=2, arima=False)
+    ensemble, _, _ = fit_forecaster(df, make_config("auto", data, input_len), search=search)
+    pd.testing.assert_frame_equal(ensemble.forecast(df), ensemble.forecast(from_frame(df)))
+    config = make_config("linear", data, input_len, None, {"epochs": 2})
+    scores = backtest(df, config, folds=2, baselines=("seasonal_naive",)).to_dict()["models"]
+    assert scores["seasonal_naive"]["mase"] == pytest.approx(backtest(
+        from_frame(df), config, folds=2, baselines=("seasonal_naive",)
+    ).to_dict()["models"]["seasonal_naive"]["mase"])
+
+
+def test_anything_else_is_refused_by_type():
+    data = DataConfig(horizon=6)
+    with pytest.raises(TypeError, match="a Panel or a pandas DataFrame, got ndarray"):
+        fit_forecaster(np.zeros((2, 50)), make_config("linear", data, 12))
+    bad = pd.DataFrame({"ds": pd.date_range("2020", periods=30, freq="D"),
+                        "y": ["1.0"] * 29 + ["oops"]})
+    with pytest.raises(ValueError, match="<frame>: column 'y', row 30: non-numeric value 'oops'"):
+        fit_forecaster(bad, make_config("linear", data, 12))
