@@ -62,6 +62,22 @@ def test_a_season_longer_than_max_season_is_searched_without_seasonal_terms():
     assert any("arima fits no seasonal terms for a season of 100" in w for w in result.warnings)
 
 
+def test_a_season_the_series_holds_at_most_twice_gets_no_seasonal_terms(monkeypatch):
+    seasonal = []
+    real = arima._sarimax
+
+    def seen(y, order, seasonal_order, *args, **kwargs):
+        seasonal.append(seasonal_order)
+        return real(y, order, seasonal_order, *args, **kwargs)
+
+    monkeypatch.setattr(arima, "_sarimax", seen)
+    for n, season, searched in ((80, 52, False), (24, 12, False), (25, 12, True)):
+        seasonal.clear()
+        m = arima.ARIMA.fit(_series(n=n, season=season), season)
+        assert any(so[3] == season for so in seasonal) == searched, (n, season)
+        assert searched or m.seasonal_order == (0, 0, 0, 0)
+
+
 def test_seasonal_ets_candidates_stop_at_max_season():
     from seqcast.forecasting.classical import usable_kinds
 

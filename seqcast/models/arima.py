@@ -14,8 +14,10 @@ forecasts' error grew by a third. Forecasts still filter the whole history.
 The seasonal state holds ``s`` steps, and one fit's time grows about with its square: the
 airline model took 38 s on 1000 steps at s = 52, over 3 minutes on 3000 steps at s = 96,
 and more than 10 minutes at s = 168. A search for a season longer than ``MAX_SEASON``
-(hours in a week, days in a year) therefore fits no seasonal terms; seasonal naive keeps
-the season among the baselines, and orders given explicitly are fitted as given.
+(hours in a week, days in a year) therefore fits no seasonal terms, nor one for a season
+the series does not hold more than twice (80 weeks at s = 52: 22 s for two such series,
+for seasonal coefficients fitted on fewer than a season of lag-s pairs); seasonal naive
+keeps the season among the baselines, and orders given explicitly are fitted as given.
 """
 
 from __future__ import annotations
@@ -116,7 +118,9 @@ class ARIMA:
             raise ValueError(f"unknown criterion {criterion!r}; valid: {', '.join(CRITERIA)}")
         y = np.asarray(y, dtype=np.float64)[-FIT_WINDOW:]
         exog = None if exog is None else np.asarray(exog)[-len(y):]
-        s = season if 1 < season <= MAX_SEASON else 0  # longer: no seasonal terms searched
+        # Seasonal terms are searched for a season of at most MAX_SEASON that the window
+        # holds more than twice (lag-s pairs for every seasonal coefficient); else none.
+        s = season if 1 < season <= MAX_SEASON and len(y) > 2 * season else 0
         if order is None or seasonal_order is None:
             d, D = choose_differences(y, max(s, 1))
             if order is None:
