@@ -41,3 +41,13 @@ def test_conformal_auto_calibrates_where_a_series_keeps_no_origin_apart():
     short = _panel([240, 200, 110]).series[2]
     q = ens.forecast_quantiles([short.values], ["s2"], [0.1, 0.5, 0.9])
     assert np.isfinite(q).all() and (q[..., 0] < q[..., 2]).all()
+
+
+def test_a_season_the_series_cannot_hold_twice_does_not_shrink_its_region_to_one_origin():
+    # 80 weekly steps with a yearly season: two seasons (104 steps) never fit before the
+    # region, so the region is the usual one instead of a single origin
+    short = validation_origins(_panel([80]), 8, 3, 52)["s0"]
+    assert len(short) == max(3 * 8, 16) - 8 + 1 and short[-1] == 80 - 8
+    # a series that does hold two seasons before its region keeps room for them
+    long = validation_origins(_panel([160]), 8, 3, 52)["s0"]
+    assert long[0] >= 2 * 52 + 8 + 16

@@ -25,14 +25,17 @@ def validation_origins(panel: Panel, horizon: int, folds: int, season: int,
                        valid_frac: float = 0.2):
     """Origins one step apart over the last ``valid_frac`` of each series, and at least its
     last ``folds`` horizons (the last origin leaves exactly one horizon); fewer horizons when
-    a series is too short to fit anything before them (at least one); at most
+    a series is too short to fit anything before them (at least one; room for two seasons
+    before them is kept only where the series could give it); at most
     ``MAX_ORIGINS``, evenly spread. Many overlapping origins score more steadily than a few.
     Each series takes its own region, but none leaves less before it than the shortest
     series does: a short series among long ones no longer cuts every series to one origin,
     and the candidates' windows keep the room they had."""
-    need = max(2 * season, 8) + horizon + MIN_TRAIN_WINDOWS
-
     def region(n: int) -> int:
+        # Room for windows of two seasons before the region, where even a region of one
+        # horizon leaves it; a series shorter than that has shorter windows anyway.
+        seasons = 2 * season if n - horizon >= 2 * season + horizon + MIN_TRAIN_WINDOWS else 0
+        need = max(seasons, 8) + horizon + MIN_TRAIN_WINDOWS
         r = max(folds * horizon, int(valid_frac * n))
         while r > horizon and n - r < need:
             r -= horizon
