@@ -29,6 +29,21 @@ def test_reads_series_with_inferred_frequency(tmp_path):
     assert s.index[0] == pd.Timestamp("2000-01-01")
 
 
+def test_weekdays_only_are_business_days_and_a_holiday_is_a_gap(tmp_path):
+    days = pd.bdate_range("2023-01-02", periods=40)
+    frame = pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "close": np.arange(40.0)})
+    panel = read_series(write(frame, tmp_path / "b.csv"))
+    assert panel.freq == "B" and len(panel.series[0]) == 40
+    with pytest.raises(ValueError, match="row 11: gap of 1 step"):
+        read_series(write(frame.drop(index=10), tmp_path / "h.csv"))
+    assert len(read_series(tmp_path / "h.csv", fill="ffill").series[0]) == 40
+    every_day = pd.DataFrame({"date": pd.date_range("2023-01-02", periods=40).strftime(
+        "%Y-%m-%d"), "close": np.arange(40.0)})
+    assert read_series(write(every_day, tmp_path / "d.csv")).freq == "D"
+    short = frame.head(4)  # Monday to Thursday: nothing says weekends are missing
+    assert read_series(write(short, tmp_path / "s.csv")).freq == "D"
+
+
 def test_long_format_and_parquet(tmp_path):
     a, b = monthly(24), monthly(30, "2001-01-01")
     a["store"], b["store"] = "a", "b"

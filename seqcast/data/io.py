@@ -268,7 +268,9 @@ def _index(times, rows: np.ndarray, source: str, col: str | None, freq: str | No
 
 
 def _infer_freq(t: pd.DatetimeIndex) -> str | None:
-    """The frequency most runs of 3 consecutive timestamps agree on (so gaps do not hide it)."""
+    """The frequency most runs of 3 consecutive timestamps agree on (so gaps do not hide it);
+    days that are never a Saturday or Sunday over a week or more are business days ("B":
+    a holiday is then a gap, and forecasts skip weekends)."""
     votes: dict[str, int] = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pandas 3 announces a change of return type
@@ -277,7 +279,11 @@ def _infer_freq(t: pd.DatetimeIndex) -> str | None:
             if f is not None:
                 f = to_offset(f).freqstr
                 votes[f] = votes.get(f, 0) + 1
-    return max(votes, key=votes.get) if votes else None
+    best = max(votes, key=votes.get) if votes else None
+    if best == "D" and t[-1] - t[0] >= pd.Timedelta(days=7) \
+            and (pd.DatetimeIndex(t).day_of_week < 5).all():
+        return "B"
+    return best
 
 
 def __getattr__(name: str):
