@@ -91,3 +91,31 @@ def test_a_run_keeps_the_columns_and_steps_it_was_trained_on(tmp_path, capsys):
     for cmd in (["forecast", run], ["backtest", run]):
         assert main([*cmd, "--data", str(tmp_path / "weekly.csv")]) == 2
         assert "timestamps are W-SUN apart" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("labels,freq,first", [
+    (["2020M11", "2020M12", "2021M01", "2021M02"], "MS", "2020-11-01"),
+    (["202011", "202012", "202101", "202102"], "MS", "2020-11-01"),
+    ([202011, 202012, 202101, 202102], "MS", "2020-11-01"),
+    (["2020-W52", "2020-W53", "2021-W01", "2021-W02"], "W-MON", "2020-12-21"),
+    (["2020W52", "2020W53", "2021W01", "2021W02"], "W-MON", "2020-12-21"),
+    (["Nov-20", "Dec-20", "Jan-21", "Feb-21"], "MS", "2020-11-01"),
+])
+def test_period_labels_pandas_does_not_read_are_read_whole(tmp_path, labels, freq, first):
+    for col in ("date", "period"):
+        path = tmp_path / f"{col}.csv"
+        pd.DataFrame({col: labels, "sales": [1.0, 2.0, 3.0, 4.0]}).to_csv(path, index=False)
+        panel = read_series(path)
+        assert panel.time_col == col and panel.freq == freq
+        assert str(panel.series[0].index[0].date()) == first and len(panel.series[0]) == 4
+
+
+def test_labels_of_the_shape_but_not_valid_and_numbers_elsewhere_stay_as_they_were(tmp_path):
+    path = tmp_path / "bad.csv"  # month 13: not a YYYYMM column
+    pd.DataFrame({"date": ["202011", "202013"], "y": [1.0, 2.0]}).to_csv(path, index=False)
+    with pytest.raises(ValueError, match="cannot parse time|frequency"):
+        read_series(path)
+    path = tmp_path / "values.csv"  # six-digit values in an unnamed role are values
+    pd.DataFrame({"sales": [202011, 202012, 202101, 202102]}).to_csv(path, index=False)
+    panel = read_series(path)
+    assert panel.time_col is None and panel.series[0].values[0] == 202011

@@ -89,19 +89,22 @@ def whole_years(v: np.ndarray) -> bool:
 
 
 def _all_times(column: pd.Series, years: bool = False) -> bool:
-    """Every non-empty cell reads as a time: text dates, or (``years``) whole numbers
-    1000-2999."""
+    """Every non-empty cell reads as a time: text dates or period labels
+    (``seqcast.data.periods``), or (``years``) whole numbers 1000-2999."""
     cells = column.dropna()
     if len(cells) == 0:
         return False
-    if pd.api.types.is_numeric_dtype(cells):
+    from .periods import period_times
+
+    if pd.api.types.is_numeric_dtype(cells):  # YYYYMM
         v = cells.to_numpy(dtype=np.float64)
-        return years and whole_years(v)
+        return whole_years(v) if years else period_times(cells) is not None
     if not _is_text(cells):
-        return False
+        return period_times(cells) is not None  # 202001 read as text
     from .csv_text import day_or_month_first
 
-    if day_or_month_first(cells) is not None:  # 13/01/2020: pandas alone may read one order
+    # 2020M01, Jan-20; 13/01/2020, of which pandas alone may read one order
+    if period_times(cells) is not None or day_or_month_first(cells) is not None:
         return True
     with warnings.catch_warnings():  # mixed formats are parsed cell by cell, which is fine
         warnings.simplefilter("ignore", UserWarning)

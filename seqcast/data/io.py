@@ -201,7 +201,11 @@ def check_positive(panel: Panel) -> None:
 
 def _times(column: pd.Series, source: str, col: str) -> pd.DatetimeIndex:
     from .csv_text import day_or_month_first, local_or_utc
+    from .periods import period_times
 
+    labels = period_times(column)  # 2020M01, 2020-W05, 202001, Jan-20
+    if labels is not None:
+        return pd.DatetimeIndex(labels)
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
         if whole_years(column.to_numpy(dtype=np.float64)):  # years as numbers
             column = column.astype(np.int64).astype(str)
