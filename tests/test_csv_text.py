@@ -161,3 +161,29 @@ def test_spreadsheet_habits_a_trailing_separator_and_padded_names(tmp_path):
     path.write_text(" date , units ,\n" + "".join(f" {d} , {k} ,\n" for k, d in enumerate(days)))
     (s,) = read_series(path, targets=["units"]).series
     assert s.id == "units" and len(s) == 20 and s.values[-1] == 19
+
+
+@pytest.mark.parametrize("name,encoding,sep", [
+    ("w.csv", "cp1252", ";"),        # a Western European spreadsheet's CSV
+    ("w.csv.gz", "cp1252", ";"),
+    ("u.txt", "utf-16", "\t"),       # a spreadsheet's "Unicode text"
+    ("b.csv", "utf-8-sig", ","),     # UTF-8 with a byte order mark
+    ("t.tsv", "utf-8", "\t"),
+])
+def test_encodings_and_text_suffixes_spreadsheets_write(tmp_path, name, encoding, sep):
+    frame = pd.DataFrame({"Datum": list(pd.date_range("2020-01-01", periods=24, freq="MS")
+                                        .strftime("%Y-%m-%d")) * 2,
+                          "Stadt": ["München"] * 24 + ["Köln"] * 24,
+                          "Umsatz €": np.arange(48.0)})
+    path = tmp_path / name
+    frame.to_csv(path, sep=sep, encoding=encoding, index=False)
+    panel = read_series(path, time_col="Datum")
+    assert [s.id for s in panel] == ["München", "Köln"] and panel.targets == ("Umsatz €",)
+    assert panel.series[1].values[0] == 24.0 and panel.freq == "MS"
+
+
+def test_an_unknown_suffix_names_the_ones_read(tmp_path):
+    path = tmp_path / "s.xlsx"
+    path.write_bytes(b"PK")
+    with pytest.raises(ValueError, match=r"unknown file type '.xlsx'; valid: .csv, .tsv or .txt"):
+        read_series(path)

@@ -1,12 +1,15 @@
 """Data files as people write them (``read_frame``: CSV, compressed or not, or Parquet).
 
-CSV files: the field separator (``,``, ``;`` or tab) read off the header; a first line of
-data (one number, or a date beside numbers: no header) read as data; decimal commas where
-fields are separated otherwise; thousands separators dropped where every cell of a column
-is written with them or without and one cell leaves no doubt (1,234.5 or 1,234,567); rows
-with more fields than the header refused (pandas would otherwise take the first field as
-an index and shift every column); a row number written as an unnamed first column
-dropped; and timestamps whose UTC offset changes with summer time put on one clock.
+CSV files (``.csv``, ``.tsv``, ``.txt``): the text encoding (UTF-8, with or without its byte
+order mark; UTF-16 by its mark, as spreadsheets' "Unicode text" is; else Windows-1252, the
+code page spreadsheets write CSV in on Western European systems); the field separator
+(``,``, ``;`` or tab) read off the header; a first line of data (one number, or a date
+beside numbers: no header) read as data; decimal commas where fields are separated
+otherwise; thousands separators dropped where every cell of a column is written with them or
+without and one cell leaves no doubt (1,234.5 or 1,234,567); rows with more fields than the
+header refused (pandas would otherwise take the first field as an index and shift every
+column); a row number written as an unnamed first column dropped; and timestamps whose UTC
+offset changes with summer time put on one clock.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import pandas as pd
 
 SEPARATORS = (";", "\t", ",")  # in the order a tie in the header is broken
 COMPRESSED = {".gz": "gzip", ".bz2": "bz2", ".xz": "lzma", ".zip": "zipfile"}
+TEXT = (".csv", ".tsv", ".txt")  # delimited text, the separator read off the header
 _DECIMAL_COMMA = re.compile(r"^\s*[+-]?(\d+(,\d*)?|,\d+)([eE][+-]?\d+)?\s*$")
 _OFFSET = r"\s*(Z|UTC|[+-]\d\d(:?\d\d)?)$"
 # Numbers with thousands separators throughout (1,234,567.8; with ';' fields 1.234.567,8),
@@ -29,22 +33,45 @@ _GROUPED = {g: re.compile(rf"^\s*[+-]?(\d{{1,3}}(\{g}\d{{3}})+|\d+)(\{p}\d+)?\s*
 _NUMERIC_DATE = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})([ T]\d{1,2}:\d{2}(:\d{2})?)?$")
 
 
-def _open(path: Path):
-    """The file as text, decompressed by its suffix as pandas does."""
+def _raw(path: Path):
+    """The file's bytes, decompressed by its suffix as pandas does."""
     import importlib
-    import io
 
     kind = COMPRESSED.get(path.suffix.lower())
     if kind is None:
-        return open(path, encoding="utf-8", errors="replace", newline="")
+        return open(path, "rb")  # noqa: SIM115 (the caller closes it)
     if kind == "zipfile":
         import zipfile
 
         archive = zipfile.ZipFile(path)
-        raw = archive.open(archive.namelist()[0])
-    else:
-        raw = importlib.import_module(kind).open(path)
-    return io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="")
+        return archive.open(archive.namelist()[0])
+    return importlib.import_module(kind).open(path)
+
+
+def encoding(path: Path) -> str:
+    """The text encoding: by a byte order mark, else UTF-8 if the first 1 MiB reads as UTF-8,
+    else Windows-1252."""
+    import codecs
+
+    with _raw(path) as f:
+        head = f.read(1 << 20)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return "cp1252"
+    return "utf-8"
+
+
+def _open(path: Path, text_encoding: str | None = None):
+    """The file as text, decompressed by its suffix, in its ``encoding``."""
+    import io
+
+    text_encoding = text_encoding or encoding(path)
+    return io.TextIOWrapper(_raw(path), encoding=text_encoding, errors="replace", newline="")
 
 
 def separator(path: Path) -> str:
@@ -63,17 +90,21 @@ def separator(path: Path) -> str:
 def read_csv_text(path: Path) -> pd.DataFrame:
     """Every cell as text, so that a non-numeric cell can be named rather than coerced."""
     sep = separator(path)
+    text = {"encoding": encoding(path), "encoding_errors": "replace"}
+    if path.suffix.lower() not in COMPRESSED:  # by content: .tsv and .txt are text too
+        text["compression"] = None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", pd.errors.ParserWarning)
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, sep=sep, index_col=False)
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, sep=sep, index_col=False,
+                                **text)
     except Exception as exc:  # parser errors carry their own line numbers
         ragged = _ragged(path, sep)
         raise ValueError(ragged or f"{path}: cannot read: {str(exc).splitlines()[0]}") from None
     names = _headerless(frame.columns, sep)
     if names is not None:  # the first line is data: read it as a row
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, sep=sep, header=None,
-                            names=names, index_col=False)
+                            names=names, index_col=False, **text)
     first = frame.columns[0] if len(frame.columns) else ""
     if str(first).startswith("Unnamed: 0") and sorted(frame[first].tolist(), key=_number) == \
             [str(i) for i in range(len(frame))]:  # rows in any order: a permutation of 0..n-1
@@ -104,15 +135,15 @@ def read_csv_text(path: Path) -> pd.DataFrame:
 
 
 def read_frame(path: str | Path) -> pd.DataFrame:
-    """A CSV file (every cell as text; compressed as ``.csv.gz``, ``.bz2``, ``.xz`` or
-    ``.zip`` too) or a Parquet file as a DataFrame."""
+    """A CSV file (every cell as text; ``.tsv`` and ``.txt`` too, each compressed as
+    ``.gz``, ``.bz2``, ``.xz`` or ``.zip`` too) or a Parquet file as a DataFrame."""
     path = Path(path)
     suffixes = [x.lower() for x in path.suffixes[-2:]]
     suffix = suffixes[-1] if suffixes else ""
-    csv = suffix == ".csv" or (suffixes[:1] == [".csv"] and suffix in COMPRESSED)
+    csv = suffix in TEXT or (suffixes[:1] and suffixes[0] in TEXT and suffix in COMPRESSED)
     if not csv and suffix not in (".parquet", ".pq"):
-        raise ValueError(f"{path}: unknown file type {suffix!r}; valid: .csv (or .csv.gz, .bz2,"
-                         " .xz, .zip), .parquet, .pq")
+        raise ValueError(f"{path}: unknown file type {suffix!r}; valid: .csv, .tsv or .txt (or"
+                         " .csv.gz, .bz2, .xz, .zip), .parquet, .pq")
     if not path.is_file():
         raise ValueError(f"{path}: no such file")
     if not csv:
