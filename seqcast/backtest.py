@@ -12,7 +12,9 @@ covariates have no values over the horizon, so ARIMA does not use them.
 
 from __future__ import annotations
 
+import sys
 import time
+import types
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -229,3 +231,15 @@ def _arima(panel, head, origins, season, horizon, order, exog=None
 
 def _scores(pred, truth, scales, start) -> dict:
     return {**horizon_scores(pred - truth, scales), "seconds": time.perf_counter() - start}
+
+
+class _Callable(types.ModuleType):
+    """This module called is ``backtest`` called: ``from seqcast import backtest`` gives the
+    function, but once anything has imported this module, Python sets ``seqcast.backtest``
+    to the module itself, which then must behave as the function does."""
+
+    def __call__(self, *args, **kwargs) -> BacktestResult:
+        return backtest(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _Callable

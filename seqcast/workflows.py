@@ -13,6 +13,7 @@ import numpy as np
 from .config import RunConfig
 from .data.io import Panel
 from .forecasting.defaults import resolve_diff  # noqa: F401  (the CLI and API share it)
+from .outputs import write_file, write_table, write_text
 
 
 def partial_dir(out: str | Path) -> Path:
@@ -171,9 +172,10 @@ def forecast(
     else:
         frame = shown = forecaster.forecast(panel, horizon, levels=tuple(levels))
     if output is not None:
-        frame.to_csv(output, index=False)
+        write_table(frame, output)
     if plot is not None:
-        series_forecast_figure(panel, shown).savefig(plot, dpi=100)
+        figure = series_forecast_figure(panel, shown)
+        write_file(plot, lambda tmp: figure.savefig(tmp, dpi=100))
     return frame
 
 
@@ -200,7 +202,7 @@ def backtest(
     result = run_backtest(panel, config, folds, step, baselines, arima_order, progress,
                           search=search, levels=levels)
     if json_path is not None:
-        Path(json_path).write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+        write_text(json_path, json.dumps(result.to_dict(), indent=2) + "\n")
     return result
 
 

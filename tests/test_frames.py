@@ -53,3 +53,16 @@ def test_anything_else_is_refused_by_type():
                         "y": ["1.0"] * 29 + ["oops"]})
     with pytest.raises(ValueError, match="<frame>: column 'y', row 30: non-numeric value 'oops'"):
         fit_forecaster(bad, make_config("linear", data, 12))
+
+
+def test_seqcast_backtest_is_the_function_even_after_its_module_is_imported():
+    import importlib
+
+    import seqcast
+
+    importlib.import_module("seqcast.backtest")  # sets seqcast.backtest to the module
+    df = frame(48)
+    data, input_len = data_defaults(df, DataConfig(horizon=6))
+    config = make_config("naive", data, input_len)
+    result = seqcast.backtest(df, config, folds=1, baselines=())
+    assert set(result.to_dict()["models"]) == {"naive_model"}  # named apart from the baseline

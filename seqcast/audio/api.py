@@ -5,11 +5,11 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import torch
 
+from ..outputs import write_file, write_text
 from .config import AudioConfig
 from .data import load_recordings, quantise, speaker_labels
 from .figure import learning_curve_figure, spectrogram_figure
@@ -80,7 +80,7 @@ def evaluate(run: str, wavs: list[str], json_path: str | None = None,
             "samples": len(classes) - 1, **({"converted": converted} if converted else {})}
     result = {"files": files}
     if json_path:
-        Path(json_path).write_text(json.dumps(result, indent=2) + "\n")
+        write_text(json_path, json.dumps(result, indent=2) + "\n")
     return result
 
 
@@ -109,7 +109,7 @@ def generate(run: str, seconds: float, out: str, prime: str | None = None,
     samples = int(round(seconds * config.sample_rate))
     audio, wall, cpu = generate_audio(model, samples, primer, temperature, seed,
                                       _index(config, speaker), device)
-    write_wav(out, audio, config.sample_rate)
+    write_file(out, lambda tmp: write_wav(tmp, audio, config.sample_rate))
     seconds = samples / config.sample_rate
     return {"seconds": seconds, "device": device, "generation_seconds": wall, "cpu_seconds": cpu,
             "real_time_factor": wall / seconds, "cpu_real_time_factor": cpu / seconds,

@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 
+from ..outputs import write_text
 from .series_args import _positive
 
 
@@ -117,8 +118,7 @@ def cmd_bench(args) -> int:
                                                     file=sys.stderr, flush=True))
         print_bench_heads(result)
         if args.json:
-            with open(args.json, "w") as f:
-                json.dump(result, f, indent=2)
+            write_text(args.json, json.dumps(result, indent=2))
         return 0
     result = bench(args.only, device=args.device, repeats=args.repeats,
                    on_row=lambda r: print(f"{r['id']}: ours/reference {r['ratio']:.2f}",
@@ -127,8 +127,7 @@ def cmd_bench(args) -> int:
         result["generation"] = generation(device=args.device)
     print_bench(result)
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=2)
+        write_text(args.json, json.dumps(result, indent=2))
     return 0
 
 
@@ -189,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     args = parser.parse_args(argv)
     try:
+        from ..outputs import check_outputs
+
+        check_outputs(args)  # before any work: a long run does not end on a missing folder
         return args.handler(args)
     except BrokenPipeError:  # `seqcast forecast ... | head`: the reader left; stop quietly
         devnull = os.open(os.devnull, os.O_WRONLY)

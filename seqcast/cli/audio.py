@@ -110,4 +110,4 @@ def add_parsers(sub) -> None:
     p.add_argument("--speaker", help="speaker id of a conditioned model")
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
                    help="cpu (the C generation loop) or cuda (one Triton kernel, TF32 products)")
-    p.set_defaults(handler=cmd_generate)
+    p.set_defaults(handler=cmd_generate, file_args=("out",))

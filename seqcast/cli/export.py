@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import sys
 
+from ..outputs import write_text
+
 
 def cmd_export(args) -> int:
     import json
@@ -41,8 +43,7 @@ def cmd_bench_predict(args) -> int:
         flush=True))
     print(table(result))
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=2)
+        write_text(args.json, json.dumps(result, indent=2))
     return 0
 
 
@@ -59,4 +60,4 @@ def add_parser(sub) -> None:
     p.add_argument("--level", type=_levels, default=(), metavar="L,...",
                    help="interval levels in percent (runs with --intervals conformal,"
                         " --quantiles or --likelihood): adds lo-L,hi-L outputs")
-    p.set_defaults(handler=cmd_export)
+    p.set_defaults(handler=cmd_export, file_args=("out",))
