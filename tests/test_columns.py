@@ -111,11 +111,48 @@ def test_period_labels_pandas_does_not_read_are_read_whole(tmp_path, labels, fre
 
 
 def test_labels_of_the_shape_but_not_valid_and_numbers_elsewhere_stay_as_they_were(tmp_path):
-    path = tmp_path / "bad.csv"  # month 13: not a YYYYMM column
+    path = tmp_path / "bad.csv"  # month 13: not a YYYYMM column but step numbers, with a gap
     pd.DataFrame({"date": ["202011", "202013"], "y": [1.0, 2.0]}).to_csv(path, index=False)
-    with pytest.raises(ValueError, match="cannot parse time|frequency"):
+    with pytest.raises(ValueError, match="gap of 1 step"):
         read_series(path)
     path = tmp_path / "values.csv"  # six-digit values in an unnamed role are values
     pd.DataFrame({"sales": [202011, 202012, 202101, 202102]}).to_csv(path, index=False)
     panel = read_series(path)
     assert panel.time_col is None and panel.series[0].values[0] == 202011
+
+
+def test_step_numbers_are_the_time_of_series_without_a_calendar(tmp_path):
+    n = 30
+    frame = pd.concat([pd.DataFrame({"time_idx": np.arange(n) + 5, "series": k,
+                                     "value": np.arange(n, dtype=float) * (i + 1)})
+                       for i, k in enumerate("ab")]).sample(frac=1.0, random_state=0)
+    path = tmp_path / "steps.csv"
+    frame.to_csv(path, index=False)
+    panel = read_series(path)
+    assert (panel.time_col, panel.id_col, panel.freq) == ("time_idx", "series", None)
+    assert [s.id for s in panel] == ["a", "b"] or [s.id for s in panel] == ["b", "a"]
+    a = panel.by_id()["a"]
+    assert list(a.index[:3]) == [5, 6, 7] and a.values[-1] == n - 1  # put in step order
+    gap = frame[frame["time_idx"] != 9]
+    gap.to_csv(tmp_path / "gap.csv", index=False)
+    with pytest.raises(ValueError, match="gap of 1 step\\(s\\) before 10"):
+        read_series(tmp_path / "gap.csv")
+    filled = read_series(tmp_path / "gap.csv", fill="interpolate").by_id()["a"]
+    assert len(filled) == n and filled.values[4] == 4.0
+    out = tmp_path / "f.csv"
+    assert main(["train", "--data", str(path), "--model", "linear", "--horizon", "3",
+                 "--epochs", "1", "--out", str(tmp_path / "run")]) == 0
+    assert main(["forecast", str(tmp_path / "run"), "--output", str(out)]) == 0
+    assert pd.read_csv(out)["time"].tolist() == [35, 36, 37] * 2
+
+
+def test_whole_numbers_in_a_time_column_are_steps_or_dates_never_nanoseconds(tmp_path):
+    path = tmp_path / "p.parquet"
+    pd.DataFrame({"time": np.arange(1, 41), "y": np.arange(40.0)}).to_parquet(path)
+    panel = read_series(path)
+    assert panel.freq is None and list(panel.series[0].index[:2]) == [1, 2]
+    days = pd.date_range("2020-01-30", periods=40, freq="D")
+    pd.DataFrame({"date": days.strftime("%Y%m%d").astype(int), "y": np.arange(40.0)}
+                 ).to_parquet(path)
+    panel = read_series(path)
+    assert panel.freq == "D" and panel.series[0].index[0] == pd.Timestamp("2020-01-30")

@@ -66,3 +66,22 @@ def test_seqcast_backtest_is_the_function_even_after_its_module_is_imported():
     config = make_config("naive", data, input_len)
     result = seqcast.backtest(df, config, folds=1, baselines=())
     assert set(result.to_dict()["models"]) == {"naive_model"}  # named apart from the baseline
+
+
+def test_readme_dataframe_example_runs(tmp_path, monkeypatch, capsys):
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    code = next(b for b in re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+                if "pd.read_csv(\"sales.csv\"" in b)
+    rng = np.random.default_rng(0)
+    weeks = pd.date_range("2020-01-06", periods=90, freq="W-MON").strftime("%Y-%m-%d")
+    pd.concat([pd.DataFrame({"date": weeks, "store": s, "units": 20 + rng.poisson(5, 90)})
+               for s in ("north", "south")]).to_csv(tmp_path / "sales.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code.replace('make_config("gru", data, input_len)',
+                              'make_config("gru", data, input_len, None, {"epochs": 2})'),
+                 "README.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert "lo-80" in out and "north" in out and "south" in out

@@ -91,6 +91,9 @@ def column_names(names: tuple[str, ...]) -> list[str]:
 
 
 def extend_index(index: pd.DatetimeIndex, freq: str, steps: int) -> pd.DatetimeIndex:
-    """``index`` followed by the ``steps`` timestamps after it, continuing ``freq``."""
+    """``index`` followed by the ``steps`` timestamps after it, continuing ``freq`` (step
+    numbers, continuing them, when ``freq`` is None)."""
+    if freq is None:
+        return pd.Index(np.asarray(index)).append(pd.RangeIndex(index[-1] + 1, index[-1] + 1 + steps))
     after = pd.date_range(index[-1], periods=steps + 1, freq=freq)[1:]
     return pd.DatetimeIndex(index.append(after))

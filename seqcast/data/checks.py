@@ -36,9 +36,11 @@ def numeric(column: pd.Series, source: str, col: str) -> np.ndarray:
 
 
 def regularise(index, freq, v, rows, source, col_t, col, fill):
-    """Check gaps and missing values on a regular grid; fill them only when asked."""
-    if freq is not None:
-        grid = pd.date_range(index[0], index[-1], freq=freq)
+    """Check gaps and missing values on a regular grid (of ``freq``, or of step numbers when
+    it is None); fill them only when asked."""
+    if len(index):
+        grid = pd.date_range(index[0], index[-1], freq=freq) if freq is not None \
+            else pd.RangeIndex(index[0], index[-1] + 1)
         pos = grid.get_indexer(index)
         if (pos < 0).any():
             i = int(np.flatnonzero(pos < 0)[0])

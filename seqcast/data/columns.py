@@ -5,6 +5,7 @@ anything) and never make a choice that two columns could claim:
 
 - time: a column named as in ``TIME_NAMES``; else the one column stored as timestamps
   (Parquet's datetime columns; two or more is an error asking for ``--time-col``); else a
+  column named as in ``STEP_NAMES`` holding whole numbers (step numbers); else a
   column named as in ``PERIOD_NAMES`` whose cells all read as times (years as integers
   included); else the first column, when it is text and every cell reads as a time.
 - id (only when timestamps repeat, i.e. many series in long format): the one column named
@@ -22,6 +23,7 @@ TIME_NAMES = ("time", "date", "timestamp", "datetime", "ds")
 PERIOD_NAMES = ("month", "week", "year", "quarter", "day", "hour", "minute", "period",
                 "date_time", "time_stamp", "dates", "times")
 ID_NAMES = ("id", "unique_id", "series", "series_id", "item_id")
+STEP_NAMES = ("time_idx", "time_index", "timestep", "time_step", "step", "t")  # whole numbers
 
 
 def usual_time_col(frame: pd.DataFrame, source: str) -> str | None:
@@ -36,6 +38,9 @@ def usual_time_col(frame: pd.DataFrame, source: str) -> str | None:
                          " timestamps; say which is the time (--time-col; time_col= in Python)")
     if stamped:
         return stamped[0]
+    for c in columns:  # step numbers: 0, 1, 2, ... (a time_idx)
+        if c.lower() in STEP_NAMES and _steps(frame[c]):
+            return c
     for c in columns:
         if c.lower() in PERIOD_NAMES and _all_times(frame[c], years=c.lower() == "year"):
             return c
@@ -83,6 +88,12 @@ def _is_text(column: pd.Series) -> bool:
     return len(cells) > 0 and pd.to_numeric(cells, errors="coerce").isna().all()
 
 
+def _steps(column: pd.Series) -> bool:
+    from .times import _whole_numbers
+
+    return _whole_numbers(column.dropna()) is not None and column.notna().all()
+
+
 def whole_years(v: np.ndarray) -> bool:
     """Every value a whole number from 1000 to 2999: years written as numbers."""
     return bool(np.all((v == np.round(v)) & (v >= 1000) & (v < 3000)))
@@ -94,7 +105,7 @@ def _all_times(column: pd.Series, years: bool = False) -> bool:
     cells = column.dropna()
     if len(cells) == 0:
         return False
-    from .periods import period_times
+    from .times import period_times
 
     if pd.api.types.is_numeric_dtype(cells):  # YYYYMM
         v = cells.to_numpy(dtype=np.float64)

@@ -10,13 +10,11 @@ infinite values are errors even then. Covariate columns are read by ``covariate_
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pandas.tseries.frequencies import to_offset
 
 from ..config import FILLS
 from .checks import numeric as _numeric
@@ -25,6 +23,7 @@ from .columns import ID_NAMES, TIME_NAMES, id_candidates, usual_id_col, usual_ti
 from .covariate_io import check_columns, future_rows, group_covariates
 from .covariates import Covariates
 from .csv_text import read_frame  # noqa: F401  (the file reader, CSV or Parquet)
+from .times import order_keys, read_times, series_index
 
 
 @dataclass(frozen=True)
@@ -138,9 +137,9 @@ def from_frame(
     if len(frame) == 0:
         raise ValueError(f"{source}: no rows")
 
-    times = _times(frame[time_col], source, time_col) if time_col is not None else None
+    times = read_times(frame[time_col], source, time_col) if time_col is not None else None
     if times is not None and id_col is None:  # before the values: an id column read as one
-        _unique(times, np.argsort(times.asi8, kind="stable"), source, time_col,
+        _unique(times, np.argsort(order_keys(times), kind="stable"), source, time_col,
                 lambda: id_candidates(frame, time_col, taken))
     numbers = [*targets, *covariates[0], *covariates[1]]
     values = {col: _numeric(frame[col], source, col) for col in numbers}
@@ -152,10 +151,10 @@ def from_frame(
     series, freqs = [], set()
     for key, all_rows in groups:
         if times is not None:  # rows in any order (newest first, shuffled): each series by time
-            all_rows = all_rows[np.argsort(times[all_rows].asi8, kind="stable")]
+            all_rows = all_rows[np.argsort(order_keys(times[all_rows]), kind="stable")]
             if id_col is not None:  # one series was checked above, before its values
                 _unique(times, all_rows, source, time_col)
-        index, step = _index(times, all_rows, source, time_col, freq)
+        index, step = series_index(times, all_rows, source, time_col, freq)
         if step is not None:
             freqs.add(step)
         # Trailing rows with every target empty carry future covariates over the horizon.
@@ -199,35 +198,6 @@ def check_positive(panel: Panel) -> None:
             )
 
 
-def _times(column: pd.Series, source: str, col: str) -> pd.DatetimeIndex:
-    from .csv_text import day_or_month_first, local_or_utc
-    from .periods import period_times
-
-    labels = period_times(column)  # 2020M01, 2020-W05, 202001, Jan-20
-    if labels is not None:
-        return pd.DatetimeIndex(labels)
-    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
-        if whole_years(column.to_numpy(dtype=np.float64)):  # years as numbers
-            column = column.astype(np.int64).astype(str)
-    elif not pd.api.types.is_datetime64_any_dtype(column):
-        ordered = day_or_month_first(column)  # 01/02/2020: which comes first, the day?
-        if ordered is not None:
-            return pd.DatetimeIndex(ordered)
-    with warnings.catch_warnings():  # mixed formats: each cell is parsed alone, which is fine
-        warnings.simplefilter("ignore", UserWarning)
-        try:
-            parsed = pd.to_datetime(column, errors="coerce")
-        except ValueError:  # offsets that change (summer time): one clock for every row
-            parsed = local_or_utc(column)
-    bad = parsed.isna().to_numpy()
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raise ValueError(
-            f"{source}: column {col!r}, row {row + 1}: cannot parse time {column.iloc[row]!r}"
-        )
-    return pd.DatetimeIndex(parsed)
-
-
 def _unique(times, rows: np.ndarray, source: str, col: str | None, single=None):
     """Raise at the first repeated timestamp among ``rows`` in time order (``single``: the
     file is read as one series, which the message says, naming the columns that call gives,
@@ -238,9 +208,10 @@ def _unique(times, rows: np.ndarray, source: str, col: str | None, single=None):
         single = single() if callable(single) else single
         i = int(np.flatnonzero(dup)[0])
         first = int(np.flatnonzero(t == t[i])[0])
-        step = np.median(np.diff(t.unique().asi8)) if len(t.unique()) > 1 else 0
-        clock = (0 < step < 86_400 * 10**9 and dup.sum() <= max(1, len(t) // 1000)
-                 and t[i].hour < 4)  # an hour of local time that repeats once a year
+        step = np.median(np.diff(order_keys(t.unique()))) if len(t.unique()) > 1 else 0
+        # an hour of local time that repeats once a year
+        clock = (isinstance(t, pd.DatetimeIndex) and 0 < step < 86_400 * 10**9
+                 and dup.sum() <= max(1, len(t) // 1000) and t[i].hour < 4)
         raise ValueError(
             f"{source}: column {col!r}, row {rows[i] + 1}: duplicate timestamp {t[i]}"
             f" (first seen at row {rows[first] + 1})"
@@ -250,44 +221,6 @@ def _unique(times, rows: np.ndarray, source: str, col: str | None, single=None):
                if single is not None else "")
             + (f", perhaps {' or '.join(map(repr, single))}" if single and not clock else "")
         )
-
-
-def _index(times, rows: np.ndarray, source: str, col: str | None, freq: str | None):
-    """The series' index and frequency from its rows in time order, each timestamp once
-    (``_unique``)."""
-    if times is None:
-        return pd.RangeIndex(len(rows)), None
-    t = times[rows]
-    if len(t) < 3 and freq is None:
-        raise ValueError(f"{source}: column {col!r}: need at least 3 rows to infer a frequency")
-    freq = freq or _infer_freq(t)
-    if freq is None:
-        raise ValueError(f"{source}: column {col!r}: cannot infer a regular frequency; pass freq")
-    try:
-        return pd.DatetimeIndex(t), to_offset(freq).freqstr
-    except ValueError:
-        raise ValueError(
-            f"unknown frequency {freq!r}; use a pandas alias such as D, W, MS, QS, YS, h"
-        ) from None
-
-
-def _infer_freq(t: pd.DatetimeIndex) -> str | None:
-    """The frequency most runs of 3 consecutive timestamps agree on (so gaps do not hide it);
-    days that are never a Saturday or Sunday over a week or more are business days ("B":
-    a holiday is then a gap, and forecasts skip weekends)."""
-    votes: dict[str, int] = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # pandas 3 announces a change of return type
-        for i in range(0, len(t) - 2, max(len(t) // 100, 1)):
-            f = pd.infer_freq(t[i : i + 3])
-            if f is not None:
-                f = to_offset(f).freqstr
-                votes[f] = votes.get(f, 0) + 1
-    best = max(votes, key=votes.get) if votes else None
-    if best == "D" and t[-1] - t[0] >= pd.Timedelta(days=7) \
-            and (pd.DatetimeIndex(t).day_of_week < 5).all():
-        return "B"
-    return best
 
 
 def __getattr__(name: str):

@@ -10,7 +10,8 @@ from .checks import numeric
 from .columns import usual_id_col, usual_time_col
 from .covariates import Covariates
 from .datasets import load_dataset
-from .io import Panel, Series, _times, read_frame, read_series
+from .io import Panel, Series, read_frame, read_series
+from .times import order_keys, read_times
 
 
 def load_panel(data) -> Panel:
@@ -85,7 +86,7 @@ def attach_future(panel, frame: pd.DataFrame, source: str, time_col, id_col, fut
             continue
         if col not in columns:
             raise ValueError(f"{source}: no {what} column {col!r}; columns: {', '.join(columns)}")
-    times = _times(frame[time_col], source, time_col)
+    times = read_times(frame[time_col], source, time_col)
     values = {c: numeric(frame[c], source, c) for c in future}
     keys = frame[id_col].astype(str).to_numpy() if id_col else None
     out = []
@@ -93,7 +94,7 @@ def attach_future(panel, frame: pd.DataFrame, source: str, time_col, id_col, fut
         key = s.id if keys is None or s.id in set(keys) else s.id.rsplit("/", 1)[0]
         rows = np.arange(len(frame)) if keys is None else np.flatnonzero(keys == key)
         rows = rows[np.asarray(times[rows] > s.index[-1])]
-        rows = rows[np.argsort(times[rows].asi8, kind="stable")]  # rows in any order
+        rows = rows[np.argsort(order_keys(times[rows]), kind="stable")]  # rows in any order
         expected = extend_index(s.index, panel.freq, len(rows))[len(s) :]
         bad = np.flatnonzero(times[rows] != expected)
         if len(bad):
