@@ -31,7 +31,6 @@ import contextlib
 import copy
 import logging
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -40,7 +39,6 @@ import torch
 from torch import nn
 
 from ..nn.recurrent import set_backend
-from ..rundir import usual_mode
 from .conformal_graph import ConformalGraph, output_names, radii, series_scales
 from .ensemble_graph import build_ensemble_graph, ensemble_shapes
 from .export_metadata import metadata
@@ -189,18 +187,11 @@ def export_onnx(forecaster, out: str | Path, horizon: int | None = None,
         entry.key, entry.value = key, value
     if check:
         _check(proto.SerializeToString(), forecaster, head, shapes, graph.horizon, levels)
+    from ..outputs import write_file
+
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-    os.close(fd)
-    try:
-        onnx.save_model(proto, tmp)
-        usual_mode(tmp)
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return out
+    return write_file(out, lambda tmp: onnx.save_model(proto, tmp))
 
 
 def _check(model: bytes, forecaster, head, shapes: dict, horizon: int, levels=()) -> None:
