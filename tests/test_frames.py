@@ -85,3 +85,20 @@ def test_readme_dataframe_example_runs(tmp_path, monkeypatch, capsys):
                  "README.md", "exec"), {})
     out = capsys.readouterr().out
     assert "lo-80" in out and "north" in out and "south" in out
+
+
+def test_timestamps_in_the_index_are_kept_not_dropped():
+    from seqcast.data.load import as_panel
+
+    data = DataConfig(horizon=3)
+    s = pd.Series(np.arange(30.0), index=pd.date_range("2020-01-01", periods=30, freq="MS"),
+                  name="sales")
+    for given in (s, s.to_frame(), s.to_period("M"), s.rename_axis("Month")):
+        panel = as_panel(given, data)
+        assert panel.freq == "MS" and panel.series[0].index[0] == pd.Timestamp("2020-01-01")
+        assert [x.id for x in panel] == ["sales"]
+    long = frame().set_index(["unique_id", "ds"])  # the peers' layout, as an index
+    panel = as_panel(long, data)
+    assert (panel.id_col, panel.time_col, panel.freq) == ("unique_id", "ds", "MS")
+    plain = as_panel(s.reset_index(drop=True), data)  # row numbers: steps, dropped
+    assert plain.freq is None and plain.time_col is None

@@ -109,7 +109,7 @@ def from_frame(
     """
     if fill is not None and fill not in FILLS:
         raise ValueError(f"unknown fill {fill!r}; valid: {', '.join(FILLS)}")
-    frame = frame.reset_index(drop=True)
+    frame = _index_as_columns(frame)
     columns = [str(c) for c in frame.columns]
     frame.columns = columns
     if time_col is None:
@@ -174,6 +174,20 @@ def from_frame(
         raise ValueError(f"{source}: series have different frequencies: {', '.join(sorted(freqs))}")
     return Panel(source, freqs.pop() if freqs else None, tuple(series), id_col, time_col,
                  tuple(targets))
+
+
+def _index_as_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Timestamps or names kept in the index (``index_col=0, parse_dates=True``; a
+    ``(unique_id, ds)`` MultiIndex) become columns; row numbers are dropped."""
+    index = frame.index
+    if isinstance(index, pd.PeriodIndex):
+        frame = frame.set_axis(index.to_timestamp(), axis=0)
+    keep = isinstance(frame.index, (pd.DatetimeIndex, pd.MultiIndex)) or index.name is not None
+    if keep:
+        names = [n if n is not None else ("time" if isinstance(frame.index, pd.DatetimeIndex)
+                                          else f"level_{i}") for i, n in enumerate(frame.index.names)]
+        frame = frame.set_axis(frame.index.set_names(names), axis=0)
+    return frame.reset_index(drop=not keep)
 
 
 def check_length(panel: Panel, min_len: int, what: str) -> None:

@@ -36,10 +36,13 @@ def load_panel(data) -> Panel:
 
 def as_panel(data, config) -> Panel:
     """``data`` itself when it is a ``Panel``; a DataFrame (long or wide, laid out as a data
-    file would be, e.g. ``unique_id,ds,y``) validated into one with ``config``'s (a
+    file would be, e.g. ``unique_id,ds,y``; timestamps may be its index) or a Series with
+    timestamps as its index, validated into one with ``config``'s (a
     ``DataConfig``) column names, fill, frequency and covariate columns."""
     if isinstance(data, Panel):
         return data
+    if isinstance(data, pd.Series):  # one series, its timestamps in the index
+        data = data.to_frame(str(data.name) if data.name is not None else "value")
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"expected a Panel or a pandas DataFrame, got {type(data).__name__}")
     from .io import from_frame
