@@ -19,6 +19,10 @@ def check_output(path: str | Path, flag: str) -> None:
     path = Path(path)
     if path.is_dir():
         raise ValueError(f"--{flag} {path}: is a folder; give a file name")
+    if _special(path):  # /dev/null, /dev/stdout, a named pipe: written in place
+        if not os.access(path, os.W_OK):
+            raise ValueError(f"--{flag} {path}: cannot write to it")
+        return
     parent = path.absolute().parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -55,6 +59,11 @@ def write_file(path: str | Path, write) -> Path:
     from .rundir import usual_mode
 
     path = Path(path)
+    if _special(path):  # a device or a pipe is written in place, never replaced
+        write(str(path))
+        return path
+    if path.is_symlink():  # the file it points to is replaced; the link stays
+        path = path.resolve()
     fd, tmp = tempfile.mkstemp(prefix=".tmp.", suffix=f".{path.name}", dir=path.absolute().parent)
     os.close(fd)
     try:
@@ -65,6 +74,11 @@ def write_file(path: str | Path, write) -> Path:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+def _special(path: Path) -> bool:
+    """An existing path that is neither a regular file nor a folder (a device, a pipe)."""
+    return path.exists() and not path.is_file() and not path.is_dir()
 
 
 def write_table(frame, path: str | Path) -> Path:

@@ -64,3 +64,24 @@ def test_a_failing_forecast_leaves_an_earlier_output_intact(run, tmp_path):
     assert main(["forecast", str(run / "run"), "--data", str(tmp_path / "missing.csv"),
                  "--output", str(tmp_path / "f.csv")]) == 2
     assert (tmp_path / "f.csv").read_text() == "earlier\n"
+
+
+def test_a_pipe_is_written_in_place_and_a_link_keeps_pointing_at_its_file(run, tmp_path):
+    import os
+    import stat
+    import threading
+
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(pipe.read_text()))
+    reader.start()
+    assert main(["forecast", str(run / "run"), "--output", str(pipe)]) == 0
+    reader.join(timeout=30)
+    assert got and got[0].startswith("id,time,forecast") and len(got[0].splitlines()) == 9
+    assert stat.S_ISFIFO(os.stat(pipe).st_mode)  # still a pipe, not replaced by a file
+    (tmp_path / "target.csv").write_text("earlier\n")
+    (tmp_path / "link.csv").symlink_to("target.csv")
+    assert main(["forecast", str(run / "run"), "--output", str(tmp_path / "link.csv")]) == 0
+    assert (tmp_path / "link.csv").is_symlink()
+    assert (tmp_path / "target.csv").read_text().startswith("id,time,forecast")
