@@ -245,3 +245,14 @@ def test_one_short_series_keeps_the_usual_window_learns_from_the_others_and_is_n
     tiny = write(pd.concat(frames), tmp_path / "tiny.csv")
     assert main(["train", *common[2:], "--data", str(tiny), "--out", str(tmp_path / "r4")]) == 0
     assert load_run(tmp_path / "r4").config.model.input_len == 20 - 6 - 1
+
+
+def test_frequency_aliases_pandas_3_removed_are_taken(tmp_path):
+    ends = pd.DataFrame({"date": pd.date_range("2020-01-31", periods=24, freq="ME"),
+                         "y": np.arange(24.0)})
+    assert read_series(write(ends, tmp_path / "m.csv"), freq="M").freq == "ME"
+    quarter = pd.DataFrame({"date": pd.date_range("2020-01-01", periods=40, freq="15min"),
+                            "y": np.arange(40.0)})
+    assert read_series(write(quarter, tmp_path / "q.csv"), freq="15T").freq == "15min"
+    with pytest.raises(ValueError, match="unknown frequency 'foo'"):
+        read_series(tmp_path / "q.csv", freq="foo")

@@ -62,7 +62,7 @@ def _panel_and_data(args, base=None):
         data = dataclasses.replace(data, id_col=panel.id_col)
     if base is None and data.path is not None:  # the columns and steps found: the run keeps them
         data = dataclasses.replace(data, time_col=panel.time_col, targets=panel.targets,
-                                   freq=data.freq or panel.freq)
+                                   freq=panel.freq or data.freq)
     if args.calendar is not None or base is None:
         data = dataclasses.replace(data, calendar=resolve(args.calendar or "none", panel.freq))
     return panel, data

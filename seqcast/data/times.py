@@ -11,6 +11,7 @@ missing numbers are gaps as missing dates are).
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -131,7 +132,7 @@ def series_index(times, rows: np.ndarray, source: str, col: str | None, freq: st
         return pd.Index(t), None
     if len(t) < 3 and freq is None:
         raise ValueError(f"{source}: column {col!r}: need at least 3 rows to infer a frequency")
-    freq = freq or infer_freq(t)
+    freq = current_alias(freq) or infer_freq(t)
     if freq is None:
         raise ValueError(f"{source}: column {col!r}: cannot infer a regular frequency; pass freq")
     try:
@@ -140,6 +141,24 @@ def series_index(times, rows: np.ndarray, source: str, col: str | None, freq: st
         raise ValueError(
             f"unknown frequency {freq!r}; use a pandas alias such as D, W, MS, QS, YS, h"
         ) from None
+
+
+# Frequency aliases pandas 3 no longer takes (older documentation and code use them), and
+# the ones that replaced them.
+OLD_ALIASES = {"M": "ME", "Q": "QE", "A": "YE", "Y": "YE", "BM": "BME", "BQ": "BQE",
+               "BA": "BYE", "BY": "BYE", "AS": "YS", "BAS": "BYS", "H": "h", "BH": "bh",
+               "T": "min", "S": "s", "L": "ms", "U": "us", "N": "ns"}
+
+
+def current_alias(freq: str | None) -> str | None:
+    """``freq`` with an alias pandas 3 removed replaced (``15T`` -> ``15min``, ``Q-DEC`` ->
+    ``QE-DEC``); others as given."""
+    if not freq:
+        return freq
+    match = re.fullmatch(r"(\d*)([A-Za-z]+)(-\w+)?", freq.strip())
+    if match is None or match.group(2) not in OLD_ALIASES:
+        return freq
+    return f"{match.group(1)}{OLD_ALIASES[match.group(2)]}{match.group(3) or ''}"
 
 
 def infer_freq(t: pd.DatetimeIndex) -> str | None:
