@@ -156,3 +156,10 @@ def test_whole_numbers_in_a_time_column_are_steps_or_dates_never_nanoseconds(tmp
                  ).to_parquet(path)
     panel = read_series(path)
     assert panel.freq == "D" and panel.series[0].index[0] == pd.Timestamp("2020-01-30")
+
+
+def test_numbers_that_are_not_whole_steps_are_refused_in_a_time_column():
+    from seqcast.data.io import from_frame
+
+    with pytest.raises(ValueError, match="column 'time', row 2: 1.5 is neither a time nor"):
+        from_frame(pd.DataFrame({"time": [1.0, 1.5, 2.0], "y": [1.0, 2.0, 3.0]}))

@@ -69,6 +69,11 @@ def read_times(column: pd.Series, source: str, col: str) -> pd.Index:
             return pd.DatetimeIndex(_yyyymmdd(numbers))
         else:  # step numbers
             return pd.Index(numbers.astype(np.int64))
+    elif pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        v = column.to_numpy(dtype=np.float64)  # never nanoseconds since 1970
+        row = int(np.flatnonzero(~np.isfinite(v) | (v != np.round(v)))[0])
+        raise ValueError(f"{source}: column {col!r}, row {row + 1}: {column.iloc[row]} is"
+                         " neither a time nor a whole step number")
     elif not pd.api.types.is_datetime64_any_dtype(column):
         ordered = day_or_month_first(column)  # 01/02/2020: which comes first, the day?
         if ordered is not None:
