@@ -181,6 +181,10 @@ def test_run_directory_loads_in_a_fresh_process_with_identical_forecasts(tmp_pat
     assert (there["time"] == here["time"]).all()
     # backtest RUN_DIR retrains the run's configuration before the first origin
     assert main(["backtest", str(run), "--folds", "1", "--baselines", "naive"]) == 0
+    # with its own settings: a model flag would be ignored, so it is refused
+    assert main(["backtest", str(run), "--folds", "1", "--horizon", "2", "--lr", "0.1"]) == 2
+    assert main(["backtest", str(run), "--folds", "1", "--baselines", "naive",
+                 "--num-threads", "1"]) == 0  # where it trains is for the caller to say
 
 
 def test_loading_never_unpickles(tmp_path, monkeypatch):

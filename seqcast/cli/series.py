@@ -222,6 +222,7 @@ def cmd_backtest(args) -> int:
         from ..runs import load_run
 
         config = load_run(args.run).config
+        config = dataclasses.replace(config, train=_runtime(args, config.train))
         # The run's own data settings (columns, covariates) unless a flag overrides them.
         panel, data = _panel_and_data(args, config.data)
         config = dataclasses.replace(config, data=data)
@@ -251,6 +252,24 @@ def cmd_backtest(args) -> int:
 
         print_search(result.search)
     return 0
+
+
+RUNTIME = ("device", "num_threads", "precision", "cuda_graph")  # where, not what, is trained
+
+
+def _runtime(args, train):
+    """``train`` with the runtime flags given; any other model or training flag is refused:
+    a run directory is backtested with its own settings, and a flag silently ignored would
+    mislead."""
+    import dataclasses
+
+    given = [(opt, dest) for opt, dest, default in args.model_flags
+             if getattr(args, dest) != default]
+    other = [opt for opt, dest in given if dest not in RUNTIME]
+    if other:
+        raise ValueError(f"{', '.join(other)}: RUN_DIR is backtested with its own settings;"
+                         " give --model and --data instead to backtest other ones")
+    return dataclasses.replace(train, **{dest: getattr(args, dest) for _, dest in given})
 
 
 def cmd_datasets(args) -> int:

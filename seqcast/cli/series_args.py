@@ -116,6 +116,14 @@ def _data_args(p: argparse.ArgumentParser, required: bool = True) -> None:
 
 
 def _model_args(p: argparse.ArgumentParser, required: bool) -> None:
+    first = len(p._actions)
+    _add_model_args(p, required)
+    # What a run directory brings itself: its flags, to tell given from default ones.
+    p.set_defaults(model_flags=tuple((a.option_strings[0], a.dest, a.default)
+                                     for a in p._actions[first:]))
+
+
+def _add_model_args(p: argparse.ArgumentParser, required: bool) -> None:
     p.add_argument(
         "--model", required=required,
         help="auto (search within --budget), or a name from seqcast.models.MODELS (lstm, gru, ...)",
