@@ -30,6 +30,8 @@ def test_a_frame_trains_and_forecasts_as_the_panel_read_from_it():
     assert list(out.columns) == ["id", "time", "forecast", "lo-80", "hi-80"]
     assert set(out["id"]) == {"a", "b"} and (out["time"] > df["ds"].max()).all()
     pd.testing.assert_frame_equal(out, by_panel.forecast(panel, levels=(80,)))
+    # the point forecasts' fast path reads the shuffled rows in time order too
+    pd.testing.assert_frame_equal(by_frame.forecast(df), by_panel.forecast(panel))
 
 
 def test_an_ensemble_and_a_backtest_take_the_frame_too():

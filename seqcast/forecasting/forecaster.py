@@ -178,7 +178,7 @@ class Forecaster:
         ``lo-L``, ``hi-L`` per interval level L (percent).
 
         ``panel`` may also be a DataFrame laid out as the training data (its columns named by
-        the run's config); only each series' last ``min_history`` rows are read. Runs without
+        the run's config, or found as in files), its rows in any order. Runs without
         covariates go through the fast path (``seqcast.forecasting.predict``).
         """
         from .predict import forecast_frame

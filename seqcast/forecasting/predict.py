@@ -265,12 +265,12 @@ def predictor(forecaster) -> Predictor:
 def forecast_frame(forecaster, panel, horizon: int | None = None) -> pd.DataFrame:
     """Columns ``id``, ``time``, ``forecast`` after every series of ``panel``, in one batch."""
     from ..data.io import check_length
+    from ..data.load import as_panel
     from ..pipeline import future_index
 
     fast = predictor(forecaster)
     horizon = fast._horizon(horizon)
-    if isinstance(panel, pd.DataFrame):
-        panel = _tail_panel(panel, forecaster.config.data, fast.history_len)
+    panel = as_panel(panel, forecaster.config.data)  # a DataFrame: read whole, in time order
     check_length(panel, fast.history_len, "input_len + differencing")
     series: Sequence = panel.series
     history = np.stack([s.values[-fast.history_len :] for s in series])
@@ -286,15 +286,3 @@ def forecast_frame(forecaster, panel, horizon: int | None = None) -> pd.DataFram
         "time": np.concatenate([np.asarray(t) for t in times]),
         "forecast": pred.reshape(-1),
     })
-
-
-def _tail_panel(frame: pd.DataFrame, data, n: int):
-    """The last ``n`` rows of each series of ``frame``, validated as training data was."""
-    from ..data.io import from_frame
-
-    if data.id_col is not None and data.id_col in frame.columns:
-        frame = frame.groupby(data.id_col, sort=False).tail(n)
-    else:
-        frame = frame.tail(n)
-    return from_frame(frame, "<frame>", data.time_col, data.targets, data.id_col, data.fill,
-                      data.freq)
