@@ -104,3 +104,17 @@ def test_timestamps_in_the_index_are_kept_not_dropped():
     assert (panel.id_col, panel.time_col, panel.freq) == ("unique_id", "ds", "MS")
     plain = as_panel(s.reset_index(drop=True), data)  # row numbers: steps, dropped
     assert plain.freq is None and plain.time_col is None
+
+
+def test_a_run_fitted_on_a_frame_asks_for_data_when_forecast_from_the_cli(tmp_path, capsys):
+    from seqcast.cli import main
+    from seqcast.runs import save_run
+
+    df = frame()
+    data, input_len = data_defaults(df, DataConfig(horizon=6))
+    save_run(tmp_path / "run", *fit_forecaster(df, make_config("naive", data, input_len)))
+    capsys.readouterr()
+    assert main(["forecast", str(tmp_path / "run")]) == 2
+    assert "give --data FILE" in capsys.readouterr().err
+    df.to_csv(tmp_path / "s.csv", index=False)
+    assert main(["forecast", str(tmp_path / "run"), "--data", str(tmp_path / "s.csv")]) == 0

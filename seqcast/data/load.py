@@ -20,6 +20,12 @@ def load_panel(data) -> Panel:
     ``data.dataset``."""
     covariates = (data.past_covariates, data.future_covariates, data.static_covariates)
     if data.path is None:
+        from .datasets import REAL_DATASETS
+
+        if data.dataset not in REAL_DATASETS:  # a run fitted on a DataFrame or Panel
+            raise ValueError("no data to read: the configuration names neither a file nor a"
+                             f" bundled series (dataset {data.dataset!r}), as a run fitted on"
+                             " a DataFrame in Python does; give --data FILE")
         if any(covariates) or data.future_path:
             raise ValueError(f"dataset {data.dataset}: bundled series have no covariate columns")
         return load_dataset(data.dataset)
