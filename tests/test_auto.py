@@ -175,6 +175,9 @@ def test_network_worse_than_seasonal_naive_is_warned_about():
     _, fine = comparison({"mae_mean": 0.5, "baselines": {"seasonal_naive": {"mae_mean": 1.0}}},
                          "gru")
     assert fine is None
+    _, exact = comparison({"mae_mean": 0.5, "baselines": {"seasonal_naive": {"mae_mean": 0.0}}},
+                          "gru")  # a series that repeats its season exactly
+    assert "which is exact there" in exact
 
 
 @pytest.mark.parametrize("kind", ["ses", "holt_damped", "ets_seasonal", "holt_winters_damped"])

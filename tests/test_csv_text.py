@@ -49,7 +49,7 @@ def test_summer_time_offsets_daily_keep_local_dates_hourly_go_to_utc(freq, n, fi
     pd.DataFrame({"time": t.astype(str), "y": np.arange(n, dtype=float)}).to_csv(path,
                                                                                 index=False)
     (s,) = read_series(path).series
-    assert len(s) == n and s.index[0] == pd.Timestamp(first)
+    assert len(s) == n and s.index[0] == pd.Timestamp(first, tz="UTC" if freq == "h" else None)
     assert (np.diff(s.index.asi8) == np.diff(s.index.asi8)[0]).all()  # an even grid
 
 

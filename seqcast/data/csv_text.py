@@ -243,11 +243,12 @@ def day_or_month_first(column: pd.Series):
 
 def local_or_utc(column: pd.Series) -> pd.Series:
     """Timestamps with UTC offsets that change (summer time): daily or coarser data (every
-    local time of day the same) keep their local dates, finer data go to UTC, where the
-    hours run evenly through the change. Returns naive times (NaT where unparseable)."""
+    local time of day the same) keep their local dates (naive), finer data go to UTC, where the
+    hours run evenly through the change, and stay marked UTC, so that forecasts are written
+    with ``+00:00`` rather than read as local times (NaT where unparseable)."""
     text = column.astype(str).str.strip()
     local = pd.to_datetime(text.str.replace(_OFFSET, "", regex=True), errors="coerce")
     clock = local.dropna()
     if len(clock) and (clock - clock.dt.normalize()).nunique() == 1:
         return local
-    return pd.to_datetime(text, errors="coerce", utc=True).dt.tz_localize(None)
+    return pd.to_datetime(text, errors="coerce", utc=True)

@@ -54,9 +54,10 @@ def comparison(valid: dict, name: str) -> tuple[str, str | None]:
     line = "validation MAE: " + ", ".join(parts)
     snaive = base.get("seasonal_naive")
     if snaive is not None and valid["mae_mean"] > snaive["mae_mean"]:
-        ratio = valid["mae_mean"] / snaive["mae_mean"]
+        ratio = (f"{valid['mae_mean'] / snaive['mae_mean']:.2f}x its MAE" if snaive["mae_mean"] > 0
+                 else "which is exact there")
         return line, (f"warning: {name} is worse than seasonal naive on the validation origins"
-                      f" ({ratio:.2f}x its MAE); try --model auto, which falls back to a baseline")
+                      f" ({ratio}); try --model auto, which falls back to a baseline")
     return line, None
 
 
