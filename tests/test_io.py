@@ -256,3 +256,11 @@ def test_frequency_aliases_pandas_3_removed_are_taken(tmp_path):
     assert read_series(write(quarter, tmp_path / "q.csv"), freq="15T").freq == "15min"
     with pytest.raises(ValueError, match="unknown frequency 'foo'"):
         read_series(tmp_path / "q.csv", freq="foo")
+
+
+def test_row_numbers_left_by_reset_index_are_not_a_series(tmp_path):
+    frame = monthly(24).reset_index()  # index, date, sales
+    path = write(frame, tmp_path / "r.csv")
+    assert [s.id for s in read_series(path)] == ["sales"]
+    frame["index"] = frame["index"] + 1  # 1..n: a value column, as far as anyone can tell
+    assert [s.id for s in read_series(write(frame, tmp_path / "v.csv"))] == ["index", "sales"]

@@ -125,8 +125,9 @@ def from_frame(
     used = {time_col, id_col, *(c for kind in covariates for c in kind)}
     if targets is None and id_col == "unique_id" and "y" in columns:
         targets = ["y"]
-    if targets is None:
-        targets = [c for c in columns if c not in used]
+    if targets is None:  # every other column, but row numbers left by reset_index()
+        targets = [c for c in columns if c not in used
+                   and not (time_col is not None and _row_numbers(c, frame[c]))]
     for col in targets:
         if col not in columns or col in used:
             valid = [c for c in columns if c not in used]
@@ -188,6 +189,15 @@ def _index_as_columns(frame: pd.DataFrame) -> pd.DataFrame:
                                           else f"level_{i}") for i, n in enumerate(frame.index.names)]
         frame = frame.set_axis(frame.index.set_names(names), axis=0)
     return frame.reset_index(drop=not keep)
+
+
+def _row_numbers(name: str, column: pd.Series) -> bool:
+    """A column named ``index``, ``level_0`` or ``Unnamed: 0`` holding 0..n-1 in any order:
+    the row numbers ``reset_index()`` or ``to_csv`` wrote, not a series."""
+    if name not in ("index", "level_0") and not name.startswith("Unnamed: 0"):
+        return False
+    v = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)
+    return bool(np.array_equal(np.sort(v), np.arange(len(v))))
 
 
 def check_length(panel: Panel, min_len: int, what: str) -> None:
