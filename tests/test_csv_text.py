@@ -187,3 +187,25 @@ def test_an_unknown_suffix_names_the_ones_read(tmp_path):
     path.write_bytes(b"PK")
     with pytest.raises(ValueError, match=r"unknown file type '.xlsx'; valid: .csv, .tsv or .txt"):
         read_series(path)
+
+
+def test_an_excel_workbook_is_read_from_its_first_sheet(tmp_path, capsys):
+    months = pd.date_range("2020-01-01", periods=30, freq="MS")
+    table = pd.concat([pd.DataFrame({"Monat": months, "Filiale": k, "Umsatz": np.arange(30.0) * i})
+                       for i, k in enumerate(("Nord", "Süd"), start=1)])
+    blank = pd.DataFrame({"Monat": [pd.NaT] * 3, "Filiale": [None] * 3, "Umsatz": [np.nan] * 3})
+    path = tmp_path / "sales.xlsx"
+    with pd.ExcelWriter(path) as book:
+        pd.concat([table, blank]).to_excel(book, index=False, sheet_name="Daten")  # blank rows
+        pd.DataFrame({"note": ["not data"]}).to_excel(book, index=False, sheet_name="Notes")
+    panel = read_series(path)
+    assert (panel.time_col, panel.id_col, panel.freq) == ("Monat", "Filiale", "MS")
+    assert [s.id for s in panel] == ["Nord", "Süd"] and panel.series[1].values[2] == 4.0
+    table = table.astype({"Umsatz": object})
+    table.iloc[4, 2] = "n/a"  # a text cell among the numbers: named, as in a CSV file
+    table.to_excel(tmp_path / "bad.xlsx", index=False)
+    with pytest.raises(ValueError, match="column 'Umsatz', row 5: non-numeric value 'n/a'"):
+        read_series(tmp_path / "bad.xlsx")
+    (tmp_path / "junk.xlsx").write_text("not a workbook")
+    assert main(["train", "--data", str(tmp_path / "junk.xlsx"), "--model", "naive"]) == 2
+    assert "junk.xlsx: cannot read" in capsys.readouterr().err

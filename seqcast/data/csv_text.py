@@ -24,6 +24,7 @@ import pandas as pd
 SEPARATORS = (";", "\t", ",")  # in the order a tie in the header is broken
 COMPRESSED = {".gz": "gzip", ".bz2": "bz2", ".xz": "lzma", ".zip": "zipfile"}
 TEXT = (".csv", ".tsv", ".txt")  # delimited text, the separator read off the header
+EXCEL = (".xlsx", ".xlsm")  # workbooks: the first sheet, its first row the header (openpyxl)
 _DECIMAL_COMMA = re.compile(r"^\s*[+-]?(\d+(,\d*)?|,\d+)([eE][+-]?\d+)?\s*$")
 _OFFSET = r"\s*(Z|UTC|[+-]\d\d(:?\d\d)?)$"
 # Numbers with thousands separators throughout (1,234,567.8; with ';' fields 1.234.567,8),
@@ -136,22 +137,43 @@ def read_csv_text(path: Path) -> pd.DataFrame:
 
 def read_frame(path: str | Path) -> pd.DataFrame:
     """A CSV file (every cell as text; ``.tsv`` and ``.txt`` too, each compressed as
-    ``.gz``, ``.bz2``, ``.xz`` or ``.zip`` too) or a Parquet file as a DataFrame."""
+    ``.gz``, ``.bz2``, ``.xz`` or ``.zip`` too), an Excel workbook's first sheet or a
+    Parquet file as a DataFrame."""
     path = Path(path)
     suffixes = [x.lower() for x in path.suffixes[-2:]]
     suffix = suffixes[-1] if suffixes else ""
     csv = suffix in TEXT or (suffixes[:1] and suffixes[0] in TEXT and suffix in COMPRESSED)
-    if not csv and suffix not in (".parquet", ".pq"):
+    if not csv and suffix not in (".parquet", ".pq", *EXCEL):
         raise ValueError(f"{path}: unknown file type {suffix!r}; valid: .csv, .tsv or .txt (or"
-                         " .csv.gz, .bz2, .xz, .zip), .parquet, .pq")
+                         " .csv.gz, .bz2, .xz, .zip), .xlsx, .xlsm, .parquet, .pq")
     if not path.is_file():
         raise ValueError(f"{path}: no such file")
+    if suffix in EXCEL:
+        return _read_excel(path)
     if not csv:
         try:
             return pd.read_parquet(path)
         except Exception as exc:
             raise ValueError(f"{path}: cannot read: {str(exc).splitlines()[0]}") from None
     return read_csv_text(path)
+
+
+def _read_excel(path: Path, rows: int | None = None) -> pd.DataFrame:
+    """The first sheet, cells as typed there (dates as timestamps, numbers as numbers); rows
+    left empty (formatted but blank, below the data) are dropped."""
+    try:
+        frame = pd.read_excel(path, sheet_name=0, nrows=rows, engine="openpyxl",
+                              keep_default_na=False, na_values=[""])  # "n/a" is text
+    except ImportError:
+        raise ValueError(f"{path}: reading Excel workbooks needs openpyxl"
+                         " (pip install openpyxl)") from None
+    except Exception as exc:  # not a workbook, a damaged one
+        raise ValueError(f"{path}: cannot read: {str(exc).splitlines()[0]}") from None
+    frame = frame.dropna(how="all")
+    empty = [c for c in frame.columns if str(c).startswith("Unnamed: ") and frame[c].isna().all()]
+    frame = frame.drop(columns=empty)  # blank columns beside the table
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
 
 
 def _headerless(header, sep: str) -> list[str] | None:
@@ -181,6 +203,8 @@ def column_names(path) -> list[str]:
             import pyarrow.parquet as pq
 
             return list(pq.read_schema(path).names)
+        if path.suffix.lower() in EXCEL:
+            return list(_read_excel(path, rows=0).columns)
         with _open(path) as f:
             return next(csv.reader(f, delimiter=separator(path)), [])
     except Exception:  # the full read reports what is wrong with the file
