@@ -126,7 +126,7 @@ class TrainConfig:
 class DataConfig:
     """Where the data comes from: a named dataset and task.
 
-    For real series (``task="forecast"``): ``path`` names a CSV/Parquet file (else
+    For real series (``task="forecast"``): ``path`` names a CSV, Excel or Parquet file (else
     ``dataset`` names a bundled series); ``targets`` are value columns, each series forecast
     ``horizon`` steps ahead by ``strategy`` ("direct", "seq2seq" or "iterative") after
     differencing by ``diff`` lags and scaling (fitted on the training part only), after

@@ -91,7 +91,7 @@ def _interval_args(p: argparse.ArgumentParser) -> None:
 
 def _data_args(p: argparse.ArgumentParser, required: bool = True) -> None:
     src = p.add_mutually_exclusive_group(required=required)
-    src.add_argument("--data", metavar="FILE", help="CSV or Parquet file")
+    src.add_argument("--data", metavar="FILE", help="CSV, Excel (.xlsx) or Parquet file")
     src.add_argument("--dataset", metavar="NAME", help="a bundled series (see `seqcast datasets`)")
     p.add_argument("--time-col", help="timestamp column (default: time/date/timestamp/datetime/ds,"
                    " else one found by its type, name or text)")
@@ -112,7 +112,7 @@ def _data_args(p: argparse.ArgumentParser, required: bool = True) -> None:
                    help="calendar features from the timestamps, e.g. hour_of_day,day_of_week"
                         " (default: none)")
     p.add_argument("--future-data", metavar="FILE",
-                   help="CSV or Parquet file with the future covariates over the horizon")
+                   help="CSV, Excel or Parquet file with the future covariates over the horizon")
 
 
 def _model_args(p: argparse.ArgumentParser, required: bool) -> None:

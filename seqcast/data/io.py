@@ -22,7 +22,7 @@ from .checks import regularise as _regularise
 from .columns import ID_NAMES, TIME_NAMES, id_candidates, usual_id_col, usual_time_col, whole_years  # noqa: F401
 from .covariate_io import check_columns, future_rows, group_covariates
 from .covariates import Covariates
-from .csv_text import read_frame  # noqa: F401  (the file reader, CSV or Parquet)
+from .csv_text import read_frame  # noqa: F401  (the file reader: CSV, Excel or Parquet)
 from .times import order_keys, read_times, series_index
 
 
@@ -71,7 +71,7 @@ def read_series(
     freq: str | None = None,
     covariates: tuple[tuple[str, ...], ...] = ((), (), ()),
 ) -> Panel:
-    """Read a CSV or Parquet file into a validated ``Panel``.
+    """Read a CSV, Excel or Parquet file into a validated ``Panel``.
 
     Args:
         time_col: timestamp column; by default one found as ``seqcast.data.columns`` says,

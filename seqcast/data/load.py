@@ -15,7 +15,7 @@ from .times import order_keys, read_times
 
 
 def load_panel(data) -> Panel:
-    """Read ``data.path`` (CSV/Parquet) with its covariate columns and, when
+    """Read ``data.path`` (CSV, Excel or Parquet) with its covariate columns and, when
     ``data.future_path`` is set, future covariates from that file; else the bundled
     ``data.dataset``."""
     covariates = (data.past_covariates, data.future_covariates, data.static_covariates)
