@@ -147,7 +147,7 @@ def read_frame(path: str | Path) -> pd.DataFrame:
         raise ValueError(f"{path}: unknown file type {suffix!r}; valid: .csv, .tsv or .txt (or"
                          " .csv.gz, .bz2, .xz, .zip), .xlsx, .xlsm, .parquet, .pq")
     if not path.is_file():
-        raise ValueError(f"{path}: no such file")
+        raise ValueError(f"{path}: {'a folder, not a data file' if path.is_dir() else 'no such file'}")
     if suffix in EXCEL:
         return _read_excel(path)
     if not csv:
