@@ -55,6 +55,10 @@ def test_conformal_run_keeps_its_calibration_and_backtest_scores_every_model(tmp
     assert (run / "calibration.json").is_file()
     forecaster = load_run(run)
     assert type(forecaster).__name__ == "ConformalForecaster"
+    n = len(forecaster.scores)  # the levels it can give are said when it is trained
+    top = max(level for level in range(1, 100) if forecaster.gives(level))
+    assert (f"conformal intervals from {n} validation windows: --level up to {top}"
+            in capsys.readouterr().err)
     q = forecaster.forecast_quantiles([np.arange(60.0)], ["y"], [0.1, 0.5, 0.9])
     assert q.shape == (1, 6, 3) and (np.diff(q, axis=-1) >= 0).all()
     bt = tmp_path / "bt.json"

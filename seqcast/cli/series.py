@@ -164,6 +164,7 @@ def cmd_train(args) -> int:
 
         print_search(metrics["search"])
         print(f"auto: run written to {out}", file=sys.stderr)
+        _conformal_note(out)
         return 0
     score = (
         f"validation MAE {valid['mae_mean']:.6g} over {valid['origins']} origins, "
@@ -181,7 +182,23 @@ def cmd_train(args) -> int:
         print(line, file=sys.stderr)
         if warning:
             print(warning, file=sys.stderr)
+    _conformal_note(out)
     return 0
+
+
+def _conformal_note(out) -> None:
+    """Which interval levels a conformal run can give, said when it is trained rather than
+    when a forecast asks for more."""
+    import json
+    import math
+    from pathlib import Path
+
+    path = Path(out) / "calibration.json"
+    if not path.is_file():
+        return
+    n = len(json.loads(path.read_text()).get("scores", []))
+    top = math.floor(100 * n / (n + 1) + 1e-9)
+    print(f"conformal intervals from {n} validation windows: --level up to {top}", file=sys.stderr)
 
 
 def cmd_forecast(args) -> int:
