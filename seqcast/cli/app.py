@@ -171,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .series_args import add_parsers
 
-    add_parsers(sub)  # train, forecast, backtest, datasets
+    add_parsers(sub)  # train, forecast, backtest, datasets, inspect
     from .export import add_parser as add_export
 
     add_export(sub)

@@ -289,26 +289,6 @@ def _runtime(args, train):
     return dataclasses.replace(train, **{dest: getattr(args, dest) for _, dest in given})
 
 
-def cmd_datasets(args) -> int:
-    from rich.console import Console
-    from rich.table import Table
-
-    from ..workflows import datasets
-
-    table = Table(title="bundled real series")
-    for col in ("name", "length", "freq", "season", "horizon", "start", "end", "source"):
-        table.add_column(col, justify="right" if col in ("length", "season", "horizon") else "left")
-    for row in datasets():
-        table.add_row(
-            *(
-                str(row[c])
-                for c in ("name", "length", "freq", "season", "horizon", "start", "end", "source")
-            )
-        )
-    Console(width=140).print(table)
-    return 0
-
-
 def _seconds(value: float) -> str:
     """Seconds with a digit that is not zero: a closed-form fit takes milliseconds."""
     return f"{value:.1f}" if value >= 0.1 else f"{value:.2g}"

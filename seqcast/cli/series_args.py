@@ -1,4 +1,5 @@
-"""Arguments of the real-series verbs (train, forecast, backtest, datasets)."""
+"""Arguments of the real-series verbs (train, forecast, backtest; datasets and inspect in
+``data_cmds``)."""
 
 from __future__ import annotations
 
@@ -199,7 +200,8 @@ def _add_model_args(p: argparse.ArgumentParser, required: bool) -> None:
 
 def add_parsers(sub) -> None:
     """Add the real-series verbs to the ``seqcast`` subcommand parser."""
-    from .series import cmd_backtest, cmd_datasets, cmd_forecast, cmd_train
+    from .data_cmds import add_parsers as add_data_parsers
+    from .series import cmd_backtest, cmd_forecast, cmd_train
 
     p = sub.add_parser(
         "train", help="train a forecaster on a file or bundled series; write a run directory"
@@ -251,5 +253,4 @@ def add_parsers(sub) -> None:
     p.add_argument("--json", metavar="FILE", help="write the scores as JSON")
     p.set_defaults(handler=cmd_backtest)
 
-    p = sub.add_parser("datasets", help="list the bundled real series")
-    p.set_defaults(handler=cmd_datasets)
+    add_data_parsers(sub)  # datasets, inspect
