@@ -209,3 +209,19 @@ def test_an_excel_workbook_is_read_from_its_first_sheet(tmp_path, capsys):
     (tmp_path / "junk.xlsx").write_text("not a workbook")
     assert main(["train", "--data", str(tmp_path / "junk.xlsx"), "--model", "naive"]) == 2
     assert "junk.xlsx: cannot read" in capsys.readouterr().err
+
+
+def test_a_report_sheet_with_title_rows_above_its_table_is_read_from_its_header(tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Monthly sales report"])
+    sheet.append([])
+    sheet.append(["Month", "Units"])
+    for i, t in enumerate(pd.date_range("2020-01-01", periods=24, freq="MS")):
+        sheet.append([t.to_pydatetime(), 100 + i])
+    book.save(tmp_path / "report.xlsx")
+    panel = read_series(tmp_path / "report.xlsx")
+    assert (panel.time_col, panel.targets, panel.freq) == ("Month", ("Units",), "MS")
+    assert panel.series[0].values[0] == 100 and len(panel.series[0]) == 24

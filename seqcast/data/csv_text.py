@@ -159,11 +159,17 @@ def read_frame(path: str | Path) -> pd.DataFrame:
 
 
 def _read_excel(path: Path, rows: int | None = None) -> pd.DataFrame:
-    """The first sheet, cells as typed there (dates as timestamps, numbers as numbers); rows
-    left empty (formatted but blank, below the data) are dropped."""
+    """The first sheet, cells as typed there (dates as timestamps, numbers as numbers), its
+    header the first row as wide as the table whose cells are all text (a report's title
+    rows above it are skipped); rows left empty (formatted but blank, below the data) are
+    dropped."""
+    read = {"sheet_name": 0, "engine": "openpyxl", "keep_default_na": False, "na_values": [""]}
     try:
-        frame = pd.read_excel(path, sheet_name=0, nrows=rows, engine="openpyxl",
-                              keep_default_na=False, na_values=[""])  # "n/a" is text
+        top = pd.read_excel(path, header=None, nrows=50, **read)
+        filled = top.notna().sum(axis=1)
+        header = next((i for i in range(len(top)) if filled.iloc[i] == filled.max() and all(
+            isinstance(c, str) for c in top.iloc[i].dropna())), 0)
+        frame = pd.read_excel(path, header=header, nrows=rows, **read)  # "n/a" is text
     except ImportError:
         raise ValueError(f"{path}: reading Excel workbooks needs openpyxl"
                          " (pip install openpyxl)") from None
