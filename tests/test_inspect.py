@@ -34,3 +34,12 @@ def test_inspect_of_bad_data_is_the_error_training_would_give(tmp_path, capsys):
     assert "gap of 1 step(s) before 4" in capsys.readouterr().err
     assert main(["inspect", "--data", str(path), "--fill", "interpolate"]) == 0
     assert "time column: t (step numbers)" in capsys.readouterr().out
+
+
+def test_inspect_notes_numbers_that_look_like_spreadsheet_day_numbers(tmp_path, capsys):
+    path = tmp_path / "x.csv"
+    pd.DataFrame({"date": np.arange(43831, 43871), "y": np.arange(40.0)}).to_csv(path,
+                                                                              index=False)
+    assert main(["inspect", "--data", str(path)]) == 0
+    assert "read as step numbers; if they are a spreadsheet's day numbers" in \
+        capsys.readouterr().err

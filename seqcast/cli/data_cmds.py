@@ -73,6 +73,12 @@ def describe(panel, data, rows: int = 20) -> dict:
     if len(ends) > 1:
         notes.append(f"note: the series end at {len(ends)} different times; each is forecast"
                      " from its own end")
+    if steps:
+        low, high = min(s.index[0] for s in panel), max(ends)
+        if 20_000 <= low and high <= 80_000:  # 1954 to 2119 as a spreadsheet's day numbers
+            notes.append(f"note: {panel.time_col} holds whole numbers {low} to {high}, read as"
+                         " step numbers; if they are a spreadsheet's day numbers, format the"
+                         " column as dates there")
     covariates = {k: list(getattr(data, f"{k}_covariates")) for k in ("past", "future", "static")}
     return {
         "source": panel.source,
