@@ -56,8 +56,11 @@ def resolve(spec: str | tuple[str, ...] | list[str], freq: str | None) -> tuple[
     spec = tuple(spec)
     if spec in ((), ("none",)):
         return ()
-    if freq is None:
-        raise ValueError("calendar features need timestamps; the data has a plain row index")
+    if freq is None:  # step numbers, or rows without a time column
+        if spec == ("auto",):
+            return ()  # what timestamps would give: nothing here
+        raise ValueError("calendar features need timestamps; the data's steps are numbers"
+                         " (a step column or the rows), not times")
     if spec == ("auto",):
         names = AUTO.get(_unit(freq), ())
         if "minute_of_hour" in names and pd.Timedelta(to_offset(freq)) > pd.Timedelta("20min"):
