@@ -264,3 +264,16 @@ def test_row_numbers_left_by_reset_index_are_not_a_series(tmp_path):
     assert [s.id for s in read_series(path)] == ["sales"]
     frame["index"] = frame["index"] + 1  # 1..n: a value column, as far as anyone can tell
     assert [s.id for s in read_series(write(frame, tmp_path / "v.csv"))] == ["index", "sales"]
+
+
+def test_true_false_flags_are_read_as_one_and_zero(tmp_path):
+    frame = monthly(24)
+    frame["promo"] = pd.Series(np.arange(24) % 3 == 0, dtype=object)  # written True/False
+    frame.loc[frame.index[-1], "promo"] = None
+    panel = read_series(write(frame, tmp_path / "f.csv"), targets=["sales"],
+                        covariates=(("promo",), (), ()), fill="ffill")
+    np.testing.assert_array_equal(panel.series[0].covariates.past[:4, 0], [1, 0, 0, 1])
+    with pytest.raises(ValueError, match="column 'promo', row 2: non-numeric value 'maybe'"):
+        frame.loc[frame.index[1], "promo"] = "maybe"
+        read_series(write(frame, tmp_path / "g.csv"), targets=["sales"],
+                    covariates=(("promo",), (), ()))

@@ -16,6 +16,12 @@ def numeric(column: pd.Series, source: str, col: str) -> np.ndarray:
                          " time column, name it (--time-col; time_col= in Python)")
     numeric = pd.api.types.is_numeric_dtype(column)
     text = None if numeric else column.astype(str).str.strip()
+    if text is not None:  # True/False as pandas and spreadsheets write flags: 1 and 0
+        words = text.str.lower()
+        flags = words.isin(("true", "false"))
+        if flags.any():  # the first cell that is not a flag is the one to name
+            text = text.where(~flags, "0")
+            column = words.map({"true": "1", "false": "0"}).fillna(column)
     out = pd.to_numeric(column.replace("", np.nan) if text is not None else column, errors="coerce")
     if text is not None:
         missing_words = text.str.lower().isin(("", "nan", "na", "null", "none"))
