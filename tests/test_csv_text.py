@@ -183,9 +183,9 @@ def test_encodings_and_text_suffixes_spreadsheets_write(tmp_path, name, encoding
 
 
 def test_an_unknown_suffix_names_the_ones_read(tmp_path):
-    path = tmp_path / "s.xlsx"
-    path.write_bytes(b"PK")
-    with pytest.raises(ValueError, match=r"unknown file type '.xlsx'; valid: .csv, .tsv or .txt"):
+    path = tmp_path / "s.xls"  # the binary format before 2007
+    path.write_bytes(b"\xd0\xcf")
+    with pytest.raises(ValueError, match=r"unknown file type '.xls'; valid: .csv, .tsv or .txt"):
         read_series(path)
 
 
