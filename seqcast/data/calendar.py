@@ -56,9 +56,7 @@ def resolve(spec: str | tuple[str, ...] | list[str], freq: str | None) -> tuple[
     spec = tuple(spec)
     if spec in ((), ("none",)):
         return ()
-    if freq is None:  # step numbers, or rows without a time column
-        if spec == ("auto",):
-            return ()  # what timestamps would give: nothing here
+    if freq is None:  # step numbers, or rows without a time column: asked for, not to be had
         raise ValueError("calendar features need timestamps; the data's steps are numbers"
                          " (a step column or the rows), not times")
     if spec == ("auto",):
