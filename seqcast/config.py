@@ -141,6 +141,7 @@ class DataConfig:
     id_col: str | None = None
     fill: str | None = None
     freq: str | None = None
+    sheet: str | None = None  # an Excel workbook's sheet (default: its first)
     horizon: int = 1
     strategy: str = "direct"
     season: int = 1

@@ -225,3 +225,26 @@ def test_a_report_sheet_with_title_rows_above_its_table_is_read_from_its_header(
     panel = read_series(tmp_path / "report.xlsx")
     assert (panel.time_col, panel.targets, panel.freq) == ("Month", ("Units",), "MS")
     assert panel.series[0].values[0] == 100 and len(panel.series[0]) == 24
+
+
+def test_another_sheet_of_a_workbook_is_read_and_kept_by_the_run(tmp_path, capsys):
+    months = pd.date_range("2020-01-01", periods=36, freq="MS")
+    book = tmp_path / "book.xlsx"
+    with pd.ExcelWriter(book) as writer:
+        pd.DataFrame({"Read me": ["notes"]}).to_excel(writer, index=False, sheet_name="Info")
+        pd.DataFrame({"month": months, "units": np.arange(36.0)}).to_excel(
+            writer, index=False, sheet_name="Sales")
+    assert read_series(book, sheet="Sales").series[0].values[-1] == 35.0
+    with pytest.raises(ValueError, match="book.xlsx: no sheet 'Salez'; sheets: Info, Sales"):
+        read_series(book, sheet="Salez")
+    plain = tmp_path / "units.csv"
+    pd.DataFrame({"month": months.strftime("%Y-%m"), "units": np.arange(36.0)}).to_csv(
+        plain, index=False)
+    with pytest.raises(ValueError, match="--sheet 'Sales' applies to Excel workbooks"):
+        read_series(plain, sheet="Sales")
+    run = tmp_path / "run"
+    assert main(["train", "--data", str(book), "--sheet", "Sales", "--model", "naive",
+                 "--horizon", "3", "--out", str(run)]) == 0
+    assert main(["forecast", str(run), "--output", str(tmp_path / "a.csv")]) == 0  # its sheet
+    assert main(["forecast", str(run), "--data", str(plain)]) == 0  # other data: no sheet
+    assert pd.read_csv(tmp_path / "a.csv")["forecast"].tolist() == [35.0] * 3

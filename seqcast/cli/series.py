@@ -44,6 +44,7 @@ def _panel_and_data(args, base=None):
         "id_col": args.id_col,
         "fill": args.fill,
         "freq": args.freq,
+        "sheet": args.sheet,
         "future_path": args.future_data,
         **{k: getattr(args, k) for k in COVARIATE_FLAGS},
     }
@@ -205,7 +206,8 @@ def cmd_forecast(args) -> int:
     _one_blas_thread()
     from ..workflows import forecast
 
-    data = {k: getattr(args, k) for k in ("time_col", "id_col", "fill", "freq") if getattr(args, k)}
+    data = {k: getattr(args, k) for k in ("time_col", "id_col", "fill", "freq", "sheet")
+            if getattr(args, k)}
     if args.target:
         data["targets"] = tuple(args.target)
     if args.data or args.dataset:

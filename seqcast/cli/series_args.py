@@ -102,6 +102,7 @@ def _data_args(p: argparse.ArgumentParser, required: bool = True) -> None:
         "--fill", choices=FILLS, help="fill gaps and missing values (default: they are errors)"
     )
     p.add_argument("--freq", help="pandas frequency when it cannot be inferred (D, W, MS, QS, ...)")
+    p.add_argument("--sheet", help="the sheet of an Excel workbook to read (default: its first)")
     p.add_argument("--past-covariates", type=_columns, metavar="COLS",
                    help="columns observed up to the forecast origin only (comma-separated)")
     p.add_argument("--future-covariates", type=_columns, metavar="COLS",

@@ -135,10 +135,10 @@ def read_csv_text(path: Path) -> pd.DataFrame:
     return frame
 
 
-def read_frame(path: str | Path) -> pd.DataFrame:
+def read_frame(path: str | Path, sheet: str | None = None) -> pd.DataFrame:
     """A CSV file (every cell as text; ``.tsv`` and ``.txt`` too, each compressed as
     ``.gz``, ``.bz2``, ``.xz`` or ``.zip`` too), an Excel workbook's first sheet or a
-    Parquet file as a DataFrame."""
+    Parquet file as a DataFrame; ``sheet`` names another sheet of a workbook."""
     path = Path(path)
     suffixes = [x.lower() for x in path.suffixes[-2:]]
     suffix = suffixes[-1] if suffixes else ""
@@ -149,7 +149,9 @@ def read_frame(path: str | Path) -> pd.DataFrame:
     if not path.is_file():
         raise ValueError(f"{path}: {'a folder, not a data file' if path.is_dir() else 'no such file'}")
     if suffix in EXCEL:
-        return _read_excel(path)
+        return _read_excel(path, sheet=sheet)
+    if sheet is not None:
+        raise ValueError(f"{path}: --sheet {sheet!r} applies to Excel workbooks (.xlsx, .xlsm)")
     if not csv:
         try:
             return pd.read_parquet(path)
@@ -158,18 +160,29 @@ def read_frame(path: str | Path) -> pd.DataFrame:
     return read_csv_text(path)
 
 
-def _read_excel(path: Path, rows: int | None = None) -> pd.DataFrame:
-    """The first sheet, cells as typed there (dates as timestamps, numbers as numbers), its
+def _read_excel(path: Path, rows: int | None = None, sheet: str | None = None) -> pd.DataFrame:
+    """The first sheet (or ``sheet``), cells as typed there (dates as timestamps, numbers as numbers), its
     header the first row as wide as the table whose cells are all text (a report's title
     rows above it are skipped); rows left empty (formatted but blank, below the data) are
     dropped."""
-    read = {"sheet_name": 0, "engine": "openpyxl", "keep_default_na": False, "na_values": [""]}
+    read = {"sheet_name": 0 if sheet is None else sheet, "engine": "openpyxl",
+            "keep_default_na": False, "na_values": [""]}
     try:
+        if sheet is not None:
+            from openpyxl import load_workbook
+
+            names = load_workbook(path, read_only=True).sheetnames
+            if sheet not in names:
+                raise ValueError(f"{path}: no sheet {sheet!r}; sheets: {', '.join(names)}")
         top = pd.read_excel(path, header=None, nrows=50, **read)
         filled = top.notna().sum(axis=1)
         header = next((i for i in range(len(top)) if filled.iloc[i] == filled.max() and all(
             isinstance(c, str) for c in top.iloc[i].dropna())), 0)
         frame = pd.read_excel(path, header=header, nrows=rows, **read)  # "n/a" is text
+    except ValueError as exc:
+        if str(exc).startswith(f"{path}: no sheet"):
+            raise
+        raise ValueError(f"{path}: cannot read: {str(exc).splitlines()[0]}") from None
     except ImportError:
         raise ValueError(f"{path}: reading Excel workbooks needs openpyxl"
                          " (pip install openpyxl)") from None
@@ -201,7 +214,7 @@ def _headerless(header, sep: str) -> list[str] | None:
     return ["time" if d else next(values) for d in dates]
 
 
-def column_names(path) -> list[str]:
+def column_names(path, sheet: str | None = None) -> list[str]:
     """The column names in a data file's header, read without the rows ([] if unreadable)."""
     path = Path(path)
     try:
@@ -210,7 +223,7 @@ def column_names(path) -> list[str]:
 
             return list(pq.read_schema(path).names)
         if path.suffix.lower() in EXCEL:
-            return list(_read_excel(path, rows=0).columns)
+            return list(_read_excel(path, rows=0, sheet=sheet).columns)
         with _open(path) as f:
             return next(csv.reader(f, delimiter=separator(path)), [])
     except Exception:  # the full read reports what is wrong with the file

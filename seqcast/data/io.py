@@ -70,6 +70,7 @@ def read_series(
     fill: str | None = None,
     freq: str | None = None,
     covariates: tuple[tuple[str, ...], ...] = ((), (), ()),
+    sheet: str | None = None,
 ) -> Panel:
     """Read a CSV, Excel or Parquet file into a validated ``Panel``.
 
@@ -84,11 +85,12 @@ def read_series(
         freq: pandas frequency ("MS", "D", ...) when it cannot be inferred.
         covariates: (past, future, static) column names; trailing rows with every target
             empty hold future covariate values over the horizon.
+        sheet: the sheet of an Excel workbook (default: its first).
 
     Example:
         >>> panel = read_series("sales.csv", time_col="date", targets=["units"], id_col="store")
     """
-    frame = read_frame(path)
+    frame = read_frame(path, sheet)
     return from_frame(frame, str(path), time_col, targets, id_col, fill, freq, covariates)
 
 

@@ -32,7 +32,7 @@ def load_panel(data) -> Panel:
     if data.future_path is not None and not data.future_covariates:
         raise ValueError(f"{data.future_path}: future data given but no --future-covariates")
     panel = read_series(data.path, data.time_col, data.targets, data.id_col, data.fill,
-                        data.freq, covariates)
+                        data.freq, covariates, data.sheet)
     if data.future_path is not None:
         frame = read_frame(data.future_path)
         panel = attach_future(panel, frame, str(data.future_path), data.time_col, data.id_col,
@@ -67,8 +67,8 @@ def other_data(trained, given: dict) -> dict:
     from .csv_text import column_names
 
     own = trained.time_col if given.get("path") and trained.time_col in column_names(
-        given["path"]) else None
-    return {"time_col": own, "freq": None, **given}
+        given["path"], given.get("sheet")) else None
+    return {"time_col": own, "freq": None, "sheet": None, **given}
 
 
 def check_steps(panel: Panel, trained, run) -> None:
