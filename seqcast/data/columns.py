@@ -89,9 +89,9 @@ def _is_text(column: pd.Series) -> bool:
 
 
 def _steps(column: pd.Series) -> bool:
-    from .times import _whole_numbers
+    from .times import whole_numbers
 
-    return _whole_numbers(column.dropna()) is not None and column.notna().all()
+    return whole_numbers(column.dropna()) is not None and column.notna().all()
 
 
 def whole_years(v: np.ndarray) -> bool:

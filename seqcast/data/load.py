@@ -9,7 +9,7 @@ from .calendar import extend_index
 from .checks import numeric
 from .columns import usual_id_col, usual_time_col
 from .covariates import Covariates
-from .datasets import load_dataset
+from .datasets import REAL_DATASETS, load_dataset
 from .io import Panel, Series, read_frame, read_series
 from .times import order_keys, read_times
 
@@ -20,8 +20,6 @@ def load_panel(data) -> Panel:
     ``data.dataset``."""
     covariates = (data.past_covariates, data.future_covariates, data.static_covariates)
     if data.path is None:
-        from .datasets import REAL_DATASETS
-
         if data.dataset not in REAL_DATASETS:  # a run fitted on a DataFrame or Panel
             raise ValueError("no data to read: the configuration names neither a file nor a"
                              f" bundled series (dataset {data.dataset!r}), as a run fitted on"

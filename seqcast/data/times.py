@@ -61,14 +61,15 @@ def read_times(column: pd.Series, source: str, col: str) -> pd.Index:
     labels = period_times(column)  # 2020M01, 2020-W05, 202001, Jan-20
     if labels is not None:
         return pd.DatetimeIndex(labels)
-    numbers = _whole_numbers(column)
+    numbers = whole_numbers(column)
     if numbers is not None:
         if whole_years(numbers):  # years as numbers
             column = pd.Series(numbers.astype(np.int64).astype(str))
-        elif _yyyymmdd(numbers) is not None:
-            return pd.DatetimeIndex(_yyyymmdd(numbers))
-        else:  # step numbers
-            return pd.Index(numbers.astype(np.int64))
+        else:
+            dates = _yyyymmdd(numbers)
+            if dates is not None:
+                return pd.DatetimeIndex(dates)
+            return pd.Index(numbers.astype(np.int64))  # step numbers
     elif pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
         v = column.to_numpy(dtype=np.float64)  # never nanoseconds since 1970
         row = int(np.flatnonzero(~np.isfinite(v) | (v != np.round(v)))[0])
@@ -103,7 +104,7 @@ def order_keys(times: pd.Index) -> np.ndarray:
     return times.asi8 if isinstance(times, pd.DatetimeIndex) else np.asarray(times, np.int64)
 
 
-def _whole_numbers(column: pd.Series) -> np.ndarray | None:
+def whole_numbers(column: pd.Series) -> np.ndarray | None:
     """The cells as float64 when every one is a whole number (numbers or text), else None."""
     if pd.api.types.is_bool_dtype(column) or pd.api.types.is_datetime64_any_dtype(column):
         return None
