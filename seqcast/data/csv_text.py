@@ -24,7 +24,7 @@ import pandas as pd
 SEPARATORS = (";", "\t", ",")  # in the order a tie in the header is broken
 COMPRESSED = {".gz": "gzip", ".bz2": "bz2", ".xz": "lzma", ".zip": "zipfile"}
 TEXT = (".csv", ".tsv", ".txt")  # delimited text, the separator read off the header
-EXCEL = (".xlsx", ".xlsm")  # workbooks: the first sheet, its first row the header (openpyxl)
+EXCEL = (".xlsx", ".xlsm")  # workbooks: a sheet, read by openpyxl (``_read_excel``)
 _DECIMAL_COMMA = re.compile(r"^\s*[+-]?(\d+(,\d*)?|,\d+)([eE][+-]?\d+)?\s*$")
 _OFFSET = r"\s*(Z|UTC|[+-]\d\d(:?\d\d)?)$"
 # Numbers with thousands separators throughout (1,234,567.8; with ';' fields 1.234.567,8),
@@ -54,8 +54,11 @@ def encoding(path: Path) -> str:
     else Windows-1252."""
     import codecs
 
-    with _raw(path) as f:
-        head = f.read(1 << 20)
+    try:
+        with _raw(path) as f:
+            head = f.read(1 << 20)
+    except Exception as exc:  # a damaged archive
+        raise ValueError(f"{path}: cannot read: {str(exc).splitlines()[0]}") from None
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     if head.startswith(codecs.BOM_UTF8):
@@ -68,18 +71,19 @@ def encoding(path: Path) -> str:
 
 
 def _open(path: Path, text_encoding: str | None = None):
-    """The file as text, decompressed by its suffix, in its ``encoding``."""
+    """The file as text, decompressed by its suffix, in ``text_encoding`` (by default the one
+    ``encoding`` reads off the file)."""
     import io
 
     text_encoding = text_encoding or encoding(path)
     return io.TextIOWrapper(_raw(path), encoding=text_encoding, errors="replace", newline="")
 
 
-def separator(path: Path) -> str:
+def separator(path: Path, text_encoding: str | None = None) -> str:
     """The separator that occurs most in the header line (``,`` if none does; a tie is not
     broken for the comma, which is then a decimal comma in a first line of data)."""
     try:
-        with _open(path) as f:
+        with _open(path, text_encoding) as f:
             header = f.readline()
     except Exception as exc:  # a damaged archive
         raise ValueError(f"{path}: cannot read: {str(exc).splitlines()[0]}") from None
@@ -90,8 +94,8 @@ def separator(path: Path) -> str:
 
 def read_csv_text(path: Path) -> pd.DataFrame:
     """Every cell as text, so that a non-numeric cell can be named rather than coerced."""
-    sep = separator(path)
-    text = {"encoding": encoding(path), "encoding_errors": "replace"}
+    text = {"encoding": encoding(path), "encoding_errors": "replace"}  # read off the file once
+    sep = separator(path, text["encoding"])
     if path.suffix.lower() not in COMPRESSED:  # by content: .tsv and .txt are text too
         text["compression"] = None
     try:
@@ -100,7 +104,7 @@ def read_csv_text(path: Path) -> pd.DataFrame:
             frame = pd.read_csv(path, dtype=str, keep_default_na=False, sep=sep, index_col=False,
                                 **text)
     except Exception as exc:  # parser errors carry their own line numbers
-        ragged = _ragged(path, sep)
+        ragged = _ragged(path, sep, text["encoding"])
         raise ValueError(ragged or f"{path}: cannot read: {str(exc).splitlines()[0]}") from None
     names = _headerless(frame.columns, sep)
     if names is not None:  # the first line is data: read it as a row
@@ -224,8 +228,9 @@ def column_names(path, sheet: str | None = None) -> list[str]:
             return list(pq.read_schema(path).names)
         if path.suffix.lower() in EXCEL:
             return list(_read_excel(path, rows=0, sheet=sheet).columns)
-        with _open(path) as f:
-            return next(csv.reader(f, delimiter=separator(path)), [])
+        text_encoding = encoding(path)
+        with _open(path, text_encoding) as f:
+            return next(csv.reader(f, delimiter=separator(path, text_encoding)), [])
     except Exception:  # the full read reports what is wrong with the file
         return []
 
@@ -234,11 +239,11 @@ def _number(cell: str) -> tuple[int, str]:
     return (int(cell), cell) if cell.isdigit() else (-1, cell)
 
 
-def _ragged(path: Path, sep: str) -> str | None:
+def _ragged(path: Path, sep: str, text_encoding: str | None = None) -> str | None:
     """The first line with more fields than the header, and the likely reason (None if
     there is none)."""
     try:
-        with _open(path) as f:
+        with _open(path, text_encoding) as f:
             rows = csv.reader(f, delimiter=sep)
             width = len(next(rows, []))
             line = next((i for i, r in enumerate(rows, 2) if len(r) > width), None)
