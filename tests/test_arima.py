@@ -27,21 +27,48 @@ def test_fit_uses_the_last_fit_window_steps_only(monkeypatch):
     np.testing.assert_allclose(again.params, whole.params)
 
 
-def test_a_passed_deadline_fits_one_order_then_refits_it(monkeypatch):
-    calls = []
+def test_a_passed_deadline_stops_the_first_fit():
+    """Past its deadline a fit stops at the optimizer's next step: one seasonal fit of a
+    long series takes seconds, more than a search may have left."""
+    import pytest
+
+    with pytest.raises(arima.OutOfTime, match=r"ARIMA: out of time fitting \(1, \d, 1\)"):
+        arima.ARIMA.fit(_series(), 12, deadline=time.perf_counter() - 1)
+
+
+def test_a_deadline_during_the_search_keeps_the_best_order_so_far(monkeypatch):
+    calls, late = [], [False]
     real = arima._sarimax
+
+    class Timed:  # the clock passes the deadline once the first fit has ended
+        def __init__(self, model):
+            self.model = model
+
+        def fit(self, *args, **kwargs):
+            res = self.model.fit(*args, **kwargs)
+            late[0] = True
+            return res
 
     def counted(*args, **kwargs):
         calls.append(args[1:3])
-        return real(*args, **kwargs)
+        return Timed(real(*args, **kwargs))
 
     monkeypatch.setattr(arima, "_sarimax", counted)
-    m = arima.ARIMA.fit(_series(), 12, deadline=time.perf_counter() - 1)
-    assert len(calls) == 2  # the first candidate in the search, then its exact refit
-    assert m.order[0] == m.order[2] == 1 and m.seasonal_order[:3:2] == (0, 1)  # the airline
+    monkeypatch.setattr(time, "perf_counter", lambda: 100.0 if late[0] else 0.0)
+    m = arima.ARIMA.fit(_series(), 12, deadline=50.0)
+    # the first candidate, the airline model; its search estimates stand in for the exact
+    # refit that there is no time left for
+    assert len(calls) == 1
+    assert m.order[0] == m.order[2] == 1 and m.seasonal_order[:3:2] == (0, 1)
+    monkeypatch.setattr(arima, "_sarimax", real)
+    exact = arima.ARIMA.fit(_series(), 12, m.order, m.seasonal_order)
+    np.testing.assert_allclose(m.forecast(_series(), 12), exact.forecast(_series(), 12),
+                               rtol=1e-3)
+    monkeypatch.undo()
     calls.clear()
+    monkeypatch.setattr(arima, "_sarimax", lambda *a, **k: calls.append(a[1:3]) or real(*a, **k))
     arima.ARIMA.fit(_series(), 12)
-    assert len(calls) > 2  # without a deadline the whole grid is searched
+    assert len(calls) > 2  # without a deadline the whole grid is searched, then refitted
 
 
 def test_a_season_longer_than_max_season_is_searched_without_seasonal_terms():

@@ -180,13 +180,14 @@ class ETSForecaster:
             deadline: float | None = None) -> ETSForecaster:
         """Fit each series; ``orders`` (ARIMA only): series id -> [p, d, q, P, D, Q, s] to
         fit instead of searching; ``deadline`` (``time.perf_counter()``): a ValueError once
-        it has passed, checked after each series (many series take long to fit one by one);
+        it has passed, checked after each series (many series take long to fit one by one)
+        and within each fit (one seasonal fit of a long series takes seconds);
         ARIMA's order search also stops there with the best order so far."""
         import time
 
         if kind not in KINDS:
             raise ValueError(f"unknown classical kind {kind!r}; valid: {', '.join(KINDS)}")
-        from ..models.arima import ARIMA
+        from ..models.arima import ARIMA, OutOfTime, stopper
 
         params = {}
         with warnings.catch_warnings():
@@ -203,7 +204,12 @@ class ETSForecaster:
                 elif kind == "theta":
                     params[s.id] = theta_params(s.values, config.data.season)
                 else:
-                    res = _model(s.values, kind, config.data.season).fit(disp=False, maxiter=200)
+                    try:
+                        res = _model(s.values, kind, config.data.season).fit(
+                            disp=False, maxiter=200, callback=stopper(deadline))
+                    except OutOfTime:
+                        raise OutOfTime(f"out of time fitting series {k + 1} of {len(panel)}"
+                                        ) from None
                     params[s.id] = [float(p) for p in res.params]
         return cls(config, kind, params)
 
