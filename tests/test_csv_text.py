@@ -235,6 +235,12 @@ def test_another_sheet_of_a_workbook_is_read_and_kept_by_the_run(tmp_path, capsy
         pd.DataFrame({"month": months, "units": np.arange(36.0)}).to_excel(
             writer, index=False, sheet_name="Sales")
     assert read_series(book, sheet="Sales").series[0].values[-1] == 35.0
+    # the first sheet is not the data: the error says which sheet it read, and the others
+    with pytest.raises(ValueError, match=r"non-numeric value 'notes' \(in the first sheet,"
+                       r" 'Info'; sheets: Info, Sales; --sheet NAME reads another\)"):
+        read_series(book)
+    assert main(["inspect", "--data", str(book)]) == 2
+    assert "--sheet NAME reads another" in capsys.readouterr().err
     with pytest.raises(ValueError, match="book.xlsx: no sheet 'Salez'; sheets: Info, Sales"):
         read_series(book, sheet="Salez")
     plain = tmp_path / "units.csv"

@@ -164,6 +164,18 @@ def read_frame(path: str | Path, sheet: str | None = None) -> pd.DataFrame:
     return read_csv_text(path)
 
 
+def sheet_names(path: str | Path) -> list[str]:
+    """A workbook's sheets, in order ([] for any other file, or one that cannot be read)."""
+    if not str(path).lower().endswith(EXCEL):
+        return []
+    try:
+        from openpyxl import load_workbook
+
+        return list(load_workbook(path, read_only=True).sheetnames)
+    except Exception:  # not a workbook after all: the reader says what is wrong
+        return []
+
+
 def _read_excel(path: Path, rows: int | None = None, sheet: str | None = None) -> pd.DataFrame:
     """The first sheet (or ``sheet``), cells as typed there (dates as timestamps, numbers as numbers), its
     header the first row as wide as the table whose cells are all text (a report's title
@@ -173,10 +185,8 @@ def _read_excel(path: Path, rows: int | None = None, sheet: str | None = None) -
             "keep_default_na": False, "na_values": [""]}
     try:
         if sheet is not None:
-            from openpyxl import load_workbook
-
-            names = load_workbook(path, read_only=True).sheetnames
-            if sheet not in names:
+            names = sheet_names(path)  # none: not a workbook, which the read below says
+            if names and sheet not in names:
                 raise ValueError(f"{path}: no sheet {sheet!r}; sheets: {', '.join(names)}")
         top = pd.read_excel(path, header=None, nrows=50, **read)
         filled = top.notna().sum(axis=1)

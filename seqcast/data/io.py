@@ -22,7 +22,7 @@ from .checks import regularise as _regularise
 from .columns import ID_NAMES, TIME_NAMES, id_candidates, usual_id_col, usual_time_col, whole_years  # noqa: F401
 from .covariate_io import check_columns, future_rows, group_covariates
 from .covariates import Covariates
-from .csv_text import read_frame  # noqa: F401  (the file reader: CSV, Excel or Parquet)
+from .csv_text import read_frame, sheet_names  # noqa: F401  (the file reader: CSV, Excel, Parquet)
 from .times import order_keys, read_times, series_index
 
 
@@ -91,7 +91,14 @@ def read_series(
         >>> panel = read_series("sales.csv", time_col="date", targets=["units"], id_col="store")
     """
     frame = read_frame(path, sheet)
-    return from_frame(frame, str(path), time_col, targets, id_col, fill, freq, covariates)
+    try:
+        return from_frame(frame, str(path), time_col, targets, id_col, fill, freq, covariates)
+    except ValueError as exc:
+        names = sheet_names(path) if sheet is None else []
+        if len(names) < 2:
+            raise
+        raise ValueError(f"{exc} (in the first sheet, {names[0]!r}; sheets:"
+                         f" {', '.join(names)}; --sheet NAME reads another)") from None
 
 
 def from_frame(
