@@ -163,6 +163,16 @@ def test_future_data_file_supplies_the_horizon_and_is_checked(run, tmp_path, cap
     blank = write(blank, tmp_path / "blank.csv")
     fails(["forecast", str(run), "--data", past, "--future-data", blank, "--output", str(out)],
           "blank.csv: column 'temp', row 3: missing future value", tmp_path, capsys)
+    # times written unlike the data's (here with UTC offsets, or as step numbers): named
+    zoned = ahead.assign(ds=pd.to_datetime(ahead["ds"]).dt.tz_localize("UTC").dt.strftime(
+        "%Y-%m-%dT%H:%M:%S+00:00"))
+    fails(["forecast", str(run), "--data", past, "--future-data",
+           write(zoned, tmp_path / "zoned.csv"), "--output", str(out)],
+          "zoned.csv: column 'ds' holds times with UTC offsets, but the data's times are times"
+          " without UTC offsets (its last: ", tmp_path, capsys)
+    fails(["forecast", str(run), "--data", past, "--future-data",
+           write(ahead.assign(ds=range(N, N + len(ahead))), tmp_path / "steps.csv"),
+           "--output", str(out)], "steps.csv: column 'ds' holds step numbers", tmp_path, capsys)
 
 
 def test_run_without_its_covariate_file_is_refused(run, tmp_path, capsys):

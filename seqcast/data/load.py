@@ -94,6 +94,12 @@ def attach_future(panel, frame: pd.DataFrame, source: str, time_col, id_col, fut
         if col not in columns:
             raise ValueError(f"{source}: no {what} column {col!r}; columns: {', '.join(columns)}")
     times = read_times(frame[time_col], source, time_col)
+    index = panel.series[0].index
+    if _time_kind(times) != _time_kind(index):
+        raise ValueError(f"{source}: column {time_col!r} holds {_time_kind(times)}, but the"
+                         f" data's times are {_time_kind(index)} (its last:"
+                         f" {index[-1].isoformat() if hasattr(index[-1], 'isoformat') else index[-1]});"
+                         " write them alike")
     values = {c: numeric(frame[c], source, c) for c in future}
     keys = frame[id_col].astype(str).to_numpy() if id_col else None
     out = []
@@ -117,3 +123,12 @@ def attach_future(panel, frame: pd.DataFrame, source: str, time_col, id_col, fut
         out.append(Series(s.id, s.index, s.values, Covariates(
             cov.past, np.concatenate([cov.future[: len(s)], later]), cov.static)))
     return Panel(panel.source, panel.freq, tuple(out))
+
+
+def _time_kind(times) -> str:
+    """How a column of times is written: step numbers, or timestamps with or without UTC
+    offsets (read as UTC, or as written); one kind cannot be compared with another."""
+    if isinstance(times.dtype, pd.DatetimeTZDtype):
+        return "times with UTC offsets"
+    return ("times without UTC offsets" if pd.api.types.is_datetime64_dtype(times.dtype)
+            else "step numbers")
