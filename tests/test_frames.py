@@ -49,12 +49,27 @@ def test_an_ensemble_and_a_backtest_take_the_frame_too():
 
 def test_anything_else_is_refused_by_type():
     data = DataConfig(horizon=6)
-    with pytest.raises(TypeError, match="a Panel or a pandas DataFrame, got ndarray"):
+    with pytest.raises(TypeError, match="a Panel, a pandas DataFrame or Series, or a data"
+                       " file's path; got ndarray"):
         fit_forecaster(np.zeros((2, 50)), make_config("linear", data, 12))
     bad = pd.DataFrame({"ds": pd.date_range("2020", periods=30, freq="D"),
                         "y": ["1.0"] * 29 + ["oops"]})
     with pytest.raises(ValueError, match="<frame>: column 'y', row 30: non-numeric value 'oops'"):
         fit_forecaster(bad, make_config("linear", data, 12))
+
+
+def test_a_data_files_path_is_read_as_the_cli_reads_it(tmp_path):
+    df = frame()
+    df.to_csv(tmp_path / "sales.csv", index=False)
+    data, input_len = data_defaults(str(tmp_path / "sales.csv"), DataConfig(horizon=6))
+    assert (data, input_len) == data_defaults(df, DataConfig(horizon=6))
+    config = make_config("seasonal_naive", data, 12)
+    forecaster, _, _ = fit_forecaster(tmp_path / "sales.csv", config)  # a str or a Path
+    pd.testing.assert_frame_equal(forecaster.forecast(tmp_path / "sales.csv"),
+                                  forecaster.forecast(df), check_dtype=False)
+    with pytest.raises(ValueError, match="no value column 'units'"):
+        fit_forecaster(tmp_path / "sales.csv", make_config(
+            "naive", DataConfig(horizon=6, targets=("units",)), 1))
 
 
 def test_seqcast_backtest_is_the_function_even_after_its_module_is_imported():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 
@@ -39,19 +41,24 @@ def load_panel(data) -> Panel:
 
 
 def as_panel(data, config) -> Panel:
-    """``data`` itself when it is a ``Panel``; a DataFrame (long or wide, laid out as a data
+    """``data`` itself when it is a ``Panel``; a data file's path (read as ``--data`` reads
+    it); a DataFrame (long or wide, laid out as a data
     file would be, e.g. ``unique_id,ds,y``; timestamps may be its index) or a Series with
     timestamps as its index, validated into one with ``config``'s (a
     ``DataConfig``) column names, fill, frequency and covariate columns."""
     if isinstance(data, Panel):
         return data
+    covariates = (config.past_covariates, config.future_covariates, config.static_covariates)
+    if isinstance(data, (str, os.PathLike)):  # a data file, read as --data reads it
+        return read_series(data, config.time_col, config.targets, config.id_col, config.fill,
+                           config.freq, covariates, config.sheet)
     if isinstance(data, pd.Series):  # one series, its timestamps in the index
         data = data.to_frame(str(data.name) if data.name is not None else "value")
     if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"expected a Panel or a pandas DataFrame, got {type(data).__name__}")
+        raise TypeError("expected a Panel, a pandas DataFrame or Series, or a data file's"
+                        f" path; got {type(data).__name__}")
     from .io import from_frame
 
-    covariates = (config.past_covariates, config.future_covariates, config.static_covariates)
     return from_frame(data, "<frame>", config.time_col, config.targets, config.id_col,
                       config.fill, config.freq, covariates)
 
