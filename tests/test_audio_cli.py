@@ -230,7 +230,8 @@ def test_files_of_the_same_name_in_two_folders_are_scored_apart(trained, tmp_pat
 
 @pytest.mark.parametrize("argv,needle", [
     (["--window", "0.001"], "shorter than the receptive field"),
-    (["--window", "2"], "fewer than one window"),
+    (["--window", "2"], "samples to train on at 8000 Hz, its last part held out for"
+                        " validation, fewer than one window (16000 + 1)"),
     (["--minutes", "0"], "expected a positive number"),
     (["--speaker-labels", "/nonexistent.csv"], "cannot read it"),
 ])

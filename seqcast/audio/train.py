@@ -48,8 +48,11 @@ def train_audio(train: list[Recording], valid: list[Recording], config: AudioCon
                          f"receptive field ({field}); use a longer window or a smaller network")
     for r in train:
         if len(r.classes) < width + 1:
-            raise ValueError(f"{r.name}: {len(r.classes)} samples after resampling, fewer than "
-                             f"one window ({width} + 1); use a shorter --window")
+            held = "" if not any(v.name == f"{r.name} (end)" for v in valid) else (
+                ", its last part held out for validation")
+            raise ValueError(f"{r.name}: {len(r.classes)} samples to train on at"
+                             f" {config.sample_rate} Hz{held}, fewer than one window ({width}"
+                             " + 1); use a shorter --window")
     for r in valid:
         if len(r.classes) < 2:
             raise ValueError(f"{r.name}: held-out audio needs at least two samples")
