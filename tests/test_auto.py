@@ -126,8 +126,12 @@ def test_auto_run_directory_round_trip_and_cli(tmp_path, capsys):
     assert main(["forecast", str(run), "--output", str(tmp_path / "f.csv")]) == 0
     frame = pd.read_csv(tmp_path / "f.csv")
     assert list(frame.columns) == ["id", "time", "forecast"] and len(frame) == 6
-    with pytest.raises(ValueError, match="point forecasts only"):
+    with pytest.raises(ValueError, match="model 'auto' gives point forecasts only .*"
+                       "train it with --intervals conformal"):  # whichever members it holds
         f.forecast_quantiles([p.series[0].values], ["y"], [0.1, 0.9])
+    capsys.readouterr()
+    assert main(["forecast", str(run), "--level", "80", "--output", str(tmp_path / "g.csv")]) == 2
+    assert "model 'auto' gives point forecasts only" in capsys.readouterr().err
     with pytest.raises(SystemExit) as e:
         main(["backtest", "--data", str(csv), "--model", "auto", "--budget", "0"])
     assert e.value.code == 2

@@ -85,11 +85,15 @@ class Ensemble:
     def forecast_quantiles(self, histories, ids, quantiles, horizon=None, covariates=None):
         """Members' quantiles (N, H, Q) combined like their point forecasts; every member
         must give quantiles."""
+        from .intervals import has_head
+
         preds = []
         for m in self.members:
-            if not hasattr(m, "forecast_quantiles"):
-                raise ValueError("this ensemble gives point forecasts only (a member has no"
-                                 " quantiles); intervals come from --intervals conformal")
+            cfg = getattr(m, "config", None)
+            if not hasattr(m, "forecast_quantiles") or cfg is None or not has_head(cfg.model):
+                raise ValueError(f"model {self.config.model.name!r} gives point forecasts"
+                                 " only (a member has no quantiles); train it with"
+                                 " --intervals conformal for intervals")
             preds.append(m.forecast_quantiles(histories, ids, quantiles, horizon, covariates))
         return np.sort(self._combine(np.stack(preds)), axis=-1)  # keep quantiles ordered
 
