@@ -313,6 +313,25 @@ def test_cli_trials_makes_the_search_exact_and_says_when_the_budget_cut_it(tmp_p
     assert "the budget ended the search after" in capsys.readouterr().err
 
 
+def test_without_model_train_and_backtest_run_auto(tmp_path, capsys):
+    """No --model: the search that needs no settings, said on stderr; without data, one
+    line that names what is missing."""
+    csv = tmp_path / "s.csv"
+    p = seasonal_panel(n=100)
+    pd.DataFrame({"date": p.series[0].index, "y": p.series[0].values}).to_csv(csv, index=False)
+    run = tmp_path / "run"
+    assert main(["train", "--data", str(csv), "--budget", "3", "--horizon", "6",
+                 "--out", str(run)]) == 0
+    assert "no --model given: auto, a search within --budget 3 s" in capsys.readouterr().err
+    assert json.loads((run / "config.json").read_text())["model"]["name"] == "auto"
+    assert main(["backtest", "--data", str(csv), "--budget", "3", "--horizon", "6",
+                 "--folds", "2", "--json", str(tmp_path / "b.json")]) == 0
+    assert "auto" in json.loads((tmp_path / "b.json").read_text())["models"]
+    for verb in ("train", "backtest"):
+        assert main([verb, "--model", "gru"]) == 2
+        assert "needs " in capsys.readouterr().err and not (tmp_path / "runs").exists()
+
+
 def test_classical_fits_stop_series_by_series_at_their_deadline():
     """Many series fit one by one can outlast the search's budget: each classical kind
     checks its deadline after every series, and the iterative fits (ETS, ARIMA) within

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 
-from .series_args import BUDGET
+from .series_args import BUDGET, runtime_flags
 
 
 def _one_blas_thread() -> None:
@@ -129,10 +129,20 @@ def _search(args):
                       classical=not getattr(args, "networks_only", False))
 
 
+def _default_model(args) -> None:
+    """No --model: ``auto``, the search that needs no settings (said, as it takes a while)."""
+    if args.model is None:
+        args.model = "auto"
+        print(f"no --model given: auto, a search within --budget {args.budget or BUDGET:g} s",
+              file=sys.stderr)
+
+
 def cmd_train(args) -> int:
     _one_blas_thread()
-    if args.resume is None and (args.model is None or not (args.data or args.dataset)):
-        raise ValueError("train needs --model and one of --data/--dataset (or --resume RUN_DIR)")
+    if args.resume is None and not (args.data or args.dataset):
+        raise ValueError("train needs one of --data/--dataset (or --resume RUN_DIR)")
+    if args.resume is None:
+        _default_model(args)
     from .. import distributed
     from ..workflows import train
 
@@ -241,15 +251,14 @@ def cmd_backtest(args) -> int:
         from ..runs import load_run
 
         config = load_run(args.run).config
-        config = dataclasses.replace(config, train=_runtime(args, config.train))
+        config = dataclasses.replace(config, train=runtime_flags(args, config.train))
         # The run's own data settings (columns, covariates) unless a flag overrides them.
         panel, data = _panel_and_data(args, config.data)
         config = dataclasses.replace(config, data=data)
     else:
-        if args.model is None or not (args.data or args.dataset):
-            raise ValueError(
-                "backtest needs RUN_DIR, or --model NAME with --data FILE or --dataset NAME"
-            )
+        if not (args.data or args.dataset):
+            raise ValueError("backtest needs RUN_DIR, or --data FILE or --dataset NAME")
+        _default_model(args)
         panel, data = _panel_and_data(args)
         config = _run_config(args, panel, data, holdout=True)
     order = None
@@ -271,24 +280,6 @@ def cmd_backtest(args) -> int:
 
         print_search(result.search)
     return 0
-
-
-RUNTIME = ("device", "num_threads", "precision", "cuda_graph")  # where, not what, is trained
-
-
-def _runtime(args, train):
-    """``train`` with the runtime flags given; any other model or training flag is refused:
-    a run directory is backtested with its own settings, and a flag silently ignored would
-    mislead."""
-    import dataclasses
-
-    given = [(opt, dest) for opt, dest, default in args.model_flags
-             if getattr(args, dest) != default]
-    other = [opt for opt, dest in given if dest not in RUNTIME]
-    if other:
-        raise ValueError(f"{', '.join(other)}: RUN_DIR is backtested with its own settings;"
-                         " give --model and --data instead to backtest other ones")
-    return dataclasses.replace(train, **{dest: getattr(args, dest) for _, dest in given})
 
 
 def _seconds(value: float) -> str:

@@ -128,7 +128,8 @@ def _model_args(p: argparse.ArgumentParser, required: bool) -> None:
 def _add_model_args(p: argparse.ArgumentParser, required: bool) -> None:
     p.add_argument(
         "--model", required=required,
-        help="auto (search within --budget), or a name from seqcast.models.MODELS (lstm, gru, ...)",
+        help="auto (search within --budget; the default), or a name from seqcast.models.MODELS"
+             " (lstm, gru, ...)",
     )
     p.add_argument("--budget", type=_positive,
                    help=f"--model auto: seconds for the search and refit (default {BUDGET})")
@@ -255,3 +256,21 @@ def add_parsers(sub) -> None:
     p.set_defaults(handler=cmd_backtest)
 
     add_data_parsers(sub)  # datasets, inspect
+
+
+RUNTIME = ("device", "num_threads", "precision", "cuda_graph")  # where, not what, is trained
+
+
+def runtime_flags(args, train):
+    """``train`` with the runtime flags given; any other model or training flag is refused:
+    a run directory is backtested with its own settings, and a flag silently ignored would
+    mislead."""
+    import dataclasses
+
+    given = [(opt, dest) for opt, dest, default in args.model_flags
+             if getattr(args, dest) != default]
+    other = [opt for opt, dest in given if dest not in RUNTIME]
+    if other:
+        raise ValueError(f"{', '.join(other)}: RUN_DIR is backtested with its own settings;"
+                         " give --model and --data instead to backtest other ones")
+    return dataclasses.replace(train, **{dest: getattr(args, dest) for _, dest in given})
