@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 PRECISIONS = ("float32", "bf16")
+RUNTIME = ("device", "num_threads", "precision", "cuda_graph")  # where, not what, is trained
 LR_SCHEDULES = ("none", "plateau", "cosine")
 # Forecasting strategies and gap fills, shared by the pipeline and the CLI.
 STRATEGIES = ("direct", "seq2seq", "iterative")

@@ -332,6 +332,44 @@ def test_without_model_train_and_backtest_run_auto(tmp_path, capsys):
         assert "needs " in capsys.readouterr().err and not (tmp_path / "runs").exists()
 
 
+def test_auto_refuses_flags_it_chooses_itself_and_keeps_runtime_ones(tmp_path, capsys,
+                                                                    monkeypatch):
+    csv = tmp_path / "s.csv"
+    p = seasonal_panel(n=100)
+    pd.DataFrame({"date": p.series[0].index, "y": p.series[0].values}).to_csv(csv, index=False)
+    for flags in (["--lr", "0.01"], ["--input-len", "12", "--hidden-size", "8"],
+                  ["--quantiles", "0.1,0.5,0.9"], ["--diff", "1"]):
+        for verb in ("train", "backtest"):
+            assert main([verb, "--data", str(csv), "--model", "auto", *flags, "--out" if
+                         verb == "train" else "--folds", str(tmp_path / "r") if verb ==
+                         "train" else "2"]) == 2
+            err = capsys.readouterr().err
+            assert f"{flags[0]}" in err and "--model auto chooses these itself" in err, err
+    assert not (tmp_path / "r").exists()
+    run = tmp_path / "run"
+    assert main(["train", "--data", str(csv), "--model", "auto", "--budget", "30", "--trials",
+                 "1", "--epochs", "3", "--device", "cpu", "--horizon", "6", "--out",
+                 str(run)]) == 0
+    trials = [c for c in json.loads((run / "metrics.json").read_text())["search"]["candidates"]
+              if c["kind"] == "network"]
+    assert len(trials) == 1
+    import seqcast.forecasting.auto as auto
+
+    told, real = [], auto.fit_candidate
+
+    def recorded(panel, data, c, *args, **kwargs):
+        if c.kind == "network":
+            told.append(c.params["train"])
+        return real(panel, data, c, *args, **kwargs)
+
+    monkeypatch.setattr(auto, "fit_candidate", recorded)
+    fit_auto(from_frame(pd.read_csv(csv)), make_config(
+        "auto", data_cfg(), None, None, {"device": "cpu", "precision": "bf16"}),
+        AutoConfig(budget=30, trials=1, epochs=2, classical=False, families=("gru",)))
+    assert len(told) == 1  # the network trial trains where and how the run was told
+    assert (told[0]["device"], told[0]["precision"], told[0]["epochs"]) == ("cpu", "bf16", 2)
+
+
 def test_classical_fits_stop_series_by_series_at_their_deadline():
     """Many series fit one by one can outlast the search's budget: each classical kind
     checks its deadline after every series, and the iterative fits (ETS, ARIMA) within

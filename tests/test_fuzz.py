@@ -130,6 +130,8 @@ def test_cli_arguments_give_clean_errors(tmp_path, verb, args):
         args = [*args, "--only", "nope"]  # never start real training runs here
     if verb == "train" and "--epochs" not in args:
         args = [*args, "--epochs", "0"]
+    if verb == "backtest" and "--model" not in args:
+        args = [*args, "--model", "x"]  # without one, a valid dataset would run auto's search
     argv = [verb, *args] + (["--out", str(tmp_path / "o")] if verb in ("train", "reproduce") else [])
     code, err = _run_cli(argv)
     assert code in (0, 2), err

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 
-from .series_args import BUDGET, runtime_flags
+from .series_args import BUDGET, refuse_for_auto, runtime_flags
 
 
 def _one_blas_thread() -> None:
@@ -123,6 +123,7 @@ def _search(args):
     if args.model != "auto":
         return AutoConfig(ensemble=args.ensemble)
     return AutoConfig(budget=float(args.budget or BUDGET), ensemble=args.ensemble or 3,
+                      **({"epochs": args.epochs} if args.epochs else {}),
                       seed=args.seed if args.seed is not None else 0,
                       combine=getattr(args, "combine", None) or "median",
                       trials=getattr(args, "trials", None),
@@ -130,11 +131,14 @@ def _search(args):
 
 
 def _default_model(args) -> None:
-    """No --model: ``auto``, the search that needs no settings (said, as it takes a while)."""
+    """No --model: ``auto``, the search that needs no settings (said, as it takes a while);
+    with ``auto``, no flag it chooses itself."""
     if args.model is None:
         args.model = "auto"
         print(f"no --model given: auto, a search within --budget {args.budget or BUDGET:g} s",
               file=sys.stderr)
+    if args.model == "auto":
+        refuse_for_auto(args)
 
 
 def cmd_train(args) -> int:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import distributed
-from ..config import RunConfig
+from ..config import RUNTIME, RunConfig
 from ..data.covariate_io import training_covariates
 from ..data.io import Panel, check_length, check_positive
 from ..metrics import mase_scale
@@ -160,7 +160,8 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
     left = search_end - time.perf_counter()
     if search.arima and search.classical and left > 0.5 * SEARCH_SHARE * search.budget:
         trial(Candidate("arima"), until=time.perf_counter() + left / 2)
-    trials = (_network_search(search, trial, lens, diffs, room, search_end, data.log)
+    runtime = {k: getattr(config.train, k) for k in RUNTIME}  # where, not what, is trained
+    trials = (_network_search(search, trial, lens, diffs, room, search_end, data.log, runtime)
               if search.families else 0)
 
     ranked = sorted((p for p in pool if np.isfinite(p["mase"])), key=lambda p: p["mase"])
@@ -204,8 +205,10 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
     return ensemble, History(), metrics
 
 
-def _network_search(search, trial, lens, diffs, room, search_end, log: bool) -> int:
-    """Optuna TPE over network settings until ``search_end`` or ``search.trials``."""
+def _network_search(search, trial, lens, diffs, room, search_end, log: bool,
+                    runtime: dict) -> int:
+    """Optuna TPE over network settings until ``search_end`` or ``search.trials``; the
+    networks train with the ``runtime`` settings (device, threads, precision)."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -226,7 +229,7 @@ def _network_search(search, trial, lens, diffs, room, search_end, log: bool) -> 
                       "num_layers": t.suggest_int("num_layers", 1, 2),
                       "dropout": t.suggest_categorical("dropout", [0.0, 0.1, 0.2])},
             "train": {"lr": t.suggest_float("lr", 1e-3, 1e-2, log=True),
-                      "epochs": search.epochs, "patience": 10},
+                      "epochs": search.epochs, "patience": 10, **runtime},
         }
         if family in ("linear", "wavenet"):  # no recurrent layers: size is filters or none
             size = params["model"].pop("hidden_size")

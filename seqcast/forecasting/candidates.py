@@ -45,7 +45,8 @@ class Candidate:
         head = "ridge" if self.kind == "ridge" else p["family"]
         extra = "".join(f" {k}={v:g}" if isinstance(v, float) else f" {k}={v}"
                         for k, v in {**p.get("model", {}), **p.get("train", {})}.items()
-                        if k not in ("epochs", "patience", "seed", "num_threads"))
+                        if k not in ("epochs", "patience", "seed", "num_threads", "device",
+                                     "precision", "cuda_graph"))
         strategy = "" if p.get("strategy", "direct") == "direct" else f" {p['strategy']}"
         return f"{head} L={p['input_len']}{' log' if p.get('log') else ''} diff={diff}" \
                f"{'' if p['scale'] else ' unscaled'}{strategy}{extra}"
