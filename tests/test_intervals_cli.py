@@ -96,7 +96,7 @@ def test_backtest_of_a_point_model_with_levels_fails_before_training(tmp_path, c
                  "--level", "80"]) == 2
     assert "point forecasts only" in capsys.readouterr().err
     # auto has no heads to train: the message points to what it can take
-    assert main(["backtest", "--data", str(csv), "--model", "auto", *COMMON,
+    assert main(["backtest", "--data", str(csv), "--model", "auto", "--horizon", "6",
                  "--level", "80"]) == 2
     assert "auto' gives point forecasts only; run it with --intervals conformal" \
         in capsys.readouterr().err

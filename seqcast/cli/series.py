@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import sys
 
-from .series_args import BUDGET, refuse_for_auto, runtime_flags
+from .flag_checks import refuse_for_auto, refuse_unread, runtime_flags
+from .series_args import BUDGET
 
 
 def _one_blas_thread() -> None:
@@ -132,13 +133,15 @@ def _search(args):
 
 def _default_model(args) -> None:
     """No --model: ``auto``, the search that needs no settings (said, as it takes a while);
-    with ``auto``, no flag it chooses itself."""
+    no flag the model chooses itself or does not read."""
     if args.model is None:
         args.model = "auto"
         print(f"no --model given: auto, a search within --budget {args.budget or BUDGET:g} s",
               file=sys.stderr)
     if args.model == "auto":
         refuse_for_auto(args)
+    else:
+        refuse_unread(args)
 
 
 def cmd_train(args) -> int:

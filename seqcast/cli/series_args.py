@@ -257,37 +257,3 @@ def add_parsers(sub) -> None:
     p.set_defaults(handler=cmd_backtest)
 
     add_data_parsers(sub)  # datasets, inspect
-
-
-def runtime_flags(args, train):
-    """``train`` with the runtime flags given; any other model or training flag is refused:
-    a run directory is backtested with its own settings, and a flag silently ignored would
-    mislead."""
-    import dataclasses
-
-    from ..config import RUNTIME
-
-    given = [(opt, dest) for opt, dest, default in args.model_flags
-             if getattr(args, dest) != default]
-    other = [opt for opt, dest in given if dest not in RUNTIME]
-    if other:
-        raise ValueError(f"{', '.join(other)}: RUN_DIR is backtested with its own settings;"
-                         " give --model and --data instead to backtest other ones")
-    return dataclasses.replace(train, **{dest: getattr(args, dest) for _, dest in given})
-
-
-# What --model auto chooses itself: given with it, these would be silently ignored.
-AUTO_CHOOSES = ("input_len", "diff", "strategy", "no_scale", "hidden_size", "num_layers",
-                "batch_size", "lr", "patience", "min_epochs", "lr_schedule", "weight_decay")
-
-
-def refuse_for_auto(args) -> None:
-    """``--model auto`` with a flag it chooses itself (or a head, which its members lack):
-    one line naming them, rather than a flag silently ignored."""
-    chosen = [opt for opt, dest, default in args.model_flags
-              if dest in AUTO_CHOOSES and getattr(args, dest) != default]
-    chosen += [f"--{k}" for k in ("quantiles", "likelihood") if getattr(args, k, None)]
-    if chosen:
-        raise ValueError(f"{', '.join(chosen)}: --model auto chooses these itself (its members"
-                         " give points; --intervals conformal gives intervals); name a model,"
-                         " e.g. --model gru, to set them")

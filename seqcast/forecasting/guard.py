@@ -49,7 +49,7 @@ def baseline_scores(forecaster, panel, splits: dict) -> dict:
 def comparison(valid: dict, name: str) -> tuple[str, str | None]:
     """A line with ``name``'s validation MAE beside the baselines', and a warning when it is
     worse than seasonal naive (``None`` otherwise)."""
-    base = valid.get("baselines", {})
+    base = {b: s for b, s in valid.get("baselines", {}).items() if b != name}  # not twice
     parts = [f"{name} {valid['mae_mean']:.6g}"] + [f"{b} {s['mae_mean']:.6g}" for b, s in base.items()]
     line = "validation MAE: " + ", ".join(parts)
     snaive = base.get("seasonal_naive")
