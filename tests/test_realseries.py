@@ -89,7 +89,8 @@ def test_seq2seq_and_unsupported_strategies(monkeypatch):
         make_config("gru", data_cfg(strategy="beam"), 24)
     with pytest.raises(ValueError, match="unknown model .transformer.; valid models: auto, naive"):
         make_config("transformer", data_cfg(), 24)
-    with pytest.raises(ValueError, match="exceeds the trained horizon 6"):
+    with pytest.raises(ValueError, match="exceeds the trained horizon 6; retrain with --horizon 7"
+                       r" \(or, for a single model, --strategy iterative"):
         forecaster.forecast(panel, horizon=7)
 
 

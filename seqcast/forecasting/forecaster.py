@@ -11,7 +11,7 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 
-from ..config import RunConfig
+from ..config import RunConfig, check_horizon
 from ..data.covariate_io import panel_covariates
 from ..data.covariates import Covariates, CovariateScaler, check_covariates
 from ..data.io import Panel, check_length
@@ -100,11 +100,7 @@ class Forecaster:
         """
         data = self.config.data
         horizon = data.horizon if horizon is None else horizon
-        if data.strategy != "iterative" and horizon > data.horizon:
-            raise ValueError(
-                f"horizon {horizon} exceeds the trained horizon {data.horizon};"
-                " retrain, or use --strategy iterative"
-            )
+        check_horizon(horizon, data.horizon, data.strategy)
         with cpu_threads(self.config.train.num_threads):
             z = self._predict(histories, ids, horizon, covariates)
         tfs = [self._transform(i) for i in ids]

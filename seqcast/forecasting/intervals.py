@@ -156,9 +156,9 @@ def panel_covariates_of(forecaster, panel, horizon: int):
 def _horizon(forecaster, horizon: int | None) -> int:
     data = forecaster.config.data
     horizon = data.horizon if horizon is None else horizon
-    if data.strategy != "iterative" and horizon > data.horizon:
-        raise ValueError(f"horizon {horizon} exceeds the trained horizon {data.horizon};"
-                         " retrain, or use --strategy iterative")
+    from ..config import check_horizon
+
+    check_horizon(horizon, data.horizon, data.strategy)
     return horizon
 
 

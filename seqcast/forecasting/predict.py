@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..config import check_horizon
 from .graph_inputs import CovariateChannels, check_inputs, input_shapes
 from .head_graph import StepQuantiles
 from .intervals import has_head
@@ -139,9 +140,7 @@ class Predictor:
             return self.horizon
         if horizon < 1:
             raise ValueError(f"horizon must be >= 1, got {horizon}")
-        if self.strategy != "iterative" and horizon > self.horizon:
-            raise ValueError(f"horizon {horizon} exceeds the trained horizon {self.horizon};"
-                             " retrain, or use --strategy iterative")
+        check_horizon(horizon, self.horizon, self.strategy)
         return horizon
 
     def _chunked(self, x: torch.Tensor, horizon: int, ahead=None) -> np.ndarray:
