@@ -94,6 +94,25 @@ def test_generate_writes_16_bit_audio_and_the_real_time_factor(trained, tmp_path
     assert np.array_equal(sf.read(str(out))[0], sf.read(str(again))[0])
 
 
+@pytest.mark.parametrize("argv,needle", [
+    (["--seconds", "3000"], "--seconds 3000 is 24,000,000 samples at 8000 Hz; one generation"
+                            " makes at most 16,777,216 (about 35 minutes)"),
+    (["--seconds", "0.1", "--temperature", "inf"], "--temperature: expected a positive number"),
+    (["--seconds", "0.1", "--speaker", "bob"], "not conditioned on speakers; leave out --speaker"
+                                               " bob"),
+])
+def test_bad_generation_choices_exit_2(trained, tmp_path, capsys, argv, needle):
+    d, _ = trained
+    assert main(["audio", "generate", str(d / "run"), *argv, "--out", str(tmp_path / "g.wav")]
+                ) == 2
+    err = capsys.readouterr().err
+    assert needle in err and err.count("\n") == 1 and not (tmp_path / "g.wav").exists()
+    a = write(tmp_path / "a.wav", tone(0.2, 8000), 8000)
+    assert main(["audio", "evaluate", str(d / "run"), "--wav", a, "--speaker-labels", "names"]
+                ) == 2
+    assert "not conditioned on speakers; leave out --speaker-labels" in capsys.readouterr().err
+
+
 def test_generate_on_cuda(trained, tmp_path, capsys):
     import torch
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from ..backends.native.structs import MAX_SIZE
 from ..outputs import write_file, write_text
 from .config import AudioConfig
 from .data import load_recordings, quantise, speaker_labels
@@ -67,6 +68,8 @@ def evaluate(run: str, wavs: list[str], json_path: str | None = None,
     torch.set_num_threads(config.threads)
     if config.speakers and not speakers:
         raise ValueError("this model is conditioned on speakers; give --speaker-labels")
+    if speakers and not config.speakers:  # said, then ignored, would mislead
+        raise ValueError("this model is not conditioned on speakers; leave out --speaker-labels")
     labels = speaker_labels(speakers, wavs) if speakers else {}
     files = {}
     for path in wavs:
@@ -107,6 +110,10 @@ def generate(run: str, seconds: float, out: str, prime: str | None = None,
         raise ValueError(f"this model is conditioned on speakers; give --speaker, one of: "
                          f"{', '.join(config.speakers)}")
     samples = int(round(seconds * config.sample_rate))
+    if samples > MAX_SIZE:  # the generation kernel's largest length (a WAV holds 2**31)
+        raise ValueError(f"--seconds {seconds:g} is {samples:,} samples at {config.sample_rate}"
+                         f" Hz; one generation makes at most {MAX_SIZE:,} (about"
+                         f" {MAX_SIZE / config.sample_rate / 60:.0f} minutes)")
     audio, wall, cpu = generate_audio(model, samples, primer, temperature, seed,
                                       _index(config, speaker), device)
     write_file(out, lambda tmp: write_wav(tmp, audio, config.sample_rate))
@@ -118,6 +125,9 @@ def generate(run: str, seconds: float, out: str, prime: str | None = None,
 
 
 def _index(config: AudioConfig, speaker: str | None) -> int | None:
+    if not config.speakers and speaker is not None:  # said, then ignored, would mislead
+        raise ValueError(f"this model is not conditioned on speakers; leave out --speaker"
+                         f" {speaker}")
     if not config.speakers or speaker is None:
         return None
     if speaker not in config.speakers:

@@ -27,7 +27,7 @@ def generate_audio(model: AudioModel, samples: int, prime: torch.Tensor | None =
     different audio on a GPU than on the CPU."""
     if samples < 1:
         raise ValueError(f"samples must be >= 1, got {samples}")
-    if not temperature > 0:
+    if not 0 < temperature < float("inf"):
         raise ValueError(f"temperature must be positive, got {temperature}")
     net = model.for_speaker(speaker).to(device)
     if prime is None or prime.numel() == 0:

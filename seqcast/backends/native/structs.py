@@ -26,6 +26,9 @@ class Status(enum.IntEnum):
     BAD_ARGUMENT = 2
 
 
+MAX_SIZE = 1 << 24  # the largest batch, length or width a kernel takes (SIZE_OK_, common.h)
+
+
 class Cell(enum.IntEnum):
     RNN_TANH = 0
     GRU = 1
