@@ -247,6 +247,16 @@ def test_files_of_the_same_name_in_two_folders_are_scored_apart(trained, tmp_pat
     assert set(files) == {a, b} and files[a] != files[b]
 
 
+def test_a_recording_one_sample_longer_than_the_window_trains(tmp_path):
+    """Its only window starts at 0: the next samples of a window starting later would run
+    past the end (the targets came one short, and the batch failed to stack)."""
+    a = write(tmp_path / "a.wav", chirp(401 / 8000, 8000), 8000)  # window 0.05 s: 400 + 1
+    assert len(sf.read(a)[0]) == 401
+    v = write(tmp_path / "v.wav", chirp(0.1, 8000, seed=3), 8000)
+    assert main(["audio", "train", "--wav", a, "--valid", v, "--out", str(tmp_path / "r"),
+                 *SMALL, "--batch-size", "64"]) == 0
+
+
 @pytest.mark.parametrize("argv,needle", [
     (["--window", "0.001"], "shorter than the receptive field"),
     (["--window", "2"], "samples to train on at 8000 Hz, its last part held out for"

@@ -59,14 +59,16 @@ def train_audio(train: list[Recording], valid: list[Recording], config: AudioCon
     unigram = Unigram.fit([r.classes.numpy() for r in train])
     lpc = LinearPredictor.fit([r.classes.numpy() for r in train])
     inputs = [r.inputs for r in train]
-    starts = np.array([len(r.classes) - width for r in train], dtype=np.float64)
+    # A window's inputs are samples o .. o + width - 1 and its targets the next ones, so o
+    # runs over 0 .. len - width - 1: len - width of them per file, files drawn by that count.
+    offsets_of = np.array([len(r.classes) - width for r in train], dtype=np.float64)
     rng = np.random.default_rng(config.seed)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
     budget = 60 * config.minutes
     history, best, best_state, waiting, running, step = [], float("inf"), None, 0, [], 0
     while True:
-        files = rng.choice(len(train), size=config.batch_size, p=starts / starts.sum())
-        offsets = [int(rng.integers(0, starts[f] + 1)) for f in files]
+        files = rng.choice(len(train), size=config.batch_size, p=offsets_of / offsets_of.sum())
+        offsets = [int(rng.integers(0, offsets_of[f])) for f in files]
         x = torch.stack([inputs[f][o:o + width] for f, o in zip(files, offsets, strict=True)])
         y = torch.stack([train[f].classes[o + 1:o + width + 1]
                          for f, o in zip(files, offsets, strict=True)])
