@@ -262,6 +262,7 @@ def test_a_recording_one_sample_longer_than_the_window_trains(tmp_path):
     (["--window", "2"], "samples to train on at 8000 Hz, its last part held out for"
                         " validation, fewer than one window (16000 + 1)"),
     (["--minutes", "0"], "expected a positive number"),
+    (["--sample-rate", "10000000"], "sample_rate must lie in 1000..384000 Hz, got 10000000"),
     (["--speaker-labels", "/nonexistent.csv"], "cannot read it"),
 ])
 def test_bad_training_choices_exit_2(tmp_path, capsys, argv, needle):

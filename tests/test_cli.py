@@ -92,3 +92,36 @@ def test_seqcast_alone_lists_its_commands(capsys):
     assert main([]) == 2
     err = capsys.readouterr().err
     assert err.startswith("usage: seqcast") and "forecast" in err and "backtest" in err
+
+
+@pytest.mark.parametrize("error,needle", [
+    (RuntimeError("[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't"
+                  " allocate memory: you tried to allocate 160000000000 bytes."), "for 160.0 GB"),
+    (MemoryError(), "not enough memory: smaller settings"),
+])
+def test_running_out_of_memory_is_one_line_and_status_2(monkeypatch, capsys, error, needle):
+    import seqcast.cli.app as app
+
+    def handler(args):
+        raise error
+
+    parser = app.build_parser()
+    monkeypatch.setattr(app, "build_parser", lambda: parser)
+    parser.set_defaults(handler=handler)
+    for sub in parser._subparsers._group_actions[0].choices.values():
+        sub.set_defaults(handler=handler)
+    assert main(["datasets"]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and err.startswith("seqcast: error: not enough memory") and \
+        err.count("\n") == 1
+
+
+def test_other_runtime_errors_are_not_hidden(monkeypatch):
+    import seqcast.cli.app as app
+
+    parser = app.build_parser()
+    monkeypatch.setattr(app, "build_parser", lambda: parser)
+    for sub in parser._subparsers._group_actions[0].choices.values():
+        sub.set_defaults(handler=lambda args: (_ for _ in ()).throw(RuntimeError("a bug")))
+    with pytest.raises(RuntimeError, match="a bug"):
+        main(["datasets"])

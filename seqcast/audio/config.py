@@ -50,6 +50,8 @@ class AudioConfig:
         for name, value in checks.items():
             if not value > 0:
                 raise ValueError(f"{name} must be positive, got {value}")
+        if not 1000 <= self.sample_rate <= 384000:  # telephone bands to studio masters
+            raise ValueError(f"sample_rate must lie in 1000..384000 Hz, got {self.sample_rate}")
 
     @property
     def window_samples(self) -> int:

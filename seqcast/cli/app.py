@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 
 from ..outputs import write_text
@@ -202,6 +203,21 @@ def main(argv: list[str] | None = None) -> int:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"seqcast: error: {message}", file=sys.stderr)
         return 2
+    except (MemoryError, RuntimeError) as exc:  # torch's CPU and CUDA allocators say so
+        text = str(exc)
+        if not (isinstance(exc, MemoryError) or "can't allocate memory" in text
+                or "out of memory" in text.lower()) or os.environ.get("SEQCAST_DEBUG"):
+            raise
+        tried = re.search(r"allocate (\d+) bytes|Tried to allocate ([\d.]+ \w+)", text)
+        size = "" if tried is None else f" for {_size(tried)}"
+        print(f"seqcast: error: not enough memory{size}: smaller settings (model size, batch,"
+              " window, rate) or less data need less", file=sys.stderr)
+        return 2
     except KeyboardInterrupt as exc:
         print(f"seqcast: {exc or 'interrupted'}", file=sys.stderr)
         return 130
+
+
+def _size(match) -> str:
+    """The allocation a memory error names: bytes as GB, or torch's own wording."""
+    return f"{int(match[1]) / 1e9:.1f} GB" if match[1] else match[2]
