@@ -249,9 +249,9 @@ class ETSForecaster:
                          " intervals come from --intervals conformal")
 
     def forecast(self, panel: Panel, horizon: int | None = None, levels=()) -> pd.DataFrame:
-        from .ensemble import frame_of
+        from .intervals import forecast_frame
 
-        return frame_of(self, panel, horizon, levels)
+        return forecast_frame(self, panel, horizon, levels)
 
     def save(self, out: Path) -> None:
         self.config.save(out / "config.json")

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import RunConfig
-from ..data.io import Panel, check_length
+from ..data.io import Panel
 
 
 @dataclass
@@ -99,7 +99,9 @@ class Ensemble:
 
     def forecast(self, panel: Panel, horizon: int | None = None, levels=()) -> pd.DataFrame:
         """Forecast past the end of every series: ``id``, ``time``, ``forecast`` (+ lo/hi)."""
-        return frame_of(self, panel, horizon, levels)
+        from .intervals import forecast_frame
+
+        return forecast_frame(self, panel, horizon, levels)
 
     def save(self, out: Path) -> None:
         """Write into the (new, empty) folder ``out``."""
@@ -153,27 +155,3 @@ def fit_seeds(panel: Panel, config: RunConfig, k: int, progress: bool | None = N
     covs = training_covariates(panel, d, splits)[0]
     ens = calibrated(ens, panel, splits, covs)
     return ens, first, validation_scores(ens, panel, splits, covs)
-
-
-def frame_of(forecaster, panel: Panel | pd.DataFrame, horizon: int | None, levels=()) -> pd.DataFrame:
-    """The forecast table of any forecaster: ``id,time,forecast`` and ``lo-L,hi-L`` per level."""
-    from ..data.load import as_panel
-    from ..pipeline import future_index
-    from .intervals import panel_covariates_of
-
-    panel = as_panel(panel, forecaster.config.data)
-    horizon = forecaster.config.data.horizon if horizon is None else horizon
-    check_length(panel, forecaster.min_history, "the model's input window and differencing")
-    histories, ids = [s.values for s in panel], [s.id for s in panel]
-    covs = panel_covariates_of(forecaster, panel, horizon)
-    pred = forecaster.forecast_arrays(histories, ids, horizon, covs)
-    qs = sorted({q for lv in levels for q in (0.5 - lv / 200, 0.5 + lv / 200)})
-    quant = forecaster.forecast_quantiles(histories, ids, qs, horizon, covs) if qs else None
-    frames = []
-    for i, (s, p) in enumerate(zip(panel, pred, strict=True)):
-        cols = {"id": s.id, "time": future_index(s.index, panel.freq, horizon), "forecast": p}
-        for lv in levels:
-            lo, hi = qs.index(0.5 - lv / 200), qs.index(0.5 + lv / 200)
-            cols[f"lo-{lv:g}"], cols[f"hi-{lv:g}"] = quant[i, :, lo], quant[i, :, hi]
-        frames.append(pd.DataFrame(cols))
-    return pd.concat(frames, ignore_index=True)

@@ -97,7 +97,8 @@ def exact(forecaster) -> bool:
 
 
 def forecast_frame(forecaster, panel, horizon: int | None, levels: Sequence[float]):
-    """``id,time,forecast`` plus ``lo-L,hi-L`` per level for every series of ``panel``."""
+    """``id,time,forecast`` plus ``lo-L,hi-L`` per level for every series of ``panel``, from
+    any forecaster (a network, an ensemble, a classical model, conformal bands)."""
     from ..data.io import check_length
     from ..data.load import as_panel
     from ..pipeline import future_index
