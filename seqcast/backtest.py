@@ -43,6 +43,8 @@ class BacktestResult:
     origins: int = 0
     search: dict = field(default_factory=dict)  # what an auto search chose and tried
     warnings: list = field(default_factory=list)  # series left out, for every model
+    # every origin's point forecasts beside the truth (``forecast_table``); not in to_dict
+    forecasts: pd.DataFrame | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
         return {
@@ -173,6 +175,7 @@ def backtest(
             levels, crps_levels(forecaster))
     result.models[name] = {**_scores(pred, truth, scales, start), **result.models.get(name, {}),
                            **{k: fitted[k] for k in ("fallback", "warnings") if k in fitted}}
+    preds = {name: pred}
 
     for name in baselines:
         start = time.perf_counter()
@@ -188,7 +191,7 @@ def backtest(
                                 for h in head for _ in range(folds)])
         else:
             pred, std = _arima(panel, head, origins, season, H, arima_order)
-        result.models[name] = _scores(pred, truth, scales, start)
+        result.models[name], preds[name] = _scores(pred, truth, scales, start), pred
         if levels:
             from .forecasting.scores import distribution_scores, normal_quantiles
 
@@ -199,10 +202,27 @@ def backtest(
             start = time.perf_counter()
             pred, std = _arima(panel, head, origins, season, H, arima_order, exog)
             result.models["arima_exog"] = _scores(pred, truth, scales, start)
+            preds["arima_exog"] = pred
             if levels:
                 result.models["arima_exog"].update(distribution_scores(
                     lambda q, m=pred, sd=std: normal_quantiles(m, sd, q), truth, scales, levels))
+    result.forecasts = forecast_table(panel, origins, H, truth, preds)
     return result
+
+
+def forecast_table(panel: Panel, origins: dict, horizon: int, truth, preds: dict) -> pd.DataFrame:
+    """One row per series, origin and step: ``id``, ``cutoff`` (the last time seen),
+    ``time``, ``actual`` and each model's point forecast (rows of ``truth`` and ``preds``
+    (N, H) in the order of the series and their origins)."""
+    ids, cutoffs, times = [], [], []
+    for s in panel:
+        for o in origins[s.id]:
+            ids += [s.id] * horizon
+            cutoffs += [s.index[o - 1]] * horizon
+            times += list(s.index[o : o + horizon])
+    return pd.DataFrame({"id": ids, "cutoff": cutoffs, "time": times,
+                         "actual": np.asarray(truth).reshape(-1),
+                         **{m: np.asarray(p).reshape(-1) for m, p in preds.items()}})
 
 
 def _without(panel: Panel, ids: list) -> Panel:

@@ -190,8 +190,10 @@ def backtest(
     progress: bool | None = None,
     search=None,
     levels: tuple[float, ...] = (),
+    forecasts_path: str | Path | None = None,
 ):
-    """Rolling-origin backtest of ``config`` against ``baselines``; optionally saved as JSON.
+    """Rolling-origin backtest of ``config`` against ``baselines``; optionally saved as JSON,
+    and every origin's forecasts beside the truth as a table (CSV, or Parquet by suffix).
 
     ``arima_order`` is ((p, d, q), (P, D, Q, s)) to skip the ARIMA order search; ``search``
     is the ``AutoConfig`` of ``--model auto``."""
@@ -203,6 +205,8 @@ def backtest(
                           search=search, levels=levels)
     if json_path is not None:
         write_text(json_path, json.dumps(result.to_dict(), indent=2) + "\n")
+    if forecasts_path is not None:
+        write_table(result.forecasts, forecasts_path)
     return result
 
 

@@ -304,3 +304,32 @@ def test_train_takes_precision_and_cuda_graph_options(tmp_path):
     assert main(argv) == 0
     train = json.loads((run / "config.json").read_text())["train"]
     assert train["precision"] == "bf16" and train["cuda_graph"] is False
+
+
+def test_backtest_writes_every_origins_forecasts_beside_the_truth(tmp_path, capsys):
+    """``--forecasts``: the table the scores come from (its MAE is the JSON's, model by
+    model), one row per series, origin and step, cutoffs before the times they forecast."""
+    two = pd.concat([seasonal_frame(noise=3.0, seed=0).assign(store="a"),
+                     seasonal_frame(noise=3.0, seed=1, level=50.0).assign(store="b")])
+    csv = tmp_path / "two.csv"
+    two.to_csv(csv, index=False)
+    common = ["backtest", "--data", str(csv), "--model", "linear", "--horizon", "6",
+              "--epochs", "2", "--folds", "3", "--step", "4", "--baselines",
+              "naive,seasonal_naive"]
+    assert main([*common, "--json", str(tmp_path / "s.json"), "--forecasts",
+                 str(tmp_path / "f.parquet")]) == 0
+    table = pd.read_parquet(tmp_path / "f.parquet")
+    scores = json.loads((tmp_path / "s.json").read_text())["models"]
+    assert list(table.columns) == ["id", "cutoff", "time", "actual", "linear", "naive",
+                                   "seasonal_naive"]
+    assert len(table) == 2 * 3 * 6 and (table["cutoff"] < table["time"]).all()
+    assert table.groupby(["id", "cutoff"]).size().eq(6).all()
+    for model, s in scores.items():
+        err = (table[model] - table["actual"]).abs().to_numpy().reshape(-1, 6)
+        np.testing.assert_allclose(err.mean(axis=0), s["mae"], rtol=1e-9)
+    truth = two.set_index(["store", "date"])["y"]
+    np.testing.assert_allclose(table["actual"], truth.loc[list(zip(
+        table["id"], pd.to_datetime(table["time"]), strict=True))].to_numpy())
+    capsys.readouterr()
+    assert main([*common, "--forecasts", str(tmp_path)]) == 2  # a folder: before any work
+    assert "--forecasts" in capsys.readouterr().err

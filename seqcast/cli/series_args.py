@@ -254,6 +254,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--level", type=_levels, default=(), metavar="L,...",
                    help="also score intervals of these levels (coverage, width, MSIS) and CRPS")
     p.add_argument("--json", metavar="FILE", help="write the scores as JSON")
-    p.set_defaults(handler=cmd_backtest)
+    p.add_argument("--forecasts", metavar="FILE",
+                   help="write every origin's forecasts beside the truth:"
+                        " id,cutoff,time,actual,<model>,... (CSV, or Parquet by suffix)")
+    p.set_defaults(handler=cmd_backtest, file_args=("forecasts",))
 
     add_data_parsers(sub)  # datasets, inspect
