@@ -12,6 +12,7 @@ covariates have no values over the horizon, so ARIMA does not use them.
 
 from __future__ import annotations
 
+import numbers
 import sys
 import time
 import types
@@ -98,16 +99,15 @@ def backtest(
     for b in baselines:
         if b not in BASELINES:
             raise ValueError(f"unknown baseline {b!r}; valid: {', '.join(BASELINES)}")
-    if folds < 1:
-        raise ValueError(f"folds must be >= 1, got {folds}")
+    for name, value in (("folds", folds), ("step", 1 if step is None else step)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
     if levels and config.data.intervals != "conformal":  # fail before any training
         from .forecasting.intervals import check_quantiles, level_quantiles
 
         check_quantiles(config.model, level_quantiles(levels))
     H, season = config.data.horizon, config.data.season
     step = H if step is None else step
-    if step < 1:
-        raise ValueError(f"step must be >= 1, got {step}")
     # The part before the first origin needs a season (2 steps) at least: fit_forecaster
     # shrinks the window to what it holds, or falls back to a baseline with a warning.
     need = (folds - 1) * step + H + max(season, 2)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ OUTPUTS = ("last", "sequence")  # ModelConfig.output: seq2vec (B, H) or seq2seq 
 def check_horizon(horizon: int, trained: int, strategy: str) -> None:
     """A horizon longer than a direct or seq2seq model was trained for: one line saying how
     to get it (the iterative strategy forecasts any horizon)."""
+    if isinstance(horizon, bool) or not isinstance(horizon, numbers.Integral) or horizon < 1:
+        raise ValueError(f"horizon must be a whole number >= 1, got {horizon!r}")
     if strategy != "iterative" and horizon > trained:
         raise ValueError(f"horizon {horizon} exceeds the trained horizon {trained}; retrain"
                          f" with --horizon {horizon} (or, for a single model, --strategy"

@@ -133,3 +133,41 @@ def test_a_run_fitted_on_a_frame_asks_for_data_when_forecast_from_the_cli(tmp_pa
     assert "give --data FILE" in capsys.readouterr().err
     df.to_csv(tmp_path / "s.csv", index=False)
     assert main(["forecast", str(tmp_path / "run"), "--data", str(tmp_path / "s.csv")]) == 0
+
+
+@pytest.mark.parametrize("kind", ["linear", "ets"])
+def test_python_calls_with_wrong_values_are_one_line_errors(kind):
+    """Histories with a missing value, the wrong shape or count, horizons that are not whole
+    numbers >= 1, levels that are not percentages: refused, never a NaN or empty forecast."""
+    from seqcast.forecasting.candidates import Candidate, fit_candidate
+
+    df = frame()
+    data, input_len = data_defaults(df, DataConfig(horizon=6, intervals="conformal"))
+    if kind == "linear":
+        f = fit_forecaster(df, make_config("linear", data, input_len, None, {"epochs": 2}))[0]
+    else:
+        f = fit_candidate(from_frame(df), data, Candidate("ets", {"ets": "ses"}))
+    x = from_frame(df).series[0].values
+    cases = [
+        (lambda: f.forecast_arrays([np.r_[x[:-3], np.nan, x[-2:]]], ["a"]),
+         "history 0 .series 'a'. holds a missing or non-finite value at step 70 of 72"),
+        (lambda: f.forecast_arrays([np.c_[x, x]], ["a"]), r"must be one-dimensional \(T,\)"),
+        (lambda: f.forecast_arrays(x, ["a"]), "a list of arrays"),
+        (lambda: f.forecast_arrays([x], ["a", "b"]), "1 histories for 2 ids"),
+        (lambda: f.forecast_arrays([x], ["a"], 0), "horizon must be a whole number >= 1, got 0"),
+        (lambda: f.forecast_arrays([x], ["a"], 2.5), "horizon must be a whole number"),
+    ]
+    if kind == "linear":
+        cases += [
+            (lambda: f.forecast(df, horizon=0), "horizon must be a whole number >= 1, got 0"),
+            (lambda: f.forecast(df, levels="80"), "levels must be numbers in percent"),
+            (lambda: f.forecast(df, levels=(0.8,)), "for 80% give 80"),
+        ]
+    for call, needle in cases:
+        with pytest.raises(ValueError, match=needle):
+            call()
+    assert np.isfinite(f.forecast_arrays([x], ["a"], 3)).all()
+    for bad in ({"folds": "3"}, {"folds": 0}, {"step": 1.5}):
+        with pytest.raises(ValueError, match="must be a whole number >= 1"):
+            backtest(df, make_config("naive", data, 1), **{"folds": 2, **bad})
+

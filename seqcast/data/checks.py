@@ -84,3 +84,28 @@ def regularise(index, freq, v, rows, source, col_t, col, fill):
             s = s.interpolate(limit_direction="both")
         v = s.to_numpy()
     return index, v
+
+
+def check_histories(histories, ids) -> list[np.ndarray]:
+    """The histories a forecaster is given in Python, as float64 arrays: as many as ``ids``,
+    each one-dimensional and every value finite (a missing value would make the forecast
+    missing, or wrong, without a word). Returns them converted."""
+    if isinstance(histories, np.ndarray) and histories.ndim == 1:
+        raise ValueError("histories must be a list of arrays (T,), one per series; got one array")
+    if len(histories) != len(ids):
+        raise ValueError(f"{len(histories)} histories for {len(ids)} ids; give one id per history")
+    out = []
+    for i, (h, name) in enumerate(zip(histories, ids, strict=True)):
+        try:
+            x = np.asarray(h, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"history {i} (series {name!r}) is not numbers") from None
+        if x.ndim != 1:
+            raise ValueError(f"history {i} (series {name!r}) must be one-dimensional (T,),"
+                             f" got shape {x.shape}")
+        bad = np.flatnonzero(~np.isfinite(x))
+        if len(bad):
+            raise ValueError(f"history {i} (series {name!r}) holds a missing or non-finite"
+                             f" value at step {bad[0] + 1} of {len(x)}")
+        out.append(x)
+    return out

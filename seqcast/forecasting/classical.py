@@ -225,7 +225,12 @@ class ETSForecaster:
 
     def forecast_arrays(self, histories, ids, horizon: int | None = None, covariates=None):
         """Forecasts (N, horizon) after each history (T_i,), on the original scale."""
+        from ..config import check_horizon
+        from ..data.checks import check_histories
+
         horizon = self.config.data.horizon if horizon is None else horizon
+        check_horizon(horizon, horizon, "iterative")  # any horizon: one state steps on
+        histories = check_histories(histories, ids)
         for i in ids:
             if i not in self.params:
                 raise ValueError(f"series {i!r} was not in the training data;"

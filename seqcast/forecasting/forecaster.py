@@ -12,6 +12,7 @@ import torch
 from torch import Tensor, nn
 
 from ..config import RunConfig, check_horizon
+from ..data.checks import check_histories
 from ..data.covariate_io import panel_covariates
 from ..data.covariates import Covariates, CovariateScaler, check_covariates
 from ..data.io import Panel, check_length
@@ -101,6 +102,7 @@ class Forecaster:
         data = self.config.data
         horizon = data.horizon if horizon is None else horizon
         check_horizon(horizon, data.horizon, data.strategy)
+        histories = check_histories(histories, ids)
         with cpu_threads(self.config.train.num_threads):
             z = self._predict(histories, ids, horizon, covariates)
         tfs = [self._transform(i) for i in ids]

@@ -24,9 +24,18 @@ POINT_ONLY = ("gives point forecasts only; train it with --quantiles, --likeliho
 
 def level_quantiles(levels: Sequence[float]) -> list[float]:
     """Central-interval levels in percent -> increasing quantiles, e.g. (80,) -> [0.1, 0.9]."""
+    import numbers
+
+    if isinstance(levels, str | bytes) or not all(
+            isinstance(v, numbers.Real) and not isinstance(v, bool) for v in levels):
+        raise ValueError(f"interval levels must be numbers in percent, like (80, 95); got"
+                         f" {levels!r}")
     for level in levels:
         if not 0.0 < level < 100.0:
             raise ValueError(f"interval levels must lie in (0, 100), got {level:g}")
+        if level < 1.0:  # a probability where a percentage is meant
+            raise ValueError(f"interval levels are percentages: {level:g} is a {level:g}%"
+                             f" interval; for {100 * level:g}% give {100 * level:g}")
     lows = [0.5 - level / 200 for level in levels]
     return sorted({round(q, 10) for q in lows + [1 - q for q in lows]})
 
