@@ -36,6 +36,14 @@ def test_a_passed_deadline_stops_the_first_fit():
         arima.ARIMA.fit(_series(), 12, deadline=time.perf_counter() - 1)
 
 
+def test_a_deadline_with_time_to_spare_changes_nothing():
+    y = _series(n=120)
+    m = arima.ARIMA.fit(y, 12, deadline=time.perf_counter() + 600)
+    plain = arima.ARIMA.fit(y, 12)
+    assert (m.order, m.seasonal_order) == (plain.order, plain.seasonal_order)
+    np.testing.assert_array_equal(m.params, plain.params)
+
+
 def test_a_deadline_during_the_search_keeps_the_best_order_so_far(monkeypatch):
     calls, late = [], [False]
     real = arima._sarimax

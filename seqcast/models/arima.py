@@ -163,7 +163,7 @@ class ARIMA:
         # by its deadline has tried the ones most often chosen.
         candidates = sorted(itertools.product(grid, seasonal), key=lambda c: abs(c[0][0] - 1)
                             + abs(c[0][2] - 1) + (c[1][0] + abs(c[1][2] - 1) if s else 0))
-        best, start, stop = None, None, stopper(deadline)
+        best, stop = None, stopper(deadline)
         ctx = _quiet()
         try:
             if len(candidates) > 1:
@@ -189,21 +189,17 @@ class ARIMA:
                 if best is None:
                     raise ValueError("no ARIMA model could be fitted to this series")
                 candidates = [best[1:3]]
-                # Under a deadline the search's estimates start the exact fit (about 3x
-                # faster than statsmodels' own start at a daily season of 24, to as good a
-                # likelihood, not the same optimum: so only where time is short), and
-                # stand in for it where it cannot end in time: they hardly differ.
-                start = best[3] if deadline is not None else None
             o, so = candidates[0]
             try:
-                if start is not None and time.perf_counter() > deadline:
+                if best is not None and deadline is not None and time.perf_counter() > deadline:
                     raise OutOfTime("out of time")
-                res = _sarimax(y, o, so, exog=exog).fit(disp=False, maxiter=100,
-                                                        start_params=start, callback=stop)
+                res = _sarimax(y, o, so, exog=exog).fit(disp=False, maxiter=100, callback=stop)
                 params, score = np.asarray(res.params), float(getattr(res, criterion))
             except OutOfTime:
-                if start is None:
+                if best is None:
                     raise OutOfTime(f"ARIMA: out of time fitting {o}{so}") from None
+                # The search's estimates stand in for the exact fit: the same parameters
+                # on the differenced series, which hardly differ from it.
                 params, score = best[3], float(best[0])
         except np.linalg.LinAlgError as exc:
             raise ValueError(f"ARIMA{o}{so} could not be fitted: {exc}") from None
