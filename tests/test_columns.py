@@ -163,3 +163,23 @@ def test_numbers_that_are_not_whole_steps_are_refused_in_a_time_column():
 
     with pytest.raises(ValueError, match="column 'time', row 2: 1.5 is neither a time nor"):
         from_frame(pd.DataFrame({"time": [1.0, 1.5, 2.0], "y": [1.0, 2.0, 3.0]}))
+
+
+def test_a_text_column_in_a_wide_file_says_to_name_the_value_columns(tmp_path, capsys):
+    weeks = pd.date_range("2021-01-03", periods=40, freq="W-SUN")
+    wide = pd.DataFrame({"week": weeks, "north": np.arange(40.0), "south": np.arange(40.0) * 2,
+                         "west": np.arange(40.0) + 7, "comment": "ok"})
+    path = tmp_path / "wide.csv"
+    wide.to_csv(path, index=False)
+    with pytest.raises(ValueError, match=r"column 'comment', row 1: non-numeric value 'ok' \(every"
+                       r" column but the time and id columns is read as a series: name the value"
+                       r" columns with --target"):
+        read_series(path)
+    with pytest.raises(ValueError, match=r"non-numeric value 'ok'$"):  # named: no hint
+        read_series(path, targets=["north", "comment"])
+    # one value column per word or per comma, as the covariate flags take them
+    assert read_series(path, targets=["north,south"]).targets == ("north", "south")
+    assert main(["inspect", "--data", str(path), "--target", "north,west"]) == 0
+    assert "value columns: north, west" in capsys.readouterr().out
+    assert main(["inspect", "--data", str(path), "--target", "north", "south"]) == 0
+    assert "value columns: north, south" in capsys.readouterr().out

@@ -96,7 +96,8 @@ def _data_args(p: argparse.ArgumentParser, required: bool = True) -> None:
     src.add_argument("--dataset", metavar="NAME", help="a bundled series (see `seqcast datasets`)")
     p.add_argument("--time-col", help="timestamp column (default: time/date/timestamp/datetime/ds,"
                    " else one found by its type, name or text)")
-    p.add_argument("--target", nargs="+", metavar="C", help="value column(s) (default: all others)")
+    p.add_argument("--target", nargs="+", metavar="C",
+                   help="value column(s), by spaces or commas (default: all others)")
     p.add_argument("--id-col", help="series id column (long format, many series)")
     p.add_argument(
         "--fill", choices=FILLS, help="fill gaps and missing values (default: they are errors)"

@@ -125,6 +125,9 @@ def from_frame(
         time_col = usual_time_col(frame, source)
     if id_col is None and "unique_id" in columns and time_col == "ds":
         id_col = "unique_id"
+    if targets is not None:  # "a,b" names two columns, as the covariate flags take them
+        targets = [part.strip() for t in targets for part in (
+            [t] if t in columns or "," not in t else str(t).split(","))]
     taken = [*(targets or ()), *(c for kind in covariates for c in kind)]
     id_col = id_col if id_col is not None else usual_id_col(frame, time_col, taken)
     for name, col in (("time", time_col), ("id", id_col)):
@@ -134,6 +137,7 @@ def from_frame(
     used = {time_col, id_col, *(c for kind in covariates for c in kind)}
     if targets is None and id_col == "unique_id" and "y" in columns:
         targets = ["y"]
+    targets_given = targets is not None
     if targets is None:  # every other column, but row numbers left by reset_index()
         targets = [c for c in columns if c not in used
                    and not (time_col is not None and _row_numbers(c, frame[c]))]
@@ -152,7 +156,14 @@ def from_frame(
         _unique(times, np.argsort(order_keys(times), kind="stable"), source, time_col,
                 lambda: id_candidates(frame, time_col, taken))
     numbers = [*targets, *covariates[0], *covariates[1]]
-    values = {col: _numeric(frame[col], source, col) for col in numbers}
+    try:
+        values = {col: _numeric(frame[col], source, col) for col in numbers}
+    except ValueError as exc:  # a text column read as a series because none was named
+        if targets_given or len(targets) < 2:  # named, or the only column: no choice to make
+            raise
+        raise ValueError(f"{exc} (every column but the time and id columns is read as a"
+                         " series: name the value columns with --target, targets= in"
+                         " Python)") from None
     groups = [("", np.arange(len(frame)))]
     if id_col is not None:
         ids = frame[id_col].astype(str)
