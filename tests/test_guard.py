@@ -64,6 +64,29 @@ def test_too_short_for_any_window_falls_back_to_seasonal_naive_then_naive():
     assert metrics["fallback"] == "naive"
 
 
+def test_a_panel_with_a_series_too_short_for_any_window_names_it():
+    """One three-step series among long ones: the fallback says which one to leave out, and
+    a backtest (whose differencing tests skip it) leaves it out with a warning."""
+    from seqcast.forecasting.defaults import resolve_diff
+
+    t = pd.date_range("2022-01-01", periods=120, freq="D")
+    rng = np.random.default_rng(0)
+    parts = [pd.DataFrame({"date": t[-n:], "sku": k, "qty": rng.poisson(10, n).astype(float)})
+             for k, n in (("old", 120), ("mid", 60), ("new", 3))]
+    panel = from_frame(pd.concat(parts))
+    data = DataConfig(horizon=7, season=7)
+    _, _, metrics = fit_forecaster(panel, make_config("gru", data, 14), progress=False)
+    assert metrics["fallback"] == "naive"
+    assert "series 'new': 3 steps hold no" in metrics["warnings"][0]
+    assert "leave the shortest series out" in metrics["warnings"][0]
+    assert resolve_diff(panel, 7, holdout=14) in ((), (1,), (7,), (1, 7))
+    with pytest.raises(ValueError, match="series 'new': 3 steps leave nothing before the 14"):
+        resolve_diff(from_frame(parts[2], id_col="sku"), 7, holdout=14)
+    scores = backtest(panel, make_config("linear", data, 14, train={"epochs": 2}), folds=2,
+                      baselines=("naive",))
+    assert "series 'new'" in scores.warnings[0] and scores.origins == 2 * 2
+
+
 def test_no_fallback_for_a_model_asked_for_intervals():
     cfg = make_config("gru", DATA, 12, model={"quantiles": (0.1, 0.5, 0.9)})
     with pytest.raises(ValueError, match="m.csv: gru cannot be fitted .* give no intervals"):

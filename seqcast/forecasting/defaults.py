@@ -67,7 +67,8 @@ def panel_input_len(lengths, season: int, horizon: int, span: int = 0,
 def resolve_diff(panel, season: int, valid_frac: float = VALID_FRAC,
                  holdout: int = 0, log: bool = False) -> tuple[int, ...]:
     """``diff="auto"``: the lags ARIMA's tests pick (KPSS for lag 1, variance for lag s), by
-    majority over the first 20 series' training parts (their logarithms for ``log``).
+    majority over the first 20 series' training parts (their logarithms for ``log``), of
+    those with two steps or more before the holdout (a backtest leaves the others out).
 
     ``holdout`` steps at the end of each series are never looked at: in a backtest they are
     ``(folds - 1) * step + horizon``, everything from the first origin on.
@@ -78,11 +79,13 @@ def resolve_diff(panel, season: int, valid_frac: float = VALID_FRAC,
     from ..models.arima import choose_differences
 
     votes: dict[tuple[int, ...], int] = {}
-    for s in list(panel)[:20]:
+    usable = [s for s in panel if len(s) - holdout >= 2]  # the others are left out anyway
+    if not usable:
+        s = min(panel, key=len)
+        raise ValueError(f"series {s.id!r}: {len(s)} steps leave nothing before the"
+                         f" {holdout} held out")
+    for s in usable[:20]:
         n = len(s) - holdout
-        if n < 2:
-            raise ValueError(f"series {s.id!r}: {len(s)} steps leave nothing before the"
-                             f" {holdout} held out")
         n_train = split_points(n, valid_frac)[0]
         x = s.values[:n_train]
         d, D = choose_differences(np.log(x) if log and (x > 0).all() else x, season)

@@ -124,8 +124,13 @@ def fitted_config(panel, config) -> tuple:
     data, span = config.data, sum(config.data.diff)
     short = sorted(panel, key=len)
     if L < 2:
-        return None, [f"{len(short[0])} steps hold no {MIN_TRAIN_WINDOWS} training windows of"
-                      f" even 2 inputs, differencing {span} and horizon {data.horizon}"]
+        few = [x for x in short if len(x) == len(short[0])]
+        who = (f"series {short[0].id!r}" + (f" and {len(few) - 1} more" if len(few) > 1 else "")
+               if len(short) > 1 else "the series")
+        return None, [f"{who}: {len(short[0])} steps hold no {MIN_TRAIN_WINDOWS} training"
+                      f" windows of even 2 inputs, differencing {span} and horizon"
+                      f" {data.horizon}" + ("; leave the shortest series out to train it on the"
+                                            " others" if len(short) > 1 else "")]
     notes = []
     if L < config.model.input_len:
         every = len(short[0]) - span - data.horizon - 1
