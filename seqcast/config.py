@@ -21,7 +21,6 @@ FILLS = ("ffill", "interpolate", "zero")
 OUTPUTS = ("last", "sequence")  # ModelConfig.output: seq2vec (B, H) or seq2seq (B, T, H)
 
 
-
 def check_horizon(horizon: int, trained: int, strategy: str) -> None:
     """A horizon longer than a direct or seq2seq model was trained for: one line saying how
     to get it (the iterative strategy forecasts any horizon)."""
@@ -31,6 +30,7 @@ def check_horizon(horizon: int, trained: int, strategy: str) -> None:
         raise ValueError(f"horizon {horizon} exceeds the trained horizon {trained}; retrain"
                          f" with --horizon {horizon} (or, for a single model, --strategy"
                          " iterative, which forecasts any horizon)")
+
 
 @dataclass(frozen=True)
 class ModelConfig:
