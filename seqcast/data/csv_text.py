@@ -21,10 +21,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from .excel import EXCEL, read_excel
+
 SEPARATORS = (";", "\t", ",")  # in the order a tie in the header is broken
 COMPRESSED = {".gz": "gzip", ".bz2": "bz2", ".xz": "lzma", ".zip": "zipfile"}
 TEXT = (".csv", ".tsv", ".txt")  # delimited text, the separator read off the header
-EXCEL = (".xlsx", ".xlsm")  # workbooks: a sheet, read by openpyxl (``_read_excel``)
 _DECIMAL_COMMA = re.compile(r"^\s*[+-]?(\d+(,\d*)?|,\d+)([eE][+-]?\d+)?\s*$")
 _OFFSET = r"\s*(Z|UTC|[+-]\d\d(:?\d\d)?)$"
 # Numbers with thousands separators throughout (1,234,567.8; with ';' fields 1.234.567,8),
@@ -153,7 +154,7 @@ def read_frame(path: str | Path, sheet: str | None = None) -> pd.DataFrame:
     if not path.is_file():
         raise ValueError(f"{path}: {'a folder, not a data file' if path.is_dir() else 'no such file'}")
     if suffix in EXCEL:
-        return _read_excel(path, sheet=sheet)
+        return read_excel(path, sheet=sheet)
     if sheet is not None:
         raise ValueError(f"{path}: --sheet {sheet!r} applies to Excel workbooks (.xlsx, .xlsm)")
     if not csv:
@@ -162,51 +163,6 @@ def read_frame(path: str | Path, sheet: str | None = None) -> pd.DataFrame:
         except Exception as exc:
             raise ValueError(f"{path}: cannot read: {str(exc).splitlines()[0]}") from None
     return read_csv_text(path)
-
-
-def sheet_names(path: str | Path) -> list[str]:
-    """A workbook's sheets, in order ([] for any other file, or one that cannot be read)."""
-    if not str(path).lower().endswith(EXCEL):
-        return []
-    try:
-        from openpyxl import load_workbook
-
-        return list(load_workbook(path, read_only=True).sheetnames)
-    except Exception:  # not a workbook after all: the reader says what is wrong
-        return []
-
-
-def _read_excel(path: Path, rows: int | None = None, sheet: str | None = None) -> pd.DataFrame:
-    """The first sheet (or ``sheet``), cells as typed there (dates as timestamps, numbers as numbers), its
-    header the first row as wide as the table whose cells are all text (a report's title
-    rows above it are skipped); rows left empty (formatted but blank, below the data) are
-    dropped."""
-    read = {"sheet_name": 0 if sheet is None else sheet, "engine": "openpyxl",
-            "keep_default_na": False, "na_values": [""]}
-    try:
-        if sheet is not None:
-            names = sheet_names(path)  # none: not a workbook, which the read below says
-            if names and sheet not in names:
-                raise ValueError(f"{path}: no sheet {sheet!r}; sheets: {', '.join(names)}")
-        top = pd.read_excel(path, header=None, nrows=50, **read)
-        filled = top.notna().sum(axis=1)
-        header = next((i for i in range(len(top)) if filled.iloc[i] == filled.max() and all(
-            isinstance(c, str) for c in top.iloc[i].dropna())), 0)
-        frame = pd.read_excel(path, header=header, nrows=rows, **read)  # "n/a" is text
-    except ValueError as exc:
-        if str(exc).startswith(f"{path}: no sheet"):
-            raise
-        raise ValueError(f"{path}: cannot read: {str(exc).splitlines()[0]}") from None
-    except ImportError:
-        raise ValueError(f"{path}: reading Excel workbooks needs openpyxl"
-                         " (pip install openpyxl)") from None
-    except Exception as exc:  # not a workbook, a damaged one
-        raise ValueError(f"{path}: cannot read: {str(exc).splitlines()[0]}") from None
-    frame = frame.dropna(how="all")
-    empty = [c for c in frame.columns if str(c).startswith("Unnamed: ") and frame[c].isna().all()]
-    frame = frame.drop(columns=empty)  # blank columns beside the table
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return frame
 
 
 def _headerless(header, sep: str) -> list[str] | None:
@@ -237,7 +193,7 @@ def column_names(path, sheet: str | None = None) -> list[str]:
 
             return list(pq.read_schema(path).names)
         if path.suffix.lower() in EXCEL:
-            return list(_read_excel(path, rows=0, sheet=sheet).columns)
+            return list(read_excel(path, rows=0, sheet=sheet).columns)
         text_encoding = encoding(path)
         with _open(path, text_encoding) as f:
             return next(csv.reader(f, delimiter=separator(path, text_encoding)), [])

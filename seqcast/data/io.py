@@ -22,7 +22,8 @@ from .checks import regularise as _regularise
 from .columns import ID_NAMES, TIME_NAMES, id_candidates, usual_id_col, usual_time_col, whole_years  # noqa: F401
 from .covariate_io import check_columns, future_rows, group_covariates
 from .covariates import Covariates
-from .csv_text import read_frame, sheet_names  # noqa: F401  (the file reader: CSV, Excel, Parquet)
+from .csv_text import read_frame  # noqa: F401  (the file reader: CSV, Excel or Parquet)
+from .excel import sheet_names
 from .times import order_keys, read_times, series_index
 
 
