@@ -1,5 +1,6 @@
 """``--log``: models of a series' logarithm, inverted exactly on every path."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -152,6 +153,13 @@ def test_values_a_logarithm_cannot_take_are_one_line_errors(tmp_path, capsys):
         forecaster.forecast_arrays([values], ["s0"])
     values[-1], values[0] = values[-2], -5.0  # before the steps read: no error
     assert np.isfinite(forecaster.forecast_arrays([values], ["s0"])).all()
+    # a table's forecast names the series and the time of the value
+    s0 = panel.series[0]
+    zero = dataclasses.replace(panel, series=(dataclasses.replace(
+        s0, values=np.r_[s0.values[:-3], 0.0, s0.values[-2:]]), *panel.series[1:]))
+    with pytest.raises(ValueError, match=rf"series 's0' has 0 at {s0.index[-3]}: the run models"
+                       " logarithms"):
+        forecaster.forecast(zero)
 
 
 def test_auto_with_log_fits_its_ridge_and_network_candidates_on_logarithms(tmp_path, capsys):

@@ -273,6 +273,12 @@ def forecast_frame(forecaster, panel, horizon: int | None = None) -> pd.DataFram
     check_length(panel, fast.history_len, "input_len + differencing")
     series: Sequence = panel.series
     history = np.stack([s.values[-fast.history_len :] for s in series])
+    if forecaster.config.data.log and not (history > 0).all():  # name the series and time
+        r, t = np.argwhere(~(history > 0))[0]
+        s = series[r]
+        raise ValueError(f"{panel.source}: series {s.id!r} has {history[r, t]:g} at"
+                         f" {s.index[len(s) - fast.history_len + t]}: the run models logarithms,"
+                         f" so its last {fast.history_len} values must be > 0")
     pred = fast.predict(history, [s.id for s in series], horizon)
     times, cache = [], {}
     for s in series:  # series that end together share their future timestamps
