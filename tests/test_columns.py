@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from seqcast.cli import main
-from seqcast.data.io import read_series
+from seqcast.data.io import from_frame, read_series
 
 
 def weekly_panel():
@@ -183,3 +183,19 @@ def test_a_text_column_in_a_wide_file_says_to_name_the_value_columns(tmp_path, c
     assert "value columns: north, west" in capsys.readouterr().out
     assert main(["inspect", "--data", str(path), "--target", "north", "south"]) == 0
     assert "value columns: north, south" in capsys.readouterr().out
+
+
+def test_a_repeated_column_name_and_a_missing_series_id_are_named(tmp_path):
+    days = pd.date_range("2020-01-01", periods=30, freq="D").strftime("%Y-%m-%d")
+    (tmp_path / "dup.csv").write_text("date,v,v\n" + "\n".join(
+        f"{d},{i},{2 * i}" for i, d in enumerate(days)) + "\n")
+    with pytest.raises(ValueError, match="dup.csv: columns 2 and 3 are both named 'v'"):
+        read_series(tmp_path / "dup.csv")
+    long = pd.concat([pd.DataFrame({"date": days, "store": k, "units": np.arange(30.0)})
+                      for k in ("a", "b")], ignore_index=True)
+    long.loc[33, "store"] = None  # one row of store b without its id
+    long.to_csv(tmp_path / "long.csv", index=False)
+    with pytest.raises(ValueError, match="long.csv: column 'store', row 34: no series id"):
+        read_series(tmp_path / "long.csv", id_col="store")
+    with pytest.raises(ValueError, match="<frame>: column 'store', row 34: no series id"):
+        from_frame(long, id_col="store")

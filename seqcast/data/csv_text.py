@@ -111,6 +111,15 @@ def read_csv_text(path: Path) -> pd.DataFrame:
     if names is not None:  # the first line is data: read it as a row
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, sep=sep, header=None,
                             names=names, index_col=False, **text)
+    else:  # pandas renames a repeated name (v, v.1): which one is meant cannot be told
+        header = [c.strip() for c in pd.read_csv(path, dtype=str, keep_default_na=False, sep=sep,
+                                                 header=None, nrows=1, **text).iloc[0]]
+        seen: dict[str, int] = {}
+        for i, name in enumerate(header, start=1):
+            if name and name in seen:
+                raise ValueError(f"{path}: columns {seen[name]} and {i} are both named"
+                                 f" {name!r}; give each column its own name")
+            seen[name] = i
     first = frame.columns[0] if len(frame.columns) else ""
     if str(first).startswith("Unnamed: 0") and sorted(frame[first].tolist(), key=_number) == \
             [str(i) for i in range(len(frame))]:  # rows in any order: a permutation of 0..n-1

@@ -167,6 +167,10 @@ def from_frame(
                          " Python)") from None
     groups = [("", np.arange(len(frame)))]
     if id_col is not None:
+        missing = frame[id_col].isna().to_numpy() | (frame[id_col].astype(str).str.strip() == "")
+        if missing.any():
+            raise ValueError(f"{source}: column {id_col!r}, row"
+                             f" {int(np.flatnonzero(missing)[0]) + 1}: no series id")
         ids = frame[id_col].astype(str)
         groups = [(str(k), np.asarray(v)) for k, v in ids.groupby(ids, sort=False).indices.items()]
 
