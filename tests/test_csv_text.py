@@ -255,3 +255,27 @@ def test_another_sheet_of_a_workbook_is_read_and_kept_by_the_run(tmp_path, capsy
     assert main(["forecast", str(run), "--data", str(plain), "--output",
                  str(tmp_path / "b.csv")]) == 0  # other data: no sheet of its own
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "a.csv"), pd.read_csv(tmp_path / "b.csv"))
+
+
+def test_amounts_in_a_currency_format_are_read_as_numbers(tmp_path):
+    """A spreadsheet's currency cells ($1,234.50; 1.234,50 €; -$12) read as the amounts; a
+    column that mixes currencies stays an error naming the cell."""
+    months = pd.date_range("2020-01-01", periods=24, freq="MS").strftime("%Y-%m")
+    amounts = [1234.5 + 37.25 * i for i in range(24)]
+    dollars = tmp_path / "usd.csv"
+    dollars.write_text("month,revenue\n" + "\n".join(
+        f'{m},"{"-" if i % 5 == 0 else ""}${x:,.2f}"'
+        for i, (m, x) in enumerate(zip(months, amounts, strict=True))) + "\n")
+    euros = tmp_path / "eur.csv"
+    euros.write_text("Monat;Umsatz\n" + "\n".join(
+        f"{m};{x:,.2f} €".replace(",", "_").replace(".", ",").replace("_", ".")
+        for m, x in zip(months, amounts, strict=True)) + "\n", encoding="utf-8")
+    signs = np.where(np.arange(24) % 5 == 0, -1.0, 1.0)
+    np.testing.assert_allclose(read_series(dollars).series[0].values, signs * amounts)
+    np.testing.assert_allclose(read_series(euros).series[0].values, amounts)
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text("month,amount\n" + "\n".join(
+        f"{m},{'$' if i % 2 else '£'}{x:.2f}" for i, (m, x) in enumerate(zip(
+            months, amounts, strict=True))) + "\n")
+    with pytest.raises(ValueError, match="column 'amount', row 1: non-numeric value '£1234.50'"):
+        read_series(mixed)

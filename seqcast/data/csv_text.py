@@ -32,6 +32,8 @@ _OFFSET = r"\s*(Z|UTC|[+-]\d\d(:?\d\d)?)$"
 # or plain ones beside them: every cell must read so before a separator is dropped.
 _GROUPED = {g: re.compile(rf"^\s*[+-]?(\d{{1,3}}(\{g}\d{{3}})+|\d+)(\{p}\d+)?\s*$")
             for g, p in ((",", "."), (".", ","))}
+# Amounts a spreadsheet wrote in a currency format: $1,234.50, -€3, 1.234,50 €, £12.
+_MONEY = re.compile(r"^\s*([+-]?)\s*([$€£¥])?\s*([\d.,]+)\s*([$€£¥])?\s*$")
 _NUMERIC_DATE = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})([ T]\d{1,2}:\d{2}(:\d{2})?)?$")
 
 
@@ -135,6 +137,14 @@ def read_csv_text(path: Path) -> pd.DataFrame:
         full = cells[cells.str.strip() != ""]
         if not len(full):
             continue
+        money = full.str.extract(_MONEY)
+        symbols = set(money[1].dropna()) | set(money[3].dropna())
+        if len(symbols) == 1 and money[2].notna().all() and (  # one currency in every cell
+                money[1].notna() | money[3].notna()).all():
+            sign = money[0].fillna("")
+            cells = frame[col] = cells.where(cells.str.strip() == "", pd.Series(
+                sign + money[2], index=full.index).reindex(cells.index, fill_value=""))
+            full = cells[cells.str.strip() != ""]
         if sep != "," and full.str.contains(",").any() and full.str.match(_DECIMAL_COMMA).all():
             frame[col] = cells.str.replace(",", ".", regex=False)
             continue
