@@ -22,9 +22,11 @@ def runtime_flags(args, train):
     return dataclasses.replace(train, **{dest: getattr(args, dest) for _, dest in given})
 
 
-# What --model auto chooses itself: given with it, these would be silently ignored.
+TRAINING = ("epochs", "batch_size", "lr", "patience", "min_epochs", "lr_schedule", "weight_decay")
+# What --model auto chooses itself: given with it, these would be silently ignored (its
+# --epochs caps each network trial instead).
 AUTO_CHOOSES = ("input_len", "diff", "strategy", "no_scale", "hidden_size", "num_layers",
-                "batch_size", "lr", "patience", "min_epochs", "lr_schedule", "weight_decay")
+                *(t for t in TRAINING if t != "epochs"))
 
 
 def refuse_for_auto(args) -> None:
@@ -39,7 +41,6 @@ def refuse_for_auto(args) -> None:
                          " e.g. --model gru, to set them")
 
 
-TRAINING = ("epochs", "batch_size", "lr", "patience", "min_epochs", "lr_schedule", "weight_decay")
 # Flags some models do not read: given, they would be silently ignored.
 UNREAD = ((("hidden_size", "num_layers"), "has no recurrent layers",
            ("naive", "seasonal_naive", "linear", "wavenet_simple", "wavenet")),
