@@ -215,3 +215,18 @@ def test_future_data_of_many_series_finds_the_id_column_by_its_name(tmp_path):
                  "--output", str(inline)]) == 0
     assert list(via_file["id"]) == ["a"] * H + ["b"] * H
     np.testing.assert_allclose(via_file["forecast"], pd.read_csv(inline)["forecast"])
+
+
+def test_run_trained_with_a_future_data_file_forecasts_from_its_own_config(tmp_path):
+    """Trained on a file with --target and --future-data, the run keeps its target and time
+    columns, so `forecast RUN` alone reads the same files as training did."""
+    full = frame()
+    past = write(full.iloc[:N].drop(columns=["load", "region"]), tmp_path / "past.csv")
+    ahead = write(full.iloc[N:][["ds", "temp"]], tmp_path / "future.csv")
+    run, out = tmp_path / "run", tmp_path / "f.csv"
+    assert main([*TRAIN, "--data", past, "--future-covariates", "temp", "--future-data", ahead,
+                 "--calendar", "none", "--out", str(run)]) == 0
+    data = json.loads((run / "config.json").read_text())["data"]
+    assert (data["targets"], data["time_col"]) == (["y"], "ds")
+    assert main(["forecast", str(run), "--output", str(out)]) == 0
+    assert len(pd.read_csv(out)) == H

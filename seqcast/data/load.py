@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import numpy as np
@@ -129,7 +130,7 @@ def attach_future(panel, frame: pd.DataFrame, source: str, time_col, id_col, fut
         cov = s.covariates
         out.append(Series(s.id, s.index, s.values, Covariates(
             cov.past, np.concatenate([cov.future[: len(s)], later]), cov.static)))
-    return Panel(panel.source, panel.freq, tuple(out))
+    return dataclasses.replace(panel, series=tuple(out))
 
 
 def _time_kind(times) -> str:
