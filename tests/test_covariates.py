@@ -171,3 +171,33 @@ def test_the_decoder_reads_each_horizon_steps_future_covariates_causally():
     x2[:, -1, 2] += 1.0  # the future value of horizon step 2 at the origin
     y2 = model(x2)
     assert torch.equal(y[:, 0], y2[:, 0]) and not torch.allclose(y[:, 1], y2[:, 1])
+
+
+@pytest.mark.parametrize("diff", [(), (1,), (7,)])
+def test_ridge_reads_future_covariates_also_on_differences(diff, tmp_path):
+    """y = 2 c + noise: the ridge regression, solved in closed form, reads c over the horizon
+    (and, for a differenced target, the values its differences span); its linear model
+    forecasts what the regression does, and saves and loads as any run."""
+    from seqcast.forecasting.candidates import without_covariates
+    from seqcast.forecasting.ridge import fit_ridge
+    from seqcast.runs import save_run
+    from seqcast.train import History
+
+    rng = np.random.default_rng(3)
+    n = 300
+    c = rng.standard_normal(n + H)
+    y = 2 * c + 0.1 * rng.standard_normal(n + H)
+    frame = pd.DataFrame({"ds": pd.date_range("2022-01-01", periods=n + H, freq="D"),
+                          "y": y, "c": c})
+    frame.loc[n:, "y"] = np.nan
+    panel = from_frame(frame, "f", covariates=((), ("c",), ()))
+    data = DataConfig(dataset="", task="forecast", horizon=H, season=7, diff=diff,
+                      future_covariates=("c",))
+    f, _ = fit_ridge(panel, make_config("linear", data, 14))
+    blind, _ = fit_ridge(panel, make_config("linear", without_covariates(data), 14))
+    got = f.forecast(panel)["forecast"].to_numpy()
+    assert np.abs(got - y[n:]).max() < 0.5  # the covariate's values over the horizon
+    assert np.abs(blind.forecast(panel)["forecast"].to_numpy() - y[n:]).mean() > 0.8
+    save_run(tmp_path / "r", f, History(), {})
+    np.testing.assert_allclose(load_run(tmp_path / "r").forecast(panel)["forecast"], got,
+                               rtol=1e-6)

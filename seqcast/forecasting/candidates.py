@@ -76,7 +76,9 @@ def fit_candidate(panel: Panel, data: DataConfig, c: Candidate, seed: int = 42, 
     from .ridge import fit_ridge
 
     p = c.params
-    if c.kind != "network":  # only the networks read covariates (ETS, ARIMA, ridge do not)
+    if c.kind == "ridge":  # the networks and ridge read covariates (but for text statics)
+        data = dataclasses.replace(data, static_covariates=())
+    elif c.kind != "network":  # ETS, ARIMA and the baselines do not
         data = without_covariates(data)
     if c.kind not in ("network", "ridge"):  # logarithms (--log) are for the windowed models
         data = dataclasses.replace(data, log=False)

@@ -5,13 +5,22 @@ A direct linear autoregression (the ``linear`` family: the last ``input_len`` tr
 values -> ``horizon`` values) is a least-squares problem; solving it exactly is faster and
 at least as good as gradient descent. The result is an ordinary ``Forecaster`` whose
 ``linear`` model holds the solved weights, so it saves, loads and forecasts as any run.
+
+With covariates (past, future-known, calendar, numeric static), the regression also reads
+their channels at the last ``1 + differencing`` input steps: those hold the future values
+over the horizon and, for a differenced target, the ones its differences span (the layout
+of ``seqcast.data.covariates``). The linear model's weights on the earlier steps' covariate
+channels are zero. Categorical static columns (embedded by the networks) are not read.
 """
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import torch
 
+from ..data.covariate_io import training_covariates
 from ..data.io import Panel, check_length, check_positive
 from ..data.sliding import sliding_windows
 from ..data.transforms import SeriesTransform, split_points
@@ -30,18 +39,36 @@ def windows(panel: Panel, config):
     check_length(panel, L + span + H + 1, "input_len + differencing + horizon + 1")
     if data.log:
         check_positive(panel)
-    transforms, splits, parts = {}, {}, {"train": [], "valid": []}
+    splits = {s.id: split_points(len(s), data.valid_frac, data.test_frac) for s in panel}
+    covs, scaler = training_covariates(panel, data, splits)
+    transforms, parts = {}, {"train": [], "valid": []}
     for s in panel:
-        n_train, n_valid = split_points(len(s), data.valid_frac, data.test_frac)
+        n_train, n_valid = splits[s.id]
         tf = SeriesTransform.fit(s.values[:n_train], data.diff, data.scale, data.log)
         z = tf.forward(s.values)  # z[j] is the value at original step j + span
-        transforms[s.id], splits[s.id] = tf, (n_train, n_valid)
-        parts["train"].append(sliding_windows(z, L, H, data.stride, "direct", 0, n_train - span))
-        parts["valid"].append(sliding_windows(z, L, H, 1, "direct", n_train - span, n_valid - span))
-    train, valid = (tuple(np.concatenate(a)[..., 0] if i == 0 else np.concatenate(a)
-                          for i, a in enumerate(zip(*parts[k], strict=True)))
+        feats = None if scaler is None else scaler.features(covs[s.id], len(s), H)[span:]
+        transforms[s.id] = tf
+        parts["train"].append(sliding_windows(z, L, H, data.stride, "direct", 0, n_train - span,
+                                              feats))
+        parts["valid"].append(sliding_windows(z, L, H, 1, "direct", n_train - span,
+                                              n_valid - span, feats))
+    train, valid = (tuple(np.concatenate(a) for a in zip(*parts[k], strict=True))
                     for k in ("train", "valid"))
-    return transforms, splits, train, valid
+    return transforms, splits, scaler, train, valid
+
+
+def _features(x: np.ndarray, k: int) -> np.ndarray:
+    """The regression's inputs from windows x (N, L, C): every target value, and the
+    covariate channels of the last ``k`` steps."""
+    return np.concatenate([x[:, :, 0], x[:, -k:, 1:].reshape(len(x), -1)], axis=1)
+
+
+def _weights(w: np.ndarray, L: int, C: int, k: int) -> np.ndarray:
+    """The linear model's weights (H, L * C) from the regression's (H, L + k * (C - 1))."""
+    full = np.zeros((len(w), L, C))
+    full[:, :, 0] = w[:, :L]
+    full[:, L - k:, 1:] = w[:, L:].reshape(len(w), k, C - 1)
+    return full.reshape(len(w), L * C)
 
 
 def solve(x: np.ndarray, y: np.ndarray, penalty: float) -> tuple[np.ndarray, np.ndarray]:
@@ -69,7 +96,12 @@ def fit_ridge(panel: Panel, config, penalties=PENALTIES):
 
     if config.model.name != "linear" or config.data.strategy != "direct":
         raise ValueError("ridge fits the linear model with strategy direct only")
-    transforms, _, (xt, yt), (xv, yv) = windows(panel, config)
+    if config.data.static_covariates:
+        raise ValueError("ridge does not read static covariates")
+    transforms, _, scaler, (xt, yt), (xv, yv) = windows(panel, config)
+    L, C = xt.shape[1], xt.shape[2]
+    k = min(L, 1 + sum(config.data.diff))
+    xt, xv = _features(xt, k), _features(xv, k)
     if len(xt) < 2:
         raise ValueError(f"{panel.source}: too few training windows for a ridge fit")
     best = penalties[0]
@@ -77,9 +109,12 @@ def fit_ridge(panel: Panel, config, penalties=PENALTIES):
         errs = [np.mean((xv @ w.T + b - yv) ** 2) for w, b in (solve(xt, yt, p) for p in penalties)]
         best = penalties[int(np.argmin(errs))]
     w, b = solve(np.concatenate([xt, xv]), np.concatenate([yt, yv]), best)
-    model = build_forecaster_model(config)
+    if scaler is not None:  # the network's input channels: target and covariates
+        config = dataclasses.replace(config, model=dataclasses.replace(
+            config.model, input_size=scaler.input_size(config.data.horizon)))
+    model = build_forecaster_model(config, scaler)
     with torch.no_grad():
-        model.dense.weight.copy_(torch.as_tensor(w, dtype=torch.float32))
+        model.dense.weight.copy_(torch.as_tensor(_weights(w, L, C, k), dtype=torch.float32))
         model.dense.bias.copy_(torch.as_tensor(b, dtype=torch.float32))
     model.eval()
-    return Forecaster(config, model, transforms), best
+    return Forecaster(config, model, transforms, scaler), best
