@@ -108,7 +108,7 @@ def _driven_panel():
     return from_frame(driven(n=200), "t", covariates=((), ("c",), ()))
 
 
-def test_auto_with_a_future_covariate_lets_networks_read_it(tmp_path):
+def test_auto_with_a_future_covariate_lets_networks_and_ridge_read_it(tmp_path):
     from seqcast.pipeline import fit_forecaster
     from seqcast.runs import save_run
 
@@ -118,10 +118,12 @@ def test_auto_with_a_future_covariate_lets_networks_read_it(tmp_path):
     search = AutoConfig(budget=600, trials=2, epochs=20, families=("linear",), arima=False)
     forecaster, history, metrics = fit_forecaster(panel, make_config("auto", data), search=search)
     scores = {c["name"]: c["valid_mase"] for c in metrics["search"]["candidates"]}
-    blind = min(v for k, v in scores.items() if not k.startswith("linear"))  # ETS, ridge, naive
-    # y = 2 c + noise: only the networks read c, and they win by far
-    assert metrics["valid"]["mase_mean"] < 0.6 * blind
-    assert all(c["kind"] == "network" for c in metrics["search"]["chosen"])
+    kinds = {c["name"]: c["kind"] for c in metrics["search"]["candidates"]}
+    blind = min(v for k, v in scores.items() if kinds[k] not in ("network", "ridge"))
+    ridge = min(v for k, v in scores.items() if kinds[k] == "ridge")
+    # y = 2 c + noise: the networks and the ridge regressions read c, and win by far
+    assert metrics["valid"]["mase_mean"] < 0.6 * blind and ridge < 0.6 * blind
+    assert all(c["kind"] in ("network", "ridge") for c in metrics["search"]["chosen"])
     save_run(tmp_path / "run", forecaster, history, metrics)
     frame = load_run(tmp_path / "run").forecast(panel, levels=(80,))
     assert len(frame) == 8 and (frame["lo-80"] < frame["hi-80"]).all()
