@@ -166,16 +166,17 @@ def backtest(
     pred = forecaster.forecast_arrays(histories(), ids, H, at_origins)
     # A model that shares a baseline's name (e.g. "naive") keeps its own row.
     name = config.model.name + ("_model" if config.model.name in BASELINES else "")
+    preds, bounds = {name: pred}, {}  # bounds: the forecasts table's lo/hi columns
     if levels:
         from .forecasting.baselines import crps_levels
         from .forecasting.scores import distribution_scores
 
         result.models[name] = distribution_scores(
             lambda q: forecaster.forecast_quantiles(histories(), ids, q, H, at_origins), truth, scales,
-            levels, crps_levels(forecaster))
+            levels, crps_levels(forecaster), bounds)
+        preds.update({f"{name}-{k}": v for k, v in bounds.items()})
     result.models[name] = {**_scores(pred, truth, scales, start), **result.models.get(name, {}),
                            **{k: fitted[k] for k in ("fallback", "warnings") if k in fitted}}
-    preds = {name: pred}
 
     for name in baselines:
         start = time.perf_counter()
@@ -195,8 +196,11 @@ def backtest(
         if levels:
             from .forecasting.scores import distribution_scores, normal_quantiles
 
+            bounds = {}
             result.models[name].update(distribution_scores(
-                lambda q, m=pred, sd=std: normal_quantiles(m, sd, q), truth, scales, levels))
+                lambda q, m=pred, sd=std: normal_quantiles(m, sd, q), truth, scales, levels,
+                bounds=bounds))
+            preds.update({f"{name}-{k}": v for k, v in bounds.items()})
         exog = {k: c.future for k, c in covs.items() if c is not None and c.future is not None}
         if name == "arima" and exog:  # the same search with the future-known regressors
             start = time.perf_counter()
@@ -204,16 +208,20 @@ def backtest(
             result.models["arima_exog"] = _scores(pred, truth, scales, start)
             preds["arima_exog"] = pred
             if levels:
+                bounds = {}
                 result.models["arima_exog"].update(distribution_scores(
-                    lambda q, m=pred, sd=std: normal_quantiles(m, sd, q), truth, scales, levels))
+                    lambda q, m=pred, sd=std: normal_quantiles(m, sd, q), truth, scales, levels,
+                    bounds=bounds))
+                preds.update({f"arima_exog-{k}": v for k, v in bounds.items()})
     result.forecasts = forecast_table(panel, origins, H, truth, preds)
     return result
 
 
 def forecast_table(panel: Panel, origins: dict, horizon: int, truth, preds: dict) -> pd.DataFrame:
     """One row per series, origin and step: ``id``, ``cutoff`` (the last time seen),
-    ``time``, ``actual`` and each model's point forecast (rows of ``truth`` and ``preds``
-    (N, H) in the order of the series and their origins)."""
+    ``time``, ``actual`` and each model's point forecast, followed by its interval bounds
+    (``<model>-lo-80``, ...) when levels were scored (rows of ``truth`` and ``preds`` (N, H)
+    in the order of the series and their origins)."""
     ids, cutoffs, times = [], [], []
     for s in panel:
         for o in origins[s.id]:

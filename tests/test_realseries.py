@@ -330,6 +330,19 @@ def test_backtest_writes_every_origins_forecasts_beside_the_truth(tmp_path, caps
     truth = two.set_index(["store", "date"])["y"]
     np.testing.assert_allclose(table["actual"], truth.loc[list(zip(
         table["id"], pd.to_datetime(table["time"]), strict=True))].to_numpy())
+    # with --level, each model's bounds follow its forecast; their coverage is the JSON's
+    assert main([*common, "--intervals", "conformal", "--level", "80", "--json",
+                 str(tmp_path / "l.json"), "--forecasts", str(tmp_path / "l.csv")]) == 0
+    table = pd.read_csv(tmp_path / "l.csv")
+    assert list(table.columns) == ["id", "cutoff", "time", "actual",
+                                   *(f"{m}{x}" for m in ("linear", "naive", "seasonal_naive")
+                                     for x in ("", "-lo-80", "-hi-80"))]
+    scores = json.loads((tmp_path / "l.json").read_text())["models"]
+    for model, s in scores.items():
+        inside = table[f"{model}-lo-80"].le(table["actual"]) & table["actual"].le(
+            table[f"{model}-hi-80"])
+        assert inside.mean() == pytest.approx(s["intervals"]["80"]["coverage"])
+        assert (table[f"{model}-lo-80"] <= table[model] + 1e-9).all()
     capsys.readouterr()
     assert main([*common, "--forecasts", str(tmp_path)]) == 2  # a folder: before any work
     assert "--forecasts" in capsys.readouterr().err

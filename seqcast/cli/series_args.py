@@ -257,7 +257,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--json", metavar="FILE", help="write the scores as JSON")
     p.add_argument("--forecasts", metavar="FILE",
                    help="write every origin's forecasts beside the truth:"
-                        " id,cutoff,time,actual,<model>,... (CSV, or Parquet by suffix)")
+                        " id,cutoff,time,actual,<model>,... and with --level its"
+                        " <model>-lo-L,<model>-hi-L (CSV, or Parquet by suffix)")
     p.set_defaults(handler=cmd_backtest, file_args=("forecasts",))
 
     add_data_parsers(sub)  # datasets, inspect

@@ -64,12 +64,14 @@ def normal_quantiles(mean, std, quantiles: Sequence[float]) -> np.ndarray:
 
 
 def distribution_scores(quantile_fn, y, scales, levels: Sequence[float],
-                        crps_levels: Sequence[float] = CRPS_GRID) -> dict:
+                        crps_levels: Sequence[float] = CRPS_GRID, bounds: dict | None = None
+                        ) -> dict:
     """``{"intervals": {"80": {...}}, "crps": ...}`` for a forecaster's quantiles.
 
     Args:
         quantile_fn: quantiles (Q,) -> (N, H, Q) on the original scale.
         crps_levels: the grid for CRPS (a quantile head passes its own levels).
+        bounds: filled with ``"lo-L"`` and ``"hi-L"`` -> (N, H) per level, when given.
     """
     from .intervals import level_quantiles
 
@@ -81,6 +83,8 @@ def distribution_scores(quantile_fn, y, scales, levels: Sequence[float],
         lo, hi = grid.index(round(0.5 - level / 200, 10)), grid.index(round(0.5 + level / 200, 10))
         out["intervals"][f"{level:g}"] = interval_scores(values[..., lo], values[..., hi], y,
                                                          level, scales)
+        if bounds is not None:
+            bounds[f"lo-{level:g}"], bounds[f"hi-{level:g}"] = values[..., lo], values[..., hi]
     pick = [grid.index(q) for q in crps_levels]
     out["crps"] = crps_quantiles(values[..., pick], crps_levels, y)
     return out
