@@ -37,6 +37,14 @@ def test_reproduce_end_to_end(tmp_path, capsys):
         (["reproduce", "--epochs", "0"], "positive integer"),
         (["reproduce", "--device", "tpu"], "invalid choice"),
         (["frobnicate"], "invalid choice"),
+        # a flag the verb does not take: named, with its own flags that look like it
+        (["train", "--data", "x.csv", "--covariates", "promo"],
+         "train: unrecognized arguments: --covariates promo (did you mean --past-covariates"),
+        (["forecast", "runs/x", "--levle=80"], "forecast: unrecognized arguments: --levle=80"
+         " (did you mean --level?)"),
+        (["audio", "generate", "runs/x", "--seconds", "1", "--out", "o.wav", "--temprature", "1"],
+         "audio generate: unrecognized arguments: --temprature 1 (did you mean --temperature?)"),
+        (["train", "--data", "x.csv", "stray"], "train: unrecognized arguments: stray"),
     ],
 )
 def test_bad_arguments_give_one_line_and_status_2(argv, needle, tmp_path):
@@ -76,7 +84,7 @@ def test_closed_pipe_ends_quietly():
         "        print('x' * 80)\n"
         "    return 0\n"
         "cli.build_parser = lambda: types.SimpleNamespace(\n"
-        "    parse_args=lambda argv: types.SimpleNamespace(handler=handler))\n"
+        "    parse_known_args=lambda argv: (types.SimpleNamespace(handler=handler), []))\n"
         "sys.exit(cli.main([\"forecast\"]))\n"
     )
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,

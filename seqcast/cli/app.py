@@ -187,7 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     if not (sys.argv[1:] if argv is None else argv):  # `seqcast` alone: what it can do
         parser.print_help(sys.stderr)
         return 2
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        _unknown(parser, args, extra)
     try:
         from ..outputs import check_outputs
 
@@ -216,6 +218,30 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as exc:
         print(f"seqcast: {exc or 'interrupted'}", file=sys.stderr)
         return 130
+
+
+def _unknown(parser, args, extra: list[str]) -> None:
+    """Exit with one line naming the arguments the verb does not take, and the flags of its
+    own that look like them."""
+    import difflib
+
+    names, verb = [], parser
+    for dest in ("command", "audio_command"):
+        chosen = getattr(args, dest, None)
+        subs = [a for a in verb._actions if isinstance(a, argparse._SubParsersAction)]
+        if chosen is None or not subs:
+            break
+        verb, names = subs[0].choices[chosen], [*names, chosen]
+    flags = [o for a in verb._actions for o in a.option_strings if o.startswith("--")]
+    like = []
+    for token in extra:
+        word = token.split("=", 1)[0]
+        if word.startswith("--"):
+            like += [f for f in difflib.get_close_matches(word, flags, n=3, cutoff=0.7)
+                     if f not in like]
+    hint = f" (did you mean {' or '.join(like)}?)" if like else ""
+    verb.exit(2, f"seqcast: error: {' '.join(names) or 'usage'}: unrecognized arguments:"
+                 f" {' '.join(extra)}{hint}\n")
 
 
 def _size(match) -> str:
