@@ -16,7 +16,7 @@ input length max(3 season, 2 horizon, 12), differencing chosen by the ``auto`` t
 data before the first origin only, and split-conformal intervals calibrated on the
 validation windows inside that part. A normal head (same settings) is reported beside it.
 ``--methods auto``: the networks' search (``--model auto --networks-only``) with conformal
-intervals instead. ``--series macro``: statsmodels' macrodata's eleven other quarterly
+intervals instead; ``--methods auto_full``: ``--model auto`` with every kind of candidate. ``--series macro``: statsmodels' macrodata's eleven other quarterly
 series (us_gdp's horizon and season); ``--series pmdarima``: six of pmdarima's example
 series (``benchmarks.real_series.PMDARIMA``), which no choice was made on. ``--holdout K`` drops
 each series' last K horizons first.
@@ -53,6 +53,8 @@ METHODS = {
     # --model auto --networks-only: network settings chosen on validation origins inside the
     # data before the first origin, the chosen members' median calibrated by conformal
     "auto": ({}, {"intervals": "conformal"}),
+    # --model auto as the CLI runs it (every kind of candidate), with its intervals
+    "auto_full": ({}, {}),
 }
 DATASETS = ("co2", "elec_equip", "sunspots", "nile", "elnino", "us_gdp")
 
@@ -115,10 +117,10 @@ def series(methods=("conformal", "normal"), folds: int = 5, seeds: int = 1,
             data = DataConfig(dataset=name, task="forecast", horizon=horizon, season=season,
                               diff=diff, **data_kw)
             baselines = ("seasonal_naive", "arima") if i == 0 else ()
-            if method == "auto":  # the search chooses window and differencing itself
+            if method.startswith("auto"):  # the search chooses window and differencing
                 net = "auto"
                 cfg = make_config("auto", dataclasses.replace(data, diff=()))
-                search = AutoConfig(budget=budget, classical=False)
+                search = AutoConfig(budget=budget, classical=method != "auto")
             else:
                 net = "gru"
                 cfg = make_config("gru", data, input_len, model)
@@ -135,6 +137,9 @@ def series(methods=("conformal", "normal"), folds: int = 5, seeds: int = 1,
                        else "own", "diff": list(diff), "input_len": input_len,
                        "seeds": seeds if mine and net == "gru" else 1,
                        **({"chosen": [m["name"] for m in result.search["chosen"]]}
+                          if mine and net == "auto" else {}),
+                       **({"calibration": result.search.get("calibration_origins",
+                                                            result.search.get("calibration"))}
                           if mine and net == "auto" else {}),
                        **s["intervals"]["80"], "crps": s["crps"], "mae": s["mae_mean"],
                        "seconds": s["seconds"]}

@@ -102,7 +102,8 @@ def backtest(
     for name, value in (("folds", folds), ("step", 1 if step is None else step)):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
             raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
-    if levels and config.data.intervals != "conformal":  # fail before any training
+    if levels and config.data.intervals != "conformal" and config.model.name != "auto":
+        # fail before any training (auto's intervals are always conformal)
         from .forecasting.intervals import check_quantiles, level_quantiles
 
         check_quantiles(config.model, level_quantiles(levels))

@@ -118,8 +118,9 @@ def test_auto_run_directory_round_trip_and_cli(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "auto: median of" in err and "validation MASE" in err
     assert (run / "ensemble.json").is_file() and (run / "members" / "0").is_dir()
-    f = load_run(run)
-    assert isinstance(f, Ensemble)
+    assert "auto: conformal intervals calibrated on " in err
+    f = load_run(run)  # always with conformal intervals around the ensemble
+    assert type(f).__name__ == "ConformalForecaster" and isinstance(f.inner, Ensemble)
     strict = {"parse_constant": lambda c: pytest.fail(f"not JSON: {c}")}  # no Infinity/NaN
     info = json.loads((run / "metrics.json").read_text(), **strict)["search"]
     assert info["search_seconds"] <= 4 * 1.1 + 10  # loose: a shared machine, not a timing
@@ -128,10 +129,13 @@ def test_auto_run_directory_round_trip_and_cli(tmp_path, capsys):
     assert list(frame.columns) == ["id", "time", "forecast"] and len(frame) == 6
     with pytest.raises(ValueError, match="model 'auto' gives point forecasts only .*"
                        "train it with --intervals conformal"):  # whichever members it holds
-        f.forecast_quantiles([p.series[0].values], ["y"], [0.1, 0.9])
+        f.inner.forecast_quantiles([p.series[0].values], ["y"], [0.1, 0.9])
+    q = f.forecast_quantiles([p.series[0].values], ["y"], [0.1, 0.5, 0.9])
+    assert (q[..., 0] < q[..., 1]).all() and (q[..., 1] < q[..., 2]).all()
     capsys.readouterr()
-    assert main(["forecast", str(run), "--level", "80", "--output", str(tmp_path / "g.csv")]) == 2
-    assert "model 'auto' gives point forecasts only" in capsys.readouterr().err
+    assert main(["forecast", str(run), "--level", "80", "--output", str(tmp_path / "g.csv")]) == 0
+    assert list(pd.read_csv(tmp_path / "g.csv").columns) == [
+        "id", "time", "forecast", "lo-80", "hi-80"]
     with pytest.raises(SystemExit) as e:
         main(["backtest", "--data", str(csv), "--model", "auto", "--budget", "0"])
     assert e.value.code == 2

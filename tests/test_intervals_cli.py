@@ -95,11 +95,13 @@ def test_backtest_of_a_point_model_with_levels_fails_before_training(tmp_path, c
     assert main(["backtest", "--data", str(csv), "--model", "linear", *COMMON,
                  "--level", "80"]) == 2
     assert "point forecasts only" in capsys.readouterr().err
-    # auto has no heads to train: the message points to what it can take
+    # auto's intervals are conformal without asking, calibrated on its validation origins
+    out = tmp_path / "bt.json"
     assert main(["backtest", "--data", str(csv), "--model", "auto", "--horizon", "6",
-                 "--level", "80"]) == 2
-    assert "auto' gives point forecasts only; run it with --intervals conformal" \
-        in capsys.readouterr().err
+                 "--budget", "2", "--trials", "1", "--folds", "2", "--level", "80",
+                 "--baselines", "naive", "--json", str(out)]) == 0
+    scores = json.loads(out.read_text())["models"]["auto"]
+    assert set(scores["intervals"]["80"]) == {"coverage", "width", "msis"}
 
 
 @pytest.mark.parametrize("args", [["--level", "0"], ["--level", "80,abc"], ["--level", "100"]])

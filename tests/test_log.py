@@ -170,7 +170,7 @@ def test_auto_with_log_fits_its_ridge_and_network_candidates_on_logarithms(tmp_p
     for c in metrics["search"]["candidates"]:
         kinds[c["kind"]].append(" log " in c["name"])
     assert all(kinds["ridge"]) and all(kinds["network"]) and not any(kinds["ets"])
-    for m in ens.members:  # what was chosen keeps its transform, and only those
+    for m in ens.inner.members:  # what was chosen keeps its transform, and only those
         windowed = type(m).__name__ == "Forecaster"
         assert all(t.log == windowed for t in getattr(m, "transforms", {}).values())
     _, _, plain = fit_auto(panel, make_config("auto", data_cfg()), search)

@@ -36,9 +36,9 @@ def refuse_for_auto(args) -> None:
               if dest in AUTO_CHOOSES and getattr(args, dest) != default]
     chosen += [f"--{k}" for k in ("quantiles", "likelihood") if getattr(args, k, None)]
     if chosen:
-        raise ValueError(f"{', '.join(chosen)}: --model auto chooses these itself (its members"
-                         " give points; --intervals conformal gives intervals); name a model,"
-                         " e.g. --model gru, to set them")
+        raise ValueError(f"{', '.join(chosen)}: --model auto chooses these itself (its"
+                         " intervals are conformal); name a model, e.g. --model gru, to set"
+                         " them")
 
 
 # Flags some models do not read: given, they would be silently ignored.

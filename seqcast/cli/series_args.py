@@ -87,7 +87,8 @@ def _interval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--likelihood", choices=["normal", "studentt"],
                    help="a distribution head trained by negative log-likelihood")
     p.add_argument("--intervals", choices=["none", "conformal"], default="none",
-                   help="conformal: split-conformal intervals from validation residuals (any model)")
+                   help="conformal: split-conformal intervals from validation residuals (any"
+                        " model; auto always has them)")
 
 
 def _data_args(p: argparse.ArgumentParser, required: bool = True) -> None:

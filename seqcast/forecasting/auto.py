@@ -9,10 +9,10 @@ from them: naive, seasonal naive, ETS, Theta, ARIMA, ridge autoregressions over 
 windows and differencing, and networks whose family, window, differencing, scaling, size,
 learning rate, dropout and strategy Optuna's TPE sampler proposes (seeded; epochs of
 unpromising trials pruned by the median rule). The median of the best k <= ``ensemble``
-candidates, k also chosen on the validation origins, is refitted on the whole panel; with
-conformal intervals, each series' last validation origins calibrate it and the choice does
-not read them. With covariates, the network candidates read them (as a single network
-does); the others read the target only; with ``log``, the ridge and network candidates
+candidates, k also chosen on the validation origins, is refitted on the whole panel, with
+conformal intervals (always, ``intervals`` asked for or not) from its errors at each
+series' last validation origins, which the choice does not read. With covariates, the network and ridge candidates read them (as a single
+network does); the others read the target only; with ``log``, the ridge and network candidates
 model logarithms. The budget counts wall-clock seconds, search and refit. With ``trials``
 set (and the budget not reached) the search is exact; else its trial count depends on the
 machine.
@@ -84,8 +84,9 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
     """Search, then refit the chosen ensemble on all of ``panel``.
 
     Returns:
-        (Ensemble, History (empty), metrics): metrics ``valid`` holds the chosen ensemble's
-        validation MASE and ``search`` what was tried (also in ``Ensemble.info``).
+        (ConformalForecaster around the Ensemble (``.inner``), History (empty), metrics):
+        metrics ``valid`` holds the chosen ensemble's validation MASE and ``search`` what was
+        tried (also in ``Ensemble.info``).
     """
     from ..train import History
 
@@ -103,7 +104,7 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
     origins = validation_origins(panel, H, search.folds, season, data.valid_frac)
     inner = head_panel(panel, {k: v[0] for k, v in origins.items()})
     truth, scales = truth_and_scales(panel, origins, H, season)
-    cal = calibration_rows(origins, CALIBRATION_SHARE if data.intervals == "conformal" else 0)
+    cal = calibration_rows(origins, CALIBRATION_SHARE)  # conformal: kept from the choice
     sel = ~cal  # the rows that score candidates and choose the ensemble
     covs = training_covariates(panel, data, {s.id: (len(s), len(s)) for s in panel})[0]
     # Window + differencing: the median series keeps MIN_TRAIN_WINDOWS training windows (a
@@ -189,19 +190,20 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
         **({"not_refitted": as_searched} if as_searched else {}),
         **({"no_time_to_refit": dropped} if dropped else {}),
         **({"calibration_origins": int(cal.sum())} if cal.any() else {}),
-        **({"calibration": "on the origins the choice was made on (too few to keep apart)"}
-           if data.intervals == "conformal" and not cal.any() else {}),
+        **({} if cal.any() else {"calibration": "on the origins the choice was made on (too"
+                                  " few to keep apart)"}),
         "budget_seconds": search.budget, "combine": search.combine,
         "search_seconds": time.perf_counter() - start,
     }
+    # Conformal intervals always: the validation forecasts are there already
+    data = dataclasses.replace(data, intervals="conformal")
     ensemble = Ensemble(dataclasses.replace(config, data=data), fitted,
                         tuple(weights) if search.combine == "weighted" else (), info)
     metrics = {"valid": {"mase_mean": info["valid_mase"],
                          "origins": info["validation_origins"]}, "search": info}
-    if data.intervals == "conformal":
-        ensemble = search_conformal(ensemble, combined(members, search.combine), truth, scales,
-                                    panel, origins, metrics["valid"], cal if cal.any() else None)
-        ensemble.scales.update({s.id: mase_scale(s.values, season) for s in young})
+    ensemble = search_conformal(ensemble, combined(members, search.combine), truth, scales,
+                                panel, origins, metrics["valid"], cal if cal.any() else None)
+    ensemble.scales.update({s.id: mase_scale(s.values, season) for s in young})
     return ensemble, History(), metrics
 
 
