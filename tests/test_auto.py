@@ -457,3 +457,22 @@ def test_backtest_of_auto_leaves_out_a_series_too_short_for_its_folds():
     result = backtest(Panel("p", "MS", (*long, short)), make_config("auto", data_cfg()), 3,
                       baselines=("naive",), search=CLASSICAL)
     assert result.origins == 2 * 3 and "series 'new' left out" in result.warnings[0]
+
+
+def test_a_network_that_cannot_be_fitted_is_a_failed_trial_not_a_baseline_in_disguise():
+    """fit_forecaster puts a baseline in place of a network too big for the data; in the
+    search that is a failed trial (recorded with its reason), never a 'network' member."""
+    from seqcast.forecasting.candidates import Candidate, fit_candidate
+
+    panel = seasonal_panel(n=24)
+    big = Candidate("network", {"family": "gru", "input_len": 48, "diff": [], "scale": True,
+                                "train": {"epochs": 1}})
+    with pytest.raises(ValueError, match="gru cannot be fitted"):
+        fit_candidate(panel, data_cfg(), big)
+    _, _, metrics = fit_auto(panel, make_config("auto", data_cfg()), AutoConfig(
+        budget=600, trials=3, epochs=2, families=("gru",), arima=False))
+    tried = metrics["search"]["candidates"]
+    networks = [c for c in tried if c["kind"] == "network"]  # 18 steps before validation
+    assert networks and all(c["valid_mase"] is None and "gru cannot be fitted" in c["error"]
+                            for c in networks)
+    assert {c["name"]: c["valid_mase"] for c in tried}["naive"] is not None  # one step is enough

@@ -88,7 +88,7 @@ def fit_candidate(panel: Panel, data: DataConfig, c: Candidate, seed: int = 42, 
                                  deadline)
     if c.kind in ("naive", "seasonal_naive"):
         flat = dataclasses.replace(data, diff=(), scale=False, strategy="direct")
-        cfg = make_config(c.kind, flat, max(data.season, 1))
+        cfg = make_config(c.kind, flat, max(data.season, 1) if c.kind == "seasonal_naive" else 1)
         return fit_forecaster(panel, cfg, progress=False)[0]
     d = dataclasses.replace(data, diff=tuple(p["diff"]), scale=p["scale"],
                             log=p.get("log", False), strategy=p.get("strategy", "direct"))
@@ -98,7 +98,10 @@ def fit_candidate(panel: Panel, data: DataConfig, c: Candidate, seed: int = 42, 
         raise ValueError(f"unknown candidate kind {c.kind!r}; valid: {', '.join(KINDS)}")
     train = {**p.get("train", {}), "seed": seed}
     cfg = make_config(p["family"], d, p["input_len"], p.get("model", {}), train)
-    return fit_forecaster(panel, cfg, progress=False, on_epoch=on_epoch)[0]
+    fitted, _, metrics = fit_forecaster(panel, cfg, progress=False, on_epoch=on_epoch)
+    if "fallback" in metrics:  # a baseline in its place: not this candidate
+        raise ValueError(metrics["warnings"][0].removeprefix("warning: ").split("; falling")[0])
+    return fitted
 
 
 def forecasts(forecaster, panel: Panel, origins: dict[str, list[int]], horizon: int,
