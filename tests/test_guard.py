@@ -210,3 +210,23 @@ def test_validation_baselines_when_the_season_is_longer_than_the_training_part()
     _, _, metrics = fit_forecaster(weekly, cfg, progress=False)
     base = metrics["valid"]["baselines"]
     assert base["seasonal_naive"]["mae_mean"] != base["naive"]["mae_mean"]  # not all naive
+
+
+def test_default_horizon_is_a_season_at_most_an_eighth_of_the_median_series(tmp_path, capsys):
+    """Two years of weekly data: 13 steps ahead by default, said on stderr, not 52 (which
+    leaves no validation origins); monthly data of 144 steps keeps its season."""
+    import json
+
+    from seqcast.cli import main
+    from seqcast.forecasting.defaults import default_horizon
+
+    rng = np.random.default_rng(0)
+    weeks = pd.DataFrame({"week": pd.date_range("2023-01-02", periods=110, freq="W-MON"),
+                          "visits": 200 + rng.normal(0, 5, 110)})
+    weeks.to_csv(tmp_path / "w.csv", index=False)
+    assert main(["train", "--data", str(tmp_path / "w.csv"), "--model", "linear", "--epochs",
+                 "1", "--out", str(tmp_path / "run")]) == 0
+    assert "horizon: 13 steps, not a season (52)" in capsys.readouterr().err
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["data"]["horizon"] == 13
+    assert default_horizon(monthly(144), 12) == 12
+    assert default_horizon(monthly(40), 12) == 5 and default_horizon(monthly(5), 12) == 1

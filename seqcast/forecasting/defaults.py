@@ -37,6 +37,13 @@ def season_of(freq: str | None) -> int:
     return periods.get(base, 1)
 
 
+def default_horizon(panel, season: int) -> int:
+    """One season ahead, but at most an eighth of the median series, so that the data
+    holds validation origins for it (110 weeks: 13 steps, not 52)."""
+    lengths = sorted(len(s) for s in panel)
+    return max(1, min(max(season, 1), lengths[len(lengths) // 2] // 8))
+
+
 def default_input_len(season: int, horizon: int, length: int | None = None, span: int = 0,
                       valid_frac: float = VALID_FRAC, preferred: int | None = None) -> int:
     """``preferred`` (default ``max(3 * season, 2 * horizon, 12)``), shrunk so that a series
@@ -101,7 +108,7 @@ def data_defaults(panel, data, season: int | None = None, horizon: int | None = 
     and the input window: ``(DataConfig, input_len)``.
 
     ``None`` takes ``data``'s own season and horizon where they are set (not 1), else the
-    bundled dataset's, else the frequency's season and one season ahead; ``diff`` is lags,
+    bundled dataset's, else the frequency's season and ``default_horizon``; ``diff`` is lags,
     ``"none"`` or ``"auto"`` (the tests). ``folds`` > 0: for a backtest of that many folds
     ``step`` apart, whose choices may only look at the data before the first origin.
     ``model`` names the family whose preferred window (``INPUT_RULES``) the default takes.
@@ -121,7 +128,8 @@ def data_defaults(panel, data, season: int | None = None, horizon: int | None = 
     given = {f.name: getattr(data, f.name) for f in dataclasses.fields(data)
              if f.name in ("season", "horizon") and getattr(data, f.name) != f.default}
     season = season or given.get("season") or (meta.season if meta else season_of(panel.freq))
-    horizon = horizon or given.get("horizon") or (meta.horizon if meta else max(season, 1))
+    horizon = horizon or given.get("horizon") or (meta.horizon if meta else
+                                                   default_horizon(panel, season))
     cut = (folds - 1) * (step or horizon) + horizon if folds else 0
     if diff == "auto":
         diff = resolve_diff(panel, season, data.valid_frac, cut, data.log)
