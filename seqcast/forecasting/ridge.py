@@ -60,7 +60,8 @@ def windows(panel: Panel, config):
 def _features(x: np.ndarray, k: int) -> np.ndarray:
     """The regression's inputs from windows x (N, L, C): every target value, and the
     covariate channels of the last ``k`` steps."""
-    return np.concatenate([x[:, :, 0], x[:, -k:, 1:].reshape(len(x), -1)], axis=1)
+    return np.concatenate([x[:, :, 0], x[:, -k:, 1:].reshape(len(x), k * (x.shape[2] - 1))],
+                          axis=1)
 
 
 def _weights(w: np.ndarray, L: int, C: int, k: int) -> np.ndarray:
