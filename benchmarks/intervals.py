@@ -16,8 +16,9 @@ input length max(3 season, 2 horizon, 12), differencing chosen by the ``auto`` t
 data before the first origin only, and split-conformal intervals calibrated on the
 validation windows inside that part. A normal head (same settings) is reported beside it.
 ``--methods auto``: the networks' search (``--model auto --networks-only``) with conformal
-intervals instead; ``--methods auto_full``: ``--model auto`` with every kind of candidate. ``--series macro``: statsmodels' macrodata's eleven other quarterly
-series (us_gdp's horizon and season); ``--series pmdarima``: six of pmdarima's example
+intervals instead; ``--methods auto_full``: ``--model auto`` with every kind of candidate.
+``--series macro``: statsmodels' macrodata's eleven other quarterly series (us_gdp's
+horizon and season); ``--series pmdarima``: six of pmdarima's example
 series (``benchmarks.real_series.PMDARIMA``), which no choice was made on. ``--holdout K`` drops
 each series' last K horizons first.
 """

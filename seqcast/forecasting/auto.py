@@ -11,11 +11,11 @@ learning rate, dropout and strategy Optuna's TPE sampler proposes (seeded; epoch
 unpromising trials pruned by the median rule). The median of the best k <= ``ensemble``
 candidates, k also chosen on the validation origins, is refitted on the whole panel, with
 conformal intervals (always, ``intervals`` asked for or not) from its errors at each
-series' last validation origins, which the choice does not read. With covariates, the network and ridge candidates read them (as a single
-network does); the others read the target only; with ``log``, the ridge and network candidates
-model logarithms. The budget counts wall-clock seconds, search and refit. With ``trials``
-set (and the budget not reached) the search is exact; else its trial count depends on the
-machine.
+series' last validation origins, which the choice does not read. With covariates, the
+network and ridge candidates read them (as a single network does); the others read the
+target only; with ``log``, the ridge and network candidates model logarithms. The budget
+counts wall-clock seconds, search and refit. With ``trials`` set (and the budget not
+reached) the search is exact; else its trial count depends on the machine.
 """
 
 from __future__ import annotations
