@@ -212,8 +212,8 @@ def test_validation_baselines_when_the_season_is_longer_than_the_training_part()
     assert base["seasonal_naive"]["mae_mean"] != base["naive"]["mae_mean"]  # not all naive
 
 
-def test_default_horizon_is_a_season_at_most_an_eighth_of_the_median_series(tmp_path, capsys):
-    """Two years of weekly data: 13 steps ahead by default, said on stderr, not 52 (which
+def test_default_horizon_is_a_season_at_most_a_sixth_of_the_median_series(tmp_path, capsys):
+    """Two years of weekly data: 18 steps ahead by default, said on stderr, not 52 (which
     leaves no validation origins); monthly data of 144 steps keeps its season."""
     import json
 
@@ -226,7 +226,7 @@ def test_default_horizon_is_a_season_at_most_an_eighth_of_the_median_series(tmp_
     weeks.to_csv(tmp_path / "w.csv", index=False)
     assert main(["train", "--data", str(tmp_path / "w.csv"), "--model", "linear", "--epochs",
                  "1", "--out", str(tmp_path / "run")]) == 0
-    assert "horizon: 13 steps, not a season (52)" in capsys.readouterr().err
-    assert json.loads((tmp_path / "run" / "config.json").read_text())["data"]["horizon"] == 13
+    assert "horizon: 18 steps, not a season (52)" in capsys.readouterr().err
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["data"]["horizon"] == 18
     assert default_horizon(monthly(144), 12) == 12
-    assert default_horizon(monthly(40), 12) == 5 and default_horizon(monthly(5), 12) == 1
+    assert default_horizon(monthly(40), 12) == 6 and default_horizon(monthly(5), 12) == 1

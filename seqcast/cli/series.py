@@ -95,7 +95,7 @@ def _run_config(args, panel, data, holdout: bool = False):
         args.input_len, args.folds if holdout else 0, getattr(args, "step", None), args.model)
     if args.horizon is None and data.path is not None and data.horizon < data.season:
         median = sorted(len(s) for s in panel)[len(panel) // 2]
-        print(f"horizon: {data.horizon} steps, not a season ({data.season}): at most an eighth"
+        print(f"horizon: {data.horizon} steps, not a season ({data.season}): at most a sixth"
               f" of the median series ({median} steps), for validation origins; --horizon"
               " sets it", file=sys.stderr)
     model = {

@@ -38,10 +38,10 @@ def season_of(freq: str | None) -> int:
 
 
 def default_horizon(panel, season: int) -> int:
-    """One season ahead, but at most an eighth of the median series, so that the data
-    holds validation origins for it (110 weeks: 13 steps, not 52)."""
+    """One season ahead, but at most a sixth of the median series, so that the data
+    holds validation origins for it (110 weeks: 18 steps, not 52)."""
     lengths = sorted(len(s) for s in panel)
-    return max(1, min(max(season, 1), lengths[len(lengths) // 2] // 8))
+    return max(1, min(max(season, 1), lengths[len(lengths) // 2] // 6))
 
 
 def default_input_len(season: int, horizon: int, length: int | None = None, span: int = 0,
