@@ -118,6 +118,7 @@ def forecast(
     plot: str | Path | None = None,
     levels: tuple[float, ...] = (),
     samples: int | None = None,
+    nonnegative: bool = False,
 ):
     """Forecast past the end of every series (default: the run's own data).
 
@@ -128,6 +129,9 @@ def forecast(
             be ``"auto"``): a model reads exactly the covariates it was trained with.
         levels: interval levels in percent (adds ``lo-L``, ``hi-L`` columns).
         samples: instead, ``samples`` sample paths per series in long format.
+        nonnegative: values below zero (forecasts, bounds, sample values) are written as 0,
+            for quantities that cannot be negative (counts, sales); each bound is still the
+            same quantile, since clipping at 0 is monotone.
 
     Returns:
         DataFrame with columns ``id``, ``time``, ``forecast`` (``lo-L``, ``hi-L``), or
@@ -171,12 +175,20 @@ def forecast(
         shown = forecaster.forecast(panel, horizon)
     else:
         frame = shown = forecaster.forecast(panel, horizon, levels=tuple(levels))
+    if nonnegative:
+        frame, shown = (_at_least_zero(f) for f in (frame, shown))
     if output is not None:
         write_table(frame, output)
     if plot is not None:
         figure = series_forecast_figure(panel, shown)
         write_file(plot, lambda tmp: figure.savefig(tmp, dpi=100))
     return frame
+
+
+def _at_least_zero(frame):
+    """``frame`` with its forecast, bound and sample value columns clipped at 0."""
+    cols = [c for c in frame.columns if c in ("forecast", "value") or c[:3] in ("lo-", "hi-")]
+    return frame.assign(**{c: frame[c].clip(lower=0.0) for c in cols})
 
 
 def backtest(

@@ -139,3 +139,29 @@ def test_forecast_figure_of_many_series_says_how_many_it_shows():
     fig = series_forecast_figure(many, table)
     assert len(fig.axes) == 6 and fig.get_suptitle() == "the first 6 of 9 series"
     assert series_forecast_figure(many[:2], table).get_suptitle() == ""
+
+
+def test_nonnegative_forecasts_clip_values_and_bounds_at_zero(tmp_path, capsys, monkeypatch):
+    """Counts that are mostly 0: the conformal band reaches below 0, --nonnegative writes 0
+    there and changes nothing above it; `--output -` is stdout."""
+    rng = np.random.default_rng(1)
+    csv = tmp_path / "counts.csv"
+    pd.DataFrame({"date": pd.date_range("2010-01-01", periods=120, freq="MS"),
+                  "y": rng.poisson(0.7, 120)}).to_csv(csv, index=False)
+    run = tmp_path / "run"
+    assert main(["train", "--data", str(csv), "--model", "linear", *COMMON, "--intervals",
+                 "conformal", "--out", str(run)]) == 0
+    raw, clipped = tmp_path / "raw.csv", tmp_path / "clipped.csv"
+    assert main(["forecast", str(run), "--level", "80,95", "--output", str(raw)]) == 0
+    assert main(["forecast", str(run), "--level", "80,95", "--nonnegative", "--output",
+                 str(clipped)]) == 0
+    before, after = pd.read_csv(raw), pd.read_csv(clipped)
+    values = ["forecast", "lo-80", "hi-80", "lo-95", "hi-95"]
+    assert (before["lo-95"] < 0).any()  # the case this is for
+    np.testing.assert_allclose(after[values], before[values].clip(lower=0))
+    capsys.readouterr()
+    monkeypatch.chdir(tmp_path)
+    assert main(["forecast", str(run), "--level", "80", "--nonnegative", "--output", "-"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == "id,time,forecast,lo-80,hi-80" and len(printed) == 7
+    assert not (tmp_path / "-").exists()

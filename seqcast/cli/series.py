@@ -241,7 +241,8 @@ def cmd_forecast(args) -> int:
         data["calendar"] = args.calendar
     if args.samples and args.level:
         raise ValueError("choose --level (interval columns) or --samples (sample paths), not both")
-    frame = forecast(args.run, data, args.horizon, args.output, args.plot, args.level, args.samples)
+    frame = forecast(args.run, data, args.horizon, args.output, args.plot, args.level, args.samples,
+                     args.nonnegative)
     if args.output is None:
         frame.to_csv(sys.stdout, index=False)
     return 0

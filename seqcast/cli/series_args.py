@@ -223,14 +223,16 @@ def add_parsers(sub) -> None:
     p.add_argument("run", metavar="RUN_DIR")
     _data_args(p, required=False)
     p.add_argument("--horizon", type=_positive, help="steps (default: the trained horizon)")
-    p.add_argument(
-        "--output", metavar="FILE.csv", help="write id,time,forecast here (default: stdout)"
-    )
+    p.add_argument("--output", metavar="FILE.csv", type=lambda v: None if v == "-" else v,
+                   help="write id,time,forecast here (default, or -: stdout)")
     p.add_argument("--plot", metavar="FILE.png", help="plot history and forecast")
     p.add_argument("--level", type=_levels, default=(), metavar="L,...",
                    help="interval levels in percent: adds lo-L,hi-L columns (e.g. 80,95)")
     p.add_argument("--samples", type=_positive, metavar="N",
                    help="write N sample paths per series as id,time,sample,value instead")
+    p.add_argument("--nonnegative", action="store_true",
+                   help="write values below 0 as 0 (forecasts, bounds, samples), for counts,"
+                        " sales and other quantities that cannot be negative")
     p.set_defaults(handler=cmd_forecast)
 
     p = sub.add_parser(
