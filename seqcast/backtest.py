@@ -167,15 +167,24 @@ def backtest(
     pred = forecaster.forecast_arrays(histories(), ids, H, at_origins)
     # A model that shares a baseline's name (e.g. "naive") keeps its own row.
     name = config.model.name + ("_model" if config.model.name in BASELINES else "")
-    preds, bounds = {name: pred}, {}  # bounds: the forecasts table's lo/hi columns
+    preds = {name: pred}  # and the lo/hi bounds: the forecasts table's columns
+
+    def interval_scores(model: str, quantile_fn, grid=None) -> dict:
+        """``model``'s interval scores and CRPS; its bounds join ``preds``."""
+        from .forecasting.scores import CRPS_GRID, distribution_scores
+
+        bounds = {}
+        scores = distribution_scores(quantile_fn, truth, scales, levels,
+                                     CRPS_GRID if grid is None else grid,
+                                     bounds)
+        preds.update({f"{model}-{k}": v for k, v in bounds.items()})
+        return scores
+
     if levels:
         from .forecasting.baselines import crps_levels
-        from .forecasting.scores import distribution_scores
 
-        result.models[name] = distribution_scores(
-            lambda q: forecaster.forecast_quantiles(histories(), ids, q, H, at_origins), truth, scales,
-            levels, crps_levels(forecaster), bounds)
-        preds.update({f"{name}-{k}": v for k, v in bounds.items()})
+        result.models[name] = interval_scores(name, lambda q: forecaster.forecast_quantiles(
+            histories(), ids, q, H, at_origins), crps_levels(forecaster))
     result.models[name] = {**_scores(pred, truth, scales, start), **result.models.get(name, {}),
                            **{k: fitted[k] for k in ("fallback", "warnings") if k in fitted}}
 
@@ -195,13 +204,10 @@ def backtest(
             pred, std = _arima(panel, head, origins, season, H, arima_order)
         result.models[name], preds[name] = _scores(pred, truth, scales, start), pred
         if levels:
-            from .forecasting.scores import distribution_scores, normal_quantiles
+            from .forecasting.scores import normal_quantiles
 
-            bounds = {}
-            result.models[name].update(distribution_scores(
-                lambda q, m=pred, sd=std: normal_quantiles(m, sd, q), truth, scales, levels,
-                bounds=bounds))
-            preds.update({f"{name}-{k}": v for k, v in bounds.items()})
+            result.models[name].update(interval_scores(
+                name, lambda q, m=pred, sd=std: normal_quantiles(m, sd, q)))
         exog = {k: c.future for k, c in covs.items() if c is not None and c.future is not None}
         if name == "arima" and exog:  # the same search with the future-known regressors
             start = time.perf_counter()
@@ -209,11 +215,8 @@ def backtest(
             result.models["arima_exog"] = _scores(pred, truth, scales, start)
             preds["arima_exog"] = pred
             if levels:
-                bounds = {}
-                result.models["arima_exog"].update(distribution_scores(
-                    lambda q, m=pred, sd=std: normal_quantiles(m, sd, q), truth, scales, levels,
-                    bounds=bounds))
-                preds.update({f"arima_exog-{k}": v for k, v in bounds.items()})
+                result.models["arima_exog"].update(interval_scores(
+                    "arima_exog", lambda q, m=pred, sd=std: normal_quantiles(m, sd, q)))
     result.forecasts = forecast_table(panel, origins, H, truth, preds)
     return result
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import sys
 
-from .flag_checks import refuse_for_auto, refuse_unread, runtime_flags
+from ..config import RUNTIME
+from .flag_checks import TRAINING, refuse_for_auto, refuse_unread, runtime_flags
 from .series_args import BUDGET
 
 
@@ -106,8 +107,7 @@ def _run_config(args, panel, data, holdout: bool = False):
     train_keys = {f.name for f in dataclasses.fields(TrainConfig)}
     train = {
         k: getattr(args, k)
-        for k in ("epochs", "batch_size", "lr", "patience", "seed", "device", "num_threads",
-                  "precision", "cuda_graph", "min_epochs", "lr_schedule", "weight_decay")
+        for k in (*TRAINING, "seed", *RUNTIME)
         if k in train_keys and getattr(args, k) is not None
     }
     return make_config(args.model, data, input_len, model, train)
