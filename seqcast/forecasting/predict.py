@@ -138,9 +138,7 @@ class Predictor:
     def _horizon(self, horizon: int | None) -> int:
         if horizon is None:
             return self.horizon
-        if horizon < 1:
-            raise ValueError(f"horizon must be >= 1, got {horizon}")
-        check_horizon(horizon, self.horizon, self.strategy)
+        check_horizon(horizon, self.horizon, self.strategy)  # a whole number >= 1, trained
         return horizon
 
     def _chunked(self, x: torch.Tensor, horizon: int, ahead=None) -> np.ndarray:
