@@ -72,8 +72,10 @@ def train(
         levels = _plot_levels(forecaster)
         figures = {}
         if covers_horizon(panel, config.data):  # future covariates may come only at forecast
-            figures["forecast.png"] = series_forecast_figure(
-                panel, forecaster.forecast(panel, levels=levels))
+            from .forecasting.young import forecast_all
+
+            shown = forecast_all(forecaster, panel, None, levels, None, out)[0]
+            figures["forecast.png"] = series_forecast_figure(panel, shown)
         if history.records.get("loss") and hasattr(forecaster, "model"):
             figures["learning_curves.png"] = learning_curves_figure({config.model.name: history})
         save_run(out, forecaster, history, metrics, figures)
@@ -141,6 +143,7 @@ def forecast(
 
     from .data.calendar import resolve
     from .data.load import check_steps, load_panel, other_data
+    from .forecasting.young import forecast_all
     from .plot import series_forecast_figure
     from .runs import load_run
 
@@ -156,25 +159,12 @@ def forecast(
                              f" got {list(data[key])}")
     panel = load_panel(dataclasses.replace(trained, **other_data(trained, data)))
     check_steps(panel, trained, run)
-    from .forecasting.coldstart import known_ids, with_series
-
-    new = [s.id for s in panel if s.id not in known_ids(forecaster)]
-    if new:  # a global model forecasts a series it was not trained on from its own history
-        forecaster = with_series(forecaster, panel)
-        more = f" and {len(new) - 1} more" if len(new) > 1 else ""
-        print(f"note: series {new[0]!r}{more} not in {run}'s training data: forecast from"
-              " their own history (scaled on it; classical members fitted on it)",
-              file=sys.stderr)
     if calendar is not None and resolve(calendar, panel.freq) != trained.calendar:
         raise ValueError(f"{run} reads calendar features {list(trained.calendar)};"
                          f" got {calendar!r}")
-    if samples:
-        from .forecasting.intervals import samples_frame
-
-        frame = samples_frame(forecaster, panel, horizon, samples)
-        shown = forecaster.forecast(panel, horizon)
-    else:
-        frame = shown = forecaster.forecast(panel, horizon, levels=tuple(levels))
+    frame, shown, notes = forecast_all(forecaster, panel, horizon, levels, samples, run)
+    for note in notes:  # new series, and series too short for the run's window
+        print(note, file=sys.stderr)
     if nonnegative:
         frame, shown = (_at_least_zero(f) for f in (frame, shown))
     if output is not None:

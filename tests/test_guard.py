@@ -9,7 +9,7 @@ import pytest
 
 from seqcast.backtest import backtest
 from seqcast.config import DataConfig, TrainConfig
-from seqcast.data.io import from_frame
+from seqcast.data.io import Panel, from_frame
 from seqcast.forecasting.auto import AutoConfig, fit_auto
 from seqcast.forecasting.defaults import MIN_VALID_WINDOWS
 from seqcast.forecasting.guard import fit_splits
@@ -64,9 +64,10 @@ def test_too_short_for_any_window_falls_back_to_seasonal_naive_then_naive():
     assert metrics["fallback"] == "naive"
 
 
-def test_a_panel_with_a_series_too_short_for_any_window_names_it():
-    """One three-step series among long ones: the fallback says which one to leave out, and
-    a backtest (whose differencing tests skip it) leaves it out with a warning."""
+def test_a_panel_with_a_series_too_short_for_any_window_trains_on_the_others():
+    """One three-step series among long ones: the model trains on the others and the
+    warning names it (before, every series fell back to naive); a backtest (whose
+    differencing tests skip it) leaves it out with a warning."""
     from seqcast.forecasting.defaults import resolve_diff
 
     t = pd.date_range("2022-01-01", periods=120, freq="D")
@@ -75,10 +76,15 @@ def test_a_panel_with_a_series_too_short_for_any_window_names_it():
              for k, n in (("old", 120), ("mid", 60), ("new", 3))]
     panel = from_frame(pd.concat(parts))
     data = DataConfig(horizon=7, season=7)
-    _, _, metrics = fit_forecaster(panel, make_config("gru", data, 14), progress=False)
-    assert metrics["fallback"] == "naive"
-    assert "series 'new': 3 steps hold no" in metrics["warnings"][0]
-    assert "leave the shortest series out" in metrics["warnings"][0]
+    cfg = make_config("gru", data, 14, train={"epochs": 2})
+    forecaster, _, metrics = fit_forecaster(panel, cfg, progress=False)
+    assert "fallback" not in metrics and set(forecaster.transforms) == {"old", "mid"}
+    assert "series 'new' (3 steps) left out of training" in metrics["warnings"][0]
+    assert forecaster.config.model.input_len == 14
+    # alone, it still falls back, saying why
+    alone = Panel("n.csv", "D", tuple(s for s in panel if s.id == "new"))
+    _, _, metrics = fit_forecaster(alone, cfg, progress=False)
+    assert metrics["fallback"] == "naive" and "3 steps hold no" in metrics["warnings"][0]
     assert resolve_diff(panel, 7, holdout=14) in ((), (1,), (7,), (1, 7))
     with pytest.raises(ValueError, match="series 'new': 3 steps leave nothing before the 14"):
         resolve_diff(from_frame(parts[2], id_col="sku"), 7, holdout=14)

@@ -97,6 +97,9 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
     deadline, search_end = start + search.budget, start + SEARCH_SHARE * search.budget
     data = dataclasses.replace(config.data, task="forecast")
     H, season = data.horizon, data.season
+    short = [s for s in panel if len(s) < 2 * H + 4]  # no validation origin: left out
+    if short and len(short) < len(panel):
+        panel = Panel(panel.source, panel.freq, tuple(s for s in panel if len(s) >= 2 * H + 4))
     check_length(panel, 2 * H + 4, "--model auto: 2 * horizon + 4")
     if data.log:  # --log: the ridge and network candidates model logarithms
         check_positive(panel)
@@ -187,6 +190,7 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
         "network_trials": trials, "trials_asked": search.trials,
         "validation_origins": int(sel.sum()),
         **({"left_out": [s.id for s in young]} if young else {}),
+        **({"too_short": [s.id for s in short]} if short else {}),
         **({"not_refitted": as_searched} if as_searched else {}),
         **({"no_time_to_refit": dropped} if dropped else {}),
         **({"calibration_origins": int(cal.sum())} if cal.any() else {}),
@@ -201,6 +205,13 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
                         tuple(weights) if search.combine == "weighted" else (), info)
     metrics = {"valid": {"mase_mean": info["valid_mase"],
                          "origins": info["validation_origins"]}, "search": info}
+    if short:
+        more = f" and {len(short) - 1} more" if len(short) > 1 else ""
+        metrics["warnings"] = [
+            f"warning: {panel.source}: series {short[0].id!r} ({len(short[0])} steps){more} left"
+            f" out: shorter than 2 * horizon + 4 = {2 * H + 4}, the least --model auto can"
+            f" validate; `seqcast forecast` gives {'them' if more else 'it'} a baseline's"
+            " forecast until long enough for the chosen models"]
     ensemble = search_conformal(ensemble, combined(members, search.combine), truth, scales,
                                 panel, origins, metrics["valid"], cal if cal.any() else None)
     ensemble.scales.update({s.id: mase_scale(s.values, season) for s in young})

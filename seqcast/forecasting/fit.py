@@ -44,9 +44,13 @@ def fit_forecaster(panel: Panel | pd.DataFrame, config: RunConfig, progress: boo
 
         return fit_seeds(panel, config, search.ensemble, progress)
     data = config.data
-    from .guard import fallback, fit_splits, fitted_config
+    from .guard import fallback, fit_splits, fitted_config, without_young
 
     fitted, notes = fitted_config(panel, config)  # a window the series can fit
+    if fitted is None:  # a few series too short for any window: the model fits the others
+        rest, left_out = without_young(panel, config)
+        if left_out is not None and (retry := fitted_config(rest, config))[0] is not None:
+            panel, (fitted, notes) = rest, (retry[0], [left_out, *retry[1]])
     if fitted is None:  # nothing fits: a baseline, with the warning in the metrics
         return fallback(panel, config, notes[0])
     config = fitted

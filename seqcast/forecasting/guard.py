@@ -95,9 +95,13 @@ def too_short_to_backtest(head, config) -> list[str]:
     """Ids of the series of a backtest's ``head`` (each series before its first origin) too
     short to be validated and forecast with the window the median series fits, while others
     are not: the backtest leaves them out, for every model alike, rather than shortening
-    every series' window or replacing the model by a baseline."""
-    if config.model.name in ("auto", "naive", "seasonal_naive") or len(head) < 2:
+    every series' window or replacing the model by a baseline (for ``auto``: shorter than
+    the ``2 * horizon + 4`` steps its search validates)."""
+    if config.model.name in ("naive", "seasonal_naive") or len(head) < 2:
         return []
+    if config.model.name == "auto":  # the least its search validates (``fit_auto``)
+        short = [s.id for s in head if len(s) < 2 * config.data.horizon + 4]
+        return short if len(short) < len(head) else []
     try:
         L = fitted_window(head, config, every_series=False)
     except ValueError:  # a series too short to split: the usual refusal says so
@@ -149,6 +153,26 @@ def fitted_config(panel, config) -> tuple:
                      " the model learns mostly from the longer series, and forecasts"
                      f" {'these' if len(thin) > 1 else 'it'} too")
     return config, notes
+
+
+def without_young(panel, config) -> tuple:
+    """``(panel, note)``: ``panel`` less the series that hold no window of even 2 inputs
+    (``2 + differencing + horizon + 1`` steps), when others remain, and a warning naming
+    them (``None`` when none is left out). They are forecast by a baseline until they grow
+    (``young``); the others keep their model."""
+    from ..data.io import Panel
+
+    need = 2 + sum(config.data.diff) + config.data.horizon + 1
+    young = [s for s in panel if len(s) < need]
+    if not young or len(young) == len(panel):
+        return panel, None
+    more = f" and {len(young) - 1} more" if len(young) > 1 else ""
+    note = (f"warning: {panel.source}: series {young[0].id!r} ({len(young[0])} steps){more} left"
+            f" out of training: fewer than the {need} steps a window of 2 inputs, differencing"
+            f" and horizon take; `seqcast forecast` gives {'them' if more else 'it'} a baseline's"
+            " forecast until long enough for the model")
+    kept = tuple(s for s in panel if len(s) >= need)
+    return Panel(panel.source, panel.freq, kept), note
 
 
 def fallback(panel, config, reason: str):
