@@ -43,3 +43,16 @@ def test_inspect_notes_numbers_that_look_like_spreadsheet_day_numbers(tmp_path, 
     assert main(["inspect", "--data", str(path)]) == 0
     assert "read as step numbers; if they are a spreadsheet's day numbers" in \
         capsys.readouterr().err
+
+
+def test_inspect_takes_the_file_as_its_argument(tmp_path, capsys):
+    path = tmp_path / "w.csv"
+    pd.DataFrame({"date": pd.date_range("2024-01-01", periods=20, freq="D"),
+                  "y": np.arange(20.0)}).to_csv(path, index=False)
+    assert main(["inspect", str(path)]) == 0
+    assert "frequency: D" in capsys.readouterr().out
+    for argv, words in ((["inspect"], "which data?"),
+                        (["inspect", str(path), "--data", str(path)], "give the file once")):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert words in err and "Traceback" not in err

@@ -30,6 +30,12 @@ def cmd_inspect(args) -> int:
     from ..outputs import write_text
     from .series import _panel_and_data
 
+    if args.file is not None and (args.data or args.dataset):
+        raise ValueError(f"inspect: give the file once: {args.file} or"
+                         f" {'--data' if args.data else '--dataset'}, not both")
+    if args.file is None and not (args.data or args.dataset):
+        raise ValueError("inspect: which data? give a FILE (or --data FILE, --dataset NAME)")
+    args.data = args.data or args.file
     panel, data = _panel_and_data(args)
     report = describe(panel, data)
     console = Console(width=140)
@@ -120,6 +126,7 @@ def add_parsers(sub) -> None:
     p.set_defaults(handler=cmd_datasets)
     p = sub.add_parser("inspect", help="how a data file is read: columns, steps, series, gaps"
                                        " (before training)")
-    _data_args(p)
+    p.add_argument("file", nargs="?", metavar="FILE", help="the data file (or --data FILE)")
+    _data_args(p, required=False)
     p.add_argument("--json", metavar="FILE", help="also write the description as JSON")
     p.set_defaults(handler=cmd_inspect)
