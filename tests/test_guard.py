@@ -236,3 +236,27 @@ def test_default_horizon_is_a_season_at_most_a_sixth_of_the_median_series(tmp_pa
     assert json.loads((tmp_path / "run" / "config.json").read_text())["data"]["horizon"] == 18
     assert default_horizon(monthly(144), 12) == 12
     assert default_horizon(monthly(40), 12) == 6 and default_horizon(monthly(5), 12) == 1
+
+
+def test_seasonal_naive_needs_only_a_season_so_auto_weighs_it_on_two_years_of_weeks():
+    """Two years of weekly data (season 52, horizon 18): the search's data before its
+    validation origins is 56 weeks, a season but not a season plus a horizon; seasonal naive
+    learns nothing, so a season is all it needs, and it must be among the candidates."""
+    t = pd.date_range("2020-01-06", periods=110, freq="W-MON")
+    rng = np.random.default_rng(0)
+    panel = from_frame(pd.concat([pd.DataFrame({
+        "week": t, "sku": f"s{k}", "qty": 50 + 5 * k + 10 * np.sin(np.arange(110) * 2 * np.pi / 52)
+        + rng.normal(0, 2, 110)}) for k in range(4)]), id_col="sku", time_col="week")
+    head = Panel("w", "W-MON", tuple(dataclasses.replace(s, index=s.index[:56],
+                                                         values=s.values[:56]) for s in panel))
+    data = DataConfig(horizon=18, season=52, diff=(), scale=False)
+    f, _, metrics = fit_forecaster(head, make_config("seasonal_naive", data, 52), progress=False)
+    x = head.series[0].values
+    np.testing.assert_allclose(f.forecast_arrays([x], [head.series[0].id])[0], x[4:22])
+    assert "warnings" not in metrics  # no "every epoch runs" for a model with no epochs
+    search = AutoConfig(budget=60, trials=2, epochs=3, families=("linear",))
+    _, _, metrics = fit_auto(panel, make_config("auto", DataConfig(horizon=18, season=52)),
+                             search)
+    score = {c["name"]: c["valid_mase"] for c in metrics["search"]["candidates"]}
+    assert score["seasonal_naive"] is not None
+    assert score["seasonal_naive"] < min(v for k, v in score.items() if k.startswith("ridge"))

@@ -14,7 +14,7 @@ from ..data.io import Panel, check_length, check_positive
 from ..data.sliding import sliding_windows
 from ..data.transforms import SeriesTransform
 from ..metrics import horizon_scores, mase_scale
-from ..train import cpu_threads, fit
+from ..train import History, cpu_threads, fit
 from .forecaster import Forecaster, build_forecaster_model
 
 
@@ -56,7 +56,11 @@ def fit_forecaster(panel: Panel | pd.DataFrame, config: RunConfig, progress: boo
     config = fitted
 
     L, H, span = config.model.input_len, config.model.horizon, sum(data.diff)
-    check_length(panel, L + span + data.horizon + 1, "input_len + differencing + horizon + 1")
+    learns = config.model.name not in ("naive", "seasonal_naive")  # baselines need a window only
+    if learns:
+        check_length(panel, L + span + data.horizon + 1, "input_len + differencing + horizon + 1")
+    else:
+        check_length(panel, L + span, "input_len + differencing")
     if data.log:
         check_positive(panel)
     targets = "seq2seq" if data.strategy == "seq2seq" else "direct"
@@ -81,13 +85,13 @@ def fit_forecaster(panel: Panel | pd.DataFrame, config: RunConfig, progress: boo
         )
     train = tuple(np.concatenate(a) for a in zip(*parts["train"], strict=False))
     valid = tuple(np.concatenate(a) for a in zip(*parts["valid"], strict=False))
-    if len(train[0]) == 0:
+    if len(train[0]) == 0 and learns:
         raise ValueError(
             f"{panel.source}: no training windows: the training part of each series is shorter than"
             f" input_len {L} + differencing {span} + {H} target step(s);"
             " lower input_len or valid_frac"
         )
-    if len(valid[0]) == 0 and data.valid_frac > 0:  # the user would not know otherwise
+    if len(valid[0]) == 0 and data.valid_frac > 0 and learns:  # the user would not know
         part = max(n_valid - n_train for n_train, n_valid in splits.values())
         notes.append(f"warning: {panel.source}: no validation origins: the validation part"
                      f" ({part} steps at most) is shorter than the horizon ({H}); every epoch"
@@ -97,7 +101,7 @@ def fit_forecaster(panel: Panel | pd.DataFrame, config: RunConfig, progress: boo
 
     model = build_forecaster_model(config, scaler)
     with cpu_threads(config.train.num_threads):
-        history = fit(
+        history = History() if not learns else fit(
             model,
             train,
             valid if len(valid[0]) else None,
