@@ -73,6 +73,7 @@ def backtest(
     progress: bool | None = None,
     search=None,
     levels: tuple[float, ...] = (),
+    nonnegative: bool = False,
 ) -> BacktestResult:
     """Rolling-origin evaluation of ``config``'s model and ``baselines`` on every series.
 
@@ -83,6 +84,8 @@ def backtest(
         search: ``AutoConfig`` for ``config.model.name == "auto"`` (or seeds to ensemble).
         levels: interval levels in percent: adds ``intervals`` (coverage, width, MSIS per
             level) and ``crps`` to every model's scores (``seqcast.forecasting.scores``).
+        nonnegative: every model's forecasts and quantiles are clipped at 0 before scoring
+            (a monotone map: each quantile stays that quantile of the clipped forecast).
 
     A series with too few steps before its first origin (for the folds, or for the window
     the other series fit) is left out for every model, named in ``warnings``, as long as
@@ -164,7 +167,10 @@ def backtest(
     at_origins = None
     if covs and getattr(forecaster, "covariate_scaler", None) is not None:
         at_origins = [covs[s.id].head(o, H) for s in panel for o in origins[s.id]]
-    pred = forecaster.forecast_arrays(histories(), ids, H, at_origins)
+    def clip(a):  # --nonnegative: as ``forecast`` writes them
+        return np.maximum(a, 0.0) if nonnegative else a
+
+    pred = clip(forecaster.forecast_arrays(histories(), ids, H, at_origins))
     # A model that shares a baseline's name (e.g. "naive") keeps its own row.
     name = config.model.name + ("_model" if config.model.name in BASELINES else "")
     preds = {name: pred}  # and the lo/hi bounds: the forecasts table's columns
@@ -174,7 +180,7 @@ def backtest(
         from .forecasting.scores import CRPS_GRID, distribution_scores
 
         bounds = {}
-        scores = distribution_scores(quantile_fn, truth, scales, levels,
+        scores = distribution_scores(lambda q: clip(quantile_fn(q)), truth, scales, levels,
                                      CRPS_GRID if grid is None else grid,
                                      bounds)
         preds.update({f"{model}-{k}": v for k, v in bounds.items()})
@@ -202,21 +208,22 @@ def backtest(
                                 for h in head for _ in range(folds)])
         else:
             pred, std = _arima(panel, head, origins, season, H, arima_order)
+        raw, pred = pred, clip(pred)  # the bounds come from the unclipped distribution
         result.models[name], preds[name] = _scores(pred, truth, scales, start), pred
         if levels:
             from .forecasting.scores import normal_quantiles
 
             result.models[name].update(interval_scores(
-                name, lambda q, m=pred, sd=std: normal_quantiles(m, sd, q)))
+                name, lambda q, m=raw, sd=std: normal_quantiles(m, sd, q)))
         exog = {k: c.future for k, c in covs.items() if c is not None and c.future is not None}
         if name == "arima" and exog:  # the same search with the future-known regressors
             start = time.perf_counter()
-            pred, std = _arima(panel, head, origins, season, H, arima_order, exog)
-            result.models["arima_exog"] = _scores(pred, truth, scales, start)
-            preds["arima_exog"] = pred
+            raw, std = _arima(panel, head, origins, season, H, arima_order, exog)
+            result.models["arima_exog"] = _scores(clip(raw), truth, scales, start)
+            preds["arima_exog"] = clip(raw)
             if levels:
                 result.models["arima_exog"].update(interval_scores(
-                    "arima_exog", lambda q, m=pred, sd=std: normal_quantiles(m, sd, q)))
+                    "arima_exog", lambda q, m=raw, sd=std: normal_quantiles(m, sd, q)))
     result.forecasts = forecast_table(panel, origins, H, truth, preds)
     return result
 

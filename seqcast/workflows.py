@@ -193,18 +193,20 @@ def backtest(
     search=None,
     levels: tuple[float, ...] = (),
     forecasts_path: str | Path | None = None,
+    nonnegative: bool = False,
 ):
     """Rolling-origin backtest of ``config`` against ``baselines``; optionally saved as JSON,
     and every origin's forecasts beside the truth as a table (CSV, or Parquet by suffix).
 
     ``arima_order`` is ((p, d, q), (P, D, Q, s)) to skip the ARIMA order search; ``search``
-    is the ``AutoConfig`` of ``--model auto``."""
+    is the ``AutoConfig`` of ``--model auto``; ``nonnegative``: every model's forecasts and
+    bounds clipped at 0 before scoring (as ``forecast(nonnegative=True)`` writes them)."""
     from .backtest import backtest as run_backtest
     from .data.load import load_panel
 
     panel = load_panel(config.data) if panel is None else panel
     result = run_backtest(panel, config, folds, step, baselines, arima_order, progress,
-                          search=search, levels=levels)
+                          search=search, levels=levels, nonnegative=nonnegative)
     if json_path is not None:
         write_text(json_path, json.dumps(result.to_dict(), indent=2) + "\n")
     if forecasts_path is not None:

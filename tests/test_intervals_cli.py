@@ -165,3 +165,30 @@ def test_nonnegative_forecasts_clip_values_and_bounds_at_zero(tmp_path, capsys, 
     printed = capsys.readouterr().out.splitlines()
     assert printed[0] == "id,time,forecast,lo-80,hi-80" and len(printed) == 7
     assert not (tmp_path / "-").exists()
+
+
+def test_backtest_nonnegative_scores_what_forecast_nonnegative_writes(tmp_path):
+    """Every model's forecasts and bounds clipped at 0 before scoring: on counts, each
+    model's MAE can only fall and its coverage only rise; the table has no value below 0."""
+    rng = np.random.default_rng(1)
+    csv = tmp_path / "counts.csv"
+    pd.DataFrame({"date": pd.date_range("2010-01-01", periods=120, freq="MS"),
+                  "y": rng.poisson(0.7, 120)}).to_csv(csv, index=False)
+    out = {}
+    for flag in ([], ["--nonnegative"]):
+        tag = "clipped" if flag else "raw"
+        assert main(["backtest", "--data", str(csv), "--model", "linear", *COMMON, "--intervals",
+                     "conformal", "--level", "80", "--folds", "3", "--baselines",
+                     "naive,seasonal_naive", "--json", str(tmp_path / f"{tag}.json"),
+                     "--forecasts", str(tmp_path / f"{tag}.csv"), *flag]) == 0
+        out[tag] = (json.loads((tmp_path / f"{tag}.json").read_text())["models"],
+                    pd.read_csv(tmp_path / f"{tag}.csv"))
+    (raw, raw_table), (clipped, table) = out["raw"], out["clipped"]
+    values = table.drop(columns=["id", "cutoff", "time", "actual"])
+    assert (raw_table[values.columns] < 0).any().any() and not (values < 0).any().any()
+    np.testing.assert_allclose(values, raw_table[values.columns].clip(lower=0))
+    for model in ("linear", "naive", "seasonal_naive"):
+        assert clipped[model]["mae_mean"] <= raw[model]["mae_mean"] + 1e-12
+        assert (clipped[model]["intervals"]["80"]["coverage"]
+                >= raw[model]["intervals"]["80"]["coverage"])
+    assert clipped["linear"]["mae_mean"] < raw["linear"]["mae_mean"]  # it did clip something

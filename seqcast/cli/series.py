@@ -281,7 +281,8 @@ def cmd_backtest(args) -> int:
         order = (tuple(o[:3]), (*o[3:], season) if season else (0, 0, 0, 0))
     search = _search(args) if args.run is None else None
     result = backtest(config, args.folds, args.step, baselines, args.json, panel, order,
-                      search=search, levels=args.level, forecasts_path=args.forecasts)
+                      search=search, levels=args.level, forecasts_path=args.forecasts,
+                      nonnegative=args.nonnegative)
     print_backtest(result, config)
     for note in result.warnings:
         print(note, file=sys.stderr)

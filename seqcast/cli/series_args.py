@@ -258,6 +258,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--level", type=_levels, default=(), metavar="L,...",
                    help="also score intervals of these levels (coverage, width, MSIS) and CRPS")
     p.add_argument("--json", metavar="FILE", help="write the scores as JSON")
+    p.add_argument("--nonnegative", action="store_true",
+                   help="score every model's forecasts and bounds with values below 0 as 0,"
+                        " as forecast --nonnegative writes them")
     p.add_argument("--forecasts", metavar="FILE",
                    help="write every origin's forecasts beside the truth:"
                         " id,cutoff,time,actual,<model>,... and with --level its"
