@@ -20,7 +20,7 @@ def entry(name, seconds):
 
 @pytest.mark.parametrize("must", [False, True])
 def test_a_member_with_no_time_to_refit_is_kept_as_searched(monkeypatch, must):
-    monkeypatch.setattr(choice, "fit_candidate", lambda full, data, c, seed, stop: "refitted")
+    monkeypatch.setattr(choice, "_refit_one", lambda full, data, c, seed, stop: "refitted")
     members = [entry("quick", 0.0), entry("slow", 1e6), entry("quick too", 0.0)]
     deadline = choice.time.perf_counter() + 100
     fitted, weights, kept, used = choice.refit(members, None, None, AutoConfig(), deadline, must)

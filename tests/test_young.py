@@ -95,3 +95,53 @@ def test_a_one_to_three_step_series_forecasts_its_last_value(n):
     t = pd.date_range("2024-01-01", periods=n, freq="D")
     f = young_frame(Panel("x.csv", "D", (Series("a", t, np.arange(1.0, n + 1)),)), 1, 2)
     assert (f["forecast"] == float(n)).all() and len(f) == 2
+
+
+def test_auto_refits_its_members_with_the_window_it_validated():
+    """A series shorter than half the median is left out of the search; refitting a
+    windowed member on it too would shorten every series' window (or fail, for ridge). It is
+    forecast from its own history with the validated window instead, or by a baseline."""
+    import dataclasses
+
+    from test_auto import data_cfg, seasonal_panel
+
+    from seqcast.forecasting.auto import AutoConfig, fit_auto
+    from seqcast.forecasting.young import forecast_all
+    from seqcast.pipeline import make_config
+
+    long = [dataclasses.replace(seasonal_panel(150, seed=k).series[0], id=f"s{k}")
+            for k in range(3)]
+    grown = dataclasses.replace(seasonal_panel(30, seed=9).series[0], id="grown")
+    new = dataclasses.replace(seasonal_panel(14, seed=8).series[0], id="new")
+    panel = Panel("p", "MS", (*long, grown, new))
+    search = AutoConfig(budget=600, trials=4, epochs=3, families=("linear",), classical=False)
+    ens, _, metrics = fit_auto(panel, make_config("auto", data_cfg()), search)
+    assert metrics["search"]["left_out"] == ["grown"] and metrics["search"]["too_short"] == ["new"]
+    for info, member in zip(metrics["search"]["chosen"], ens.inner.members, strict=True):
+        assert f"L={member.config.model.input_len} " in info["name"] + " "
+        assert {"s0", "s1", "s2"} <= set(member.transforms) and "new" not in member.transforms
+    frame, _, notes = forecast_all(ens, panel, None, (80,))
+    assert frame.groupby("id").size().to_dict() == {i: 6 for i in ("s0", "s1", "s2", "grown",
+                                                                    "new")}
+    assert np.isfinite(frame["forecast"]).all() and "'new' (14 steps)" in notes[-1]
+
+
+def test_a_run_reading_covariates_forecasts_a_new_series_by_a_baseline(tmp_path, capsys):
+    t = pd.date_range("2020-01-06", periods=100, freq="W-MON")
+    rng = np.random.default_rng(3)
+    frame = pd.concat([pd.DataFrame({"week": t, "sku": k, "qty": rng.normal(50, 3, 100),
+                                     "price": rng.normal(10, 1, 100)}) for k in ("a", "b")])
+    frame.to_csv(tmp_path / "old.csv", index=False)
+    run = str(tmp_path / "run")
+    assert main(["train", "--data", str(tmp_path / "old.csv"), "--model", "linear",
+                 "--past-covariates", "price", "--season", "4", "--horizon", "4",
+                 "--epochs", "2", "--out", run]) == 0
+    extra = frame[frame["sku"] == "a"].assign(sku="c")
+    pd.concat([frame, extra]).to_csv(tmp_path / "new.csv", index=False)
+    capsys.readouterr()
+    assert main(["forecast", run, "--data", str(tmp_path / "new.csv"), "--output",
+                 str(tmp_path / "f.csv")]) == 0
+    assert "warning: series 'c' (100 steps)" in capsys.readouterr().err
+    f = pd.read_csv(tmp_path / "f.csv")
+    c = extra["qty"].to_numpy()
+    np.testing.assert_allclose(f[f["id"] == "c"]["forecast"], c[-4:])  # seasonal naive

@@ -2,20 +2,23 @@
 
 The search only ever sees the panel it is given (in a backtest, the data before the first
 origin), less any series shorter than half the median one (``search_space.searched``; the
-chosen models are refitted on those too). Inside it, the origins one step apart over the
-last fifth (``valid_frac``) of each series, and at least its last ``folds`` horizons, are
-validation origins; every candidate is fitted on the data before them and scored by MASE
-from them: naive, seasonal naive, ETS, Theta, ARIMA, ridge autoregressions over input
-windows and differencing, and networks whose family, window, differencing, scaling, size,
-learning rate, dropout and strategy Optuna's TPE sampler proposes (seeded; epochs of
-unpromising trials pruned by the median rule). The median of the best k <= ``ensemble``
-candidates, k also chosen on the validation origins, is refitted on the whole panel, with
-conformal intervals (always, ``intervals`` asked for or not) from its errors at each
-series' last validation origins, which the choice does not read. With covariates, the
-network and ridge candidates read them (as a single network does); the others read the
-target only; with ``log``, the ridge and network candidates model logarithms. The budget
-counts wall-clock seconds, search and refit. With ``trials`` set (and the budget not
-reached) the search is exact; else its trial count depends on the machine.
+chosen models are refitted on those too, a windowed one only where the series holds the
+window it was validated with: ``choice._refit_one``) and any shorter than ``2 * horizon +
+4`` (left out of the run; ``seqcast forecast`` gives them a baseline). Inside it, the
+origins one step apart over the last fifth (``valid_frac``) of each series, and at least
+its last ``folds`` horizons, are validation origins; every candidate is fitted on the data
+before them and scored by MASE from them: naive, seasonal naive, ETS, Theta, ARIMA, ridge
+autoregressions over input windows and differencing, and networks whose family, window,
+differencing, scaling, size, learning rate, dropout and strategy Optuna's TPE sampler
+proposes (seeded; epochs of unpromising trials pruned by the median rule). The median of
+the best k <= ``ensemble`` candidates, k also chosen on the validation origins, is
+refitted on the whole panel, with conformal intervals (always, ``intervals`` asked for or
+not) from its errors at each series' last validation origins, which the choice does not
+read. With covariates, the network and ridge candidates read them (as a single network
+does); the others read the target only; with ``log``, the ridge and network candidates
+model logarithms. The budget counts wall-clock seconds, search and refit. With ``trials``
+set (and the budget not reached) the search is exact; else its trial count depends on the
+machine.
 """
 
 from __future__ import annotations

@@ -33,12 +33,33 @@ def refit(members, full, data, search, deadline: float, must: bool):
         for k in range(seeds):
             if fitted and time.perf_counter() + entry["seconds"] > deadline:
                 break  # no time left for this member: the others carry the ensemble
-            fitted.append(fit_candidate(full, data, c, search.seed + 42 + k,
-                                        lambda *_: time.perf_counter() > deadline))
+            fitted.append(_refit_one(full, data, c, search.seed + 42 + k,
+                                     lambda *_: time.perf_counter() > deadline))
             weights.append(_weight(entry["mase"]) / seeds)  # seeds share their member's
             if not any(u is entry for u in used):  # by identity: entries hold arrays
                 used.append(entry)
     return fitted, weights, as_searched, used
+
+
+def _refit_one(full, data, c: Candidate, seed: int, on_epoch):
+    """``c`` fitted on ``full`` with the window and differencing it was validated with: a
+    windowed model (ridge, network) on the series long enough for them, a series shorter
+    than that (one the search left out) then forecast from its own history where it holds
+    the window (``coldstart``); else, or when the model reads covariates, it stays unknown
+    to this member and ``seqcast forecast`` gives it a baseline (``young``). Fitting on it
+    too would shorten the window of every series, or fail."""
+    from ..data.io import Panel
+    from .coldstart import with_series
+
+    if c.kind not in ("ridge", "network"):
+        return fit_candidate(full, data, c, seed, on_epoch)
+    need = c.params["input_len"] + sum(c.params["diff"]) + data.horizon + 1
+    long = tuple(s for s in full if len(s) >= need)
+    f = fit_candidate(Panel(full.source, full.freq, long), data, c, seed, on_epoch)
+    rest = tuple(s for s in full if len(s) < need and len(s) > f.min_history)
+    if rest and getattr(f, "covariate_scaler", None) is None:
+        f = with_series(f, Panel(full.source, full.freq, rest))
+    return f
 
 
 def choose(ranked, search, truth, scales, deadline, rows):

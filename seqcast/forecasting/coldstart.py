@@ -4,8 +4,9 @@ The networks and ridge models of a run are global: the same weights forecast eve
 each through its own differencing and scaling. A new series gets that transform fitted on
 its whole history (a trained series' was fitted on its training part), conformal intervals
 its own scale (as MASE scales it), and classical members (ETS, Theta, ARIMA, fitted series
-by series) are fitted on it alone. A run that reads covariates keeps refusing new series:
-their static values and categories were scaled and embedded for the trained ones only.
+by series) are fitted on it alone. A run that reads covariates refuses new series here
+(their static values and categories were scaled and embedded for the trained ones only);
+``seqcast forecast`` gives them a baseline instead (``young``).
 """
 
 from __future__ import annotations

@@ -22,11 +22,14 @@ from .baselines import naive_std, seasonal_naive_std
 
 
 def split_young(forecaster, panel: Panel) -> tuple[Panel, Panel]:
-    """``(ready, young)``: the series ``forecaster`` can forecast, and those too short."""
+    """``(ready, young)``: the series ``forecaster`` can forecast, and those too short for
+    it (or, for a model that reads covariates, not among its training series)."""
     from .coldstart import known_ids
 
-    known = known_ids(forecaster)
-    need = {s.id: forecaster.min_history + (s.id not in known) for s in panel}
+    known, covs = known_ids(forecaster), getattr(forecaster, "covariate_scaler", None)
+    # a model reading covariates knows how to scale and embed them for its own series only
+    need = {s.id: forecaster.min_history + (s.id not in known) if s.id in known or covs is None
+            else len(s) + 1 for s in panel}
     young = tuple(s for s in panel if len(s) < need[s.id])
     ready = tuple(s for s in panel if len(s) >= need[s.id])
     return (Panel(panel.source, panel.freq, ready), Panel(panel.source, panel.freq, young))
