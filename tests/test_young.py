@@ -145,3 +145,21 @@ def test_a_run_reading_covariates_forecasts_a_new_series_by_a_baseline(tmp_path,
     f = pd.read_csv(tmp_path / "f.csv")
     c = extra["qty"].to_numpy()
     np.testing.assert_allclose(f[f["id"] == "c"]["forecast"], c[-4:])  # seasonal naive
+
+
+def test_a_series_of_one_or_two_rows_takes_the_panel_frequency(tmp_path):
+    from seqcast.data.io import read_series
+
+    t = pd.date_range("2024-01-01", periods=30, freq="W-MON")
+    frame = pd.concat([pd.DataFrame({"week": t, "sku": "old", "qty": np.arange(30.0)}),
+                       pd.DataFrame({"week": t[-2:], "sku": "two", "qty": [3.0, 4.0]}),
+                       pd.DataFrame({"week": t[-1:], "sku": "one", "qty": [5.0]})])
+    frame.to_csv(tmp_path / "p.csv", index=False)
+    panel = read_series(tmp_path / "p.csv")  # was: "need at least 3 rows to infer"
+    assert panel.freq == "W-MON" and [len(s) for s in panel] == [30, 2, 1]
+    f = young_frame(Panel("p", panel.freq, panel.series[1:]), 52, 2, (80,))
+    assert list(f["time"]) == [t[-1] + pd.Timedelta(weeks=k) for k in (1, 2)] * 2
+    frame.iloc[-1, 0] = t[-1] + pd.Timedelta(days=3)  # off the weekly grid
+    frame.to_csv(tmp_path / "q.csv", index=False)
+    with pytest.raises(ValueError, match="q.csv"):
+        read_series(tmp_path / "q.csv")

@@ -175,12 +175,19 @@ def from_frame(
         groups = [(str(k), np.asarray(v)) for k, v in ids.groupby(ids, sort=False).indices.items()]
 
     series, freqs = [], set()
+    short = freq  # a series of 1 or 2 rows takes the frequency of the longest one
+    if freq is None and times is not None and 0 < min(len(r) for _, r in groups) < 3:
+        rows = max(groups, key=lambda g: len(g[1]))[1]
+        if len(rows) >= 3:
+            rows = rows[np.argsort(order_keys(times[rows]), kind="stable")]
+            short = series_index(times, rows, source, time_col, None)[1]
     for key, all_rows in groups:
         if times is not None:  # rows in any order (newest first, shuffled): each series by time
             all_rows = all_rows[np.argsort(order_keys(times[all_rows]), kind="stable")]
             if id_col is not None:  # one series was checked above, before its values
                 _unique(times, all_rows, source, time_col)
-        index, step = series_index(times, all_rows, source, time_col, freq)
+        index, step = series_index(times, all_rows, source, time_col,
+                                   short if len(all_rows) < 3 else freq)
         if step is not None:
             freqs.add(step)
         # Trailing rows with every target empty carry future covariates over the horizon.
