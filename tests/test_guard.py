@@ -236,6 +236,16 @@ def test_default_horizon_is_a_season_at_most_a_sixth_of_the_median_series(tmp_pa
     assert json.loads((tmp_path / "run" / "config.json").read_text())["data"]["horizon"] == 18
     assert default_horizon(monthly(144), 12) == 12
     assert default_horizon(monthly(40), 12) == 6 and default_horizon(monthly(5), 12) == 1
+    # a backtest: a sixth of the data before its first origin, so that auto fits its folds
+    assert default_horizon(monthly(144), 12, folds=3) == 12
+    assert default_horizon(monthly(110), 52, folds=5) == 10
+    assert default_horizon(monthly(110), 52, folds=2) == 13
+    assert default_horizon(monthly(110), 52, folds=5, step=1) == 15  # (110 - 4 - 15) // 6
+    capsys.readouterr()
+    assert main(["backtest", "--data", str(tmp_path / "w.csv"), "--folds", "2", "--budget",
+                 "5", "--trials", "1", "--baselines", "naive"]) == 0  # 18 steps: refused
+    assert ("horizon: 13 steps, not a season (52): at most a sixth of the median series (110"
+            " steps, 84 before the first backtest origin)") in capsys.readouterr().err
 
 
 def test_seasonal_naive_needs_only_a_season_so_auto_weighs_it_on_two_years_of_weeks():

@@ -77,7 +77,7 @@ def _run_config(args, panel, data, holdout: bool = False):
     import dataclasses
 
     from ..config import TrainConfig
-    from ..forecasting.defaults import data_defaults
+    from ..forecasting.defaults import data_defaults, horizon_note
     from ..pipeline import make_config  # imports torch, after the data is valid
 
     data = dataclasses.replace(
@@ -95,10 +95,8 @@ def _run_config(args, panel, data, holdout: bool = False):
         panel, data, args.season, args.horizon, "none" if args.model == "auto" else args.diff,
         args.input_len, args.folds if holdout else 0, getattr(args, "step", None), args.model)
     if args.horizon is None and data.path is not None and data.horizon < data.season:
-        median = sorted(len(s) for s in panel)[len(panel) // 2]
-        print(f"horizon: {data.horizon} steps, not a season ({data.season}): at most a sixth"
-              f" of the median series ({median} steps), for validation origins; --horizon"
-              " sets it", file=sys.stderr)
+        print(horizon_note(panel, data, args.folds if holdout else 0,
+                           getattr(args, "step", None)), file=sys.stderr)
     model = {
         k: getattr(args, k)
         for k in ("hidden_size", "num_layers", "quantiles", "likelihood")

@@ -37,11 +37,28 @@ def season_of(freq: str | None) -> int:
     return periods.get(base, 1)
 
 
-def default_horizon(panel, season: int) -> int:
+def default_horizon(panel, season: int, folds: int = 0, step: int | None = None) -> int:
     """One season ahead, but at most a sixth of the median series, so that the data
-    holds validation origins for it (110 weeks: 18 steps, not 52)."""
+    holds validation origins for it (110 weeks: 18 steps, not 52); for a backtest of
+    ``folds`` origins ``step`` apart (default: the horizon), a sixth of the median series
+    before its first origin (110 weeks, 5 folds: 10 steps)."""
     lengths = sorted(len(s) for s in panel)
-    return max(1, min(max(season, 1), lengths[len(lengths) // 2] // 6))
+    median = lengths[len(lengths) // 2]
+    h = max(1, min(max(season, 1), median // 6))
+    while folds and h > 1 and (median - (folds - 1) * (step or h) - h) // 6 < h:
+        h -= 1
+    return h
+
+
+def horizon_note(panel, data, folds: int = 0, step: int | None = None) -> str:
+    """The line that says why the default horizon is shorter than a season (``folds``,
+    ``step``: a backtest's, whose data before the first origin is what counts)."""
+    median = sorted(len(s) for s in panel)[len(panel) // 2]
+    cut = (folds - 1) * (step or data.horizon) + data.horizon if folds else 0
+    where = f", {median - cut} before the first backtest origin" if folds else ""
+    return (f"horizon: {data.horizon} steps, not a season ({data.season}): at most a sixth of"
+            f" the median series ({median} steps{where}), for validation origins; --horizon"
+            " sets it")
 
 
 def default_input_len(season: int, horizon: int, length: int | None = None, span: int = 0,
@@ -129,7 +146,7 @@ def data_defaults(panel, data, season: int | None = None, horizon: int | None = 
              if f.name in ("season", "horizon") and getattr(data, f.name) != f.default}
     season = season or given.get("season") or (meta.season if meta else season_of(panel.freq))
     horizon = horizon or given.get("horizon") or (meta.horizon if meta else
-                                                   default_horizon(panel, season))
+                                                   default_horizon(panel, season, folds, step))
     cut = (folds - 1) * (step or horizon) + horizon if folds else 0
     if diff == "auto":
         diff = resolve_diff(panel, season, data.valid_frac, cut, data.log)
