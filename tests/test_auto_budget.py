@@ -20,7 +20,7 @@ def entry(name, seconds):
 
 @pytest.mark.parametrize("must", [False, True])
 def test_a_member_with_no_time_to_refit_is_kept_as_searched(monkeypatch, must):
-    monkeypatch.setattr(choice, "_refit_one", lambda full, data, c, seed, stop: "refitted")
+    monkeypatch.setattr(choice, "_refit_one", lambda full, data, c, seed, *stop: "refitted")
     members = [entry("quick", 0.0), entry("slow", 1e6), entry("quick too", 0.0)]
     deadline = choice.time.perf_counter() + 100
     fitted, weights, kept, used = choice.refit(members, None, None, AutoConfig(), deadline, must)
@@ -60,3 +60,30 @@ def test_on_epoch_returning_true_ends_training_with_the_kept_weights():
     f = fit_candidate(panel, data_cfg(), c, 42, stop_after_third)
     assert seen == [0, 1, 2]
     assert np.isfinite(f.forecast_arrays([panel.series[0].values], ["y"])).all()
+
+
+@pytest.mark.parametrize("must", [False, True])
+def test_a_classical_refit_stopped_at_the_deadline_keeps_the_searched_fit(monkeypatch, must):
+    """An exact ARIMA fit with the search's orders can outlast the search's estimate (60 days
+    of hourly data: 15 s against 2.6 s expected); it stops at the deadline and the member
+    stays as the search fitted it, within the budget."""
+    deadline = choice.time.perf_counter() + 0.2
+
+    def refit_one(full, data, c, seed, on_epoch, until):
+        if c.params.get("input_len") == 3:  # the slow one
+            while choice.time.perf_counter() <= until:
+                pass
+            raise ValueError("out of time")
+        return "refitted"
+
+    monkeypatch.setattr(choice, "_refit_one", refit_one)
+    slow = {**entry("slow", 0.0), "candidate": Candidate("ridge", {"input_len": 3, "diff": [],
+                                                                   "scale": True})}
+    fitted, weights, kept, used = choice.refit([entry("quick", 0.0), slow], None, None,
+                                               AutoConfig(), deadline, must)
+    assert fitted == ["refitted"] if must else ["refitted", "searched slow"]
+    assert len(weights) == len(fitted) and choice.time.perf_counter() < deadline + 0.1
+    with pytest.raises(ValueError, match="a real error"):  # before the deadline: raised
+        monkeypatch.setattr(choice, "_refit_one", lambda *a: (_ for _ in ()).throw(
+            ValueError("a real error")))
+        choice.refit([entry("any", 0.0)], None, None, AutoConfig(), deadline + 100, must)

@@ -15,8 +15,9 @@ def refit(members, full, data, search, deadline: float, must: bool):
     overrun is kept as the search fitted it, on the data before the validation origins (it
     forecasts from any history), unless ``must`` (series left out of the search, which only
     a refit covers): then, after the first, it is left out. A network's refit ends at the
-    ``deadline`` with its best epoch so far. Returns (fitted, weights, names of the members
-    kept as searched, the members used)."""
+    ``deadline`` with its best epoch so far, a classical one that is still fitting then is
+    kept as searched. Returns (fitted, weights, names of the members kept as searched, the
+    members used)."""
     fitted, weights, as_searched, used = [], [], [], []
     for entry in members:
         c = entry["candidate"]
@@ -33,15 +34,23 @@ def refit(members, full, data, search, deadline: float, must: bool):
         for k in range(seeds):
             if fitted and time.perf_counter() + entry["seconds"] > deadline:
                 break  # no time left for this member: the others carry the ensemble
-            fitted.append(_refit_one(full, data, c, search.seed + 42 + k,
-                                     lambda *_: time.perf_counter() > deadline))
+            try:
+                fitted.append(_refit_one(full, data, c, search.seed + 42 + k,
+                                         lambda *_: time.perf_counter() > deadline, deadline))
+            except ValueError:  # a classical refit stopped at the deadline (an exact fit
+                if time.perf_counter() <= deadline:  # with the search's orders can take
+                    raise  # longer than the search's, on differenced data, did)
+                if must and fitted:
+                    break  # as if there had been no time for it
+                fitted.append(entry["fitted"])
+                as_searched.append(c.name)
             weights.append(_weight(entry["mase"]) / seeds)  # seeds share their member's
             if not any(u is entry for u in used):  # by identity: entries hold arrays
                 used.append(entry)
     return fitted, weights, as_searched, used
 
 
-def _refit_one(full, data, c: Candidate, seed: int, on_epoch):
+def _refit_one(full, data, c: Candidate, seed: int, on_epoch, deadline=None):
     """``c`` fitted on ``full`` with the window and differencing it was validated with: a
     windowed model (ridge, network) on the series long enough for them, a series shorter
     than that (one the search left out) then forecast from its own history where it holds
@@ -51,8 +60,8 @@ def _refit_one(full, data, c: Candidate, seed: int, on_epoch):
     from ..data.io import Panel
     from .coldstart import with_series
 
-    if c.kind not in ("ridge", "network"):
-        return fit_candidate(full, data, c, seed, on_epoch)
+    if c.kind not in ("ridge", "network"):  # the classical kinds stop at the ``deadline``
+        return fit_candidate(full, data, c, seed, on_epoch, deadline)
     need = c.params["input_len"] + sum(c.params["diff"]) + data.horizon + 1
     long = tuple(s for s in full if len(s) >= need)
     f = fit_candidate(Panel(full.source, full.freq, long), data, c, seed, on_epoch)
