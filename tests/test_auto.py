@@ -228,7 +228,31 @@ def test_cli_ensemble_of_seeds_trains_forecasts_and_backtests(tmp_path, capsys):
     assert sorted(p.name for p in (run / "members").iterdir()) == ["0", "1"]
     assert main(["forecast", str(run), "--output", str(tmp_path / "f.csv")]) == 0
     assert len(pd.read_csv(tmp_path / "f.csv")) == 6
-    assert main(["backtest", str(run), "--folds", "2", "--baselines", "naive"]) == 0
+    assert main(["backtest", str(run), "--folds", "2", "--baselines", "naive", "--json",
+                 str(tmp_path / "b.json")]) == 0
+    b = json.loads((tmp_path / "b.json").read_text())  # the two seeds again, not one model
+    assert len(b["search"]["seeds"]) == 2
+
+
+def test_backtest_of_an_auto_run_searches_with_the_run_s_settings(tmp_path, capsys):
+    csv = tmp_path / "s.csv"
+    p = seasonal_panel(n=100)
+    pd.DataFrame({"date": p.series[0].index, "y": p.series[0].values}).to_csv(csv, index=False)
+    run = tmp_path / "run"
+    assert main(["train", "--data", str(csv), "--budget", "9", "--trials", "1", "--horizon",
+                 "6", "--out", str(run)]) == 0
+    assert main(["backtest", str(run), "--folds", "2", "--baselines", "naive", "--json",
+                 str(tmp_path / "b.json")]) == 0
+    b = json.loads((tmp_path / "b.json").read_text())  # not the default 120 s
+    assert b["search"]["budget_seconds"] == 9 and b["search"]["settings"]["trials"] == 1
+    raw = json.loads((run / "ensemble.json").read_text())
+    raw["info"]["settings"]["budget"] = "a lot"
+    (run / "ensemble.json").write_text(json.dumps(raw))
+    capsys.readouterr()
+    assert main(["backtest", str(run), "--folds", "2", "--baselines", "naive"]) == 2
+    err = capsys.readouterr().err
+    assert f"{run}: search setting budget = 'a lot' has the wrong type" in err
+    assert "Traceback" not in err
 
 
 def test_auto_is_within_five_percent_of_the_true_coefficients_on_an_autoregression():

@@ -55,3 +55,28 @@ def refuse_unread(args) -> None:
         if args.model in models and given:
             raise ValueError(f"{', '.join(given)}: model {args.model!r} {why}; leave"
                              f" {'it' if len(given) == 1 else 'them'} out")
+
+
+def search_config(args):
+    """The ``AutoConfig`` of ``--model auto`` or ``--ensemble K`` (None otherwise)."""
+    given = {"--networks-only": getattr(args, "networks_only", False),
+             "--budget": getattr(args, "budget", None) is not None,
+             "--combine": getattr(args, "combine", None) is not None,
+             "--trials": getattr(args, "trials", None) is not None}
+    for flag, used in given.items():
+        if args.model != "auto" and used:  # said, then silently ignored, would mislead
+            raise ValueError(f"{flag} applies to --model auto")
+    if args.model != "auto" and not args.ensemble:
+        return None
+    from ..forecasting.auto import AutoConfig
+
+    if args.model != "auto":
+        return AutoConfig(ensemble=args.ensemble)
+    from .series_args import BUDGET
+
+    return AutoConfig(budget=float(args.budget or BUDGET), ensemble=args.ensemble or 3,
+                      **({"epochs": args.epochs} if args.epochs else {}),
+                      seed=args.seed if args.seed is not None else 0,
+                      combine=getattr(args, "combine", None) or "median",
+                      trials=getattr(args, "trials", None),
+                      classical=not getattr(args, "networks_only", False))

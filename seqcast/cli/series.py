@@ -11,7 +11,7 @@ import os
 import sys
 
 from ..config import RUNTIME
-from .flag_checks import TRAINING, refuse_for_auto, refuse_unread, runtime_flags
+from .flag_checks import TRAINING, refuse_for_auto, refuse_unread, runtime_flags, search_config
 from .series_args import BUDGET
 
 
@@ -111,29 +111,6 @@ def _run_config(args, panel, data, holdout: bool = False):
     return make_config(args.model, data, input_len, model, train)
 
 
-def _search(args):
-    """The ``AutoConfig`` of ``--model auto`` or ``--ensemble K`` (None otherwise)."""
-    given = {"--networks-only": getattr(args, "networks_only", False),
-             "--budget": getattr(args, "budget", None) is not None,
-             "--combine": getattr(args, "combine", None) is not None,
-             "--trials": getattr(args, "trials", None) is not None}
-    for flag, used in given.items():
-        if args.model != "auto" and used:  # said, then silently ignored, would mislead
-            raise ValueError(f"{flag} applies to --model auto")
-    if args.model != "auto" and not args.ensemble:
-        return None
-    from ..forecasting.auto import AutoConfig
-
-    if args.model != "auto":
-        return AutoConfig(ensemble=args.ensemble)
-    return AutoConfig(budget=float(args.budget or BUDGET), ensemble=args.ensemble or 3,
-                      **({"epochs": args.epochs} if args.epochs else {}),
-                      seed=args.seed if args.seed is not None else 0,
-                      combine=getattr(args, "combine", None) or "median",
-                      trials=getattr(args, "trials", None),
-                      classical=not getattr(args, "networks_only", False))
-
-
 def _default_model(args) -> None:
     """No --model: ``auto``, the search that needs no settings (said, as it takes a while);
     no flag the model chooses itself or does not read."""
@@ -165,7 +142,7 @@ def cmd_train(args) -> int:
         panel, data = _panel_and_data(args)
         config = _run_config(args, panel, data)
         out = args.out or f"runs/{args.model}"
-    search = _search(args) if args.resume is None else None
+    search = search_config(args) if args.resume is None else None
     try:
         metrics = train(config, out, panel, resume=args.resume is not None, search=search)
     except KeyboardInterrupt:
@@ -261,8 +238,11 @@ def cmd_backtest(args) -> int:
     if args.run is not None:
         from ..runs import load_run
 
-        config = load_run(args.run).config
-        config = dataclasses.replace(config, train=runtime_flags(args, config.train))
+        run = load_run(args.run)
+        config = dataclasses.replace(run.config, train=runtime_flags(args, run.config.train))
+        from ..forecasting.auto import AutoConfig
+
+        search = AutoConfig.of_run(run, args.run)  # its search settings, or its seeds
         # The run's own data settings (columns, covariates) unless a flag overrides them.
         panel, data = _panel_and_data(args, config.data)
         config = dataclasses.replace(config, data=data)
@@ -277,7 +257,7 @@ def cmd_backtest(args) -> int:
         o = args.arima_order
         season = config.data.season if len(o) == 6 and config.data.season > 1 else 0
         order = (tuple(o[:3]), (*o[3:], season) if season else (0, 0, 0, 0))
-    search = _search(args) if args.run is None else None
+    search = search_config(args) if args.run is None else search
     result = backtest(config, args.folds, args.step, baselines, args.json, panel, order,
                       search=search, levels=args.level, forecasts_path=args.forecasts,
                       nonnegative=args.nonnegative)

@@ -81,6 +81,33 @@ class AutoConfig:
         if not self.classical and not self.families:
             raise ValueError("networks only (classical=False) needs at least one family")
 
+    @classmethod
+    def of_run(cls, forecaster, where: str = "the run") -> AutoConfig | None:
+        """What a loaded run was searched or ensembled with, to retrain it alike: an auto
+        run's recorded settings, an ensemble of K seeds' K, else None."""
+        info = getattr(forecaster, "info", None) or {}
+        if forecaster.config.model.name == "auto":
+            return cls.from_settings(info.get("settings", {}), where)
+        seeds = info.get("seeds")
+        if isinstance(seeds, list) and len(seeds) > 1:
+            return cls(ensemble=len(seeds))
+        return None
+
+    @classmethod
+    def from_settings(cls, settings, where: str = "the run") -> AutoConfig:
+        """The settings a run recorded (``info["settings"]``; defaults for a run that
+        recorded none), checked: a one-line ValueError naming ``where`` for anything else."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        if not isinstance(settings, dict) or set(settings) - names:
+            raise ValueError(f"{where}: its search settings are not {sorted(names)}")
+        kinds = {"budget": (int, float), "trials": (int, type(None)), "families": list,
+                 "combine": str, "arima": bool, "classical": bool}
+        for k, v in settings.items():
+            want = kinds.get(k, int)
+            if isinstance(v, bool) and want is not bool or not isinstance(v, want):
+                raise ValueError(f"{where}: search setting {k} = {v!r} has the wrong type")
+        return cls(**settings)
+
 
 def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
              progress: bool | None = None):
@@ -200,6 +227,7 @@ def fit_auto(panel: Panel, config: RunConfig, search: AutoConfig | None = None,
         **({} if cal.any() else {"calibration": "on the origins the choice was made on (too"
                                   " few to keep apart)"}),
         "budget_seconds": search.budget, "combine": search.combine,
+        "settings": {**dataclasses.asdict(search), "families": list(search.families)},
         "search_seconds": time.perf_counter() - start,
     }
     # Conformal intervals always: the validation forecasts are there already
