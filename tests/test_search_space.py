@@ -51,3 +51,14 @@ def test_a_season_the_series_cannot_hold_twice_does_not_shrink_its_region_to_one
     # a series that does hold two seasons before its region keeps room for them
     long = validation_origins(_panel([160]), 8, 3, 52)["s0"]
     assert long[0] >= 2 * 52 + 8 + 16
+
+
+def test_the_region_shrinks_to_what_the_series_spares_not_by_whole_horizons():
+    """Six years of monthly data, horizon 12: two seasons, a horizon and 16 training windows
+    (52 steps) before the region leave 20 steps, 9 origins one step apart. Shrinking the
+    region by whole horizons (36, 24, 12) left 1 origin per series, too few to calibrate
+    even an 80% interval on three such series."""
+    origins = validation_origins(_panel([72]), 12, 3, 12)["s0"]
+    assert origins == list(range(52, 61))
+    three = validation_origins(_panel([72, 72, 72]), 12, 3, 12)
+    assert sum(map(len, three.values())) == 27

@@ -37,9 +37,7 @@ def validation_origins(panel: Panel, horizon: int, folds: int, season: int,
         seasons = 2 * season if n - horizon >= 2 * season + horizon + MIN_TRAIN_WINDOWS else 0
         need = max(seasons, 8) + horizon + MIN_TRAIN_WINDOWS
         r = max(folds * horizon, int(valid_frac * n))
-        while r > horizon and n - r < need:
-            r -= horizon
-        return max(r, horizon)
+        return max(min(r, n - need), horizon)  # one step apart: any length will do
 
     shortest = min(len(s) for s in panel)
     floor = shortest - region(shortest)  # the training part of the shortest series
