@@ -236,12 +236,11 @@ def cmd_backtest(args) -> int:
         if b not in BASELINES:
             raise ValueError(f"unknown baseline {b!r}; valid: {', '.join(BASELINES)}, none")
     if args.run is not None:
+        from ..forecasting.auto import AutoConfig
         from ..runs import load_run
 
         run = load_run(args.run)
         config = dataclasses.replace(run.config, train=runtime_flags(args, run.config.train))
-        from ..forecasting.auto import AutoConfig
-
         search = AutoConfig.of_run(run, args.run)  # its search settings, or its seeds
         # The run's own data settings (columns, covariates) unless a flag overrides them.
         panel, data = _panel_and_data(args, config.data)
@@ -252,12 +251,12 @@ def cmd_backtest(args) -> int:
         _default_model(args)
         panel, data = _panel_and_data(args)
         config = _run_config(args, panel, data, holdout=True)
+        search = search_config(args)
     order = None
     if args.arima_order is not None:
         o = args.arima_order
         season = config.data.season if len(o) == 6 and config.data.season > 1 else 0
         order = (tuple(o[:3]), (*o[3:], season) if season else (0, 0, 0, 0))
-    search = search_config(args) if args.run is None else search
     result = backtest(config, args.folds, args.step, baselines, args.json, panel, order,
                       search=search, levels=args.level, forecasts_path=args.forecasts,
                       nonnegative=args.nonnegative)
