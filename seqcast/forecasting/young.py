@@ -77,10 +77,11 @@ def young_note(young: Panel, forecaster, run) -> str:
     """One line naming the series forecast by a baseline, and what they would need."""
     s = young.series[0]
     more = f" and {len(young) - 1} more" if len(young) > 1 else ""
+    how = ("seasonal naive (naive within the first season)"
+           if forecaster.config.data.season > 1 else "naive")
     return (f"warning: series {s.id!r} ({len(s)} steps){more} shorter than {run}'s input window"
             f" + differencing ({forecaster.min_history} steps, one more for a series it was not"
-            " trained on): forecast by seasonal naive (naive within the first season), with"
-            " intervals from the series' own changes")
+            f" trained on): forecast by {how}, with intervals from the series' own changes")
 
 
 def _baseline(values: np.ndarray, season: int, horizon: int):
