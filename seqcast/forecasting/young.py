@@ -21,18 +21,22 @@ from ..models.baselines import naive_forecast, seasonal_naive_forecast
 from .baselines import naive_std, seasonal_naive_std
 
 
-def split_young(forecaster, panel: Panel) -> tuple[Panel, Panel]:
-    """``(ready, young)``: the series ``forecaster`` can forecast, and those too short for
-    it (or, for a model that reads covariates, not among its training series)."""
+def split_young(forecaster, panel: Panel) -> tuple[Panel, Panel, Panel]:
+    """``(ready, young, strangers)``: the series ``forecaster`` can forecast, those too short
+    for it, and, for a model that reads covariates (scaled and embedded for its own series
+    only), the series it was not trained on."""
     from .coldstart import known_ids
 
     known, covs = known_ids(forecaster), getattr(forecaster, "covariate_scaler", None)
-    # a model reading covariates knows how to scale and embed them for its own series only
-    need = {s.id: forecaster.min_history + (s.id not in known) if s.id in known or covs is None
-            else len(s) + 1 for s in panel}
-    young = tuple(s for s in panel if len(s) < need[s.id])
-    ready = tuple(s for s in panel if len(s) >= need[s.id])
-    return (Panel(panel.source, panel.freq, ready), Panel(panel.source, panel.freq, young))
+    strangers = {s.id for s in panel if covs is not None and s.id not in known}
+    young = {s.id for s in panel if s.id not in strangers
+             and len(s) < forecaster.min_history + (s.id not in known)}
+
+    def part(keep):
+        return Panel(panel.source, panel.freq, tuple(s for s in panel if keep(s.id)))
+
+    return (part(lambda i: i not in young | strangers), part(young.__contains__),
+            part(strangers.__contains__))
 
 
 def forecast_all(forecaster, panel: Panel, horizon: int | None, levels=(), samples=None,
@@ -45,7 +49,7 @@ def forecast_all(forecaster, panel: Panel, horizon: int | None, levels=(), sampl
 
     horizon = forecaster.config.data.horizon if horizon is None else horizon
     season, notes = forecaster.config.data.season, []
-    ready, young = split_young(forecaster, panel)
+    ready, young, strangers = split_young(forecaster, panel)
     new = [s.id for s in ready if s.id not in known_ids(forecaster)]
     if new:  # a global model forecasts a series it was not trained on from its own history
         forecaster = with_series(forecaster, ready)
@@ -54,6 +58,12 @@ def forecast_all(forecaster, panel: Panel, horizon: int | None, levels=(), sampl
                      " from their own history (scaled on it; classical members fitted on it)")
     if young:
         notes.append(young_note(young, forecaster, run))
+    if strangers:
+        s, more = strangers.series[0], f" and {len(strangers) - 1} more" if len(strangers) > 1 else ""
+        notes.append(f"warning: series {s.id!r} ({len(s)} steps){more} not in {run}'s training"
+                     " data, and the run reads covariates scaled for its own series only:"
+                     " forecast by a baseline (retrain with it for the model's forecast)")
+        young = Panel(panel.source, panel.freq, (*young, *strangers))
     written, shown = [], []
     if ready and samples:
         from .intervals import samples_frame
